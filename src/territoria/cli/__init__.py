@@ -1,0 +1,37 @@
+"""Territoria command-line interface (Typer): a thin adapter over the library."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from territoria.cli import _import
+
+app = typer.Typer(
+    name="territoria",
+    help="Territorial intelligence for French territories.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(_import.app, name="import")
+
+# Command modules register themselves on `app` when imported; a module that is not there yet
+# (a capability not installed) is simply skipped.
+for _name in ("_explore", "_export", "_influence", "_web", "_economy"):
+    try:
+        _module = importlib.import_module(f"territoria.cli.{_name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"territoria.cli.{_name}":
+            raise
+        continue
+    _module.register(app)
+
+
+def main() -> None:
+    """Entry point of the ``territoria`` command."""
+    app()
+
+
+__all__ = ["app", "main"]

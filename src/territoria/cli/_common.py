@@ -1,0 +1,118 @@
+"""Shared pieces of the command-line interface: options, errors, progress."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import duckdb
+import typer
+from rich.console import Console
+
+from territoria.errors import TerritoriaError, ValidationError
+from territoria.kb import connect
+from territoria.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="Knowledge base file (default: $TERRITORIA_DB or ./territoria.duckdb).",
+        show_default=False,
+    ),
+]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bars or decoration (for scripts).")
+]
+
+
+@dataclass
+class Context:
+    """What every command needs: settings and the knowledge base path."""
+
+    settings: Settings
+    db: Path
+    quiet: bool
+
+    def connect(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """Open the knowledge base."""
+        return connect(
+            self.db,
+            read_only=read_only,
+            threads=self.settings.threads,
+            memory_limit=self.settings.memory_limit,
+        )
+
+
+def context(db: Path | None, quiet: bool = False) -> Context:
+    """Build the command context from options and the environment."""
+    settings = Settings()
+    return Context(settings=settings, db=db or settings.db, quiet=quiet or settings.quiet)
+
+
+def fail(exc: BaseException) -> NoReturn:
+    """Print a clear error (no traceback) and exit with the error's code."""
+    message = str(exc) or exc.__class__.__name__
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    if isinstance(exc, ValidationError) and exc.problems:
+        for line in exc.problems[:20]:
+            err_console.print(f"  {line}", highlight=False, soft_wrap=True)
+        if exc.count > 20:
+            err_console.print(f"  ... and {exc.count - 20} more", highlight=False)
+    code = getattr(exc, "exit_code", 1)
+    raise typer.Exit(code=code if isinstance(code, int) else 1)
+
+
+@contextlib.contextmanager
+def handle_errors() -> Iterator[None]:
+    """Turn library errors into a message and a non-zero exit code."""
+    try:
+        yield
+    except TerritoriaError as exc:
+        fail(exc)
+    except duckdb.Error as exc:
+        err_console.print(f"[bold red]error:[/] database error: {exc}", highlight=False)
+        raise typer.Exit(code=3) from None
+    except KeyboardInterrupt:
+        err_console.print("[bold red]interrupted[/]: nothing was written")
+        raise typer.Exit(code=130) from None
+    except OSError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=1) from None
+
+
+@contextlib.contextmanager
+def step_progress(quiet: bool) -> Iterator[Callable[[str], None]]:
+    """Yield a callback that shows the current step of a long task under a spinner."""
+    if quiet or not sys.stderr.isatty():
+        yield lambda _step: None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("starting", total=None)
+
+        def update(step: str) -> None:
+            progress.update(task, description=step)
+
+        yield update
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as JSON on stdout (UTF-8, no colour)."""
+    import json
+
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")

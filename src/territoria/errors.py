@@ -1,0 +1,128 @@
+"""All exceptions raised by Territoria.
+
+Each exception subclasses the nearest built-in and carries an HTTP status for the web app.
+Messages say what went wrong, where, and how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class TerritoriaError(Exception):
+    """Base class of every Territoria error."""
+
+    http_status = 500
+    exit_code = 1
+
+
+class ConfigurationError(TerritoriaError, ValueError):
+    """A setting or configuration file is invalid."""
+
+    http_status = 500
+    exit_code = 2
+
+
+class DatabaseError(TerritoriaError, RuntimeError):
+    """The knowledge base cannot be opened or written."""
+
+    http_status = 503
+    exit_code = 3
+
+
+class DatabaseLocked(DatabaseError):
+    """Another process holds the knowledge base's write lock."""
+
+
+class ReadOnlyDatabase(DatabaseError):
+    """The knowledge base file or its folder is not writable."""
+
+
+class SchemaTooNew(DatabaseError):
+    """The knowledge base was written by a newer Territoria."""
+
+
+class EmptyKnowledgeBase(DatabaseError, LookupError):
+    """The knowledge base holds no territories yet."""
+
+    http_status = 503
+
+
+class SourceError(TerritoriaError, ValueError):
+    """A source file is missing, truncated, corrupt or has the wrong layout."""
+
+    http_status = 400
+    exit_code = 2
+
+
+class ValidationError(SourceError):
+    """Imported rows fail validation; nothing was imported."""
+
+    http_status = 422
+
+    def __init__(self, message: str, problems: list[str] | None = None, count: int = 0) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+        self.count = count or len(self.problems)
+
+
+class UnknownTerritory(TerritoriaError, LookupError):
+    """No territory has this code (at this level)."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class UnknownLevel(TerritoriaError, ValueError):
+    """The territorial level is not one Territoria knows."""
+
+    http_status = 422
+    exit_code = 2
+
+
+class UnknownIndicator(TerritoriaError, LookupError):
+    """No indicator has this code."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class EdgeListError(SourceError):
+    """An edge-list file is empty or has a malformed line."""
+
+    http_status = 400
+    exit_code = 2
+
+
+class InvalidProbability(TerritoriaError, ValueError):
+    """An edge probability or linear-threshold weight is outside its allowed range."""
+
+    http_status = 422
+    exit_code = 2
+
+
+class UnknownNode(TerritoriaError, LookupError):
+    """No node of the influence graph has this identifier or index."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class InvalidPlanRequest(TerritoriaError, ValueError):
+    """The options of an influence plan are missing or inconsistent."""
+
+    http_status = 422
+    exit_code = 2
+
+
+class BudgetTooSmall(InvalidPlanRequest):
+    """The plan's budget cannot pay for even the cheapest candidate."""
+
+
+class UnreachableTargets(InvalidPlanRequest):
+    """No candidate has a path of positive probability to any target."""
+
+
+class TooManyWorlds(TerritoriaError, ValueError):
+    """The graph has too many live-edge worlds to compute the spread exactly."""
+
+    http_status = 422
+    exit_code = 2

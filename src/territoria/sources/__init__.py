@@ -1,0 +1,3 @@
+"""Importers, one module per source."""
+
+from __future__ import annotations
