@@ -126,3 +126,94 @@ class TooManyWorlds(TerritoriaError, ValueError):
 
     http_status = 422
     exit_code = 2
+
+
+class UnknownPeriod(TerritoriaError, LookupError):
+    """An indicator has no value for this period at this level."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class ExportError(TerritoriaError, ValueError):
+    """An export cannot be written: unknown format, missing folder or unwritable file."""
+
+    http_status = 400
+    exit_code = 2
+
+
+class InvalidQuery(TerritoriaError, ValueError):
+    """The options of a search or lookup are out of range."""
+
+    http_status = 422
+    exit_code = 2
+
+
+class AuthenticationFailed(TerritoriaError, PermissionError):
+    """The user name, password, session or API token is missing, wrong or expired."""
+
+    http_status = 401
+    exit_code = 2
+
+
+class PermissionDenied(TerritoriaError, PermissionError):
+    """The signed-in user's role does not allow this operation."""
+
+    http_status = 403
+    exit_code = 2
+
+
+class UnknownUser(TerritoriaError, LookupError):
+    """No account has this user name."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class UserExists(TerritoriaError, ValueError):
+    """An account with this user name already exists."""
+
+    http_status = 409
+    exit_code = 2
+
+
+class InvalidAccount(TerritoriaError, ValueError):
+    """A user name, role or password does not meet the rules."""
+
+    http_status = 422
+    exit_code = 2
+
+
+class TooManyAttempts(TerritoriaError, RuntimeError):
+    """Too many failed sign-ins from this address or for this user; wait and retry."""
+
+    http_status = 429
+    exit_code = 2
+
+
+class UnknownJob(TerritoriaError, LookupError):
+    """No background job (influence plan) has this identifier."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class CapabilityMissing(TerritoriaError, RuntimeError):
+    """A capability the request needs is not installed in this Territoria."""
+
+    http_status = 503
+    exit_code = 3
+
+
+class UnknownTheme(TerritoriaError, LookupError):
+    """No decision-map theme has this id."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class UnknownActor(TerritoriaError, LookupError):
+    """No person or organisation has this id."""
+
+    http_status = 404
+    exit_code = 2

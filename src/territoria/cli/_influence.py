@@ -1,0 +1,558 @@
+"""``territoria influence ...``, ``territoria relations ...`` and ``territoria actions ...``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from territoria.cli._common import (
+    DbOption,
+    QuietOption,
+    console,
+    context,
+    handle_errors,
+    print_json,
+    step_progress,
+)
+from territoria.errors import InvalidPlanRequest
+
+influence = typer.Typer(
+    help="Influence graph, decision map and lobbying plans.", no_args_is_help=True
+)
+graph_app = typer.Typer(help="The influence graph of the knowledge base.", no_args_is_help=True)
+relations = typer.Typer(help="Relations between actors (your own network).", no_args_is_help=True)
+actions = typer.Typer(
+    help="Lobbying actions log and the annual HATVP report.", no_args_is_help=True
+)
+influence.add_typer(graph_app, name="graph")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the influence, relations and actions commands to the main app."""
+    app.add_typer(influence, name="influence")
+    app.add_typer(relations, name="relations")
+    app.add_typer(actions, name="actions")
+
+
+@influence.command("themes")
+def themes_command(json_output: JsonOption = False) -> None:
+    """List the decision-map themes (stable ids), their competent levels and legal basis."""
+    from territoria.influence.decision import themes
+
+    found = themes()
+    if json_output:
+        print_json(
+            [
+                {
+                    "id": t.id,
+                    "label_fr": t.label_fr,
+                    "label_en": t.label_en,
+                    "law": t.law,
+                    "bodies": [{"level": lv, "weight": w} for lv, w in t.bodies],
+                }
+                for t in found
+            ]
+        )
+        return
+    table = Table(title="Thèmes de la carte de décision")
+    for col in ("id", "thème", "niveaux compétents (poids)", "fondement"):
+        table.add_column(col, overflow="fold")
+    for t in found:
+        table.add_row(t.id, t.label_fr, ", ".join(f"{lv} ({w:g})" for lv, w in t.bodies), t.law)
+    console.print(table)
+
+
+@graph_app.command("build")
+def graph_build(
+    config: Annotated[Path | None, typer.Option(help="Probabilities TOML file.")] = None,
+    db: DbOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """(Re)build the influence graph of the knowledge base and cache it there."""
+    from territoria.influence.config import load_config
+    from territoria.influence.network import load_graph
+
+    ctx = context(db, quiet)
+    with handle_errors():
+        con = ctx.connect()
+        try:
+            bundle = load_graph(con, config=load_config(config), rebuild=True)
+        finally:
+            con.close()
+    if not ctx.quiet:
+        console.print(
+            f"influence graph: {bundle.graph.n_nodes:,} nodes, {bundle.graph.n_edges:,} edges, "
+            f"built in {bundle.seconds:.1f} s"
+        )
+
+
+@graph_app.command("export")
+def graph_export(
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")],
+    fmt: Annotated[str, typer.Option("--format", help="Only 'parquet'.")] = "parquet",
+    config: Annotated[Path | None, typer.Option(help="Probabilities TOML file.")] = None,
+    db: DbOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Write nodes.parquet (id, name, kind) and edges.parquet (source, target, probability,
+    type) into a folder."""
+    from territoria.influence.config import load_config
+    from territoria.influence.network import export_graph, load_graph
+
+    ctx = context(db, quiet)
+    with handle_errors():
+        cfg = load_config(config)
+        con = ctx.connect()
+        try:
+            bundle = load_graph(con, config=cfg)
+        finally:
+            con.close()
+        written = export_graph(bundle, out, fmt=fmt)
+    if not ctx.quiet:
+        for path in written:
+            console.print(str(path))
+
+
+def _parse_targets(values: list[str] | None) -> dict[str, float]:
+    targets: dict[str, float] = {}
+    for value in values or []:
+        pid, _, weight = value.rpartition(":")
+        if not pid:
+            pid, weight = value, "1"
+        try:
+            w = float(weight)
+        except ValueError:
+            msg = f"--target {value!r}: expected ID:WEIGHT with a number as weight"
+            raise InvalidPlanRequest(msg) from None
+        targets[pid] = targets.get(pid, 0.0) + w
+    return targets
+
+
+def _read_costs(path: Path | None) -> dict[str, float] | None:
+    if path is None:
+        return None
+    import csv
+
+    costs = {}
+    with path.open(encoding="utf-8") as handle:
+        for n, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                costs[row["actor"]] = float(row["cost"])
+            except (KeyError, ValueError, TypeError):
+                msg = f"{str(path)!r} line {n}: expected columns actor,cost with a number"
+                raise InvalidPlanRequest(msg) from None
+    return costs
+
+
+def _candidates(con: Any, mode: str, code: str | None, level: str | None) -> list[str] | None:
+    if mode == "all":
+        return None
+    if mode == "network":
+        rows = con.execute(
+            "SELECT DISTINCT target_actor FROM relation WHERE source_actor = 'self'"
+        ).fetchall()
+        if not rows:
+            msg = (
+                "your network is empty: log actions ('territoria actions add') or import relations"
+            )
+            raise InvalidPlanRequest(msg)
+        return [str(r[0]) for r in rows]
+    if mode == "officials":
+        if code is None:
+            msg = "--candidates officials needs --territory"
+            raise InvalidPlanRequest(msg)
+        from territoria.influence.decision import resolve_territory
+
+        t_level, t_code, _ = resolve_territory(con, code, level)
+        rows = con.execute(
+            """
+            WITH area AS (
+                SELECT code FROM membership WHERE level = 'commune' AND parent_level = ?
+                  AND parent_code = ? UNION SELECT ? WHERE ? = 'commune')
+            SELECT DISTINCT m.person_id FROM mandate m JOIN organisation o
+              ON o.id = m.organisation_id
+            WHERE m.end_date IS NULL AND m.function_code IS NOT NULL AND (
+                (o.kind = 'conseil_municipal' AND o.code IN (SELECT code FROM area))
+                OR (o.kind = 'conseil_communautaire' AND o.code IN (
+                    SELECT parent_code FROM membership WHERE level = 'commune'
+                    AND parent_level = 'epci' AND code IN (SELECT code FROM area))))
+            """,
+            [t_level, t_code, t_code, t_level],
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+    msg = f"--candidates {mode!r}: use all, network or officials"
+    raise InvalidPlanRequest(msg)
+
+
+def _print_plan(plan: dict[str, Any]) -> None:
+    project = plan.get("project") or {}
+    terr = project.get("territory") or {}
+    if project.get("theme"):
+        console.print(
+            f"[bold]{project.get('theme_label')}[/] — {terr.get('name')} ({terr.get('code')})"
+        )
+        console.print(f"[dim]{project.get('law')}[/]")
+    table = Table(title="Plan d'action (ordre d'engagement)")
+    for col in ("#", "acteur", "gain marginal", "robustesse", "action"):
+        table.add_column(col, overflow="fold")
+    for i, s in enumerate(plan["seeds"], start=1):
+        rob = s.get("robustness")
+        table.add_row(
+            str(i),
+            s["name"],
+            f"{s['marginal_gain']:.3f}",
+            "—" if rob is None else f"{rob:.0%}",
+            s["action"],
+        )
+    console.print(table)
+    lo, hi = plan["mc_ci95"]
+    console.print(
+        f"influence estimée {plan['estimate']:.3f} (Monte-Carlo {plan['mc_estimate']:.3f}, "
+        f"IC 95 % [{lo:.3f} ; {hi:.3f}]) sur un poids total de cibles "
+        f"{sum(t['weight'] for t in plan['targets']):.2f}; borne supérieure de l'optimum "
+        f"{plan['upper_bound']:.3f}, ratio certifié {plan['approx_ratio']:.3f}"
+    )
+    console.print(f"[dim]{plan['guarantee']}[/]")
+    if plan.get("coalition"):
+        ctab = Table(title="Coalition: territoires partageant l'enjeu")
+        for col in ("territoire", "exécutif", "influence ajoutée"):
+            ctab.add_column(col)
+        for c in plan["coalition"][:10]:
+            ctab.add_row(
+                f"{c['name']} ({c['level']} {c['code']})",
+                c["executive_name"],
+                f"{c['added_influence']:.3f}",
+            )
+        console.print(ctab)
+
+
+@influence.command("plan")
+def plan_command(
+    territory: Annotated[str | None, typer.Option("--territory", help="Territory code.")] = None,
+    level: Annotated[str | None, typer.Option(help="Level of the territory code.")] = None,
+    theme: Annotated[
+        str | None, typer.Option(help="Theme id (territoria influence themes).")
+    ] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option("--target", help="Explicit decision-maker ID:WEIGHT (repeatable)."),
+    ] = None,
+    k: Annotated[int | None, typer.Option("--k", help="Number of actors to engage.")] = None,
+    budget: Annotated[float | None, typer.Option(help="Budget (with --costs).")] = None,
+    costs: Annotated[Path | None, typer.Option(help="CSV actor,cost (default cost 1).")] = None,
+    candidates: Annotated[
+        str,
+        typer.Option(
+            help="Who may be engaged: all, network (actors we met) or officials (of the territory)."
+        ),
+    ] = "all",
+    include_targets: Annotated[
+        bool, typer.Option("--include-targets", help="Let decision-makers themselves be chosen.")
+    ] = False,
+    model: Annotated[str, typer.Option(help="ic (independent cascade) or lt.")] = "ic",
+    epsilon: Annotated[float, typer.Option(help="Approximation slack ε.")] = 0.1,
+    delta: Annotated[float, typer.Option(help="Failure probability δ.")] = 0.01,
+    seed: Annotated[int | None, typer.Option(help="Random seed (reproducible runs).")] = None,
+    robustness: Annotated[bool, typer.Option(help="Re-plan under perturbed probabilities.")] = True,
+    coalition: Annotated[bool, typer.Option(help="Rank territories sharing the stake.")] = True,
+    config: Annotated[Path | None, typer.Option(help="Probabilities TOML file.")] = None,
+    json_output: JsonOption = False,
+    db: DbOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Plan whom to engage for a project (theme + territory, or explicit targets)."""
+    from territoria.influence.config import load_config
+    from territoria.influence.planner import plan_project
+
+    ctx = context(db, quiet)
+    with handle_errors(), step_progress(ctx.quiet or json_output) as progress:
+        if model not in ("ic", "lt"):
+            msg = f"--model {model!r}: use ic or lt"
+            raise InvalidPlanRequest(msg)
+        if k is None and budget is None:
+            k = 10
+        if k is not None and k <= 0:
+            msg = f"--k {k!r}: the number of actors must be at least 1"
+            raise InvalidPlanRequest(msg)
+        cfg = load_config(config)
+        con = ctx.connect()
+        try:
+            plan = plan_project(
+                con,
+                code=territory,
+                level=level,
+                theme=theme,
+                targets=_parse_targets(target),
+                k=k,
+                budget=budget,
+                costs=_read_costs(costs),
+                candidates=_candidates(con, candidates, territory, level),
+                include_targets=include_targets,
+                model=model,
+                epsilon=epsilon,
+                delta=delta,
+                seed=seed,
+                with_robustness=robustness,
+                with_coalition=coalition,
+                config=cfg,
+                progress=lambda step, _f: progress(step),
+            )
+        finally:
+            con.close()
+    if json_output:
+        print_json(plan)
+    else:
+        _print_plan(plan)
+
+
+@influence.command("explain")
+def explain_command(
+    actor: Annotated[str, typer.Option(help="Actor id (e.g. p-… from a plan).")],
+    territory: Annotated[str | None, typer.Option("--territory")] = None,
+    level: Annotated[str | None, typer.Option()] = None,
+    theme: Annotated[str | None, typer.Option()] = None,
+    target: Annotated[list[str] | None, typer.Option("--target")] = None,
+    json_output: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Show the most probable influence paths from one actor to a project's decision-makers."""
+    from territoria.errors import UnknownActor
+    from territoria.influence.decision import decision_map
+    from territoria.influence.network import load_graph
+    from territoria.influence.planner import explain_seeds
+
+    ctx = context(db)
+    with handle_errors():
+        con = ctx.connect()
+        try:
+            bundle = load_graph(con)
+            index = {pid: i for i, pid in enumerate(bundle.graph.ids)}
+            targets = _parse_targets(target)
+            if theme and territory:
+                for t in decision_map(con, theme=theme, code=territory, level=level):
+                    targets[t.id] = targets.get(t.id, 0.0) + t.weight
+            if not targets:
+                msg = "give --theme and --territory, or --target ID:WEIGHT"
+                raise InvalidPlanRequest(msg)
+            if actor not in index:
+                msg = f"unknown actor {actor!r}: not in the influence graph"
+                raise UnknownActor(msg)
+            tmap = {index[t]: w for t, w in targets.items() if t in index}
+            paths = explain_seeds(bundle.graph, [index[actor]], tmap, per_seed=10)[0]
+        finally:
+            con.close()
+    if json_output:
+        print_json({"actor": actor, "paths": paths})
+        return
+    for p in paths:
+        console.print(f"{p['probability']:.4f}  " + " → ".join(p["path_names"]))
+    if not paths:
+        console.print("aucun chemin d'influence vers les décideurs")
+
+
+@influence.command("maximise")
+def maximise_command(
+    edges: Annotated[Path, typer.Option(help="Edge list: SNAP 'source target [p]' or CSV.")],
+    k: Annotated[int, typer.Option("--k", help="Number of seeds.")],
+    model: Annotated[str, typer.Option(help="ic or lt.")] = "ic",
+    weighted_cascade: Annotated[
+        bool, typer.Option("--weighted-cascade", help="p(u→v) = 1 / in-degree(v).")
+    ] = False,
+    epsilon: Annotated[float, typer.Option()] = 0.1,
+    delta: Annotated[float, typer.Option()] = 0.01,
+    seed: Annotated[int | None, typer.Option()] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Classical influence maximisation on any directed graph (every node a target)."""
+    from territoria.influence.optimiser import maximise_edge_list
+
+    with handle_errors():
+        if model not in ("ic", "lt"):
+            msg = f"--model {model!r}: use ic or lt"
+            raise InvalidPlanRequest(msg)
+        result = maximise_edge_list(
+            edges,
+            k=k,
+            model=model,  # type: ignore[arg-type]
+            weighted_cascade=weighted_cascade,
+            epsilon=epsilon,
+            delta=delta,
+            seed=seed,
+        )
+    data = result.to_dict()
+    if json_output:
+        print_json(data)
+        return
+    table = Table(title=f"{k} seeds ({model.upper()})")
+    table.add_column("#")
+    table.add_column("node")
+    table.add_column("marginal gain", justify="right")
+    for i, s in enumerate(data["seeds"], start=1):
+        table.add_row(str(i), s["id"], f"{s['marginal_gain']:.2f}")
+    console.print(table)
+    lo, hi = data["mc_ci95"]
+    console.print(
+        f"spread {data['estimate']:.1f} (MC {data['mc_estimate']:.1f} "
+        f"[{lo:.1f}, {hi:.1f}]), ratio ≥ {data['approx_ratio']:.3f}, "
+        f"{data['rr_sets']:,} RR sets, {data['seconds']:.2f} s"
+    )
+
+
+@relations.command("import")
+def relations_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: source_actor,target_actor,type,strength"
+            "[,date,origin,source_name,target_name,...]"
+        ),
+    ],
+    source_name: Annotated[str, typer.Option(help="Name of this source (provenance).")],
+    publisher: Annotated[str, typer.Option()] = "user",
+    licence: Annotated[str, typer.Option()] = "private",
+    json_output: JsonOption = False,
+    db: DbOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Import relations between actors; any bad line rejects the whole file (exit 2)."""
+    from territoria.influence.relations import import_relations
+
+    ctx = context(db, quiet)
+    with handle_errors():
+        con = ctx.connect()
+        try:
+            report = import_relations(
+                con, file, source_name=source_name, publisher=publisher, licence=licence
+            )
+        finally:
+            con.close()
+    if json_output:
+        print_json(report.to_dict())
+    elif not ctx.quiet:
+        console.print(f"{report.relations} relations, {report.actors_created} new actors")
+
+
+@actions.command("add")
+def actions_add(
+    subject: Annotated[str, typer.Option(help="Subject of the action.")],
+    actor: Annotated[list[str], typer.Option("--actor", help="Actor met (repeatable).")],
+    type_: Annotated[
+        str,
+        typer.Option("--type", help="meeting, letter, email, call, event, petition, consultation"),
+    ] = "meeting",
+    when: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default today)")] = None,
+    policy_area: Annotated[list[str] | None, typer.Option("--policy-area")] = None,
+    decision_type: Annotated[
+        str, typer.Option(help="legislative, regulatory, individual, contract, other")
+    ] = "other",
+    decision: Annotated[str, typer.Option(help="The public decision targeted.")] = "",
+    hours: Annotated[float, typer.Option()] = 0.0,
+    cost: Annotated[float, typer.Option(help="Money spent (EUR).")] = 0.0,
+    outcome: Annotated[str, typer.Option(help="positive, neutral, negative, unknown")] = "unknown",
+    notes: Annotated[str, typer.Option()] = "",
+    db: DbOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Log an action (meeting, letter ...) with the actors met."""
+    from territoria.influence.actions import add_action
+
+    ctx = context(db, quiet)
+    with handle_errors():
+        try:
+            day = date.fromisoformat(when) if when else date.today()
+        except ValueError:
+            msg = f"--date {when!r}: expected YYYY-MM-DD"
+            raise InvalidPlanRequest(msg) from None
+        con = ctx.connect()
+        try:
+            action_id = add_action(
+                con,
+                when=day,
+                type=type_,
+                subject=subject,
+                actors=actor,
+                policy_areas=policy_area,
+                decision_type=decision_type,
+                decision_targeted=decision,
+                hours=hours,
+                cost_eur=cost,
+                outcome=outcome,
+                notes=notes,
+            )
+        finally:
+            con.close()
+    if not ctx.quiet:
+        console.print(f"action {action_id} recorded")
+
+
+@actions.command("list")
+def actions_list(
+    year: Annotated[int | None, typer.Option()] = None,
+    json_output: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """List the logged actions."""
+    from territoria.influence.actions import list_actions
+
+    ctx = context(db)
+    with handle_errors():
+        con = ctx.connect()
+        try:
+            items = list_actions(con, year=year)
+        finally:
+            con.close()
+    if json_output:
+        print_json(items)
+        return
+    table = Table(title="Actions")
+    for col in ("id", "date", "type", "objet", "acteurs", "issue"):
+        table.add_column(col)
+    for a in items:
+        table.add_row(
+            str(a["id"]), a["date"], a["type"], a["subject"], ", ".join(a["actors"]), a["outcome"]
+        )
+    console.print(table)
+
+
+@actions.command("remove")
+def actions_remove(action_id: int, db: DbOption = None) -> None:
+    """Delete a logged action."""
+    from territoria.influence.actions import delete_action
+
+    ctx = context(db)
+    with handle_errors():
+        con = ctx.connect()
+        try:
+            delete_action(con, action_id)
+        finally:
+            con.close()
+
+
+@actions.command("report")
+def actions_report(
+    year: Annotated[int, typer.Option(help="Year of the report.")],
+    fmt: Annotated[str, typer.Option("--format", help="hatvp-json or csv")] = "hatvp-json",
+    out: Annotated[Path | None, typer.Option("-o", help="Output file (default stdout).")] = None,
+    db: DbOption = None,
+) -> None:
+    """The annual HATVP activity report content for a year."""
+    from territoria.influence.actions import register_report
+
+    ctx = context(db)
+    with handle_errors():
+        con = ctx.connect()
+        try:
+            text = register_report(con, year=year, fmt=fmt)
+        finally:
+            con.close()
+        if out:
+            out.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -1,0 +1,340 @@
+"""The influence graph of France, built from the knowledge base and cached in it.
+
+Nodes are persons (elected officials and imported persons) and organisations (councils,
+parliamentary groups, imported companies, associations, federations, "us"). Each directed edge
+u -> v carries the probability that u's advocacy reaches and moves v; its type names the
+institutional or imported relation it comes from (see ``defaults.toml``). One person holding
+several mandates is one node: their node bridges every body they sit in.
+
+The whole-France graph (about 550,000 nodes and 2 million edges) is built with DuckDB SQL,
+stored in the ``influence_node`` / ``influence_edge`` tables, and rebuilt only when its inputs
+(imported sources, relations, actors, probabilities) change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from territoria.errors import EmptyKnowledgeBase
+from territoria.influence.config import InfluenceConfig, load_config
+from territoria.influence.graph import InfluenceGraph, from_edges
+
+__all__ = ["GraphBundle", "build_graph", "export_graph", "load_graph"]
+
+# Bodies whose executive is the "PRE" function; councils of communes use "MAI".
+_EXEC = "CASE WHEN o.kind = 'conseil_municipal' THEN 'MAI' ELSE 'PRE' END"
+
+_EDGES_SQL = f"""
+WITH cur AS (
+    SELECT m.person_id, m.organisation_id, m.level, m.code, m.role, m.function_code,
+           m.group_name, o.kind AS org_kind, {_EXEC} AS exec_code
+    FROM mandate m JOIN organisation o ON o.id = m.organisation_id
+    WHERE m.end_date IS NULL
+),
+execs AS (
+    SELECT organisation_id, person_id FROM cur WHERE function_code = exec_code
+),
+mayors AS (
+    SELECT person_id, code AS commune FROM cur
+    WHERE org_kind = 'conseil_municipal' AND function_code = 'MAI'
+),
+com AS (
+    SELECT code, parent_level, parent_code FROM membership
+    WHERE level = 'commune' AND parent_level IN ('epci', 'canton', 'circonscription',
+                                                  'departement')
+)
+-- inside a council: members and deputies <-> executive
+SELECT c.person_id AS src, e.person_id AS dst,
+       CASE WHEN c.function_code IN ('ADJ', 'VPE', 'MDA') THEN 'deputy_to_executive'
+            ELSE 'member_to_executive' END AS type
+FROM cur c JOIN execs e USING (organisation_id) WHERE c.person_id <> e.person_id
+UNION ALL
+SELECT e.person_id, c.person_id,
+       CASE WHEN c.function_code IN ('ADJ', 'VPE', 'MDA') THEN 'executive_to_deputy'
+            ELSE 'executive_to_member' END
+FROM cur c JOIN execs e USING (organisation_id) WHERE c.person_id <> e.person_id
+-- the executive speaks for the body
+UNION ALL SELECT person_id, organisation_id, 'executive_to_body' FROM execs
+UNION ALL SELECT organisation_id, person_id, 'body_to_executive' FROM execs
+-- mayors of an EPCI's communes <-> its president
+UNION ALL
+SELECT m.person_id, e.person_id, 'mayor_to_epci_president'
+FROM mayors m JOIN com ON com.code = m.commune AND com.parent_level = 'epci'
+JOIN execs e ON e.organisation_id = 'cc-' || com.parent_code
+WHERE m.person_id <> e.person_id
+UNION ALL
+SELECT e.person_id, m.person_id, 'epci_president_to_mayor'
+FROM mayors m JOIN com ON com.code = m.commune AND com.parent_level = 'epci'
+JOIN execs e ON e.organisation_id = 'cc-' || com.parent_code
+WHERE m.person_id <> e.person_id
+-- departmental councillors of a canton <-> its mayors
+UNION ALL
+SELECT c.person_id, m.person_id, 'canton_councillor_to_mayor'
+FROM cur c JOIN com ON com.parent_level = 'canton' AND com.parent_code = c.code
+JOIN mayors m ON m.commune = com.code
+WHERE c.org_kind = 'conseil_departemental' AND c.level = 'canton' AND c.person_id <> m.person_id
+UNION ALL
+SELECT m.person_id, c.person_id, 'mayor_to_canton_councillor'
+FROM cur c JOIN com ON com.parent_level = 'canton' AND com.parent_code = c.code
+JOIN mayors m ON m.commune = com.code
+WHERE c.org_kind = 'conseil_departemental' AND c.level = 'canton' AND c.person_id <> m.person_id
+-- deputies <-> mayors of their circonscription
+UNION ALL
+SELECT c.person_id, m.person_id, 'deputy_to_mayor'
+FROM cur c JOIN com ON com.parent_level = 'circonscription' AND com.parent_code = c.code
+JOIN mayors m ON m.commune = com.code
+WHERE c.role = 'député' AND c.person_id <> m.person_id
+UNION ALL
+SELECT m.person_id, c.person_id, 'mayor_to_deputy'
+FROM cur c JOIN com ON com.parent_level = 'circonscription' AND com.parent_code = c.code
+JOIN mayors m ON m.commune = com.code
+WHERE c.role = 'député' AND c.person_id <> m.person_id
+-- senators <-> the grands électeurs of their département (mayors, departmental councillors)
+UNION ALL
+SELECT DISTINCT s.person_id, g.person_id, 'senator_to_elector'
+FROM cur s JOIN (
+    SELECT m.person_id, com.parent_code AS dep FROM mayors m
+    JOIN com ON com.code = m.commune AND com.parent_level = 'departement'
+    UNION
+    SELECT person_id, split_part(organisation_id, '-', 2) FROM cur
+    WHERE org_kind = 'conseil_departemental'
+) g ON g.dep = s.code
+WHERE s.role = 'sénateur' AND s.person_id <> g.person_id
+UNION ALL
+SELECT DISTINCT g.person_id, s.person_id, 'elector_to_senator'
+FROM cur s JOIN (
+    SELECT m.person_id, com.parent_code AS dep FROM mayors m
+    JOIN com ON com.code = m.commune AND com.parent_level = 'departement'
+    UNION
+    SELECT person_id, split_part(organisation_id, '-', 2) FROM cur
+    WHERE org_kind = 'conseil_departemental'
+) g ON g.dep = s.code
+WHERE s.role = 'sénateur' AND s.person_id <> g.person_id
+-- parliamentary groups
+UNION ALL
+SELECT person_id, 'grp-' || organisation_id || ':' || group_name, 'group_member_to_group'
+FROM cur WHERE group_name IS NOT NULL AND role IN ('député', 'sénateur')
+UNION ALL
+SELECT 'grp-' || organisation_id || ':' || group_name, person_id, 'group_to_group_member'
+FROM cur WHERE group_name IS NOT NULL AND role IN ('député', 'sénateur')
+-- imported relations and the actions log
+UNION ALL
+SELECT source_actor, target_actor, type FROM relation
+"""
+
+_NODES_SQL = """
+SELECT id, name, kind FROM (
+    SELECT p.id, p.first_name || ' ' || p.last_name AS name, 'person' AS kind
+    FROM person p WHERE EXISTS (SELECT 1 FROM mandate m WHERE m.person_id = p.id
+                                AND m.end_date IS NULL)
+    UNION ALL SELECT id, name, kind FROM organisation
+    UNION ALL SELECT DISTINCT 'grp-' || organisation_id || ':' || group_name, group_name,
+           'groupe_parlementaire'
+    FROM mandate WHERE group_name IS NOT NULL AND end_date IS NULL
+    UNION ALL SELECT id, name, kind FROM actor
+)
+"""
+
+
+@dataclass
+class GraphBundle:
+    """The influence graph with node kinds and how it was obtained."""
+
+    graph: InfluenceGraph
+    kinds: list[str]
+    cached: bool
+    seconds: float
+    fingerprint: str
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, config: InfluenceConfig) -> str:
+    parts = con.execute(
+        """
+        SELECT
+          (SELECT string_agg(id::VARCHAR || '@' || imported_at::VARCHAR, ',' ORDER BY id)
+             FROM source),
+          (SELECT count(*) || ':' || coalesce(sum(strength), 0) || ':' || coalesce(max(id), 0)
+             FROM relation),
+          (SELECT count(*) FROM actor)
+        """
+    ).fetchone()
+    text = "|".join(str(p) for p in (parts or ())) + "|" + config.fingerprint()
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _probabilities(con: duckdb.DuckDBPyConnection, config: InfluenceConfig) -> None:
+    """Create the temp table of per-type probabilities used by the build query."""
+    con.execute("CREATE OR REPLACE TEMP TABLE ig_prob (type VARCHAR, p DOUBLE)")
+    con.executemany("INSERT INTO ig_prob VALUES (?, ?)", list(config.probabilities.items()))
+
+
+def build_graph(
+    con: duckdb.DuckDBPyConnection, *, config: InfluenceConfig | None = None
+) -> tuple[pa.Table, pa.Table]:
+    """Compute the node and edge tables of the influence graph (not cached).
+
+    Returns
+    -------
+    nodes, edges
+        ``nodes`` has ``idx, id, name, kind``; ``edges`` has ``source, target, probability,
+        type`` with node positions, probabilities already normalised per target.
+    """
+    config = config or load_config()
+    count = con.execute("SELECT count(*) FROM territory").fetchone()
+    if not count or not count[0]:
+        msg = "the knowledge base is empty: run 'territoria import france' first"
+        raise EmptyKnowledgeBase(msg)
+    _probabilities(con, config)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE ig_nodes AS SELECT (row_number() OVER (ORDER BY id)) - 1 "
+        f"AS idx, id, any_value(name) AS name, any_value(kind) AS kind FROM ({_NODES_SQL}) "
+        "GROUP BY id"
+    )
+    other = config.probability("other")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE ig_raw AS
+        SELECT s.idx AS source, t.idx AS target, e.type,
+               coalesce(pr.p, {other}) * coalesce(r.strength, 1.0) AS p
+        FROM ({_EDGES_SQL}) e
+        JOIN ig_nodes s ON s.id = e.src
+        JOIN ig_nodes t ON t.id = e.dst
+        LEFT JOIN ig_prob pr ON pr.type = e.type
+        LEFT JOIN (SELECT source_actor, target_actor, type, max(strength) AS strength
+                   FROM relation GROUP BY ALL) r
+          ON r.source_actor = e.src AND r.target_actor = e.dst AND r.type = e.type
+        WHERE s.idx <> t.idx
+        """
+    )
+    # Several relations between the same pair: independent channels, 1 - prod(1 - p).
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE ig_edges AS
+        WITH pair AS (
+            SELECT source, target, arg_max(type, p) AS type,
+                   1 - exp(sum(ln(greatest(1 - least(p, 1.0), 1e-12)))) AS p
+            FROM ig_raw WHERE p > 0 GROUP BY source, target
+        ), insum AS (SELECT target, sum(p) AS s FROM pair GROUP BY target)
+        SELECT pair.source, pair.target,
+               pair.p * least(1.0, {config.max_in_sum} / insum.s) AS probability, pair.type
+        FROM pair JOIN insum USING (target)
+        ORDER BY pair.source, pair.target
+        """
+    )
+    nodes = con.execute("SELECT idx, id, name, kind FROM ig_nodes ORDER BY idx").to_arrow_table()
+    edges = con.execute("SELECT source, target, probability, type FROM ig_edges").to_arrow_table()
+    for name in ("ig_prob", "ig_nodes", "ig_raw", "ig_edges"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    return nodes, edges
+
+
+def _to_graph(nodes: pa.Table, edges: pa.Table) -> tuple[InfluenceGraph, list[str]]:
+    types = edges.column("type").to_pylist()
+    names = sorted(set(types))
+    code = {t: i for i, t in enumerate(names)}
+    graph = from_edges(
+        np.asarray(edges.column("source").to_numpy(), dtype=np.int64),
+        np.asarray(edges.column("target").to_numpy(), dtype=np.int64),
+        np.asarray(edges.column("probability").to_numpy(), dtype=np.float64),
+        ids=nodes.column("id").to_pylist(),
+        names=nodes.column("name").to_pylist(),
+        types=np.array([code[t] for t in types], dtype=np.int16),
+        type_names=names,
+    )
+    return graph, nodes.column("kind").to_pylist()
+
+
+def load_graph(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    config: InfluenceConfig | None = None,
+    rebuild: bool = False,
+    cache: bool = True,
+) -> GraphBundle:
+    """Return the influence graph, from the cache when its inputs have not changed.
+
+    Parameters
+    ----------
+    con
+        Knowledge base; when it is read-only the graph is built in memory and not cached.
+    config
+        Probabilities (defaults from ``defaults.toml``).
+    rebuild
+        Ignore the cache.
+    cache
+        Store a rebuilt graph in the knowledge base (needs a writable connection).
+    """
+    start = time.perf_counter()
+    config = config or load_config()
+    fingerprint = _fingerprint(con, config)
+    row = con.execute("SELECT value FROM influence_meta WHERE key = 'fingerprint'").fetchone()
+    if not rebuild and row and row[0] == fingerprint:
+        nodes = con.execute(
+            "SELECT idx, id, name, kind FROM influence_node ORDER BY idx"
+        ).to_arrow_table()
+        edges = con.execute(
+            "SELECT source, target, probability, type FROM influence_edge"
+        ).to_arrow_table()
+        graph, kinds = _to_graph(nodes, edges)
+        return GraphBundle(graph, kinds, True, time.perf_counter() - start, fingerprint)
+    nodes, edges = build_graph(con, config=config)
+    if cache:
+        try:
+            con.execute("BEGIN TRANSACTION")
+            con.execute("DELETE FROM influence_node")
+            con.execute("DELETE FROM influence_edge")
+            con.execute("INSERT INTO influence_node SELECT * FROM nodes")
+            con.execute("INSERT INTO influence_edge SELECT * FROM edges")
+            con.execute(
+                "INSERT OR REPLACE INTO influence_meta VALUES ('fingerprint', ?), "
+                "('built_at', current_timestamp::VARCHAR)",
+                [fingerprint],
+            )
+            con.execute("COMMIT")
+        except duckdb.Error:
+            # A read-only knowledge base: keep the graph in memory only.
+            con.execute("ROLLBACK")
+    graph, kinds = _to_graph(nodes, edges)
+    return GraphBundle(graph, kinds, False, time.perf_counter() - start, fingerprint)
+
+
+def export_graph(bundle: GraphBundle, out: Path, *, fmt: str = "parquet") -> list[Path]:
+    """Write ``nodes.parquet`` (id, name, kind) and ``edges.parquet`` (source, target,
+    probability, type) into the folder ``out``, with node ids as in the knowledge base."""
+    if fmt != "parquet":
+        from territoria.errors import ConfigurationError
+
+        msg = f"unknown graph export format {fmt!r}: use --format parquet"
+        raise ConfigurationError(msg)
+    out.mkdir(parents=True, exist_ok=True)
+    g = bundle.graph
+    names = g.names or g.ids
+    nodes = pa.table({"id": g.ids, "name": names, "kind": bundle.kinds})
+    src = g.sources()
+    ids = np.array(g.ids, dtype=object)
+    type_names = np.array(g.type_names or ("",), dtype=object)
+    types = type_names[g.types] if g.types is not None else np.full(len(src), "", dtype=object)
+    edges = pa.table(
+        {
+            "source": pa.array(ids[src].tolist(), type=pa.string()),
+            "target": pa.array(ids[g.indices].tolist(), type=pa.string()),
+            "probability": pa.array(g.prob, type=pa.float64()),
+            "type": pa.array(types.tolist(), type=pa.string()),
+        }
+    )
+    written = []
+    for name, table in (("nodes.parquet", nodes), ("edges.parquet", edges)):
+        final = out / name
+        partial = out / f".{name}.partial"
+        pq.write_table(table, partial)
+        partial.replace(final)
+        written.append(final)
+    return written

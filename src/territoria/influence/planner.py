@@ -1,0 +1,525 @@
+"""Influence and lobbying plans for a project: who decides, whom to engage, why, how sure.
+
+``plan_project`` ties the pieces together: the decision map gives weighted targets, the
+cached influence graph of the knowledge base carries the channels, :func:`maximise` chooses the
+actors (RR sets + greedy coverage with OPIM-C bounds), a forward Monte-Carlo simulation checks
+the estimate, and the plan is explained (most probable paths), stress-tested (re-plans under
+perturbed probabilities) and completed with a coalition of territories sharing the stake.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import duckdb
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from territoria.errors import InvalidPlanRequest, UnknownActor
+from territoria.influence import _rrsets
+from territoria.influence.config import InfluenceConfig, load_config
+from territoria.influence.decision import Target, decision_map, get_theme, resolve_territory
+from territoria.influence.graph import InfluenceGraph
+from territoria.influence.network import GraphBundle, load_graph
+from territoria.influence.optimiser import PlanResult, maximise
+
+__all__ = ["coalition", "describe_actors", "explain_seeds", "plan_project", "robustness"]
+
+Progress = Callable[[str, float], None]
+# Paths less probable than this are not worth showing to a user.
+MIN_PATH_PROBABILITY = 1e-6
+SEED_KINDS = {
+    "person",
+    "company",
+    "association",
+    "federation",
+    "university",
+    "research_centre",
+    "media",
+    "other",
+}
+
+
+def _noop(_step: str, _fraction: float) -> None:
+    return None
+
+
+def describe_actors(
+    con: duckdb.DuckDBPyConnection, ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Name and current mandates of each actor id, with a French description."""
+    if not ids:
+        return {}
+    rows = con.execute(
+        """
+        SELECT m.person_id, p.first_name || ' ' || p.last_name, m.role, m.function,
+               o.name, o.kind, m.level, m.code
+        FROM mandate m JOIN person p ON p.id = m.person_id
+        JOIN organisation o ON o.id = m.organisation_id
+        WHERE m.person_id IN (SELECT unnest(?::VARCHAR[])) AND m.end_date IS NULL
+        ORDER BY m.person_id, m.function IS NULL, m.organisation_id
+        """,
+        [list(ids)],
+    ).fetchall()
+    out: dict[str, dict[str, Any]] = {}
+    for pid, name, role, function, org, kind, level, code in rows:
+        entry = out.setdefault(
+            str(pid), {"id": pid, "name": name, "mandates": [], "description": ""}
+        )
+        entry["mandates"].append(
+            {
+                "role": role,
+                "function": function,
+                "body": org,
+                "body_kind": kind,
+                "level": level,
+                "code": code,
+            }
+        )
+    for entry in out.values():
+        parts = []
+        for m in entry["mandates"]:
+            if m["function"]:
+                parts.append(f"{m['function']} ({m['body']})")
+            elif m["role"] in ("député", "sénateur", "député européen"):
+                parts.append(m["role"] + (f" ({m['code']})" if m["code"] else ""))
+        if not parts and entry["mandates"]:
+            first = entry["mandates"][0]
+            parts.append(f"{first['role']} ({first['body']})")
+        entry["description"] = ", ".join(parts[:3])
+    missing = [i for i in ids if i not in out]
+    if missing:
+        for oid, name, kind in con.execute(
+            "SELECT id, name, kind FROM organisation WHERE id IN (SELECT unnest(?::VARCHAR[])) "
+            "UNION ALL SELECT id, name, kind FROM actor WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+            [missing, missing],
+        ).fetchall():
+            out[str(oid)] = {"id": oid, "name": name, "mandates": [], "description": kind}
+    return out
+
+
+def _log_matrix(graph: InfluenceGraph) -> csr_matrix:
+    weights = -np.log(np.clip(graph.prob, 1e-300, 1.0))
+    # zero-weight edges (p = 1) would vanish from a sparse matrix: keep them tiny instead
+    weights = np.maximum(weights, 1e-12)
+    return csr_matrix((weights, graph.indices, graph.indptr), shape=(graph.n_nodes, graph.n_nodes))
+
+
+def explain_seeds(
+    graph: InfluenceGraph,
+    seeds: Sequence[int],
+    targets: Mapping[int, float],
+    *,
+    per_seed: int = 3,
+) -> list[list[dict[str, Any]]]:
+    """For each seed, its most probable paths to the targets it reaches (best first).
+
+    A path's probability is the product of its edge probabilities (Dijkstra on ``-log p``).
+    """
+    if not seeds:
+        return []
+    matrix = _log_matrix(graph)
+    limit = -math.log(MIN_PATH_PROBABILITY)
+    dist, pred = dijkstra(
+        matrix, directed=True, indices=list(seeds), limit=limit, return_predecessors=True
+    )
+    tidx = np.array(list(targets), dtype=np.int64)
+    tw = np.array([targets[int(t)] for t in tidx])
+    names = graph.names or graph.ids
+    out: list[list[dict[str, Any]]] = []
+    for row, seed in enumerate(seeds):
+        d = dist[row, tidx]
+        ok = np.isfinite(d) & (tidx != seed)
+        if not ok.any():
+            out.append([])
+            continue
+        score = np.where(ok, tw * np.exp(-np.where(ok, d, 0.0)), -1.0)
+        order = np.argsort(-score)[:per_seed]
+        paths = []
+        for j in order:
+            if score[j] <= 0:
+                continue
+            node, chain = int(tidx[j]), []
+            while node != seed and node >= 0:
+                chain.append(node)
+                node = int(pred[row, node])
+            chain.append(int(seed))
+            chain.reverse()
+            paths.append(
+                {
+                    "target": graph.ids[int(tidx[j])],
+                    "target_name": names[int(tidx[j])],
+                    "probability": float(math.exp(-d[j])),
+                    "path": [graph.ids[i] for i in chain],
+                    "path_names": [names[i] for i in chain],
+                }
+            )
+        out.append(paths)
+    return out
+
+
+def robustness(
+    graph: InfluenceGraph,
+    chosen: Sequence[int],
+    *,
+    targets: Mapping[int, float],
+    k: int | None,
+    budget: float | None,
+    costs: NDArray[np.float64] | None,
+    candidates: NDArray[np.bool_],
+    sigma: float,
+    replans: int,
+    epsilon: float,
+    seed: int,
+    progress: Progress = _noop,
+) -> dict[str, float]:
+    """Share of re-plans (probabilities times log-normal noise of ``sigma``) keeping each actor."""
+    if replans <= 0 or not chosen:
+        return {}
+    rng = np.random.default_rng(seed)
+    kept = dict.fromkeys(chosen, 0)
+    for r in range(replans):
+        noisy = np.clip(graph.prob * rng.lognormal(0.0, sigma, graph.n_edges), 0.0, 1.0)
+        plan = maximise(
+            graph.with_probabilities(noisy),
+            targets=targets,
+            k=k,
+            budget=budget,
+            costs=costs,
+            candidates=candidates,
+            epsilon=max(epsilon, 0.2),
+            delta=0.05,
+            seed=seed + 1 + r,
+            mc_samples=2,
+        )
+        picked = {s.index for s in plan.seeds}
+        for c in chosen:
+            kept[c] += c in picked
+        progress("robustness", (r + 1) / replans)
+    return {graph.ids[c]: kept[c] / replans for c in chosen}
+
+
+def coalition(
+    con: duckdb.DuckDBPyConnection,
+    graph: InfluenceGraph,
+    seeds: Sequence[int],
+    targets: Mapping[int, float],
+    *,
+    level: str,
+    code: str,
+    seed: int,
+    samples: int = 20_000,
+    limit: int = 15,
+) -> list[dict[str, Any]]:
+    """Territories sharing the project's stake, ranked by the influence their executives add.
+
+    Candidates are the communes and EPCI of the project's area (for a commune: the communes of
+    its EPCI). The gain of a territory is the expected weighted targets its executive (mayor or
+    EPCI president) reaches beyond the plan's seeds, estimated on fresh RR sets.
+    """
+    if level == "commune":
+        area = con.execute(
+            "SELECT parent_level, parent_code FROM membership WHERE level = 'commune' "
+            "AND code = ? AND parent_level = 'epci'",
+            [code],
+        ).fetchone()
+        area_level, area_code = (area[0], area[1]) if area else (level, code)
+    else:
+        area_level, area_code = level, code
+    rows = con.execute(
+        """
+        WITH terr AS (
+            SELECT 'commune' AS level, code FROM membership
+            WHERE level = 'commune' AND parent_level = ? AND parent_code = ?
+            UNION SELECT DISTINCT 'epci', e.parent_code FROM membership c JOIN membership e
+              ON e.level = 'commune' AND e.code = c.code AND e.parent_level = 'epci'
+            WHERE c.level = 'commune' AND c.parent_level = ? AND c.parent_code = ?
+            UNION SELECT ?, ?
+        )
+        SELECT t.level, t.code, tt.name, m.person_id
+        FROM terr t JOIN territory tt ON tt.level = t.level AND tt.code = t.code
+        JOIN mandate m ON m.organisation_id = CASE t.level WHEN 'commune' THEN 'cm-'
+             WHEN 'epci' THEN 'cc-' ELSE '' END || t.code
+             AND m.function_code = CASE t.level WHEN 'commune' THEN 'MAI' ELSE 'PRE' END
+             AND m.end_date IS NULL
+        """,
+        [area_level, area_code, area_level, area_code, area_level, area_code],
+    ).fetchall()
+    if not rows:
+        return []
+    root_nodes = np.array(list(targets), dtype=np.int32)
+    root_w = np.array([targets[int(t)] for t in root_nodes], dtype=np.float64)
+    sampler = _rrsets.Sampler.build(
+        graph.rindptr, graph.rindices, graph.rprob, root_nodes, root_w, _rrsets.IC
+    )
+    rr = _rrsets.RRCollection(sampler, _rrsets.stream_seed(seed, 99))
+    rr.grow_to(samples)
+    set_of = np.repeat(np.arange(rr.size), np.diff(rr.offsets))
+    covered = np.zeros(rr.size, dtype=bool)
+    seed_mask = np.zeros(graph.n_nodes, dtype=bool)
+    seed_mask[list(seeds)] = True
+    covered[np.unique(set_of[seed_mask[rr.members]])] = True
+    free = ~covered[set_of]
+    gain = np.bincount(rr.members[free], minlength=graph.n_nodes) / rr.size * root_w.sum()
+    index = {pid: i for i, pid in enumerate(graph.ids)}
+    names = graph.names or graph.ids
+    out = []
+    for t_level, t_code, t_name, pid in rows:
+        i = index.get(str(pid))
+        if i is None or seed_mask[i]:
+            continue
+        out.append(
+            {
+                "level": t_level,
+                "code": t_code,
+                "name": t_name,
+                "executive_id": pid,
+                "executive_name": names[i],
+                "added_influence": float(gain[i]),
+            }
+        )
+    out.sort(key=lambda r: -float(r["added_influence"]))
+    return out[:limit]
+
+
+def _action_sentence(
+    seed: dict[str, Any], paths: list[dict[str, Any]], actors: dict[str, dict[str, Any]]
+) -> str:
+    who = actors.get(seed["id"], {})
+    desc = who.get("description") or ""
+    text = f"Rencontrer {seed['name']}" + (f", {desc}" if desc else "")
+    if paths:
+        relays = []
+        for p in paths[:2]:
+            t = actors.get(p["target"], {})
+            tdesc = t.get("description")
+            relays.append(p["target_name"] + (f", {tdesc}" if tdesc else ""))
+        text += " : relais vers " + " ; ".join(relays)
+    return text
+
+
+def plan_project(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    code: str | None = None,
+    level: str | None = None,
+    theme: str | None = None,
+    targets: Mapping[str, float] | None = None,
+    k: int | None = None,
+    budget: float | None = None,
+    costs: Mapping[str, float] | None = None,
+    candidates: Sequence[str] | None = None,
+    include_targets: bool | None = None,
+    model: str = "ic",
+    epsilon: float = 0.1,
+    delta: float = 0.01,
+    seed: int | None = None,
+    mc_samples: int = 10_000,
+    with_robustness: bool = True,
+    with_coalition: bool = True,
+    config: InfluenceConfig | None = None,
+    bundle: GraphBundle | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Plan the actors to engage for a project and explain the plan.
+
+    Parameters
+    ----------
+    con
+        Knowledge base.
+    code, level, theme
+        The project's territory and theme (see ``territoria influence themes``); the decision
+        map turns them into weighted targets.
+    targets
+        Explicit decision-makers ``{actor id: weight}`` (instead of, or added to, the theme's).
+    k, budget, costs
+        Number of actors to engage, or a budget with a cost per actor id (default cost 1).
+    candidates
+        Actor ids allowed as seeds (our own network, the territory's officials ...); by
+        default every person or non-council organisation except the targets.
+    include_targets
+        Let targets be chosen as seeds too.
+    model, epsilon, delta, seed, mc_samples
+        Passed to :func:`territoria.influence.maximise`.
+
+    Returns
+    -------
+    dict
+        ``seeds`` (ordered: id, name, marginal_gain, description, paths, action, robustness),
+        ``estimate``, ``upper_bound``, ``approx_ratio``, ``mc_estimate``, ``mc_ci95``,
+        ``targets`` (id, weight, name, role, body), ``actions`` (plain French), ``coalition``,
+        ``guarantee``, ``graph`` (nodes, edges, cached, built_at), ``timings``.
+    """
+    report = progress or _noop
+    config = config or load_config()
+    if include_targets is None:
+        include_targets = config.include_targets
+    if seed is None:
+        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    report("graph", 0.0)
+    bundle = bundle or load_graph(con, config=config)
+    graph = bundle.graph
+    timings["graph"] = time.perf_counter() - t0
+    index = {pid: i for i, pid in enumerate(graph.ids)}
+    target_list: list[Target] = []
+    territory = None
+    theme_info = None
+    if theme is not None:
+        if code is None:
+            msg = "a theme needs a territory: give --territory CODE"
+            raise InvalidPlanRequest(msg)
+        theme_info = get_theme(theme)
+        territory = resolve_territory(con, code, level)
+        target_list = decision_map(con, theme=theme, code=code, level=level)
+    elif code is not None:
+        territory = resolve_territory(con, code, level)
+    for pid, weight in (targets or {}).items():
+        if not (isinstance(weight, int | float) and weight > 0):
+            msg = f"target {pid!r} has weight {weight!r}: weights must be positive numbers"
+            raise InvalidPlanRequest(msg)
+        target_list.append(Target(pid, float(weight)))
+    if not target_list:
+        msg = "no target: give a theme and a territory, or explicit targets (--target ID:WEIGHT)"
+        raise InvalidPlanRequest(msg)
+    tmap: dict[int, float] = {}
+    for t in target_list:
+        if t.id not in index:
+            msg = (
+                f"unknown actor {t.id!r} as target: it is not in the influence graph "
+                "(use a person id such as 'p-…' from 'territoria profile --json')"
+            )
+            raise UnknownActor(msg)
+        tmap[index[t.id]] = tmap.get(index[t.id], 0.0) + t.weight
+    mask = np.array([kind in SEED_KINDS for kind in bundle.kinds], dtype=bool)
+    if candidates is not None:
+        allowed = np.zeros(graph.n_nodes, dtype=bool)
+        for pid in candidates:
+            if pid not in index:
+                msg = f"unknown candidate actor {pid!r}: it is not in the influence graph"
+                raise UnknownActor(msg)
+            allowed[index[pid]] = True
+        mask &= allowed
+    if not include_targets:
+        mask[list(tmap)] = False
+    cost_arr = None
+    if costs:
+        cost_arr = np.ones(graph.n_nodes)
+        for pid, c in costs.items():
+            if pid in index:
+                cost_arr[index[pid]] = float(c)
+    report("optimise", 0.2)
+    t1 = time.perf_counter()
+    result: PlanResult = maximise(
+        graph,
+        targets=tmap,
+        k=k,
+        budget=budget,
+        costs=cost_arr,
+        candidates=mask,
+        model="lt" if model == "lt" else "ic",
+        epsilon=epsilon,
+        delta=delta,
+        seed=seed,
+        mc_samples=mc_samples,
+    )
+    timings["optimise_and_check"] = time.perf_counter() - t1
+    report("explain", 0.5)
+    t2 = time.perf_counter()
+    seed_idx = [s.index for s in result.seeds]
+    paths = explain_seeds(graph, seed_idx, tmap)
+    timings["explain"] = time.perf_counter() - t2
+    keep: dict[str, float] = {}
+    if with_robustness and config.replans > 0:
+        t3 = time.perf_counter()
+        keep = robustness(
+            graph,
+            seed_idx,
+            targets=tmap,
+            k=k,
+            budget=budget,
+            costs=cost_arr,
+            candidates=mask,
+            sigma=config.sigma,
+            replans=config.replans,
+            epsilon=epsilon,
+            seed=seed,
+            progress=lambda s, f: report(s, 0.55 + 0.35 * f),
+        )
+        timings["robustness"] = time.perf_counter() - t3
+    coal: list[dict[str, Any]] = []
+    if with_coalition and territory is not None:
+        report("coalition", 0.92)
+        t4 = time.perf_counter()
+        coal = coalition(
+            con, graph, seed_idx, tmap, level=territory[0], code=territory[1], seed=seed
+        )
+        timings["coalition"] = time.perf_counter() - t4
+    ids = [s.id for s in result.seeds] + [t.id for t in target_list]
+    for p in paths:
+        for path in p:
+            ids.extend(path["path"])
+    actors = describe_actors(con, sorted(set(ids)))
+    seeds_out = []
+    for s, p in zip(result.seeds, paths, strict=True):
+        entry = {
+            "id": s.id,
+            "name": s.name,
+            "marginal_gain": s.marginal_gain,
+            "cost": s.cost,
+            "description": actors.get(s.id, {}).get("description", ""),
+            "paths": p,
+            "robustness": keep.get(s.id),
+        }
+        entry["action"] = _action_sentence(entry, p, actors)
+        seeds_out.append(entry)
+    merged: dict[str, Target] = {}
+    for t in target_list:
+        if t.id in merged:
+            merged[t.id].weight += t.weight
+        else:
+            merged[t.id] = Target(
+                t.id, t.weight, t.name or actors.get(t.id, {}).get("name", ""), t.role, t.body
+            )
+    report("done", 1.0)
+    timings["total"] = time.perf_counter() - t0
+    base = result.to_dict()
+    base.update(
+        {
+            "seeds": seeds_out,
+            "targets": [t.to_dict() for t in merged.values()],
+            "actions": [s["action"] for s in seeds_out],
+            "coalition": coal,
+            "lower_bound": result.lower_bound,
+            "certified": result.certified,
+            "seed": result.seed,
+            "k": result.k,
+            "budget": result.budget,
+            "total_cost": result.total_cost,
+            "mc_seconds": result.mc_seconds,
+            "project": {
+                "theme": theme,
+                "theme_label": theme_info.label_fr if theme_info else None,
+                "law": theme_info.law if theme_info else None,
+                "territory": {"level": territory[0], "code": territory[1], "name": territory[2]}
+                if territory
+                else None,
+            },
+            "robustness_settings": {"sigma": config.sigma, "replans": config.replans},
+            "graph": {
+                "nodes": graph.n_nodes,
+                "edges": graph.n_edges,
+                "cached": bundle.cached,
+                "fingerprint": bundle.fingerprint,
+                "config": list(config.origin),
+            },
+            "timings": timings,
+        }
+    )
+    return base
