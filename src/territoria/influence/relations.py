@@ -87,6 +87,8 @@ def import_relations(
         if opt not in columns:
             con.execute(f"ALTER TABLE rel_in ADD COLUMN {opt} VARCHAR")
     types = "', '".join(KNOWN_TYPES)
+    listed = ", ".join(KNOWN_TYPES)
+    con.execute("CREATE OR REPLACE TEMP MACRO q(s) AS chr(39) || coalesce(s, chr(32)) || chr(39)")
     problems = con.execute(
         f"""
         WITH known AS (
@@ -94,22 +96,22 @@ def import_relations(
             UNION ALL SELECT id FROM actor
         )
         SELECT line, msg FROM (
-            SELECT line, 'unknown source actor ' || quote(source_actor)
+            SELECT line, 'unknown source actor ' || q(source_actor)
                    || ' (give source_name to create it)' AS msg FROM rel_in
             WHERE source_actor NOT IN (SELECT id FROM known) AND source_name IS NULL
             UNION ALL
-            SELECT line, 'unknown target actor ' || quote(target_actor)
+            SELECT line, 'unknown target actor ' || q(target_actor)
                    || ' (give target_name to create it)' FROM rel_in
             WHERE target_actor NOT IN (SELECT id FROM known) AND target_name IS NULL
             UNION ALL
-            SELECT line, 'unknown relation type ' || quote(type) || ': use one of {types}'
+            SELECT line, 'unknown relation type ' || q(type) || ': use one of {listed}'
             FROM rel_in WHERE type NOT IN ('{types}')
             UNION ALL
-            SELECT line, 'strength ' || quote(strength) || ' is not a number in [0, 1]'
+            SELECT line, 'strength ' || q(strength) || ' is not a number in [0, 1]'
             FROM rel_in WHERE TRY_CAST(strength AS DOUBLE) IS NULL
                OR TRY_CAST(strength AS DOUBLE) NOT BETWEEN 0 AND 1
             UNION ALL
-            SELECT line, 'date ' || quote(date) || ' is not YYYY-MM-DD' FROM rel_in
+            SELECT line, 'date ' || q(date) || ' is not YYYY-MM-DD' FROM rel_in
             WHERE date IS NOT NULL AND TRY_CAST(date AS DATE) IS NULL
             UNION ALL
             SELECT line, 'duplicate relation (same source, target, type)' FROM (
