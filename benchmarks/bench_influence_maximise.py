@@ -151,11 +151,11 @@ def part_a(n: int, m: int, k: int) -> list[tuple[str, ...]]:
         ("k / epsilon / delta", *[f"{k} / {p.epsilon} / {p.delta}" for p, _, _ in results]),
         ("optimiser time", *[f"{p.seconds:.2f} s" for p, _, _ in results]),
         ("RR sets (3 collections)", *[f"{p.rr_sets:,}" for p, _, _ in results]),
-        ("estimate (RR)", *[f"{p.estimate:,.0f}" for p, _, _ in results]),
+        ("estimate (RR)", *[f"{p.estimate:,.1f}" for p, _, _ in results]),
         (
             "MC check, 10,000 cascades",
             *[
-                f"{p.mc_estimate:,.0f} ± {(p.mc_ci95[1] - p.mc_ci95[0]) / 2:,.0f}"
+                f"{p.mc_estimate:,.1f} ± {(p.mc_ci95[1] - p.mc_ci95[0]) / 2:,.1f}"
                 for p, _, _ in results
             ],
         ),

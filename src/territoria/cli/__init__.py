@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import os
+
+# numba's parallel regions spin-wait by default, which costs milliseconds per region on a
+# busy 2-core machine; passive waiting keeps short parallel sections cheap.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import typer
 

@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from territoria.errors import BudgetTooSmall, InvalidPlanRequest, UnknownNode, UnreachableTargets
-from territoria.influence import _rrsets, simulate
+from territoria.influence import _coverage, _rrsets, simulate
 from territoria.influence.graph import InfluenceGraph, read_edge_list
 
 __all__ = ["PlanResult", "SeedChoice", "maximise", "maximise_edge_list"]
@@ -423,7 +423,7 @@ def maximise(
     _ensure_compiled()
 
     started = time.perf_counter()
-    useful_mask = cand & _rrsets.reaching(graph.rindptr, graph.rindices, graph.rprob, weight > 0)
+    useful_mask = cand & _coverage.reaching(graph.rindptr, graph.rindices, graph.rprob, weight > 0)
     useful = np.flatnonzero(useful_mask).astype(np.int64)
     if useful.size == 0:
         msg = (
@@ -461,7 +461,7 @@ def maximise(
         i += 1
         r1.grow_to(theta)
         r2.grow_to(theta)
-        chosen, _, _, cover_bound = _rrsets.greedy_cover(
+        chosen, _, _, cover_bound = _coverage.greedy_cover(
             r1.offsets, r1.members, graph.n_nodes, useful, k=k_eff, costs=cost, budget=budget_eff
         )
         # each of the three failure events of round i gets delta / (3 i (i + 1)): they sum
@@ -469,7 +469,7 @@ def maximise(
         fail = delta / (3.0 * i * (i + 1))
         a = math.log(1.0 / fail)
         covered2 = int(
-            _rrsets.coverage_by_rank(r2.offsets, r2.members, chosen, graph.n_nodes).sum()
+            _coverage.coverage_by_rank(r2.offsets, r2.members, chosen, graph.n_nodes).sum()
         )
         upper = min(upper, _upper_bound(cover_bound, theta, total_weight, a))
         lower = _lower_bound(covered2, theta, total_weight, a)
@@ -483,7 +483,7 @@ def maximise(
     # estimate the spread and the marginal gains on a third, untouched collection
     r3 = _rrsets.RRCollection(sampler, _rrsets.stream_seed(seed, 3))
     r3.grow_to(theta)
-    gains = _rrsets.coverage_by_rank(r3.offsets, r3.members, chosen, graph.n_nodes)
+    gains = _coverage.coverage_by_rank(r3.offsets, r3.members, chosen, graph.n_nodes)
     seconds = time.perf_counter() - started
 
     unit = total_weight / theta

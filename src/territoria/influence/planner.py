@@ -320,6 +320,7 @@ def plan_project(
     delta: float = 0.01,
     seed: int | None = None,
     mc_samples: int = 10_000,
+    min_rr_sets: int = 10_000,
     with_robustness: bool = True,
     with_coalition: bool = True,
     config: InfluenceConfig | None = None,
@@ -344,8 +345,10 @@ def plan_project(
         default every person or non-council organisation except the targets.
     include_targets
         Let targets be chosen as seeds too.
-    model, epsilon, delta, seed, mc_samples
-        Passed to :func:`territoria.influence.maximise`.
+    model, epsilon, delta, seed, mc_samples, min_rr_sets
+        Passed to :func:`territoria.influence.maximise`; starting from at least
+        ``min_rr_sets`` RR sets per collection makes the greedy choice less noisy than
+        stopping as soon as the guarantee is certified (the guarantee holds either way).
 
     Returns
     -------
