@@ -14,7 +14,7 @@ import pytest
 from territoria.errors import ConfigurationError, InvalidPlanRequest, UnknownActor
 from territoria.influence.config import load_config
 from territoria.influence.network import export_graph, load_graph
-from territoria.influence.planner import plan_project
+from territoria.influence.planner import _similar_territories, plan_project
 
 
 def test_graph_is_built_once_and_cached(mini_db: duckdb.DuckDBPyConnection) -> None:
@@ -184,3 +184,48 @@ def test_cli_plan_json(mini_db_path: Path, tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert "unknown theme" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_coalition_by_indicator_profile(mini_db: duckdb.DuckDBPyConnection) -> None:
+    source = mini_db.execute(
+        "INSERT INTO source (name, dataset, publisher, licence, retrieved_at, synthetic) "
+        "VALUES ('test profile', 'x', 'tests', 'none', now(), true) RETURNING id"
+    ).fetchone()
+    assert source is not None
+    # Communes get an indicator equal to their population: the closest profiles to Rennes are
+    # the largest communes of the fixture.
+    mini_db.execute(
+        "INSERT INTO indicator_value SELECT level, code, 'pop_test', '2020', population, 'hab', ? "
+        "FROM territory WHERE level = 'commune'",
+        [source[0]],
+    )
+    plan = plan_project(
+        mini_db,
+        code="35238",
+        theme="roads",
+        k=2,
+        seed=3,
+        with_robustness=False,
+        coalition_profile=["pop_test"],
+    )
+    assert plan["coalition"]
+    nearest = _similar_territories(
+        mini_db, level="commune", code="35238", indicators=["pop_test"], count=4
+    )
+    biggest = [
+        r[0]
+        for r in mini_db.execute(
+            "SELECT code FROM territory WHERE level = 'commune' ORDER BY population DESC LIMIT 5"
+        ).fetchall()
+    ]
+    assert {r[1] for r in nearest} == set(biggest)
+    with pytest.raises(InvalidPlanRequest, match="no values"):
+        plan_project(
+            mini_db,
+            code="35238",
+            theme="roads",
+            k=1,
+            seed=3,
+            with_robustness=False,
+            coalition_profile=["missing_indicator"],
+        )

@@ -262,6 +262,13 @@ def plan_command(
     seed: Annotated[int | None, typer.Option(help="Random seed (reproducible runs).")] = None,
     robustness: Annotated[bool, typer.Option(help="Re-plan under perturbed probabilities.")] = True,
     coalition: Annotated[bool, typer.Option(help="Rank territories sharing the stake.")] = True,
+    coalition_profile: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated indicators: the coalition is drawn from the territories with the "
+            "closest values instead of the project's area."
+        ),
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="Probabilities TOML file.")] = None,
     json_output: JsonOption = False,
     db: DbOption = None,

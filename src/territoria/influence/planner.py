@@ -215,41 +215,20 @@ def coalition(
     seed: int,
     samples: int = 20_000,
     limit: int = 15,
+    profile: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Territories sharing the project's stake, ranked by the influence their executives add.
 
     Candidates are the communes and EPCI of the project's area (for a commune: the communes of
-    its EPCI). The gain of a territory is the expected weighted targets its executive (mayor or
-    EPCI president) reaches beyond the plan's seeds, estimated on fresh RR sets.
+    its EPCI) or, with ``profile``, the territories of the same level whose values of those
+    indicators are closest to the project territory's (z-scored Euclidean distance). The
+    gain of a territory is the expected weighted targets its executive (mayor or president)
+    reaches beyond the plan's seeds, estimated on fresh RR sets.
     """
-    if level == "commune":
-        area = con.execute(
-            "SELECT parent_level, parent_code FROM membership WHERE level = 'commune' "
-            "AND code = ? AND parent_level = 'epci'",
-            [code],
-        ).fetchone()
-        area_level, area_code = (area[0], area[1]) if area else (level, code)
+    if profile:
+        rows = _similar_territories(con, level=level, code=code, indicators=profile)
     else:
-        area_level, area_code = level, code
-    rows = con.execute(
-        """
-        WITH terr AS (
-            SELECT 'commune' AS level, code FROM membership
-            WHERE level = 'commune' AND parent_level = ? AND parent_code = ?
-            UNION SELECT DISTINCT 'epci', e.parent_code FROM membership c JOIN membership e
-              ON e.level = 'commune' AND e.code = c.code AND e.parent_level = 'epci'
-            WHERE c.level = 'commune' AND c.parent_level = ? AND c.parent_code = ?
-            UNION SELECT ?, ?
-        )
-        SELECT t.level, t.code, tt.name, m.person_id
-        FROM terr t JOIN territory tt ON tt.level = t.level AND tt.code = t.code
-        JOIN mandate m ON m.organisation_id = CASE t.level WHEN 'commune' THEN 'cm-'
-             WHEN 'epci' THEN 'cc-' ELSE '' END || t.code
-             AND m.function_code = CASE t.level WHEN 'commune' THEN 'MAI' ELSE 'PRE' END
-             AND m.end_date IS NULL
-        """,
-        [area_level, area_code, area_level, area_code, area_level, area_code],
-    ).fetchall()
+        rows = _area_territories(con, level=level, code=code)
     if not rows:
         return []
     root_nodes = np.array(list(targets), dtype=np.int32)
@@ -285,6 +264,94 @@ def coalition(
         )
     out.sort(key=lambda r: -float(r["added_influence"]))
     return out[:limit]
+
+
+_EXECUTIVES_SQL = """
+SELECT t.level, t.code, tt.name, m.person_id
+FROM terr t JOIN territory tt ON tt.level = t.level AND tt.code = t.code
+JOIN mandate m ON m.organisation_id = CASE t.level WHEN 'commune' THEN 'cm-'
+     WHEN 'epci' THEN 'cc-' WHEN 'departement' THEN 'cd-' WHEN 'region' THEN 'cr-'
+     ELSE '' END || t.code
+     AND m.function_code = CASE t.level WHEN 'commune' THEN 'MAI' ELSE 'PRE' END
+     AND m.end_date IS NULL
+"""
+
+
+def _area_territories(
+    con: duckdb.DuckDBPyConnection, *, level: str, code: str
+) -> list[tuple[Any, ...]]:
+    """Communes and EPCI of the project's area, with their executive."""
+    if level == "commune":
+        area = con.execute(
+            "SELECT parent_level, parent_code FROM membership WHERE level = 'commune' "
+            "AND code = ? AND parent_level = 'epci'",
+            [code],
+        ).fetchone()
+        area_level, area_code = (area[0], area[1]) if area else (level, code)
+    else:
+        area_level, area_code = level, code
+    return con.execute(
+        """
+        WITH terr AS (
+            SELECT 'commune' AS level, code FROM membership
+            WHERE level = 'commune' AND parent_level = ? AND parent_code = ?
+            UNION SELECT DISTINCT 'epci', e.parent_code FROM membership c JOIN membership e
+              ON e.level = 'commune' AND e.code = c.code AND e.parent_level = 'epci'
+            WHERE c.level = 'commune' AND c.parent_level = ? AND c.parent_code = ?
+            UNION SELECT ?, ?
+        )
+        """
+        + _EXECUTIVES_SQL,
+        [area_level, area_code, area_level, area_code, area_level, area_code],
+    ).fetchall()
+
+
+def _similar_territories(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    level: str,
+    code: str,
+    indicators: Sequence[str],
+    count: int = 50,
+) -> list[tuple[Any, ...]]:
+    """The ``count`` territories of ``level`` closest to ``code`` on the indicators' latest
+    values (each indicator z-scored across the level), with their executive."""
+    frame = con.execute(
+        """
+        SELECT code, indicator, arg_max(value, period) AS value FROM indicator_value
+        WHERE level = ? AND indicator IN (SELECT unnest(?::VARCHAR[]))
+        GROUP BY code, indicator
+        """,
+        [level, list(indicators)],
+    ).fetchall()
+    if not frame:
+        msg = (
+            f"no values of {list(indicators)!r} at level {level!r}: import them with "
+            "'territoria import indicators' or choose other indicators"
+        )
+        raise InvalidPlanRequest(msg)
+    codes = sorted({str(r[0]) for r in frame})
+    col = {ind: j for j, ind in enumerate(indicators)}
+    row_of = {c: i for i, c in enumerate(codes)}
+    values = np.full((len(codes), len(indicators)), np.nan)
+    for c, ind, v in frame:
+        values[row_of[str(c)], col[str(ind)]] = float(v)
+    if code not in row_of:
+        msg = f"{level} {code!r} has no value for {list(indicators)!r}: cannot compare profiles"
+        raise InvalidPlanRequest(msg)
+    std = np.nanstd(values, axis=0)
+    z = (values - np.nanmean(values, axis=0)) / np.where(std > 0, std, 1.0)
+    diff = np.nan_to_num(z - z[row_of[code]], nan=10.0)
+    distance = np.sqrt((diff**2).sum(axis=1))
+    nearest = [codes[i] for i in np.argsort(distance)[: count + 1]]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE terr AS SELECT ? AS level, unnest(?) AS code",
+        [level, nearest],
+    )
+    try:
+        return con.execute(_EXECUTIVES_SQL).fetchall()
+    finally:
+        con.execute("DROP TABLE IF EXISTS terr")
 
 
 def _action_sentence(
@@ -323,6 +390,7 @@ def plan_project(
     min_rr_sets: int = 10_000,
     with_robustness: bool = True,
     with_coalition: bool = True,
+    coalition_profile: Sequence[str] | None = None,
     config: InfluenceConfig | None = None,
     bundle: GraphBundle | None = None,
     progress: Progress | None = None,
@@ -461,7 +529,14 @@ def plan_project(
         report("coalition", 0.92)
         t4 = time.perf_counter()
         coal = coalition(
-            con, graph, seed_idx, tmap, level=territory[0], code=territory[1], seed=seed
+            con,
+            graph,
+            seed_idx,
+            tmap,
+            level=territory[0],
+            code=territory[1],
+            seed=seed,
+            profile=coalition_profile,
         )
         timings["coalition"] = time.perf_counter() - t4
     ids = [s.id for s in result.seeds] + [t.id for t in target_list]
