@@ -217,3 +217,17 @@ class UnknownActor(TerritoriaError, LookupError):
 
     http_status = 404
     exit_code = 2
+
+
+class NoEstablishments(TerritoriaError, LookupError):
+    """The knowledge base holds no SIRENE establishments for this scope."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class InvalidAnalysisRequest(TerritoriaError, ValueError):
+    """The options of an economic analysis are missing or inconsistent."""
+
+    http_status = 422
+    exit_code = 2
