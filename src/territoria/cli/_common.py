@@ -78,7 +78,20 @@ def handle_errors() -> Iterator[None]:
     except TerritoriaError as exc:
         fail(exc)
     except duckdb.Error as exc:
-        err_console.print(f"[bold red]error:[/] database error: {exc}", highlight=False)
+        text = str(exc)
+        if any(w in text for w in ("Operation not permitted", "Permission denied", "read-only")):
+            text = (
+                f"cannot write the knowledge base ({text.splitlines()[0]}): the file or its "
+                "folder is read-only; choose another path with --db or TERRITORIA_DB"
+            )
+        elif "lock" in text.lower():
+            text = (
+                f"the knowledge base is in use by another process ({text.splitlines()[0]}): "
+                "close it (or stop 'territoria serve') and try again"
+            )
+        else:
+            text = f"database error: {text}"
+        err_console.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=3) from None
     except KeyboardInterrupt:
         err_console.print("[bold red]interrupted[/]: nothing was written")
