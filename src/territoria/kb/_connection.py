@@ -112,6 +112,13 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 def check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Raise unless the schema of a read-only knowledge base is the current one."""
     version = schema_version(con)
+    applied = (
+        {int(r[0]) for r in con.execute("SELECT version FROM schema_version").fetchall()}
+        if version
+        else set()
+    )
+    if version >= SCHEMA_VERSION and not applied >= {n for n, _, _ in _migrations()}:
+        version = min({n for n, _, _ in _migrations()} - applied) - 1
     if version > SCHEMA_VERSION:
         msg = (
             f"the knowledge base {str(path)!r} has schema version {version}, newer than this "
@@ -138,8 +145,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
             f"the knowledge base has schema version {current}, newer than this Territoria "
             f"({SCHEMA_VERSION}): upgrade Territoria"
         )
+    applied = {int(r[0]) for r in con.execute("SELECT version FROM schema_version").fetchall()}
+    # Apply every migration not recorded yet (not only those above the highest number), so a
+    # knowledge base that skipped one still gets it.
     for number, name, sql in _migrations():
-        if number <= current:
+        if number in applied:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
