@@ -46,6 +46,7 @@ def full_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     given = os.environ.get("TERRITORIA_FULL_DB")
     if given and Path(given).exists():
+        connect(given).close()  # brings an older schema up to date
         return Path(given)
     path = Path(given) if given else tmp_path_factory.mktemp("france") / "france.duckdb"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,5 +64,21 @@ def full_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def full_db(full_db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to the knowledge base of all of France."""
     con = connect(full_db_path, read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="session")
+def mini_kb_path(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the mini knowledge base, only ever opened read-only."""
+    path = tmp_path_factory.mktemp("mini_ro") / "mini.duckdb"
+    shutil.copyfile(mini_db_path, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def mini_kb(mini_kb_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the mini knowledge base, shared by the whole session."""
+    con = connect(mini_kb_path, read_only=True)
     yield con
     con.close()

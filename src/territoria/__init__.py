@@ -9,4 +9,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+from territoria._api import KnowledgeBase, Territory, open
+from territoria.kb.search import SearchHit
+
+__all__ = ["KnowledgeBase", "SearchHit", "Territory", "__version__", "open"]

@@ -1,0 +1,114 @@
+"""Languages of the pages: French by default, English on request.
+
+Messages are written in French in the templates (``{{ _("Carte") }}``); the English catalogue
+``i18n/en.json`` maps each French message to its translation, and a message without one falls
+back on French. Numbers and dates follow the language's conventions through Babel
+(``66 501 649`` with narrow no-break spaces in French, ``66,501,649`` in English).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from functools import cache
+from importlib import resources
+from typing import Any, Final
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+__all__ = ["LANGUAGES", "Translator", "translator"]
+
+LANGUAGES: Final = ("fr", "en")
+_LOCALES: Final = {"fr": "fr_FR", "en": "en_GB"}
+#: Display names of levels, roles and statuses.
+_LABELS: Final = {
+    "fr": {
+        "region": "Région",
+        "departement": "Département",
+        "epci": "EPCI",
+        "commune": "Commune",
+        "canton": "Canton",
+        "circonscription": "Circonscription législative",
+        "arrondissement_municipal": "Arrondissement municipal",
+        "commune_deleguee": "Commune déléguée",
+        "commune_associee": "Commune associée",
+        "admin": "administrateur",
+        "analyst": "analyste",
+        "viewer": "lecteur",
+    },
+    "en": {
+        "region": "Region",
+        "departement": "Département",
+        "epci": "EPCI (inter-municipality)",
+        "commune": "Municipality",
+        "canton": "Canton",
+        "circonscription": "Parliamentary constituency",
+        "arrondissement_municipal": "Municipal arrondissement",
+        "commune_deleguee": "Delegated commune",
+        "commune_associee": "Associated commune",
+        "admin": "administrator",
+        "analyst": "analyst",
+        "viewer": "viewer",
+    },
+}
+
+
+@cache
+def _catalogue(language: str) -> dict[str, str]:
+    if language == "fr":
+        return {}
+    path = resources.files("territoria.api") / "i18n" / f"{language}.json"
+    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+class Translator:
+    """Translate messages and format numbers and dates for one language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGES else "fr"
+        self.locale = _LOCALES[self.language]
+        self._messages = _catalogue(self.language)
+
+    def gettext(self, message: str, **values: Any) -> str:
+        """Return ``message`` in this language, with ``{name}`` placeholders filled in."""
+        text = self._messages.get(message, message)
+        return text.format(**values) if values else text
+
+    def label(self, key: str) -> str:
+        """Return the display name of a level, role or status key (the key if unknown)."""
+        return _LABELS[self.language].get(key, key)
+
+    def number(self, value: float | int | None, digits: int = 0) -> str:
+        """Format a number: ``66 501 649`` in French; ``–`` when there is none."""
+        if value is None:
+            return "–"
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return str(format_decimal(value, format=pattern, locale=self.locale))
+
+    def date(self, value: date | datetime | str | None) -> str:
+        """Format a date in full: ``27 novembre 2026``."""
+        if value is None or value == "":
+            return "–"
+        day: date
+        if isinstance(value, str):
+            try:
+                day = date.fromisoformat(value[:10])
+            except ValueError:
+                return value
+        elif isinstance(value, datetime):
+            day = value.date()
+        else:
+            day = value
+        return str(format_date(day, format="long", locale=self.locale))
+
+    def messages_for_js(self, keys: list[str]) -> dict[str, str]:
+        """Return the translations of ``keys`` for the page's scripts."""
+        return {k: self.gettext(k) for k in keys}
+
+
+@cache
+def translator(language: str) -> Translator:
+    """Return the (shared) translator of ``language``."""
+    return Translator(language)

@@ -1,0 +1,65 @@
+"""Rendering of HTML pages with what every page needs (user, CSRF token, language)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from territoria.api._i18n import LANGUAGES, Translator, translator
+from territoria.api._security import LANGUAGE_COOKIE
+
+__all__ = ["JS_MESSAGES", "render", "request_translator"]
+
+#: Messages the page scripts need, translated once per page.
+JS_MESSAGES: Final = [
+    "Aucun résultat",
+    "Chargement…",
+    "Pas de donnée",
+    "habitants",
+    "Erreur",
+    "En attente",
+    "En cours",
+    "Terminé",
+    "Échec",
+    "Gain marginal",
+    "Robustesse",
+    "Cibles",
+    "Acteurs choisis",
+    "territoires",
+    "Cliquer pour ouvrir la fiche",
+    "Supprimer",
+]
+
+
+def request_translator(request: Request, default: str) -> Translator:
+    """Return the translator for ``?lang=``, then the language cookie, then ``default``."""
+    lang = request.query_params.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
+    return translator(lang if lang in LANGUAGES else default)
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    tr: Translator | None = None,
+    status_code: int = 200,
+) -> Response:
+    """Render ``template`` with the page basics and ``context``."""
+    state = request.app.state.territoria
+    tr = tr or request_translator(request, state.settings.language)
+    base = {
+        "user": getattr(request.state, "user", None),
+        "csrf": getattr(request.state, "csrf", None),
+        "tr": tr,
+        "_": tr.gettext,
+        "lang": tr.language,
+        "js_messages": tr.messages_for_js(list(JS_MESSAGES)),
+        "path": request.url.path,
+    }
+    response: Response = state.templates.TemplateResponse(
+        request, template, {**base, **context}, status_code=status_code
+    )
+    return response

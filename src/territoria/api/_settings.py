@@ -1,0 +1,81 @@
+"""Settings of the web application, on top of the core settings (``TERRITORIA_*``)."""
+
+from __future__ import annotations
+
+import secrets
+
+from pydantic import Field, SecretStr
+
+from territoria.errors import ConfigurationError
+from territoria.settings import Settings
+
+__all__ = ["WebSettings"]
+
+#: Shortest secret key accepted outside demo mode.
+MIN_SECRET_LENGTH = 32
+
+
+class WebSettings(Settings):
+    """Settings of ``territoria serve``, read from ``TERRITORIA_*`` environment variables."""
+
+    secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Key signing session cookies and CSRF tokens (at least 32 characters); "
+        "required outside demo mode. Generate one with "
+        "'python -c \"import secrets; print(secrets.token_urlsafe(48))\"'.",
+    )
+    demo: bool = Field(
+        default=False,
+        description="Demo mode: a random secret key and a demo admin with a random password "
+        "printed once at start-up.",
+    )
+    secure_cookies: bool = Field(
+        default=False,
+        description="Send cookies only over HTTPS (turn on behind a TLS proxy).",
+    )
+    session_hours: float = Field(
+        default=12.0, gt=0, description="Hours before a session cookie expires."
+    )
+    login_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins allowed per address and per user name within "
+        "login_window_seconds before further attempts are refused (HTTP 429).",
+    )
+    login_window_seconds: int = Field(
+        default=300, ge=1, description="Window of the sign-in rate limit, in seconds."
+    )
+    language: str = Field(default="fr", description="Default language of the pages: 'fr' or 'en'.")
+    warm_cache: bool = Field(
+        default=True,
+        description="Precompute the simplified map geometries in the background at start-up.",
+    )
+    plan_workers: int = Field(
+        default=1, ge=1, description="Influence plans computed at the same time."
+    )
+
+    def signing_key(self) -> str:
+        """Return the key signing cookies; refuse an unset or short key outside demo mode.
+
+        Raises
+        ------
+        ConfigurationError
+            When the key is missing or shorter than 32 characters and demo mode is off.
+        """
+        key = self.secret_key.get_secret_value()
+        if len(key) >= MIN_SECRET_LENGTH:
+            return key
+        if self.demo:
+            return secrets.token_urlsafe(48)
+        if not key:
+            msg = (
+                "TERRITORIA_SECRET_KEY is not set: set it to a random string of at least "
+                f"{MIN_SECRET_LENGTH} characters (or run 'territoria serve --demo' to try "
+                "the application)"
+            )
+        else:
+            msg = (
+                f"TERRITORIA_SECRET_KEY is too short ({len(key)} characters): use at least "
+                f"{MIN_SECRET_LENGTH} random characters"
+            )
+        raise ConfigurationError(msg)

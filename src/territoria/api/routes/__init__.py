@@ -1,0 +1,1 @@
+"""Routes of the web application: REST API and HTML pages."""

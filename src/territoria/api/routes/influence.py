@@ -1,0 +1,204 @@
+"""REST routes of the influence planner (background plans) and of the actions log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, status
+from fastapi import Path as PathParam
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, model_validator
+
+from territoria.accounts import User
+from territoria.api._capabilities import call, function
+from territoria.api._deps import Cursor, State, require
+from territoria.api._jobs import to_jsonable
+
+router = APIRouter(prefix="/api/v1", tags=["influence"], dependencies=[Depends(require("read"))])
+
+#: Themes of the decision map, shown when the planner cannot list its own.
+DEFAULT_THEMES = (
+    "economic-development",
+    "roads",
+    "regional-trains",
+    "higher-education",
+    "competitiveness-poles",
+)
+PLANNER = "territoria.influence.planner"
+ACTIONS = "territoria.influence.actions"
+
+
+class Target(BaseModel):
+    """A decision-maker to reach, with its weight."""
+
+    id: str = Field(min_length=1, max_length=200, description="Node id (person or organisation).")
+    weight: float = Field(default=1.0, gt=0, le=1000)
+
+
+class PlanRequest(BaseModel):
+    """What a plan needs: a territory and a theme (or explicit targets), k or a budget."""
+
+    code: str = Field(min_length=1, max_length=20, pattern=r"^[0-9A-Za-z-]+$")
+    level: str | None = Field(default=None, max_length=40)
+    theme: str | None = Field(default=None, max_length=80)
+    targets: list[Target] | None = Field(default=None, max_length=500)
+    k: int | None = Field(default=None, ge=1, le=200)
+    budget: float | None = Field(default=None, gt=0)
+    epsilon: float = Field(default=0.1, gt=0, lt=1)
+    seed: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _theme_or_targets(self) -> PlanRequest:
+        if not self.theme and not self.targets:
+            raise ValueError("give a theme or explicit targets")
+        if self.k is None and self.budget is None:
+            raise ValueError("give k (number of actors) or a budget")
+        return self
+
+
+class ActionIn(BaseModel):
+    """One lobbying action to log (the content of the HATVP register)."""
+
+    date: dt.date
+    type: str = Field(
+        min_length=1,
+        max_length=40,
+        description="meeting, letter, event, petition, consultation, call, email",
+    )
+    subject: str = Field(min_length=1, max_length=500)
+    actors: list[str] = Field(
+        default_factory=list, max_length=100, description="Ids of the actors met (p-…)."
+    )
+    policy_areas: list[str] = Field(default_factory=list, max_length=20)
+    decision_type: str = Field(
+        default="other",
+        max_length=40,
+        description="legislative, regulatory, individual, contract, other",
+    )
+    decision_targeted: str = Field(default="", max_length=500)
+    hours: float = Field(default=0.0, ge=0, le=10_000)
+    cost_eur: float = Field(default=0.0, ge=0)
+    outcome: str = Field(default="unknown", max_length=40)
+    notes: str = Field(default="", max_length=5000)
+
+
+@router.get("/influence/themes", summary="Themes of the decision map")
+def themes() -> list[Any]:
+    """Return the themes a plan can be about (stable ids)."""
+    for module, name in ((PLANNER, "themes"), ("territoria.influence.decision", "themes")):
+        try:
+            return list(to_jsonable(function(module, name)()))
+        except Exception:
+            continue
+    return list(DEFAULT_THEMES)
+
+
+@router.post(
+    "/influence/plans",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Start an influence plan (a background job)",
+)
+def start_plan(
+    body: PlanRequest, state: State, user: Annotated[User, Depends(require("plan"))]
+) -> dict[str, Any]:
+    """Queue the plan and return its job; poll ``GET /influence/plans/{id}`` for the result."""
+    plan_project = function(PLANNER, "plan_project")
+    params = body.model_dump(exclude_none=True)
+    targets = {t.id: t.weight for t in body.targets} if body.targets else None
+
+    def work(progress: Any) -> Any:
+        with state.db.reader() as cur:
+            return call(
+                plan_project,
+                cur,
+                code=body.code,
+                level=body.level,
+                theme=body.theme,
+                k=body.k,
+                budget=body.budget,
+                targets=targets,
+                epsilon=body.epsilon,
+                seed=body.seed,
+                progress=progress,
+            )
+
+    job = state.jobs.submit("plan", user.name, params, work)
+    return job.to_dict()
+
+
+@router.get("/influence/plans", summary="Recent plans")
+def plans(state: State) -> list[dict[str, Any]]:
+    """Return the plans computed since the server started, newest first (without results)."""
+    return [j.to_dict(with_result=False) for j in state.jobs.list("plan")]
+
+
+@router.get("/influence/plans/{plan_id}", summary="A plan's progress and result")
+def plan(
+    state: State, plan_id: Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")]
+) -> dict[str, Any]:
+    """Return the job's status, progress and, once done, the plan."""
+    return state.jobs.get(plan_id).to_dict()
+
+
+@router.get("/actions", summary="Logged actions")
+def actions(cur: Cursor, year: Annotated[int | None, Query(ge=1990, le=2100)] = None) -> list[Any]:
+    """Return the logged lobbying actions (of one year if given), newest first."""
+    list_actions = function(ACTIONS, "list_actions")
+    return list(to_jsonable(call(list_actions, cur, year=year)))
+
+
+@router.post("/actions", status_code=status.HTTP_201_CREATED, summary="Log an action")
+def add_action(
+    body: ActionIn, state: State, user: Annotated[User, Depends(require("act"))]
+) -> dict[str, Any]:
+    """Record an action (meeting, letter ...) with the actors met and its cost."""
+    add = function(ACTIONS, "add_action")
+    fields = body.model_dump()
+    fields["when"] = fields.pop("date")
+    with state.db.writer() as cur:
+        action_id = call(add, cur, **fields, created_by=user.name)
+    return {"id": to_jsonable(action_id)}
+
+
+@router.delete(
+    "/actions/{action_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete an action"
+)
+def delete_action(
+    action_id: Annotated[int, PathParam(ge=1)],
+    state: State,
+    user: Annotated[User, Depends(require("act"))],
+) -> Response:
+    """Delete a logged action."""
+    delete = function(ACTIONS, "delete_action")
+    with state.db.writer() as cur:
+        delete(cur, action_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/actions/report", summary="Annual register report (HATVP)", response_class=Response)
+def register_report(
+    cur: Cursor,
+    year: Annotated[int, Query(ge=1990, le=2100)],
+    fmt: Annotated[Literal["hatvp-json", "csv"], Query(alias="format")] = "hatvp-json",
+) -> Response:
+    """Return the content of the annual activity report the HATVP asks of lobbyists."""
+    report = function(ACTIONS, "register_report")(cur, year=year, fmt=fmt)
+    if fmt == "csv":
+        body = report if isinstance(report, str) else str(report)
+        return Response(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="hatvp-{year}.csv"'},
+        )
+    text = (
+        report
+        if isinstance(report, str)
+        else json.dumps(to_jsonable(report), ensure_ascii=False, indent=2)
+    )
+    return Response(
+        text,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="hatvp-{year}.json"'},
+    )

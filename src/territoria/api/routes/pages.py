@@ -1,0 +1,279 @@
+"""HTML pages: sign-in, home, map explorer, territory pages, influence planner, actions log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from territoria.accounts import User, authenticate
+from territoria.api import _data
+from territoria.api import _queries as q
+from territoria.api._capabilities import available, function
+from territoria.api._deps import Cursor, Lang, State, field, get_user_dep, require
+from territoria.api._i18n import Translator
+from territoria.api._jobs import to_jsonable
+from territoria.api._render import render
+from territoria.api._security import LOGIN_COOKIE, SESSION_COOKIE
+from territoria.api.routes.influence import ACTIONS, DEFAULT_THEMES, PLANNER, themes
+from territoria.errors import AuthenticationFailed, CapabilityMissing, TerritoriaError
+
+router = APIRouter(include_in_schema=False)
+Reader = Annotated[User, Depends(require("read"))]
+
+_LEVEL_ORDER = ("region", "departement", "epci", "commune", "canton", "circonscription")
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(
+    request: Request,
+    state: State,
+    tr: Lang,
+    next_: Annotated[str | None, Query(alias="next", max_length=500)] = None,
+) -> Response:
+    """The sign-in form (the only page open without an account)."""
+    return _login_form(request, state, tr, _safe_next(next_), error=None)
+
+
+def _login_form(
+    request: Request,
+    state: Any,
+    tr: Translator,
+    target: str,
+    *,
+    error: str | None,
+    status: int = 200,
+) -> Response:
+    cookie, token = state.codec.new_login_token()
+    response = render(
+        request,
+        "login.html",
+        {"next": target, "login_token": token, "error": error},
+        tr=tr,
+        status_code=status,
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        cookie,
+        max_age=3600,
+        httponly=True,
+        samesite="lax",
+        secure=state.settings.secure_cookies,
+    )
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    state: State,
+    tr: Lang,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    next_: Annotated[str, Form(alias="next", max_length=500)] = "/",
+) -> Response:
+    """Check the password (rate-limited), open a session and go where the user wanted."""
+    target = _safe_next(next_)
+    address = request.client.host if request.client else "unknown"
+    try:
+        state.throttle.check(address, username)
+        state.codec.check_login_token(request.cookies.get(LOGIN_COOKIE), csrf_token)
+        with state.db.writer() as cur:  # a rehash may update the stored hash
+            user = authenticate(cur, username, password)
+    except AuthenticationFailed as exc:
+        state.throttle.failure(address, username)
+        message = tr.gettext("Nom ou mot de passe incorrect.")
+        if "expired" in str(exc):
+            message = tr.gettext("Le formulaire a expiré : réessayez.")
+        return _login_form(request, state, tr, target, error=message, status=401)
+    except TerritoriaError as exc:  # too many attempts
+        return _login_form(
+            request,
+            state,
+            tr,
+            target,
+            error=tr.gettext("Trop de tentatives : réessayez dans quelques minutes."),
+            status=exc.http_status,
+        )
+    state.throttle.success(address, username)
+    cookie, _csrf = state.codec.new_session(user.name, user.session_epoch)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=state.codec.max_age,
+        httponly=True,
+        samesite="lax",
+        secure=state.settings.secure_cookies,
+    )
+    response.delete_cookie(LOGIN_COOKIE)
+    return response
+
+
+@router.post("/logout", dependencies=[Depends(get_user_dep)])
+def logout() -> Response:
+    """End the session (the form carries the CSRF token)."""
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, state: State, tr: Lang, cur: Cursor, user: Reader) -> Response:
+    """Home: headline figures and the search box."""
+    return render(request, "home.html", {"overview": q.overview(cur)})
+
+
+@router.get("/carte", response_class=HTMLResponse)
+def map_page(
+    request: Request,
+    state: State,
+    tr: Lang,
+    cur: Cursor,
+    user: Reader,
+    level: Annotated[str, Query(max_length=40)] = "departement",
+    parent: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9A-Za-z-]*$")] = None,
+    parent_level: Annotated[str | None, Query(max_length=40)] = None,
+    indicator: Annotated[str, Query(max_length=100)] = "population",
+    method: Annotated[str, Query(pattern="^(quantiles|jenks|equal)$")] = "quantiles",
+    classes: Annotated[int, Query(ge=2, le=9)] = 5,
+) -> Response:
+    """The map explorer: any level, coloured by any indicator, within France or a territory."""
+    with field("level"):
+        key = q.check_level(cur, level)
+    within = None
+    if parent:
+        with field("parent"):
+            p_level, p_code, p_name = q.resolve_parent(cur, parent, parent_level)
+        within = {"level": p_level, "code": p_code, "name": p_name}
+    indicators = q.list_indicators(cur)
+    regions = q.list_territories(cur, level="region", limit=100)["items"]
+    departements = q.list_territories(cur, level="departement", limit=200)["items"]
+    config = {
+        "level": key,
+        "parent": within,
+        "indicator": indicator,
+        "method": method,
+        "classes": classes,
+        "indicators": indicators,
+    }
+    return render(
+        request,
+        "map.html",
+        {
+            "config": config,
+            "levels": [lv for lv in _LEVEL_ORDER],
+            "indicators": indicators,
+            "regions": regions,
+            "departements": departements,
+            "within": within,
+        },
+    )
+
+
+@router.get("/territoires/{code}", response_class=HTMLResponse)
+def territory_short(
+    cur: Cursor, user: Reader, code: Annotated[str, PathParam(max_length=20)]
+) -> Response:
+    """Redirect ``/territoires/CODE`` to the territory's canonical address."""
+    found = q.find_territory(cur, code)
+    return RedirectResponse(f"/territoires/{found['level']}/{found['code']}", status_code=307)
+
+
+@router.get("/territoires/{level}/{code}", response_class=HTMLResponse)
+def territory_page(
+    request: Request,
+    state: State,
+    tr: Lang,
+    cur: Cursor,
+    user: Reader,
+    level: Annotated[str, PathParam(max_length=40)],
+    code: Annotated[str, PathParam(max_length=20)],
+) -> Response:
+    """A territory's page: figures and sources, parents, map, officials, contact, charts."""
+    with field("level"):
+        key = q.check_level(cur, level)
+    territory = _data.territory(state.cache, cur, code, level=key)
+    profile: dict[str, Any] = {}
+    profile_error = None
+    try:
+        profile = _data.profile(state.cache, cur, territory["code"], level=territory["level"])
+    except CapabilityMissing as exc:
+        profile_error = str(exc)
+    context = {
+        "t": territory,
+        "crumbs": territory["parents"],
+        "children": territory["children"],
+        "profile": profile,
+        "profile_error": profile_error,
+        "page_data": {
+            "level": territory["level"],
+            "code": territory["code"],
+            "name": territory["name"],
+            "population": territory["population"],
+            "indicators": profile.get("indicators") or [],
+        },
+    }
+    return render(request, "territory.html", context)
+
+
+@router.get("/influence", response_class=HTMLResponse)
+def influence_page(
+    request: Request,
+    state: State,
+    tr: Lang,
+    cur: Cursor,
+    user: Reader,
+    code: Annotated[str | None, Query(max_length=20)] = None,
+    level: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    """The influence planner: territory and theme (or targets), k or budget, then the plan."""
+    territory = None
+    if code:
+        try:
+            territory = q.find_territory(cur, code, level=level)
+        except TerritoriaError:
+            territory = None
+    try:
+        theme_list = themes()
+    except TerritoriaError:
+        theme_list = list(DEFAULT_THEMES)
+    context = {
+        "territory": territory,
+        "themes": theme_list,
+        "planner_ready": available(PLANNER, "plan_project"),
+        "can_plan": user.can("plan"),
+        "plans": [j.to_dict(with_result=False) for j in state.jobs.list("plan")][:10],
+    }
+    return render(request, "influence.html", context)
+
+
+@router.get("/actions", response_class=HTMLResponse)
+def actions_page(
+    request: Request,
+    state: State,
+    tr: Lang,
+    cur: Cursor,
+    user: Reader,
+    year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+) -> Response:
+    """The actions log: logged actions, a form to add one, the annual register report."""
+    actions: list[Any] = []
+    error = None
+    try:
+        from territoria.api._capabilities import call
+
+        actions = list(to_jsonable(call(function(ACTIONS, "list_actions"), cur, year=year)))
+    except TerritoriaError as exc:
+        error = str(exc)
+    context = {"actions": actions, "error": error, "year": year, "can_act": user.can("act")}
+    return render(request, "actions.html", context)

@@ -1,0 +1,317 @@
+"""REST routes of the knowledge base: territories, profiles, geometry, maps, indicators, exports."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
+
+import territoria
+from territoria.api import _data
+from territoria.api import _queries as q
+from territoria.api._capabilities import call, function
+from territoria.api._deps import AppState, CurrentUser, Cursor, State, field, require
+from territoria.api._geo import resolution_for_zoom
+from territoria.api._jobs import to_jsonable
+from territoria.errors import CapabilityMissing
+
+router = APIRouter(prefix="/api/v1", tags=["territories"], dependencies=[Depends(require("read"))])
+
+GEOJSON = "application/geo+json"
+CodePath = Annotated[
+    str,
+    PathParam(
+        description="Official code: INSEE (commune 35238, département 35, région 53), SIREN "
+        "(EPCI 243500139), canton 3598, circonscription 35-08.",
+        min_length=1,
+        max_length=20,
+        pattern=r"^[0-9A-Za-z-]+$",
+    ),
+]
+LevelQuery = Annotated[
+    str | None,
+    Query(
+        description="Level: commune, departement, region, epci, canton, circonscription ... "
+        "(French labels accepted). Needed only when a code exists at several levels.",
+        max_length=40,
+    ),
+]
+ExportFormat = Literal["csv", "geojson"]
+
+
+def _level(state: AppState, cur: Any, level: str | None) -> str | None:
+    if level is None:
+        return None
+    with field("level"):
+        return state.cache.get(("level", level), lambda: q.check_level(cur, level))
+
+
+@router.get("/me", summary="The signed-in user")
+def me(user: CurrentUser) -> dict[str, Any]:
+    """Return the name and role of the user making the request."""
+    return user.to_dict()
+
+
+@router.get("/territories", summary="Search or list territories")
+def territories(
+    cur: Cursor,
+    state: State,
+    text: Annotated[
+        str | None,
+        Query(
+            alias="q",
+            description="Name or code, as typed (accents, typos tolerated).",
+            max_length=200,
+        ),
+    ] = None,
+    level: LevelQuery = None,
+    parent: Annotated[
+        str | None, Query(description="Only territories inside this one (code).", max_length=20)
+    ] = None,
+    parent_level: LevelQuery = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Search territories by name or code (``q``), or list those of a level or a parent."""
+    key = _level(state, cur, level)
+    if text is not None and text.strip():
+        search = function("territoria.kb.search", "search")
+        with state.db.shared() as shared, field("q"):
+            hits = search(shared, text, level=key, limit=limit)
+        items = [to_jsonable(h) for h in hits]
+        return {"total": len(items), "items": items}
+    with field("parent"):
+        found = q.resolve_parent(cur, parent, parent_level)[:2] if parent else None
+    result: dict[str, Any] = q.list_territories(
+        cur, level=key, parent=found, limit=limit, offset=offset
+    )
+    return result
+
+
+@router.get("/territories/{code}", summary="One territory: identity, key figures and source")
+def territory(
+    cur: Cursor, state: State, code: CodePath, level: LevelQuery = None
+) -> dict[str, Any]:
+    """Return a territory's name, level, population, area, density, parents and source."""
+    return _data.territory(state.cache, cur, code, level=_level(state, cur, level))
+
+
+@router.get("/territories/{code}/profile", summary="The territory's profile (as the CLI's)")
+def territory_profile(
+    cur: Cursor, state: State, code: CodePath, level: LevelQuery = None
+) -> dict[str, Any]:
+    """Return the same JSON as ``territoria profile CODE --json``."""
+    return _data.profile(state.cache, cur, code, level=_level(state, cur, level))
+
+
+@router.get(
+    "/territories/{code}/geometry",
+    summary="GeoJSON of the territory and its neighbours",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def territory_geometry(
+    cur: Cursor,
+    state: State,
+    code: CodePath,
+    level: LevelQuery = None,
+    neighbours: Annotated[bool, Query(description="Add the neighbouring territories.")] = True,
+    zoom: Annotated[int | None, Query(ge=0, le=22)] = None,
+) -> Response:
+    """Return a FeatureCollection: the territory (``role: self``) and its neighbours."""
+    found = _data.territory(state.cache, cur, code, level=_level(state, cur, level))
+    body = q.territory_collection(
+        cur,
+        state.geometry,
+        found,
+        with_neighbours=neighbours,
+        resolution=resolution_for_zoom(zoom) if zoom is not None else "full",
+    )
+    return Response(body, media_type=GEOJSON)
+
+
+@router.get(
+    "/territories/{code}/export",
+    summary="Download one territory (CSV of its figures, or GeoJSON)",
+    response_class=Response,
+)
+def territory_export(
+    cur: Cursor,
+    state: State,
+    code: CodePath,
+    level: LevelQuery = None,
+    fmt: Annotated[ExportFormat, Query(alias="format")] = "csv",
+) -> Response:
+    """Return the territory's key figures and indicators as CSV, or its GeoJSON feature."""
+    found = _data.territory(state.cache, cur, code, level=_level(state, cur, level))
+    name = f"territoria-{found['level']}-{found['code']}"
+    if fmt == "geojson":
+        body = q.territory_collection(cur, state.geometry, found, with_neighbours=False)
+        return Response(
+            body,
+            media_type=GEOJSON,
+            headers={"Content-Disposition": f'attachment; filename="{name}.geojson"'},
+        )
+    try:
+        profile = _data.profile(state.cache, cur, found["code"], level=found["level"])
+    except CapabilityMissing:  # the CSV still has the key figures without the profile module
+        profile = None
+    return Response(
+        q.territory_csv(found, profile),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+@router.get(
+    "/map/{level}",
+    summary="GeoJSON of a level for a map, simplified for the zoom, coloured by an indicator",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def map_level(
+    cur: Cursor,
+    state: State,
+    level: Annotated[str, PathParam(max_length=40)],
+    indicator: Annotated[str | None, Query(max_length=100)] = None,
+    period: Annotated[str | None, Query(max_length=20)] = None,
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="xmin,ymin,xmax,ymax in degrees (WGS84).",
+            pattern=r"^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$",
+            max_length=100,
+        ),
+    ] = None,
+    parent: Annotated[
+        str | None,
+        Query(
+            description="Only territories inside this one: e.g. 35 for the communes of "
+            "Ille-et-Vilaine.",
+            max_length=20,
+        ),
+    ] = None,
+    parent_level: LevelQuery = None,
+    zoom: Annotated[
+        int | None, Query(ge=0, le=22, description="Web-map zoom; sets the simplification.")
+    ] = None,
+    method: Annotated[Literal["quantiles", "jenks", "equal"], Query()] = "quantiles",
+    classes: Annotated[int, Query(ge=2, le=9)] = 5,
+) -> Response:
+    """Return the territories of ``level`` as a GeoJSON FeatureCollection for a web map.
+
+    With ``indicator``, each feature carries ``value`` and ``class`` and the collection a
+    ``classification`` (breaks, colours, counts) for the legend.
+    """
+    key = _level(state, cur, level) or level
+    with field("bbox"):
+        box = q.parse_bbox(bbox) if bbox else None
+    with field("parent"):
+        within = (
+            state.cache.get(
+                ("parent", parent, parent_level),
+                lambda: q.resolve_parent(cur, parent, parent_level)[:2],
+            )
+            if parent
+            else None
+        )
+    resolution = resolution_for_zoom(zoom)
+    view = (key, resolution, indicator, period, bbox, within, method, classes)
+    with field("indicator"):
+        # the same view (a bookmarked département, say) is served from memory next time
+        body = state.maps.get(
+            view,
+            lambda: q.map_collection(
+                cur,
+                state.geometry,
+                key,
+                resolution=resolution,
+                indicator=indicator,
+                period=period,
+                bbox=box,
+                parent=within,
+                method=method,
+                classes=classes,
+                cache=state.cache,
+            ),
+        )
+    return Response(body, media_type=GEOJSON)
+
+
+@router.get("/indicators", summary="Indicators that can colour a map")
+def indicators(cur: Cursor) -> list[dict[str, Any]]:
+    """Return the built-in figures and the imported indicators with their levels and periods."""
+    return q.list_indicators(cur)
+
+
+@router.get("/status", summary="State of the server's caches")
+def server_status(state: State) -> dict[str, Any]:
+    """Return which simplified map geometries are ready (``level/resolution``)."""
+    return {"geometry_ready": state.geometry.ready(), "version": territoria.__version__}
+
+
+@router.get("/overview", summary="Headline figures of the knowledge base")
+def overview(cur: Cursor) -> dict[str, Any]:
+    """Return the number of territories per level and the population of France."""
+    return q.overview(cur)
+
+
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "geojson": GEOJSON,
+    "parquet": "application/octet-stream",
+}
+
+
+@router.get(
+    "/export/{level}",
+    summary="Download every territory of a level (CSV, GeoJSON or GeoParquet)",
+    response_class=FileResponse,
+)
+def export_level(
+    cur: Cursor,
+    state: State,
+    level: Annotated[str, PathParam(max_length=40)],
+    fmt: Annotated[Literal["csv", "geojson", "parquet"], Query(alias="format")] = "csv",
+    indicators: Annotated[
+        str | None, Query(description="Comma-separated indicator codes to add.", max_length=2000)
+    ] = None,
+) -> FileResponse:
+    """Write the level with ``territoria.export.export_level`` and send the file.
+
+    CSV is the GeoParquet export without its geometry column.
+    """
+    key = _level(state, cur, level) or level
+    export = function("territoria.export", "export_level")
+    folder = Path(tempfile.mkdtemp(prefix="territoria-export-"))
+    wanted = [i.strip() for i in indicators.split(",") if i.strip()] if indicators else None
+    try:
+        written = folder / f"{key}.{'parquet' if fmt == 'csv' else fmt}"
+        with field("indicators"):
+            path = Path(
+                call(
+                    export,
+                    cur,
+                    key,
+                    fmt="parquet" if fmt == "csv" else fmt,
+                    out=written,
+                    indicators=wanted,
+                )
+            )
+        if fmt == "csv":
+            path = q.parquet_to_csv(cur, path, folder / f"{key}.csv")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        path,
+        media_type=_MEDIA[fmt],
+        filename=f"territoria-{key}.{fmt}",
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )

@@ -1,0 +1,144 @@
+/* Territoria — influence planner: submit a plan job, follow its progress, show the plan. */
+"use strict";
+(function () {
+  const T = window.Territoria;
+  const form = document.getElementById("plan-form");
+  const $ = (id) => document.getElementById(id);
+
+  T.attachSearch($("plan-territory"), $("plan-territory-results"), (hit) => {
+    $("plan-territory").value = hit.name;
+    $("plan-code").value = hit.code;
+    $("plan-level").value = hit.level;
+    $("plan-territory-chosen").textContent = hit.level + " " + hit.code;
+  });
+
+  function showError(message) {
+    $("plan-error").textContent = message;
+    $("plan-error").hidden = !message;
+  }
+
+  function progress(job) {
+    $("plan-progress").hidden = false;
+    const pct = Math.round(100 * (job.progress || 0));
+    $("plan-progress-fill").style.width = pct + "%";
+    const label = { queued: T.t("En attente"), running: T.t("En cours"), done: T.t("Terminé"), failed: T.t("Échec") }[job.status] || job.status;
+    $("plan-progress-text").textContent = label + (job.step ? " · " + job.step : "") + " · " + pct + " %";
+  }
+
+  function figure(label, value, sub) {
+    return T.el("div", { class: "figure-card" }, [
+      T.el("div", { class: "label", text: label }),
+      T.el("div", { class: "value", text: value }),
+      T.el("div", { class: "src", text: sub || "" }),
+    ]);
+  }
+
+  function network(plan) {
+    const nodes = new Map(), edges = new Map();
+    const targets = new Set((plan.targets || []).map((t) => t.id));
+    const seeds = new Set((plan.seeds || []).map((s) => s.id));
+    function node(id, name) {
+      if (!nodes.has(id)) nodes.set(id, { data: { id, label: name || id, kind: seeds.has(id) ? "seed" : targets.has(id) ? "target" : "relay" } });
+    }
+    // the seeds, the decision-makers they reach and the relays in between
+    for (const s of plan.seeds || []) {
+      node(s.id, s.name);
+      for (const p of s.paths || []) {
+        p.path.forEach((id, i) => node(id, p.path_names ? p.path_names[i] : id));
+        for (let i = 0; i + 1 < p.path.length; i++) {
+          const key = p.path[i] + ">" + p.path[i + 1];
+          const prev = edges.get(key);
+          const w = p.probability;
+          if (!prev || prev.data.p < w) edges.set(key, { data: { id: key, source: p.path[i], target: p.path[i + 1], p: w } });
+        }
+      }
+    }
+    const box = $("network");
+    const cy = cytoscape({
+      container: box,
+      elements: [...nodes.values(), ...edges.values()],
+      style: [
+        { selector: "node", style: { label: "data(label)", "font-size": 9, "text-wrap": "wrap", "text-max-width": 90, "background-color": "#9fb3c8", width: 14, height: 14 } },
+        { selector: "node[kind = 'seed']", style: { "background-color": "#2a9d8f", width: 22, height: 22, "font-weight": "bold" } },
+        { selector: "node[kind = 'target']", style: { "background-color": "#e63946", width: 20, height: 20 } },
+        { selector: "edge", style: { width: "mapData(p, 0, 1, 1, 6)", "line-color": "#8d99ae", "target-arrow-color": "#8d99ae", "target-arrow-shape": "triangle", "curve-style": "bezier", opacity: 0.8 } },
+      ],
+      layout: { name: "cose", animate: false, nodeRepulsion: 8000, idealEdgeLength: 90 },
+    });
+    box.dataset.ready = "1";
+    box.dataset.nodes = String(cy.nodes().length);
+    return cy;
+  }
+
+  function show(plan, params) {
+    $("plan-result").hidden = false;
+    const project = plan.project || {};
+    $("plan-title").textContent = [project.theme_label || project.theme || "", project.territory ? project.territory.name : ""].filter(Boolean).join(" · ");
+    const ci = plan.mc_ci95 || [];
+    $("plan-figures").replaceChildren(
+      figure(T.t("Acteurs choisis"), T.fmt((plan.seeds || []).length, 0), plan.budget ? "budget " + T.fmt(plan.budget) : "k = " + (plan.k || "")),
+      figure("Estimation (RIS)", T.fmt(plan.estimate, 3), "≤ " + T.fmt(plan.upper_bound, 3)),
+      figure("Monte-Carlo", T.fmt(plan.mc_estimate, 3), ci.length ? "IC 95 % [" + T.fmt(ci[0], 3) + " ; " + T.fmt(ci[1], 3) + "]" : ""),
+      figure("Ratio garanti", T.fmt(plan.approx_ratio, 3), "ε = " + T.fmt(plan.epsilon, 2)),
+    );
+    $("plan-guarantee").textContent = plan.guarantee || "";
+    const list = $("plan-actions");
+    list.replaceChildren();
+    for (const s of plan.seeds || []) {
+      const meta = T.t("Gain marginal") + " " + T.fmt(s.marginal_gain, 3) + (s.robustness !== null && s.robustness !== undefined ? " · " + T.t("Robustesse") + " " + T.fmt(100 * s.robustness, 0) + " %" : "");
+      list.append(T.el("li", { "data-id": s.id }, [T.el("div", { text: s.action || s.name }), T.el("div", { class: "muted small", text: meta })]));
+    }
+    const tbody = $("plan-targets-table").querySelector("tbody");
+    tbody.replaceChildren(...(plan.targets || []).map((t) => T.el("tr", {}, [T.el("td", { text: t.name || t.id }), T.el("td", { text: [t.role, t.body].filter(Boolean).join(", ") }), T.el("td", { text: T.fmt(t.weight, 2) })])));
+    const cbody = $("plan-coalition").querySelector("tbody");
+    cbody.replaceChildren(...(plan.coalition || []).slice(0, 15).map((c) => {
+      const link = T.el("a", { href: "/territoires/" + encodeURIComponent(c.level) + "/" + encodeURIComponent(c.code), text: c.name });
+      return T.el("tr", {}, [T.el("td", {}, [link]), T.el("td", { text: c.executive_name || "" }), T.el("td", { text: T.fmt(c.added_influence, 2) })]);
+    }));
+    network(plan);
+  }
+
+  async function follow(id) {
+    showError("");
+    for (;;) {
+      let job;
+      try { job = await T.api("/api/v1/influence/plans/" + encodeURIComponent(id)); }
+      catch (e) { showError(e.message); return; }
+      progress(job);
+      if (job.status === "done") { show(job.result, job.params); return; }
+      if (job.status === "failed") { showError(job.error ? job.error.message : T.t("Échec")); return; }
+      await new Promise((r) => setTimeout(r, 400));
+    }
+  }
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    showError("");
+    const mode = form.querySelector("input[name=mode]:checked").value;
+    const body = { code: $("plan-code").value, level: $("plan-level").value || null, epsilon: parseFloat($("plan-epsilon").value) };
+    const theme = $("plan-theme").value;
+    if (theme) body.theme = theme;
+    const targets = $("plan-targets").value.split(/\n+/).map((l) => l.trim()).filter(Boolean).map((l) => {
+      const [id, w] = l.split(":");
+      return { id: id.trim(), weight: w ? parseFloat(w) : 1 };
+    });
+    if (targets.length) body.targets = targets;
+    if (mode === "k") body.k = parseInt($("plan-k").value, 10); else body.budget = parseFloat($("plan-budget").value);
+    if ($("plan-seed").value) body.seed = parseInt($("plan-seed").value, 10);
+    if (!body.code) { showError(T.t("Erreur") + " : territoire ?"); return; }
+    $("plan-submit").disabled = true;
+    try {
+      const job = await T.api("/api/v1/influence/plans", { method: "POST", json: body });
+      progress(job);
+      await follow(job.id);
+    } catch (e) {
+      showError(e.message);
+    } finally {
+      $("plan-submit").disabled = false;
+    }
+  });
+
+  for (const a of document.querySelectorAll("[data-plan]")) {
+    a.addEventListener("click", (ev) => { ev.preventDefault(); follow(a.dataset.plan); });
+  }
+})();

@@ -1,0 +1,170 @@
+/* Territoria — map explorer: choropleth of any level by any indicator (Leaflet, canvas). */
+"use strict";
+(function () {
+  const T = window.Territoria;
+  const config = JSON.parse(document.getElementById("map-config").textContent);
+  const mapEl = document.getElementById("map");
+  const legend = document.getElementById("legend");
+  const info = document.getElementById("hover-info");
+  const status = document.getElementById("map-status");
+  const controls = {
+    level: document.getElementById("map-level"),
+    parent: document.getElementById("map-parent"),
+    indicator: document.getElementById("map-indicator"),
+    method: document.getElementById("map-method"),
+    classes: document.getElementById("map-classes"),
+    osm: document.getElementById("map-osm"),
+  };
+  const renderer = L.canvas({ padding: 0.3, tolerance: 2 });
+  const map = L.map(mapEl, { preferCanvas: true, renderer: renderer, zoomSnap: 0.25, attributionControl: true })
+    .setView([46.6, 2.4], 6);
+  map.attributionControl.setPrefix("Leaflet");
+  const osm = L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
+    maxZoom: 18, attribution: "© OpenStreetMap contributors",
+  });
+  let layer = null, current = null, hovered = null, seq = 0;
+
+  function zoomFor(parentLevel) {
+    return { region: 8, departement: 9, epci: 10, commune: 11 }[parentLevel] || 6;
+  }
+
+  function state() {
+    const [parentLevel, parentCode] = (controls.parent.value || ":").split(":");
+    return {
+      level: controls.level.value, parentLevel: parentLevel || null, parentCode: parentCode || null,
+      indicator: controls.indicator.value, method: controls.method.value, classes: controls.classes.value,
+    };
+  }
+
+  function syncIndicators() {
+    const level = controls.level.value;
+    let firstOk = null;
+    for (const opt of controls.indicator.options) {
+      const ok = (opt.dataset.levels || "").split(",").includes(level);
+      opt.disabled = !ok;
+      if (ok && !firstOk) firstOk = opt;
+    }
+    if (controls.indicator.selectedOptions[0] && controls.indicator.selectedOptions[0].disabled && firstOk) {
+      controls.indicator.value = firstOk.value;
+    }
+  }
+
+  function style(feature) {
+    const c = current && current.classification;
+    const k = feature.properties["class"];
+    const fill = c && k !== null && k !== undefined ? c.colors[k] : "#d9d9d9";
+    return { renderer: renderer, fillColor: fill, fillOpacity: 0.85, color: "#5b6770", weight: 0.4, opacity: 0.8 };
+  }
+
+  function showInfo(props) {
+    const unit = current && current.indicator ? (current.indicator.unit || "") : "";
+    const label = current && current.indicator ? current.indicator.label[document.documentElement.lang] || current.indicator.label.fr : "";
+    info.replaceChildren(
+      T.el("div", { class: "name", text: props.name + " (" + props.code + ")" }),
+      T.el("div", { class: "value", text: label + " : " + (props.value === null || props.value === undefined ? T.t("Pas de donnée") : T.fmt(props.value) + " " + unit) }),
+      T.el("div", { class: "muted small", text: T.t("Cliquer pour ouvrir la fiche") }),
+    );
+  }
+
+  function drawLegend(data) {
+    legend.replaceChildren();
+    const c = data.classification;
+    if (!c || !c.breaks.length) { legend.append(T.el("p", { class: "muted", text: T.t("Pas de donnée") })); return; }
+    const lang = document.documentElement.lang;
+    const ind = data.indicator;
+    legend.append(T.el("div", { class: "legend-title", text: (ind.label[lang] || ind.label.fr) + (ind.unit ? " (" + ind.unit + ")" : "") + (ind.period ? " — " + ind.period : "") }));
+    const methodLabel = controls.method.selectedOptions[0].textContent;
+    legend.append(T.el("div", { class: "muted small", text: methodLabel + " · " + T.fmt(data.count, 0) + " " + T.t("territoires") }));
+    const list = T.el("ul", { class: "legend-classes" });
+    c.colors.forEach((color, i) => {
+      const swatch = T.el("span", { class: "swatch" });
+      swatch.style.background = color;
+      const text = T.fmt(c.breaks[i]) + " – " + T.fmt(c.breaks[i + 1]);
+      list.append(T.el("li", { "data-class": String(i) }, [swatch, T.el("span", { class: "range", text: text }), T.el("span", { class: "count muted", text: " (" + T.fmt(c.counts[i], 0) + ")" })]));
+    });
+    if (c.missing) {
+      const swatch = T.el("span", { class: "swatch" });
+      swatch.style.background = "#d9d9d9";
+      list.append(T.el("li", {}, [swatch, T.el("span", { text: T.t("Pas de donnée") + " (" + T.fmt(c.missing, 0) + ")" })]));
+    }
+    legend.append(list);
+  }
+
+  async function load(fit) {
+    const s = state();
+    const mine = ++seq;
+    mapEl.dataset.ready = "0";
+    status.hidden = false;
+    const zoom = s.parentCode ? zoomFor(s.parentLevel) : Math.round(map.getZoom());
+    const params = new URLSearchParams({ indicator: s.indicator, method: s.method, classes: s.classes, zoom: String(zoom) });
+    if (s.parentCode) { params.set("parent", s.parentCode); params.set("parent_level", s.parentLevel); }
+    else if (zoom >= 10) {
+      const b = map.getBounds().pad(0.3);
+      params.set("bbox", [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(4)).join(","));
+    }
+    const url = "/api/v1/map/" + encodeURIComponent(s.level) + "?" + params.toString();
+    let data;
+    try { data = await T.api(url); }
+    catch (e) {
+      status.hidden = true;
+      legend.replaceChildren(T.el("p", { class: "error", text: T.t("Erreur") + " : " + e.message }));
+      return;
+    }
+    if (mine !== seq) return;
+    current = data;
+    if (layer) map.removeLayer(layer);
+    layer = L.geoJSON(data, {
+      style: style,
+      onEachFeature: (feature, lyr) => {
+        lyr.on("mouseover", () => {
+          if (hovered && hovered !== lyr) layer.resetStyle(hovered);
+          hovered = lyr;
+          lyr.setStyle({ weight: 2, color: "#111" });
+          showInfo(feature.properties);
+        });
+        lyr.on("mouseout", () => { layer.resetStyle(lyr); });
+        lyr.on("click", () => {
+          window.location = "/territoires/" + encodeURIComponent(feature.properties.level) + "/" + encodeURIComponent(feature.properties.code);
+        });
+      },
+    }).addTo(map);
+    drawLegend(data);
+    if (fit && data.bbox && s.parentCode) {
+      map.fitBounds([[data.bbox[1], data.bbox[0]], [data.bbox[3], data.bbox[2]]], { animate: false, padding: [10, 10] });
+    }
+    status.hidden = true;
+    // drawn and interactive: canvas painted, events bound
+    requestAnimationFrame(() => {
+      mapEl.dataset.ready = "1";
+      mapEl.dataset.features = String(data.count);
+      window.territoriaMapReady = performance.now();
+    });
+    const url2 = new URL(window.location);
+    url2.search = "";
+    url2.searchParams.set("level", s.level);
+    if (s.parentCode) { url2.searchParams.set("parent", s.parentCode); url2.searchParams.set("parent_level", s.parentLevel); }
+    url2.searchParams.set("indicator", s.indicator);
+    url2.searchParams.set("method", s.method);
+    url2.searchParams.set("classes", s.classes);
+    history.replaceState(null, "", url2);
+  }
+
+  syncIndicators();
+  controls.level.addEventListener("change", () => { syncIndicators(); load(true); });
+  controls.parent.addEventListener("change", () => {
+    if (!controls.parent.value) map.setView([46.6, 2.4], 6, { animate: false });
+    load(true);
+  });
+  for (const k of ["indicator", "method", "classes"]) controls[k].addEventListener("change", () => load(false));
+  controls.osm.addEventListener("change", () => { if (controls.osm.checked) osm.addTo(map); else map.removeLayer(osm); });
+  document.getElementById("map-controls").addEventListener("submit", (ev) => { ev.preventDefault(); load(true); });
+  // finer geometry when zooming in on a France-wide view
+  let lastClass = null;
+  map.on("moveend", () => {
+    const z = map.getZoom();
+    const cls = z <= 6 ? "low" : z <= 9 ? "mid" : "full";
+    if (!state().parentCode && current && lastClass && (cls !== lastClass || cls === "full")) load(false);
+    lastClass = cls;
+  });
+  load(true).then(() => { lastClass = current ? current.resolution : null; });
+})();
