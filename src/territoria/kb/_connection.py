@@ -82,6 +82,8 @@ def connect(
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
         raise _translate(exc, target) from exc
+    # DuckDB's own progress bar would garble the CLI's rich output and server logs.
+    con.execute("SET enable_progress_bar = false")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     if memory_limit:
