@@ -212,10 +212,12 @@ def test_coalition_by_indicator_profile(mini_db: duckdb.DuckDBPyConnection) -> N
     nearest = _similar_territories(
         mini_db, level="commune", code="35238", indicators=["pop_test"], count=4
     )
+    # The four communes closest to Rennes (excluded itself) by population.
     biggest = [
         r[0]
         for r in mini_db.execute(
-            "SELECT code FROM territory WHERE level = 'commune' ORDER BY population DESC LIMIT 5"
+            "SELECT code FROM territory WHERE level = 'commune' AND code <> '35238' "
+            "ORDER BY population DESC LIMIT 4"
         ).fetchall()
     ]
     assert {r[1] for r in nearest} == set(biggest)

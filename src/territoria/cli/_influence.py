@@ -200,18 +200,20 @@ def _print_plan(plan: dict[str, Any]) -> None:
         )
         console.print(f"[dim]{project.get('law')}[/]")
     table = Table(title="Plan d'action (ordre d'engagement)")
-    for col in ("#", "acteur", "gain marginal", "robustesse", "action"):
+    for col in ("#", "acteur", "mandats", "gain marginal", "robustesse"):
         table.add_column(col, overflow="fold")
     for i, s in enumerate(plan["seeds"], start=1):
         rob = s.get("robustness")
         table.add_row(
             str(i),
             s["name"],
+            s.get("description", ""),
             f"{s['marginal_gain']:.3f}",
             "—" if rob is None else f"{rob:.0%}",
-            s["action"],
         )
     console.print(table)
+    for i, s in enumerate(plan["seeds"], start=1):
+        console.print(f"{i}. {s['action']}", highlight=False)
     lo, hi = plan["mc_ci95"]
     console.print(
         f"influence estimée {plan['estimate']:.3f} (Monte-Carlo {plan['mc_estimate']:.3f}, "

@@ -301,8 +301,9 @@ def _area_territories(
             UNION SELECT ?, ?
         )
         """
-        + _EXECUTIVES_SQL,
-        [area_level, area_code, area_level, area_code, area_level, area_code],
+        + _EXECUTIVES_SQL
+        + " WHERE NOT (t.level = ? AND t.code = ?)",
+        [area_level, area_code, area_level, area_code, area_level, area_code, level, code],
     ).fetchall()
 
 
@@ -349,7 +350,7 @@ def _similar_territories(
         [level, nearest],
     )
     try:
-        return con.execute(_EXECUTIVES_SQL).fetchall()
+        return con.execute(_EXECUTIVES_SQL + " WHERE t.code <> ?", [code]).fetchall()
     finally:
         con.execute("DROP TABLE IF EXISTS terr")
 
