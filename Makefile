@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DB ?= territoria.duckdb
 STAMP := $(VENV)/.installed
+SIRENE_DEMO ?= .cache/sirene-demo
 
 .PHONY: install demo test lint typecheck unit bench clean
 
@@ -23,6 +24,14 @@ demo: install
 	$(BIN)/territoria profile 243500139 --level epci --db $(DB)
 	$(BIN)/territoria profile 53 --level region --db $(DB)
 	$(BIN)/territoria influence plan --territory 53 --level region --theme regional-trains --k 5 --seed 1 --db $(DB)
+	@echo "== Economic fabric on SYNTHETIC establishments in the exact SIRENE format (no real SIRENE file offline)"
+	$(BIN)/territoria synth sirene --region 53 --seed 1 -o $(SIRENE_DEMO) --db $(DB)
+	$(BIN)/territoria import sirene --etablissements $(SIRENE_DEMO)/StockEtablissement_utf8.csv \
+		--unites-legales $(SIRENE_DEMO)/StockUniteLegale_utf8.csv \
+		--geolocalisation $(SIRENE_DEMO)/GeolocalisationEtablissement_Sirene_pour_etudes_statistiques_utf8.csv \
+		--historique $(SIRENE_DEMO)/StockEtablissementHistorique_utf8.csv --db $(DB)
+	$(BIN)/territoria economy profile 35238 --db $(DB)
+	$(BIN)/territoria poles detect --region 53 --db $(DB)
 	$(BIN)/territoria serve --demo --host 127.0.0.1 --port 8000 --db $(DB)
 
 lint: install
