@@ -377,6 +377,12 @@ def maximise_command(
     epsilon: Annotated[float, typer.Option()] = 0.1,
     delta: Annotated[float, typer.Option()] = 0.01,
     seed: Annotated[int | None, typer.Option()] = None,
+    min_rr_sets: Annotated[
+        int,
+        typer.Option(
+            help="RR sets per collection to start from (0: stop at the first certified round)."
+        ),
+    ] = 10_000,
     json_output: JsonOption = False,
 ) -> None:
     """Classical influence maximisation on any directed graph (every node a target)."""
@@ -394,6 +400,7 @@ def maximise_command(
             epsilon=epsilon,
             delta=delta,
             seed=seed,
+            min_rr_sets=min_rr_sets,
         )
     data = result.to_dict()
     if json_output:
