@@ -23,6 +23,7 @@ SAMPLES = {
     "level": "commune",
     "plan_id": "0" * 32,
     "action_id": "1",
+    "pole_id": "g01-35238",
 }
 
 

@@ -17,6 +17,8 @@ from territoria.accounts import add_user
 from territoria.api import Database, WebSettings, create_app
 from territoria.kb import connect
 from territoria.sources.indicators import import_indicators
+from territoria.sources.sirene import import_sirene
+from territoria.synth import synth_sirene
 
 DATA = Path(__file__).parent / "data"
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -58,6 +60,26 @@ def make_kb(mini_db_path: Path, folder: Path) -> Path:
         )
         for role, password in PASSWORDS.items():
             add_user(con, role, role=role, password=password)
+    finally:
+        con.close()
+    return path
+
+
+def add_synthetic_sirene(path: Path, folder: Path, *, seed: int = 10) -> Path:
+    """Import a synthetic SIRENE région (three planted poles) into the knowledge base at
+    ``path``; the files are written under ``folder``."""
+    con = connect(path)
+    try:
+        files = folder / "sirene"
+        synth_sirene(con, files, seed=seed, rows=15000, planted=3)
+        import_sirene(
+            con,
+            establishments=files / "StockEtablissement_utf8.csv",
+            legal_units=files / "StockUniteLegale_utf8.csv",
+            geolocation=files
+            / "GeolocalisationEtablissement_Sirene_pour_etudes_statistiques_utf8.csv",
+            history=files / "StockEtablissementHistorique_utf8.csv",
+        )
     finally:
         con.close()
     return path

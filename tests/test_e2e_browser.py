@@ -1,9 +1,10 @@
 """End to end in headless Chromium: a real server, a real browser, the user's journey.
 
-Starts ``territoria serve`` on a free port against the mini knowledge base, then signs in,
-searches a commune, reads its page and map, colours the France map by an indicator, runs a
-small influence plan and signs out. A failing step saves a screenshot under the test's
-temporary folder (its path is in the failure message).
+Starts ``territoria serve`` on a free port against the mini knowledge base (with a synthetic
+SIRENE région), then signs in, searches a commune, reads its page, map and sector charts, colours
+the France map by an indicator, opens a pole from the map's pole layer, runs a small influence
+plan and signs out. A failing step saves a screenshot under the test's temporary folder (its path
+is in the failure message).
 
 Skipped only when ``/usr/bin/chromium`` is absent outside CI; in CI (``CI`` set) it must run.
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from test_api_helpers import PASSWORDS, SECRET, make_kb
+from test_api_helpers import PASSWORDS, SECRET, add_synthetic_sirene, make_kb
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -54,7 +55,7 @@ def _free_port() -> int:
 def server(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real ``territoria serve`` process; yields its address."""
     folder = tmp_path_factory.mktemp("e2e")
-    kb = make_kb(mini_db_path, folder)
+    kb = add_synthetic_sirene(make_kb(mini_db_path, folder), folder)
     port = _free_port()
     env = dict(os.environ, TERRITORIA_SECRET_KEY=SECRET, TERRITORIA_WARM_CACHE="false")
     log = (folder / "server.log").open("w")
@@ -177,6 +178,9 @@ def test_user_journey(server: str, browser: object, tmp_path: Path) -> None:
         assert page.evaluate(_PAINTED, "#tmap canvas") > 500
         page.wait_for_selector("#charts svg")
         assert page.locator("#charts .chart").count() >= 2  # an indicator and the neighbours
+        page.wait_for_selector("#economy[data-ready='1']")
+        assert page.locator("#economy-charts .chart svg").count() == 2  # LQs, sections
+        assert page.is_visible("#economy-synthetic")  # synthetic SIRENE data says so
 
     with j.step("map"):
         page.goto(server + "/carte?level=commune&parent=35&parent_level=departement")
@@ -200,6 +204,20 @@ def test_user_journey(server: str, browser: object, tmp_path: Path) -> None:
         page.wait_for_function(
             "document.querySelector('#hover-info .name')?.textContent.includes('(35')"
         )
+
+    with j.step("poles"):
+        page.goto(server + "/carte?level=commune&parent=35&parent_level=departement&poles=1")
+        page.wait_for_selector("#map[data-ready='1']")
+        page.wait_for_function("Number(document.querySelector('#map').dataset.poles) > 0")
+        assert "données synthétiques" in page.inner_text("#poles-legend")
+        assert page.locator("path.pole-hull").count() >= 1
+        page.locator("path.pole-hull").last.dispatch_event("click")
+        page.wait_for_url("**/poles/**")
+        page.wait_for_selector("#pmap[data-ready='1']")
+        assert page.locator("#pmap path.pole-hull").count() == 1
+        assert page.is_visible("#synthetic-notice")
+        link = page.get_attribute("#plan-with-pole", "href") or ""
+        assert "candidates=pole:" in link
 
     with j.step("influence-plan"):
         page.goto(server + "/influence?code=35238&level=commune")

@@ -226,6 +226,13 @@ class NoEstablishments(TerritoriaError, LookupError):
     exit_code = 2
 
 
+class UnknownPole(TerritoriaError, LookupError):
+    """No detected pole has this id."""
+
+    http_status = 404
+    exit_code = 2
+
+
 class InvalidAnalysisRequest(TerritoriaError, ValueError):
     """The options of an economic analysis are missing or inconsistent."""
 

@@ -33,7 +33,7 @@ from territoria.api._jobs import JobManager, error_code
 from territoria.api._render import render
 from territoria.api._security import LANGUAGE_COOKIE, LoginThrottle, SessionCodec
 from territoria.api._settings import WebSettings
-from territoria.api.routes import influence, pages, territories
+from territoria.api.routes import economy, influence, pages, territories
 from territoria.errors import AuthenticationFailed, TerritoriaError
 
 __all__ = ["create_app"]
@@ -250,6 +250,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
     app.include_router(territories.router)
+    app.include_router(economy.router)
     app.include_router(influence.router)
     app.include_router(pages.router)
 

@@ -18,6 +18,9 @@ __all__ = ["available", "function"]
 
 _WHAT = {
     "territoria.analysis.profile": "territory profiles",
+    "territoria.analysis.specialisation": "economic profiles",
+    "territoria.analysis.poles": "pole detection",
+    "territoria.influence.poles": "poles in influence plans",
     "territoria.export": "exports",
     "territoria.influence.planner": "the influence planner",
     "territoria.influence.actions": "the actions log",

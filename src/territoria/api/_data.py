@@ -5,6 +5,7 @@ Each function returns shared, cached data: callers must not modify it.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import Any
 
@@ -15,8 +16,23 @@ from territoria.api import _queries as q
 from territoria.api._cache import KBCache
 from territoria.api._capabilities import function
 from territoria.api._jobs import to_jsonable
+from territoria.errors import CapabilityMissing
 
-__all__ = ["profile", "territory", "token_user", "user"]
+__all__ = [
+    "economy",
+    "has_establishments",
+    "pole",
+    "poles",
+    "profile",
+    "territory",
+    "token_user",
+    "user",
+]
+
+ECONOMY = "territoria.analysis.specialisation"
+POLES = "territoria.analysis.poles"
+#: Firms and actors listed per pole in the web application (and engaged by its plans).
+POLE_TOP = 20
 
 
 def territory(
@@ -54,6 +70,100 @@ def profile(
         return data
 
     return cache.get(("profile", level, code), compute)
+
+
+def has_establishments(cache: KBCache, con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether SIRENE establishments were imported (False without the economic modules)."""
+
+    def compute() -> bool:
+        try:
+            return bool(function(ECONOMY, "has_establishments")(con))
+        except CapabilityMissing:
+            return False
+
+    return cache.get(("has_establishments",), compute)
+
+
+def economy(
+    cache: KBCache,
+    con: duckdb.DuckDBPyConnection,
+    code: str,
+    *,
+    level: str | None = None,
+    sector_level: str = "division",
+    measure: str = "employment",
+    reference: str = "nation",
+    since: dt.date | None = None,
+    top: int = 10,
+) -> dict[str, Any]:
+    """Return :func:`territoria.analysis.specialisation.specialisation_profile` as JSON data.
+
+    Raises
+    ------
+    CapabilityMissing, UnknownTerritory, UnknownLevel, NoEstablishments, InvalidAnalysisRequest
+    """
+    options = {
+        "level": level,
+        "sector_level": sector_level,
+        "measure": measure,
+        "reference": reference,
+        "since": since,
+        "top": top,
+    }
+
+    def compute() -> dict[str, Any]:
+        library = function(ECONOMY, "specialisation_profile")
+        data: dict[str, Any] = to_jsonable(library(con, code, **options))
+        return data
+
+    return cache.get(("economy", code, *options.values()), compute)
+
+
+def poles(
+    cache: KBCache,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    region: str | None = None,
+    departement: str | None = None,
+) -> list[dict[str, Any]]:
+    """Return the poles of a région, a département or France (``detect_poles``), cached.
+
+    Raises
+    ------
+    CapabilityMissing, UnknownTerritory, NoEstablishments, InvalidAnalysisRequest
+    """
+
+    def compute() -> list[dict[str, Any]]:
+        detect = function(POLES, "detect_poles")
+        found: list[dict[str, Any]] = to_jsonable(
+            detect(con, region=region, departement=departement, top=POLE_TOP)
+        )
+        return found
+
+    return cache.get(("poles", region, departement), compute)
+
+
+def pole(cache: KBCache, con: duckdb.DuckDBPyConnection, pole_id: str) -> dict[str, Any]:
+    """Return one pole (:func:`territoria.analysis.poles.find_pole` on the cached detections).
+
+    Raises
+    ------
+    CapabilityMissing, UnknownPole, NoEstablishments
+    """
+
+    def detect(
+        cur: duckdb.DuckDBPyConnection,
+        *,
+        region: str | None = None,
+        departement: str | None = None,
+    ) -> list[dict[str, Any]]:
+        return poles(cache, cur, region=region, departement=departement)
+
+    def compute() -> dict[str, Any]:
+        found: dict[str, Any] = function(POLES, "find_pole")(con, pole_id, detect=detect)
+        return found
+
+    return cache.get(("pole", pole_id), compute)
 
 
 def user(cache: KBCache, con: duckdb.DuckDBPyConnection, name: str) -> User:

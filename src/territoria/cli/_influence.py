@@ -1,9 +1,8 @@
-"""``territoria influence ...``, ``territoria relations ...`` and ``territoria actions ...``."""
+"""``territoria influence ...`` and ``territoria relations ...`` (``territoria actions ...``
+lives in :mod:`territoria.cli._actions`)."""
 
 from __future__ import annotations
 
-import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,9 +25,6 @@ influence = typer.Typer(
 )
 graph_app = typer.Typer(help="The influence graph of the knowledge base.", no_args_is_help=True)
 relations = typer.Typer(help="Relations between actors (your own network).", no_args_is_help=True)
-actions = typer.Typer(
-    help="Lobbying actions log and the annual HATVP report.", no_args_is_help=True
-)
 influence.add_typer(graph_app, name="graph")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -36,6 +32,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 def register(app: typer.Typer) -> None:
     """Attach the influence, relations and actions commands to the main app."""
+    from territoria.cli._actions import actions
+
     app.add_typer(influence, name="influence")
     app.add_typer(relations, name="relations")
     app.add_typer(actions, name="actions")
@@ -151,9 +149,24 @@ def _read_costs(path: Path | None) -> dict[str, float] | None:
     return costs
 
 
+def _pole_actors(con: Any, mode: str, option: str) -> Any:
+    """Register the actors of the pole named by ``pole:ID`` and return them (``PoleActors``)."""
+    pole_id = mode.removeprefix("pole:").strip()
+    if not pole_id:
+        msg = (
+            f"{option} {mode!r}: give the pole id, e.g. pole:g03-35028 ('territoria poles detect')"
+        )
+        raise InvalidPlanRequest(msg)
+    from territoria.influence.poles import pole_candidates
+
+    return pole_candidates(con, pole_id)
+
+
 def _candidates(con: Any, mode: str, code: str | None, level: str | None) -> list[str] | None:
     if mode == "all":
         return None
+    if mode.startswith("pole:"):
+        return list(_pole_actors(con, mode, "--candidates").actors)
     if mode == "network":
         rows = con.execute(
             "SELECT DISTINCT target_actor FROM relation WHERE source_actor = 'self'"
@@ -187,7 +200,7 @@ def _candidates(con: Any, mode: str, code: str | None, level: str | None) -> lis
             [t_level, t_code, t_code, t_level],
         ).fetchall()
         return [str(r[0]) for r in rows]
-    msg = f"--candidates {mode!r}: use all, network or officials"
+    msg = f"--candidates {mode!r}: use all, network, officials or pole:ID"
     raise InvalidPlanRequest(msg)
 
 
@@ -233,6 +246,16 @@ def _print_plan(plan: dict[str, Any]) -> None:
                 f"{c['added_influence']:.3f}",
             )
         console.print(ctab)
+    if plan.get("co_signers"):
+        stab = Table(title="Co-signataires : acteurs du pôle qui ajoutent le plus d'influence")
+        for col in ("acteur", "type", "influence ajoutée"):
+            stab.add_column(col)
+        from territoria.influence.planner import KIND_LABELS
+
+        for c in plan["co_signers"][:10]:
+            kind = KIND_LABELS.get(c.get("kind") or "", c.get("kind") or "")
+            stab.add_row(f"{c['name']} ({c['id']})", kind, f"{c['added_influence']:.3f}")
+        console.print(stab)
 
 
 @influence.command("plan")
@@ -252,9 +275,18 @@ def plan_command(
     candidates: Annotated[
         str,
         typer.Option(
-            help="Who may be engaged: all, network (actors we met) or officials (of the territory)."
+            help="Who may be engaged: all, network (actors we met), officials (of the territory) "
+            "or pole:ID (the firms and knowledge actors of a pole, see 'territoria poles detect')."
         ),
     ] = "all",
+    co_signers: Annotated[
+        str | None,
+        typer.Option(
+            "--co-signers",
+            help="pole:ID — rank the pole's firms and knowledge actors as co-signers of the "
+            "project (default with --candidates pole:ID: that pole).",
+        ),
+    ] = None,
     include_targets: Annotated[
         bool, typer.Option("--include-targets", help="Let decision-makers themselves be chosen.")
     ] = False,
@@ -290,9 +322,22 @@ def plan_command(
         if k is not None and k <= 0:
             msg = f"--k {k!r}: the number of actors must be at least 1"
             raise InvalidPlanRequest(msg)
+        if co_signers is not None and not co_signers.startswith("pole:"):
+            msg = f"--co-signers {co_signers!r}: use pole:ID"
+            raise InvalidPlanRequest(msg)
         cfg = load_config(config)
         con = ctx.connect()
         try:
+            poles = []
+            if candidates.startswith("pole:"):
+                poles.append(_pole_actors(con, candidates, "--candidates"))
+                allowed: list[str] | None = list(poles[0].actors)
+            else:
+                allowed = _candidates(con, candidates, territory, level)
+            if co_signers and co_signers != candidates:
+                poles.append(_pole_actors(con, co_signers, "--co-signers"))
+            # the pole's actors not chosen as seeds are ranked as co-signers by default
+            signers = poles[-1].actors if poles else None
             plan = plan_project(
                 con,
                 code=territory,
@@ -302,7 +347,8 @@ def plan_command(
                 k=k,
                 budget=budget,
                 costs=_read_costs(costs),
-                candidates=_candidates(con, candidates, territory, level),
+                candidates=allowed,
+                co_signers=signers,
                 include_targets=include_targets,
                 model=model,
                 epsilon=epsilon,
@@ -315,10 +361,17 @@ def plan_command(
             )
         finally:
             con.close()
+    if poles:
+        plan["pole_actors"] = [p.to_dict() for p in poles]
     if json_output:
         print_json(plan)
-    else:
-        _print_plan(plan)
+        return
+    if any(p.synthetic for p in poles) and not ctx.quiet:
+        console.print(
+            "[bold yellow]SYNTHETIC DATA[/] — the pole's firms and knowledge actors are generated, "
+            "not real establishments"
+        )
+    _print_plan(plan)
 
 
 @influence.command("explain")
@@ -453,122 +506,3 @@ def relations_import(
         print_json(report.to_dict())
     elif not ctx.quiet:
         console.print(f"{report.relations} relations, {report.actors_created} new actors")
-
-
-@actions.command("add")
-def actions_add(
-    subject: Annotated[str, typer.Option(help="Subject of the action.")],
-    actor: Annotated[list[str], typer.Option("--actor", help="Actor met (repeatable).")],
-    type_: Annotated[
-        str,
-        typer.Option("--type", help="meeting, letter, email, call, event, petition, consultation"),
-    ] = "meeting",
-    when: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default today)")] = None,
-    policy_area: Annotated[list[str] | None, typer.Option("--policy-area")] = None,
-    decision_type: Annotated[
-        str, typer.Option(help="legislative, regulatory, individual, contract, other")
-    ] = "other",
-    decision: Annotated[str, typer.Option(help="The public decision targeted.")] = "",
-    hours: Annotated[float, typer.Option()] = 0.0,
-    cost: Annotated[float, typer.Option(help="Money spent (EUR).")] = 0.0,
-    outcome: Annotated[str, typer.Option(help="positive, neutral, negative, unknown")] = "unknown",
-    notes: Annotated[str, typer.Option()] = "",
-    db: DbOption = None,
-    quiet: QuietOption = False,
-) -> None:
-    """Log an action (meeting, letter ...) with the actors met."""
-    from territoria.influence.actions import add_action
-
-    ctx = context(db, quiet)
-    with handle_errors():
-        try:
-            day = date.fromisoformat(when) if when else date.today()
-        except ValueError:
-            msg = f"--date {when!r}: expected YYYY-MM-DD"
-            raise InvalidPlanRequest(msg) from None
-        con = ctx.connect()
-        try:
-            action_id = add_action(
-                con,
-                when=day,
-                type=type_,
-                subject=subject,
-                actors=actor,
-                policy_areas=policy_area,
-                decision_type=decision_type,
-                decision_targeted=decision,
-                hours=hours,
-                cost_eur=cost,
-                outcome=outcome,
-                notes=notes,
-            )
-        finally:
-            con.close()
-    if not ctx.quiet:
-        console.print(f"action {action_id} recorded")
-
-
-@actions.command("list")
-def actions_list(
-    year: Annotated[int | None, typer.Option()] = None,
-    json_output: JsonOption = False,
-    db: DbOption = None,
-) -> None:
-    """List the logged actions."""
-    from territoria.influence.actions import list_actions
-
-    ctx = context(db)
-    with handle_errors():
-        con = ctx.connect()
-        try:
-            items = list_actions(con, year=year)
-        finally:
-            con.close()
-    if json_output:
-        print_json(items)
-        return
-    table = Table(title="Actions")
-    for col in ("id", "date", "type", "objet", "acteurs", "issue"):
-        table.add_column(col)
-    for a in items:
-        table.add_row(
-            str(a["id"]), a["date"], a["type"], a["subject"], ", ".join(a["actors"]), a["outcome"]
-        )
-    console.print(table)
-
-
-@actions.command("remove")
-def actions_remove(action_id: int, db: DbOption = None) -> None:
-    """Delete a logged action."""
-    from territoria.influence.actions import delete_action
-
-    ctx = context(db)
-    with handle_errors():
-        con = ctx.connect()
-        try:
-            delete_action(con, action_id)
-        finally:
-            con.close()
-
-
-@actions.command("report")
-def actions_report(
-    year: Annotated[int, typer.Option(help="Year of the report.")],
-    fmt: Annotated[str, typer.Option("--format", help="hatvp-json or csv")] = "hatvp-json",
-    out: Annotated[Path | None, typer.Option("-o", help="Output file (default stdout).")] = None,
-    db: DbOption = None,
-) -> None:
-    """The annual HATVP activity report content for a year."""
-    from territoria.influence.actions import register_report
-
-    ctx = context(db)
-    with handle_errors():
-        con = ctx.connect()
-        try:
-            text = register_report(con, year=year, fmt=fmt)
-        finally:
-            con.close()
-        if out:
-            out.write_text(text, encoding="utf-8")
-        else:
-            sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -21,7 +21,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from territoria.errors import InvalidPlanRequest, UnknownActor
-from territoria.influence import _rrsets
+from territoria.influence._gain import added_influence, rank_co_signers
+from territoria.influence._territories import _area_territories, _similar_territories
 from territoria.influence.config import InfluenceConfig, load_config
 from territoria.influence.decision import Target, decision_map, get_theme, resolve_territory
 from territoria.influence.graph import InfluenceGraph
@@ -42,6 +43,17 @@ SEED_KINDS = {
     "research_centre",
     "media",
     "other",
+}
+
+
+#: French names of actor kinds, in the plan's descriptions and action sentences.
+KIND_LABELS = {
+    "company": "entreprise",
+    "association": "association",
+    "federation": "fédération",
+    "university": "enseignement supérieur",
+    "research_centre": "centre de recherche",
+    "media": "média",
 }
 
 
@@ -99,7 +111,12 @@ def describe_actors(
             "UNION ALL SELECT id, name, kind FROM actor WHERE id IN (SELECT unnest(?::VARCHAR[]))",
             [missing, missing],
         ).fetchall():
-            out[str(oid)] = {"id": oid, "name": name, "mandates": [], "description": kind}
+            out[str(oid)] = {
+                "id": oid,
+                "name": name,
+                "mandates": [],
+                "description": KIND_LABELS.get(str(kind), kind),
+            }
     return out
 
 
@@ -231,20 +248,9 @@ def coalition(
         rows = _area_territories(con, level=level, code=code)
     if not rows:
         return []
-    root_nodes = np.array(list(targets), dtype=np.int32)
-    root_w = np.array([targets[int(t)] for t in root_nodes], dtype=np.float64)
-    sampler = _rrsets.Sampler.build(
-        graph.rindptr, graph.rindices, graph.rprob, root_nodes, root_w, _rrsets.IC
-    )
-    rr = _rrsets.RRCollection(sampler, _rrsets.stream_seed(seed, 99))
-    rr.grow_to(samples)
-    set_of = np.repeat(np.arange(rr.size), np.diff(rr.offsets))
-    covered = np.zeros(rr.size, dtype=bool)
+    gain = added_influence(graph, seeds, targets, seed=seed, samples=samples)
     seed_mask = np.zeros(graph.n_nodes, dtype=bool)
     seed_mask[list(seeds)] = True
-    covered[np.unique(set_of[seed_mask[rr.members]])] = True
-    free = ~covered[set_of]
-    gain = np.bincount(rr.members[free], minlength=graph.n_nodes) / rr.size * root_w.sum()
     index = {pid: i for i, pid in enumerate(graph.ids)}
     names = graph.names or graph.ids
     out = []
@@ -264,95 +270,6 @@ def coalition(
         )
     out.sort(key=lambda r: -float(r["added_influence"]))
     return out[:limit]
-
-
-_EXECUTIVES_SQL = """
-SELECT t.level, t.code, tt.name, m.person_id
-FROM terr t JOIN territory tt ON tt.level = t.level AND tt.code = t.code
-JOIN mandate m ON m.organisation_id = CASE t.level WHEN 'commune' THEN 'cm-'
-     WHEN 'epci' THEN 'cc-' WHEN 'departement' THEN 'cd-' WHEN 'region' THEN 'cr-'
-     ELSE '' END || t.code
-     AND m.function_code = CASE t.level WHEN 'commune' THEN 'MAI' ELSE 'PRE' END
-     AND m.end_date IS NULL
-"""
-
-
-def _area_territories(
-    con: duckdb.DuckDBPyConnection, *, level: str, code: str
-) -> list[tuple[Any, ...]]:
-    """Communes and EPCI of the project's area, with their executive."""
-    if level == "commune":
-        area = con.execute(
-            "SELECT parent_level, parent_code FROM membership WHERE level = 'commune' "
-            "AND code = ? AND parent_level = 'epci'",
-            [code],
-        ).fetchone()
-        area_level, area_code = (area[0], area[1]) if area else (level, code)
-    else:
-        area_level, area_code = level, code
-    return con.execute(
-        """
-        WITH terr AS (
-            SELECT 'commune' AS level, code FROM membership
-            WHERE level = 'commune' AND parent_level = ? AND parent_code = ?
-            UNION SELECT DISTINCT 'epci', e.parent_code FROM membership c JOIN membership e
-              ON e.level = 'commune' AND e.code = c.code AND e.parent_level = 'epci'
-            WHERE c.level = 'commune' AND c.parent_level = ? AND c.parent_code = ?
-            UNION SELECT ?, ?
-        )
-        """
-        + _EXECUTIVES_SQL
-        + " WHERE NOT (t.level = ? AND t.code = ?)",
-        [area_level, area_code, area_level, area_code, area_level, area_code, level, code],
-    ).fetchall()
-
-
-def _similar_territories(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    level: str,
-    code: str,
-    indicators: Sequence[str],
-    count: int = 50,
-) -> list[tuple[Any, ...]]:
-    """The ``count`` territories of ``level`` closest to ``code`` on the indicators' latest
-    values (each indicator z-scored across the level), with their executive."""
-    frame = con.execute(
-        """
-        SELECT code, indicator, arg_max(value, period) AS value FROM indicator_value
-        WHERE level = ? AND indicator IN (SELECT unnest(?::VARCHAR[]))
-        GROUP BY code, indicator
-        """,
-        [level, list(indicators)],
-    ).fetchall()
-    if not frame:
-        msg = (
-            f"no values of {list(indicators)!r} at level {level!r}: import them with "
-            "'territoria import indicators' or choose other indicators"
-        )
-        raise InvalidPlanRequest(msg)
-    codes = sorted({str(r[0]) for r in frame})
-    col = {ind: j for j, ind in enumerate(indicators)}
-    row_of = {c: i for i, c in enumerate(codes)}
-    values = np.full((len(codes), len(indicators)), np.nan)
-    for c, ind, v in frame:
-        values[row_of[str(c)], col[str(ind)]] = float(v)
-    if code not in row_of:
-        msg = f"{level} {code!r} has no value for {list(indicators)!r}: cannot compare profiles"
-        raise InvalidPlanRequest(msg)
-    std = np.nanstd(values, axis=0)
-    z = (values - np.nanmean(values, axis=0)) / np.where(std > 0, std, 1.0)
-    diff = np.nan_to_num(z - z[row_of[code]], nan=10.0)
-    distance = np.sqrt((diff**2).sum(axis=1))
-    nearest = [codes[i] for i in np.argsort(distance)[: count + 1]]
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE terr AS SELECT ? AS level, unnest(?) AS code",
-        [level, nearest],
-    )
-    try:
-        return con.execute(_EXECUTIVES_SQL + " WHERE t.code <> ?", [code]).fetchall()
-    finally:
-        con.execute("DROP TABLE IF EXISTS terr")
 
 
 def _action_sentence(
@@ -392,6 +309,7 @@ def plan_project(
     with_robustness: bool = True,
     with_coalition: bool = True,
     coalition_profile: Sequence[str] | None = None,
+    co_signers: Sequence[str] | None = None,
     config: InfluenceConfig | None = None,
     bundle: GraphBundle | None = None,
     progress: Progress | None = None,
@@ -414,6 +332,10 @@ def plan_project(
         default every person or non-council organisation except the targets.
     include_targets
         Let targets be chosen as seeds too.
+    co_signers
+        Actor ids who could sign the project with us (a pole's firms and knowledge actors,
+        see :func:`territoria.influence.poles.pole_candidates`): those not chosen as seeds are
+        ranked by the influence they would add (``co_signers`` in the result).
     model, epsilon, delta, seed, mc_samples, min_rr_sets
         Passed to :func:`territoria.influence.maximise`; starting from at least
         ``min_rr_sets`` RR sets per collection makes the greedy choice less noisy than
@@ -425,6 +347,7 @@ def plan_project(
         ``seeds`` (ordered: id, name, marginal_gain, description, paths, action, robustness),
         ``estimate``, ``upper_bound``, ``approx_ratio``, ``mc_estimate``, ``mc_ci95``,
         ``targets`` (id, weight, name, role, body), ``actions`` (plain French), ``coalition``,
+        ``co_signers`` (id, name, kind, added_influence),
         ``guarantee``, ``graph`` (nodes, edges, cached, built_at), ``timings``.
     """
     report = progress or _noop
@@ -540,6 +463,14 @@ def plan_project(
             profile=coalition_profile,
         )
         timings["coalition"] = time.perf_counter() - t4
+    signers: list[dict[str, Any]] = []
+    if co_signers:
+        report("co-signers", 0.96)
+        t5 = time.perf_counter()
+        signers = rank_co_signers(
+            graph, seed_idx, tmap, list(co_signers), seed=seed, kinds=bundle.kinds
+        )
+        timings["co_signers"] = time.perf_counter() - t5
     ids = [s.id for s in result.seeds] + [t.id for t in target_list]
     for p in paths:
         for path in p:
@@ -575,6 +506,7 @@ def plan_project(
             "targets": [t.to_dict() for t in merged.values()],
             "actions": [s["action"] for s in seeds_out],
             "coalition": coal,
+            "co_signers": signers,
             "lower_bound": result.lower_bound,
             "certified": result.certified,
             "seed": result.seed,

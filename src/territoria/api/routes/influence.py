@@ -12,8 +12,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
 
 from territoria.accounts import User
+from territoria.api import _data
 from territoria.api._capabilities import call, function
-from territoria.api._deps import Cursor, State, require
+from territoria.api._deps import AppState, Cursor, State, field, require
 from territoria.api._jobs import to_jsonable
 
 router = APIRouter(prefix="/api/v1", tags=["influence"], dependencies=[Depends(require("read"))])
@@ -27,6 +28,7 @@ DEFAULT_THEMES = (
     "competitiveness-poles",
 )
 PLANNER = "territoria.influence.planner"
+POLES = "territoria.influence.poles"
 ACTIONS = "territoria.influence.actions"
 
 
@@ -48,6 +50,19 @@ class PlanRequest(BaseModel):
     budget: float | None = Field(default=None, gt=0)
     epsilon: float = Field(default=0.1, gt=0, lt=1)
     seed: int | None = Field(default=None, ge=0)
+    candidates: str | None = Field(
+        default=None,
+        max_length=210,
+        pattern=r"^(all|pole:[^/]+-[0-9A-Za-z]{5})$",
+        description="Who may be engaged: all (default) or pole:ID (the firms and knowledge "
+        "actors of a pole of GET /api/v1/poles, also ranked as co-signers).",
+    )
+    co_signers: str | None = Field(
+        default=None,
+        max_length=210,
+        pattern=r"^pole:[^/]+-[0-9A-Za-z]{5}$",
+        description="pole:ID: rank that pole's firms and knowledge actors as co-signers.",
+    )
 
     @model_validator(mode="after")
     def _theme_or_targets(self) -> PlanRequest:
@@ -107,8 +122,19 @@ def start_plan(
     plan_project = function(PLANNER, "plan_project")
     params = body.model_dump(exclude_none=True)
     targets = {t.id: t.weight for t in body.targets} if body.targets else None
+    pole_ids = {
+        name: value.removeprefix("pole:")
+        for name, value in (("candidates", body.candidates), ("co_signers", body.co_signers))
+        if value and value.startswith("pole:")
+    }
+    found = {}
+    for name, pole_id in pole_ids.items():  # an unknown pole is a 404 now, not a failed job
+        with state.db.reader() as cur, field(name):
+            found[name] = _data.pole(state.cache, cur, pole_id)
 
     def work(progress: Any) -> Any:
+        actors = {name: _pole_actors(state, pole) for name, pole in found.items()}
+        candidates = actors.get("candidates")
         with state.db.reader() as cur:
             return call(
                 plan_project,
@@ -119,6 +145,8 @@ def start_plan(
                 k=body.k,
                 budget=body.budget,
                 targets=targets,
+                candidates=candidates,
+                co_signers=actors.get("co_signers", candidates),
                 epsilon=body.epsilon,
                 seed=body.seed,
                 progress=progress,
@@ -126,6 +154,15 @@ def start_plan(
 
     job = state.jobs.submit("plan", user.name, params, work)
     return job.to_dict()
+
+
+def _pole_actors(state: AppState, pole: dict[str, Any]) -> list[str]:
+    """Register a pole's actors in the influence graph (a write only when they changed)."""
+    with state.db.reader() as cur:
+        if function(POLES, "pole_actors_registered")(cur, pole):
+            return [str(a["id"]) for a in function(POLES, "pole_actor_rows")(cur, pole)]
+    with state.db.writer() as cur:
+        return list(function(POLES, "register_pole_actors")(cur, pole).actors)
 
 
 @router.get("/influence/plans", summary="Recent plans")

@@ -1,4 +1,5 @@
-"""HTML pages: sign-in, home, map explorer, territory pages, influence planner, actions log."""
+"""HTML pages: sign-in, home, map explorer, territory and pole pages, influence planner, actions
+log."""
 
 from __future__ import annotations
 
@@ -146,8 +147,10 @@ def map_page(
     indicator: Annotated[str, Query(max_length=100)] = "population",
     method: Annotated[str, Query(pattern="^(quantiles|jenks|equal)$")] = "quantiles",
     classes: Annotated[int, Query(ge=2, le=9)] = 5,
+    show_poles: Annotated[bool, Query(alias="poles")] = False,
 ) -> Response:
-    """The map explorer: any level, coloured by any indicator, within France or a territory."""
+    """The map explorer: any level, coloured by any indicator, within France or a territory;
+    with SIRENE establishments, a layer of the detected poles."""
     with field("level"):
         key = q.check_level(cur, level)
     within = None
@@ -165,6 +168,8 @@ def map_page(
         "method": method,
         "classes": classes,
         "indicators": indicators,
+        "poles": _data.has_establishments(state.cache, cur),
+        "show_poles": show_poles,
     }
     return render(
         request,
@@ -215,6 +220,7 @@ def territory_page(
         "children": territory["children"],
         "profile": profile,
         "profile_error": profile_error,
+        "economy": _data.has_establishments(state.cache, cur),
         "page_data": {
             "level": territory["level"],
             "code": territory["code"],
@@ -235,8 +241,17 @@ def influence_page(
     user: Reader,
     code: Annotated[str | None, Query(max_length=20)] = None,
     level: Annotated[str | None, Query(max_length=40)] = None,
+    theme: Annotated[str | None, Query(max_length=80)] = None,
+    candidates: Annotated[
+        str | None, Query(max_length=210, pattern=r"^(all|pole:[^/]+-[0-9A-Za-z]{5})$")
+    ] = None,
 ) -> Response:
-    """The influence planner: territory and theme (or targets), k or budget, then the plan."""
+    """The influence planner: territory and theme (or targets), k or budget, then the plan;
+    ``candidates=pole:ID`` restricts the plan to a pole's firms and knowledge actors."""
+    pole = None
+    if candidates and candidates.startswith("pole:"):
+        with field("candidates"):
+            pole = _data.pole(state.cache, cur, candidates.removeprefix("pole:"))
     territory = None
     if code:
         try:
@@ -253,8 +268,33 @@ def influence_page(
         "planner_ready": available(PLANNER, "plan_project"),
         "can_plan": user.can("plan"),
         "plans": [j.to_dict(with_result=False) for j in state.jobs.list("plan")][:10],
+        "theme": theme,
+        "pole": pole,
     }
     return render(request, "influence.html", context)
+
+
+@router.get("/poles/{pole_id}", response_class=HTMLResponse)
+def pole_page(
+    request: Request,
+    state: State,
+    tr: Lang,
+    cur: Cursor,
+    user: Reader,
+    pole_id: Annotated[str, PathParam(max_length=200)],
+) -> Response:
+    """A pole's page: label, sectors, communes, firms, knowledge and public actors, footprint
+    on a small map, and a link to plan an influence action with its actors."""
+    pole = _data.pole(state.cache, cur, pole_id)
+    page_data = {
+        "id": pole["id"],
+        "label": pole["label"],
+        "emerging": pole["emerging"],
+        "hull": pole["hull"],
+        "centre": pole["centre"],
+        "synthetic": pole["synthetic"],
+    }
+    return render(request, "pole.html", {"pole": pole, "page_data": page_data})
 
 
 @router.get("/actions", response_class=HTMLResponse)

@@ -95,6 +95,12 @@
       const link = T.el("a", { href: "/territoires/" + encodeURIComponent(c.level) + "/" + encodeURIComponent(c.code), text: c.name });
       return T.el("tr", {}, [T.el("td", {}, [link]), T.el("td", { text: c.executive_name || "" }), T.el("td", { text: T.fmt(c.added_influence, 2) })]);
     }));
+    const kinds = { company: "entreprise", university: "enseignement supérieur", research_centre: "centre de recherche", association: "association" };
+    const signers = plan.co_signers || [];
+    $("plan-co-signers-box").hidden = !signers.length;
+    $("plan-co-signers").querySelector("tbody").replaceChildren(...signers.map((c) => T.el("tr", { "data-id": c.id }, [
+      T.el("td", { text: c.name || c.id }), T.el("td", { text: T.t(kinds[c.kind] || c.kind || "") }), T.el("td", { text: T.fmt(c.added_influence, 3) }),
+    ])));
     network(plan);
   }
 
@@ -125,6 +131,11 @@
     if (targets.length) body.targets = targets;
     if (mode === "k") body.k = parseInt($("plan-k").value, 10); else body.budget = parseFloat($("plan-budget").value);
     if ($("plan-seed").value) body.seed = parseInt($("plan-seed").value, 10);
+    const pole = $("plan-candidates");
+    if (pole) {
+      if (pole.checked) body.candidates = pole.value;
+      else body.co_signers = pole.value;
+    }
     if (!body.code) { showError(T.t("Erreur") + " : territoire ?"); return; }
     $("plan-submit").disabled = true;
     try {

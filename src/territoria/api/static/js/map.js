@@ -14,7 +14,9 @@
     method: document.getElementById("map-method"),
     classes: document.getElementById("map-classes"),
     osm: document.getElementById("map-osm"),
+    poles: document.getElementById("map-poles"),
   };
+  const polesLegend = document.getElementById("poles-legend");
   const renderer = L.canvas({ padding: 0.3, tolerance: 2 });
   const map = L.map(mapEl, { preferCanvas: true, renderer: renderer, zoomSnap: 0.25, attributionControl: true })
     .setView([46.6, 2.4], 6);
@@ -23,6 +25,12 @@
     maxZoom: 18, attribution: "© OpenStreetMap contributors",
   });
   let layer = null, current = null, hovered = null, seq = 0;
+  // poles: SVG hulls in a pane above the choropleth, coloured by their cluster-mapping label
+  const POLE_COLOURS = { strong: "#5e3c99", significant: "#0571b0", emerging: "#1a9850", minor: "#4d4d4d" };
+  const POLE_LABELS = { strong: "Pôle fort", significant: "Pôle significatif", emerging: "Pôle émergent", minor: "Pôle mineur" };
+  map.createPane("poles").style.zIndex = 450;
+  const poleRenderer = L.svg({ pane: "poles" });
+  let poleLayer = null, polesKey = null, poleSeq = 0;
 
   function zoomFor(parentLevel) {
     return { region: 8, departement: 9, epci: 10, commune: 11 }[parentLevel] || 6;
@@ -146,7 +154,92 @@
     url2.searchParams.set("indicator", s.indicator);
     url2.searchParams.set("method", s.method);
     url2.searchParams.set("classes", s.classes);
+    if (controls.poles && controls.poles.checked) url2.searchParams.set("poles", "1");
     history.replaceState(null, "", url2);
+  }
+
+  function showPoleInfo(props) {
+    info.replaceChildren(
+      T.el("div", { class: "name", text: props.name }),
+      T.el("div", { class: "value", text: T.t(POLE_LABELS[props.category]) + (props.emerging && props.category !== "emerging" ? " · " + T.t("émergent") : "") }),
+      T.el("div", { text: T.fmt(props.establishments, 0) + " " + T.t("établissements") + " · " + T.fmt(props.employment, 0) + " " + T.t("emplois") }),
+      T.el("div", { class: "muted small", text: (props.synthetic ? T.t("données synthétiques") + " · " : "") + T.t("Cliquer pour ouvrir la fiche du pôle") }),
+    );
+  }
+
+  function drawPoleLegend(data) {
+    const counts = {};
+    for (const f of data.features) counts[f.properties.category] = (counts[f.properties.category] || 0) + 1;
+    const list = T.el("ul", { class: "legend-classes" });
+    for (const key of ["strong", "significant", "emerging", "minor"]) {
+      if (!counts[key]) continue;
+      const swatch = T.el("span", { class: "swatch" });
+      swatch.style.background = POLE_COLOURS[key];
+      list.append(T.el("li", { "data-category": key }, [swatch, T.el("span", { text: T.t(POLE_LABELS[key]) }), T.el("span", { class: "count muted", text: " (" + T.fmt(counts[key], 0) + ")" })]));
+    }
+    const children = [T.el("div", { class: "legend-title", text: T.t("Pôles") })];
+    if (!data.features.length) children.push(T.el("p", { class: "muted", text: T.t("Aucun pôle détecté") }));
+    else children.push(list, T.el("div", { class: "muted small", text: T.t("Tirets : pôle émergent (croît plus vite que ses secteurs en France)") }));
+    if (data.synthetic) children.push(T.el("p", { class: "notice synthetic small", text: T.t("données synthétiques") }));
+    polesLegend.replaceChildren(...children);
+  }
+
+  async function loadPoles() {
+    if (!controls.poles) return;
+    if (!controls.poles.checked) {
+      poleSeq++;
+      if (poleLayer) map.removeLayer(poleLayer);
+      poleLayer = null; polesKey = null;
+      polesLegend.hidden = true;
+      mapEl.dataset.poles = "0";
+      return;
+    }
+    const s = state();
+    const scoped = s.parentLevel === "region" || s.parentLevel === "departement";
+    const key = scoped ? s.parentLevel + ":" + s.parentCode : "FR";
+    if (key === polesKey && poleLayer) return;
+    const mine = ++poleSeq;
+    mapEl.dataset.poles = "loading";
+    polesLegend.hidden = false;
+    polesLegend.replaceChildren(T.el("p", { class: "muted", text: T.t("Chargement…") }));
+    const params = new URLSearchParams({ format: "geojson" });
+    if (scoped) params.set(s.parentLevel, s.parentCode);
+    let data;
+    try { data = await T.api("/api/v1/poles?" + params.toString()); }
+    catch (e) {
+      if (mine !== poleSeq) return;
+      polesLegend.replaceChildren(T.el("p", { class: "error", text: T.t("Erreur") + " : " + e.message }));
+      mapEl.dataset.poles = "error";
+      return;
+    }
+    if (mine !== poleSeq) return;
+    if (poleLayer) map.removeLayer(poleLayer);
+    poleLayer = L.geoJSON(data, {
+      pane: "poles",
+      renderer: poleRenderer,
+      style: (f) => {
+        const colour = POLE_COLOURS[f.properties.category] || "#7f8c8d";
+        return { color: colour, fillColor: colour, fillOpacity: 0.3, weight: 2, dashArray: f.properties.emerging ? "6 4" : null, className: "pole-hull pole-" + f.properties.category };
+      },
+      onEachFeature: (feature, lyr) => {
+        lyr.on("mouseover", () => { lyr.setStyle({ weight: 4 }); showPoleInfo(feature.properties); });
+        lyr.on("mouseout", () => { poleLayer.resetStyle(lyr); });
+        lyr.on("click", (ev) => {
+          L.DomEvent.stop(ev);
+          window.location = "/poles/" + encodeURIComponent(feature.properties.id);
+        });
+      },
+    }).addTo(map);
+    polesKey = key;
+    drawPoleLegend(data);
+    mapEl.dataset.poles = String(data.features.length);
+  }
+
+  function rememberPoles() {
+    const url = new URL(window.location);
+    if (controls.poles && controls.poles.checked) url.searchParams.set("poles", "1");
+    else url.searchParams.delete("poles");
+    history.replaceState(null, "", url);
   }
 
   syncIndicators();
@@ -154,7 +247,9 @@
   controls.parent.addEventListener("change", () => {
     if (!controls.parent.value) map.setView([46.6, 2.4], 6, { animate: false });
     load(true);
+    loadPoles();
   });
+  if (controls.poles) controls.poles.addEventListener("change", () => { loadPoles(); rememberPoles(); });
   for (const k of ["indicator", "method", "classes"]) controls[k].addEventListener("change", () => load(false));
   controls.osm.addEventListener("change", () => { if (controls.osm.checked) osm.addTo(map); else map.removeLayer(osm); });
   document.getElementById("map-controls").addEventListener("submit", (ev) => { ev.preventDefault(); load(true); });
@@ -167,4 +262,5 @@
     lastClass = cls;
   });
   load(true).then(() => { lastClass = current ? current.resolution : null; });
+  loadPoles();
 })();

@@ -89,6 +89,102 @@
     });
   }
 
+  const formatLocale = lang === "en" ? undefined : { decimal: ",", thousands: "\u202f", grouping: [3], currency: ["", " €"] };
+
+  function figure(label, value, sub) {
+    return T.el("div", { class: "figure-card" }, [
+      T.el("div", { class: "label", text: label }),
+      T.el("div", { class: "value", text: value }),
+      T.el("div", { class: "src", text: sub || "" }),
+    ]);
+  }
+
+  // economic fabric: specialisation (LQ by NAF division) and employment by NAF section
+  async function economy() {
+    const box = document.getElementById("economy");
+    if (!box) return;
+    const base = "/api/v1/economy/" + encodeURIComponent(data.code) + "?level=" + encodeURIComponent(data.level);
+    let division, section;
+    try {
+      [division, section] = await Promise.all([
+        T.api(base + "&sector_level=division&top=15"),
+        T.api(base + "&sector_level=section&top=21"),
+      ]);
+    } catch (e) {
+      document.getElementById("economy-charts").replaceChildren(T.el("p", { class: "muted", text: e.message }));
+      box.dataset.ready = "error";
+      return;
+    }
+    const synthetic = division.synthetic;
+    const tag = synthetic ? T.t("données synthétiques") : "";
+    document.getElementById("economy-synthetic").hidden = !synthetic;
+    const source = "SIRENE (INSEE)" + (division.snapshot ? " " + division.snapshot : "") + (synthetic ? " — " + tag : "");
+    const charts = document.getElementById("economy-charts");
+    if (!division.largest || !division.largest.length) {
+      charts.replaceChildren(T.el("p", { class: "muted", text: T.t("Aucun établissement dans ce territoire") }));
+      box.dataset.ready = "1";
+      return;
+    }
+    const totals = division.totals, idx = division.indices;
+    document.getElementById("economy-figures").replaceChildren(
+      figure(T.t("Établissements actifs"), T.fmt(totals.establishments, 0), tag),
+      figure(T.t("Emploi salarié estimé"), T.fmt(totals.value, 0), tag),
+      figure(T.t("Indice de Krugman"), T.fmt(idx.krugman, 2), T.t("0 : même structure que la France")),
+      figure(T.t("Gini de spécialisation"), T.fmt(idx.gini, 2), "Herfindahl " + T.fmt(idx.herfindahl, 3)),
+      figure(T.t("Part des secteurs exportateurs"), T.fmt(100 * division.traded_share, 0) + " %", T.t("secteurs concentrés (traded)")),
+    );
+    const subtitle = source;
+    const specs = [];
+    const lq = division.specialised.map((e) => ({ sector: e.sector + " " + (e.label || ""), lq: e.lq, value: e.value, traded: e.traded }));
+    specs.push({
+      $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+      title: { text: T.t("Spécialisation : quotients de localisation (divisions NAF)"), subtitle: subtitle },
+      width: 260, height: { step: 16 },
+      data: { values: lq },
+      layer: [
+        {
+          mark: "bar",
+          encoding: {
+            y: { field: "sector", type: "nominal", sort: "-x", title: null, axis: { labelLimit: 190 } },
+            x: { field: "lq", type: "quantitative", title: T.t("Quotient de localisation") },
+            color: { value: "#1d4e89" },
+            tooltip: [{ field: "sector", title: "NAF" }, { field: "lq", format: ".2f", title: "LQ" }, { field: "value", format: ",.0f", title: T.t("Emploi estimé") }],
+          },
+        },
+        { mark: { type: "rule", color: "#e63946" }, encoding: { x: { datum: 1 } } },
+      ],
+    });
+    const sections = section.largest.filter((e) => e.value > 0).map((e) => ({ section: e.sector + " " + (e.label || ""), value: e.value, lq: e.lq }));
+    specs.push({
+      $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+      title: { text: T.t("Emploi salarié estimé par section NAF"), subtitle: subtitle },
+      width: 260, height: { step: 16 },
+      data: { values: sections },
+      mark: "bar",
+      encoding: {
+        y: { field: "section", type: "nominal", sort: "-x", title: null, axis: { labelLimit: 190 } },
+        x: { field: "value", type: "quantitative", title: T.t("Emploi estimé"), axis: { format: "~s" } },
+        color: { value: "#2a9d8f" },
+        tooltip: [{ field: "section", title: "NAF" }, { field: "value", format: ",.0f", title: T.t("Emploi estimé") }, { field: "lq", format: ".2f", title: "LQ" }],
+      },
+    });
+    charts.replaceChildren();
+    await Promise.all(specs.map((spec, i) => {
+      const div = T.el("div", { class: "chart", id: "economy-chart-" + i });
+      charts.append(div);
+      return vegaEmbed(div, spec, { actions: false, renderer: "svg", formatLocale }).catch((e) => div.append(T.el("p", { class: "error", text: e.message })));
+    }));
+    const shift = division.shift_share;
+    if (shift) {
+      const tt = shift.totals;
+      const end = shift.end === "snapshot" ? (division.snapshot || "") : shift.end;
+      document.getElementById("economy-shift").textContent = T.t("Évolution de l'emploi estimé (analyse structurelle-résiduelle)") + " " + shift.start + " → " + end + " : " + T.fmt(tt.change, 0) + " = " + T.t("effet national") + " " + T.fmt(tt.national, 0) + " + " + T.t("effet structurel") + " " + T.fmt(tt.industry_mix, 0) + " + " + T.t("effet local") + " " + T.fmt(tt.regional, 0) + (synthetic ? " (" + tag + ")" : "");
+    }
+    document.getElementById("economy-source").textContent = T.t("Source") + " : " + source;
+    box.dataset.ready = "1";
+  }
+
   smallMap();
   charts();
+  economy();
 })();
