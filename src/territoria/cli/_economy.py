@@ -564,13 +564,22 @@ def poles_detect_command(
             _num(p["establishments"]),
             _num(p["employment"] if measure == "employment" else p["establishments"]),
             f"{p['lq']:.1f}",
-            "new" if rate is None else f"{rate:+.0%}",
+            _growth(rate),
             _num(p["knowledge_actor_count"]),
             _num(p["public_actor_count"]),
         )
     console.print(table)
     for p in poles:
         console.print(f"{p['id']}: {p['group']['label']} — {', '.join(p['sectors'])}", style="dim")
+
+
+def _growth(rate: float | None) -> str:
+    """A growth rate as a person reads it: "+12%", or "×38" once it is more than tenfold."""
+    if rate is None:
+        return "new"
+    if rate >= 9.0:
+        return f"×{1 + rate:,.0f}".replace(",", " ")
+    return f"{rate:+.0%}"
 
 
 def register(app: typer.Typer) -> None:
