@@ -14,9 +14,13 @@ far, typos), each answered by
 Profile: 16 territories (communes large, split and small, an arrondissement, EPCI,
 départements, régions), each profiled by
 
-- ``profile()``: targeted queries (one organisation id per mandate filter, names fetched by
-  code), plus what the baseline lacks: every circonscription and canton of a split commune
-  (polygon intersections), communes count, indicators and provenance;
+- ``profile()`` with ``ProfileLookups`` attached (what the web server does): the rows held in
+  memory, loaded once (load time and memory shown); the profiles must equal those from
+  queries;
+- ``profile()`` from queries (the command line): targeted queries (one organisation id per
+  mandate filter, names fetched by code), plus what the baseline lacks: every circonscription
+  and canton of a split commune (polygon intersections), communes count, indicators and
+  provenance;
 - baseline: identity, parents, neighbours, officials and town hall from plain joins (one
   ``IN`` list over the mandates, joins to ``territory`` for names), as one would write it
   first.
@@ -47,6 +51,7 @@ from typing import Any
 import duckdb
 
 from territoria.analysis import profile
+from territoria.analysis.profile import ProfileLookups
 from territoria.errors import DatabaseError
 from territoria.kb import connect
 from territoria.kb.search import normalise, search
@@ -207,6 +212,12 @@ class Measure:
         )
 
 
+def _rss_mb() -> float:
+    """Resident memory of this process (Linux)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def open_kb(path: Path, scratch: Path) -> tuple[duckdb.DuckDBPyConnection, str]:
     """Open read-only; a file with an older schema is migrated in a copy under ``scratch``."""
     try:
@@ -267,15 +278,35 @@ def run(path: Path, scratch: Path, repeat: int) -> None:
             measure.correct += bool(found) and found[0] == (level, code)
             measure.add(partial(method, query), repeat)
 
+    rss = _rss_mb()
+    start = time.perf_counter()
+    lookups = ProfileLookups.load(con)
+    load = (time.perf_counter() - start) * 1000
+    grown = _rss_mb() - rss
+    fast = con.cursor()
+    lookups.attach(fast)
     profiles: list[tuple[Measure, Callable[[str, str | None], object]]] = [
-        (Measure("profile", "profile()"), lambda code, level: profile(con, code, level=level)),
+        (
+            Measure("profile", "profile() lookups in memory"),
+            lambda code, level: profile(fast, code, level=level),
+        ),
+        (
+            Measure("profile", "profile() from queries"),
+            lambda code, level: profile(con, code, level=level),
+        ),
         (Measure("profile", "baseline plain joins"), partial(naive_profile, con)),
     ]
     for code, wanted in TERRITORIES:
+        if profile(fast, code, level=wanted) != profile(con, code, level=wanted):
+            raise SystemExit(f"profile of {code} from lookups differs from the queries'")
         for measure, make in profiles:
             measure.add(partial(make, code, wanted), repeat)
 
-    print(f"\nsearch index build (first search on a connection): {build:.0f} ms\n")
+    print(f"\nsearch index build (first search on a connection): {build:.0f} ms")
+    print(
+        f"profile lookups load: {load:.0f} ms, resident memory +{grown:.0f} MB "
+        "(Python objects and DuckDB's cached blocks)\n"
+    )
     print(
         f"{'operation':<9}  {'method':<27}  {'calls':>6}  {'median ms':>10}  {'p95 ms':>8}  "
         f"{'median CPU':>10}  {'top-1':>6}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from territoria.analysis import profile, render_profile
+from territoria.analysis._profile_reads import fingerprint
+from territoria.analysis.profile import ProfileLookups
 from territoria.cli import app
 from territoria.errors import EmptyKnowledgeBase, UnknownLevel, UnknownTerritory
 from territoria.kb import connect
@@ -296,3 +299,81 @@ def test_indicators_with_their_source(mini_db: duckdb.DuckDBPyConnection) -> Non
     console = Console(record=True, width=120)
     console.print(render_profile(data))
     assert "21\u202f450 EUR" in console.export_text()
+
+
+# --------------------------------------------------------------------------- lookups in memory
+
+
+def _add_indicators_and_zone(con: duckdb.DuckDBPyConnection) -> None:
+    source = con.execute(
+        "INSERT INTO source (name, dataset, publisher, licence, retrieved_at, reference_date, "
+        "synthetic) VALUES ('INSEE', 'filosofi', 'INSEE', 'Licence Ouverte 2.0', now(), '2021', "
+        "true) RETURNING id"
+    ).fetchone()
+    assert source is not None
+    con.execute(
+        "INSERT INTO indicator_definition VALUES ('median_income', 'Revenu médian', 'EUR', ?)",
+        [source[0]],
+    )
+    con.execute(
+        "INSERT INTO indicator_value VALUES ('commune', ?, 'median_income', '2021', 21450, "
+        "NULL, ?), ('commune', ?, 'median_income', '2020', 21030, NULL, ?), "
+        "('departement', '35', 'unemployment', '2022', 6.1, '%', ?)",
+        [RENNES, source[0], CESSON, source[0], source[0]],
+    )
+    con.execute(
+        "INSERT INTO territory (level, code, name, name_norm, source_id) "
+        "VALUES ('zone', '35', 'Zone 35', 'zone 35', ?)",
+        [source[0]],
+    )
+
+
+def test_profiles_from_lookups_equal_profiles_from_queries(
+    mini_db: duckdb.DuckDBPyConnection,
+) -> None:
+    _add_indicators_and_zone(mini_db)
+    lookups = ProfileLookups.load(mini_db)
+    cursor = mini_db.cursor()
+    lookups.attach(cursor)
+    territories = mini_db.execute("SELECT level, code FROM territory ORDER BY ALL").fetchall()
+    assert {level for level, _ in territories} >= {"commune", "epci", "canton", "region", "zone"}
+    for level, code in territories:
+        assert profile(cursor, code, level=level) == profile(mini_db, code, level=level)
+    # codes without a level, in lower case, shared by several levels
+    for code in (RENNES, "35", "53", "2a004", RENNES_METROPOLE, "35-08"):
+        try:
+            expected = profile(mini_db, code)
+        except UnknownTerritory as exc:
+            with pytest.raises(UnknownTerritory, match=re.escape(str(exc))):
+                profile(cursor, code)
+        else:
+            assert profile(cursor, code) == expected
+    split = profile(cursor, RENNES)
+    assert len([p for p in split["parents"] if p["level"] == "circonscription"]) > 1
+    assert profile(cursor, RENNES)["indicators"][0]["value"] == 21450.0
+    with pytest.raises(UnknownTerritory, match="no epci has the code '35238'"):
+        profile(cursor, RENNES, level="epci")
+
+
+def test_lookups_are_a_snapshot_of_one_connection(mini_db: duckdb.DuckDBPyConnection) -> None:
+    lookups = ProfileLookups.load(mini_db)
+    assert lookups.fingerprint == fingerprint(mini_db)
+    cursor = mini_db.cursor()
+    lookups.attach(cursor)
+    mini_db.execute("DELETE FROM mandate WHERE organisation_id = ?", [f"cm-{RENNES}"])
+    # the cursor the lookups are attached to still shows the mayor, other connections do not
+    assert officials(profile(cursor, RENNES), body="Conseil municipal de Rennes")
+    assert not officials(profile(mini_db, RENNES), body="Conseil municipal de Rennes")
+    assert lookups.fingerprint != fingerprint(mini_db)
+
+
+def test_lookups_of_an_empty_knowledge_base() -> None:
+    con = connect(":memory:")
+    try:
+        lookups = ProfileLookups.load(con)
+        cursor = con.cursor()
+        lookups.attach(cursor)
+        with pytest.raises(EmptyKnowledgeBase):
+            profile(cursor, RENNES)
+    finally:
+        con.close()

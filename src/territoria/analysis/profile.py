@@ -5,35 +5,41 @@ a département, a région, a canton or a circonscription, from targeted queries 
 base: each filters on a code or an organisation id, so DuckDB's zone maps skip most of the
 576,000 mandates. The officials' names are joined once per profile; with no index on the
 person table (the knowledge base may be read-only) that join scans its ids, the largest single
-cost of a profile. Every figure comes with its provenance in ``sources``.
+cost of a profile. A server answering many profiles reads the same rows from
+:class:`ProfileLookups`, held in memory (see :mod:`territoria.analysis._profile_reads`).
+Every figure comes with its provenance in ``sources``.
 :func:`render_profile` turns the result into a rich renderable for the terminal.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from territoria.analysis._profile_reads import (
+    EXECUTIVE_FUNCTIONS,
+    MAYOR_FUNCTIONS,
+    OVERLAY_LEVELS,
+    PRESIDENT_FUNCTIONS,
+    SPLIT_SHARE,
+    SUB_COMMUNAL,
+    Officials,
+    ProfileLookups,
+    Reads,
+    reads_for,
+)
 from territoria.errors import EmptyKnowledgeBase, UnknownTerritory
 from territoria.kb.search import resolve_level
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-__all__ = ["profile", "render_profile", "resolve_territory"]
+__all__ = ["ProfileLookups", "profile", "render_profile", "resolve_territory"]
 
 #: Levels made of communes, whose profile counts them.
 AGGREGATES = ("epci", "departement", "region")
-#: Levels inside a commune: their officials and parents are the commune's.
-SUB_COMMUNAL = (
-    "arrondissement_municipal",
-    "commune_deleguee",
-    "commune_associee",
-    "secteur_municipal",
-)
 #: Order of parents, up the hierarchy, then the electoral overlays.
 PARENT_ORDER = {
     "commune": 0,
@@ -43,9 +49,6 @@ PARENT_ORDER = {
     "canton": 4,
     "circonscription": 5,
 }
-#: A commune whose largest canton or circonscription holds less than this share of its area is
-#: split: its other cantons or circonscriptions are found by intersecting the polygons.
-SPLIT_SHARE = 0.99
 #: Smallest share of a commune's area for a canton or circonscription to count as covering it
 #: (below it, generalised polygons of neighbouring units merely overlap at the edges).
 MIN_SHARE = 0.02
@@ -54,62 +57,10 @@ MIN_SHARE = 0.02
 #: circonscriptions of Ajaccio or Brest cover 88 to 92 % of the commune's polygon).
 COVERED_SHARE = 0.8
 
-_TERRITORY_SQL = """
-SELECT t.level, l.label_fr AS level_label, t.code, t.name, t.kind, t.population,
-       t.population_year, t.area_km2, t.density, ST_X(t.point) AS lon, ST_Y(t.point) AS lat,
-       t.xmin, t.ymin, t.xmax, t.ymax, t.source_id, t.geom_source
-FROM territory t JOIN level l ON l.level = t.level
-WHERE t.code = ? {level}
-ORDER BY l.rank
-"""
-
-_OVERLAYS_SQL = """
-SELECT c.level, c.code, c.name,
-       ST_Area(ST_Intersection(c.geom, t.geom)) / nullif(ST_Area(t.geom), 0) AS share,
-       c.source_id
-FROM territory t
-JOIN territory c ON list_contains($levels, c.level) AND coalesce(c.kind, '') <> 'V'
-     AND c.xmin <= t.xmax AND c.xmax >= t.xmin AND c.ymin <= t.ymax AND c.ymax >= t.ymin
-     AND ST_Intersects(c.geom, t.geom)
-WHERE t.level = $level AND t.code = $code
-"""
-
-# The mandates a profile shows, from one filter per organisation (``_Officials.query``) so that
-# DuckDB's zone maps skip the row groups of other organisations; person names joined once, and
-# the names of the few bodies from a filtered organisation table (a join with all 36,000 would
-# cost more than the mandates).
-_OFFICIALS_SQL = """
-WITH picked AS ({filters}),
-bodies AS (SELECT id, name FROM organisation WHERE list_contains(?, id))
-SELECT DISTINCT ON (m.id)  -- a canton's councillor may also be its council's president
-       m.person_id, p.first_name, p.last_name, m.role, m.organisation_id,
-       coalesce(b.name, m.organisation_id) AS body, m.function_code, m.function,
-       m.function_rank, coalesce(m.function_start_date, m.start_date) AS since, m.end_date,
-       m.level, m.code, m.group_name, m.party, m.source_id
-FROM picked m
-JOIN person p ON p.id = m.person_id
-LEFT JOIN bodies b ON b.id = m.organisation_id
-"""
-
-_CONTACT_SQL = """
-SELECT address, email, phone, website, opening_hours, source_id
-FROM contact WHERE level = ? AND code = ? AND kind = 'mairie'
-"""
-
+# Indicator values first: most territories have none, and a plain filter costs least then.
 _INDICATORS_SQL = """
-SELECT v.indicator, d.label, v.period, v.value, coalesce(v.unit, d.unit) AS unit,
-       s.name AS source, s.reference_date, s.retrieved_at, v.source_id, s.synthetic
-FROM indicator_value v
-LEFT JOIN indicator_definition d ON d.indicator = v.indicator
-LEFT JOIN source s ON s.id = v.source_id
-WHERE v.level = ? AND v.code = ?
-ORDER BY v.indicator, v.period
-"""
-
-_SOURCES_SQL = """
-SELECT id, name, dataset, publisher, licence, version, retrieved_at, reference_date, address,
-       synthetic
-FROM source WHERE list_contains(?, id) ORDER BY id
+SELECT indicator, period, value, unit, source_id FROM indicator_value
+WHERE level = ? AND code = ? ORDER BY indicator, period
 """
 
 
@@ -128,101 +79,11 @@ def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def _records(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[dict[str, Any]]:
-    """Rows of a query as dictionaries keyed by column name."""
-    cursor = con.execute(sql, [] if params is None else params)
-    names = [d[0] for d in cursor.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-@dataclass
-class _Officials:
-    """The mandates a profile shows: executives of bodies, councillors, parliamentarians.
-
-    ``part`` orders them on the page: the canton's councillors, then the executives in the
-    order they were added, then deputies, then senators.
-    """
-
-    executives: dict[str, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
-    canton_body: str | None = None
-    canton: str | None = None
-    circonscriptions: list[str] = field(default_factory=list)
-    deputy_departements: list[str] = field(default_factory=list)
-    senator_departements: list[str] = field(default_factory=list)
-
-    def executive(self, organisation: str, functions: tuple[str, ...]) -> None:
-        self.executives.setdefault(organisation, (len(self.executives) + 1, functions))
-
-    def empty(self) -> bool:
-        return not (
-            self.executives
-            or self.canton
-            or self.circonscriptions
-            or self.deputy_departements
-            or self.senator_departements
-        )
-
-    def query(self) -> tuple[str, list[Any]]:
-        """SQL and parameters selecting the candidate mandates."""
-        filters: list[tuple[str, list[Any]]] = [
-            ("organisation_id = ? AND list_contains(?, function_code)", [org, list(functions)])
-            for org, (_, functions) in self.executives.items()
-        ]
-        if self.canton_body:
-            filters.append(
-                (
-                    "organisation_id = ? AND level = 'canton' AND code = ?",
-                    [self.canton_body, self.canton],
-                )
-            )
-        if self.circonscriptions or self.deputy_departements:
-            # Circonscription codes start with their département's: "35-08".
-            filters.append(
-                (
-                    "organisation_id = 'an' AND (list_contains(?, code) "
-                    "OR list_contains(?, split_part(code, '-', 1)))",
-                    [self.circonscriptions, self.deputy_departements],
-                )
-            )
-        if self.senator_departements:
-            filters.append(
-                (
-                    "organisation_id = 'senat' AND level = 'departement' "
-                    "AND list_contains(?, code)",
-                    [self.senator_departements],
-                )
-            )
-        union = " UNION ALL ".join(f"SELECT * FROM mandate WHERE {where}" for where, _ in filters)
-        bodies = [*self.executives, "an", "senat"] + (
-            [self.canton_body] if self.canton_body else []
-        )
-        params = [v for _, values in filters for v in values]
-        return _OFFICIALS_SQL.format(filters=union), [*params, bodies]
-
-    def part(self, row: dict[str, Any]) -> int | None:
-        """Rank of the group a mandate belongs to, or ``None`` when not shown."""
-        organisation = row["organisation_id"]
-        if organisation == "an":
-            return len(self.executives) + 1
-        if organisation == "senat":
-            return len(self.executives) + 2
-        if (
-            organisation == self.canton_body
-            and row["level"] == "canton"
-            and row["code"] == self.canton
-        ):
-            return 0
-        found = self.executives.get(organisation)
-        if found is None or row["function_code"] not in found[1]:
-            return None
-        return found[0]
-
-
 class _Profile:
     """Collects the parts of one profile and the source ids they use."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:
-        self.con = con
+    def __init__(self, con: duckdb.DuckDBPyConnection, reads: Reads, row: dict[str, Any]) -> None:
+        self.con, self.reads = con, reads
         self.level, self.code = row["level"], row["code"]
         self.sources: set[int] = {int(row["source_id"])}
         lon, xmin = row["lon"], row["xmin"]
@@ -247,37 +108,18 @@ class _Profile:
 
     # ------------------------------------------------------------------ hierarchy
 
-    def _memberships(self, level: str, code: str) -> list[tuple[Any, ...]]:
-        return self.con.execute(
-            "SELECT parent_level, parent_code, share, source_id FROM membership "
-            "WHERE level = ? AND code = ?",
-            [level, code],
-        ).fetchall()
-
     def collect_hierarchy(self) -> None:
         """Parents and neighbours, and all their names in one query.
 
         A sub-communal unit (arrondissement, commune déléguée) also gets its commune's parents.
         """
-        rows = self._memberships(self.level, self.code)
+        rows = self.reads.memberships(self.level, self.code)
         if self.level in SUB_COMMUNAL:
             for parent_level, parent_code, _, _ in list(rows):
                 if parent_level == "commune":
-                    rows += self._memberships("commune", parent_code)
-        neighbours = self.con.execute(
-            "SELECT neighbour, source_id FROM adjacency WHERE level = ? AND code = ? "
-            "ORDER BY neighbour",
-            [self.level, self.code],
-        ).fetchall()
-        codes = sorted({r[1] for r in rows} | {r[0] for r in neighbours})
-        info = {
-            (level, code): (name, kind, population)
-            for level, code, name, kind, population in self.con.execute(
-                "SELECT level, code, name, kind, population FROM territory "
-                "WHERE list_contains(?, code)",
-                [codes],
-            ).fetchall()
-        }
+                    rows += self.reads.memberships("commune", parent_code)
+        neighbours = self.reads.neighbours(self.level, self.code)
+        info = self.reads.names(sorted({r[1] for r in rows} | {r[0] for r in neighbours}))
         found: dict[tuple[str, str], dict[str, Any]] = {}
         kinds: dict[tuple[str, str], str | None] = {}
         for parent_level, parent_code, share, source_id in rows:
@@ -329,12 +171,10 @@ class _Profile:
         ]
         if not split:
             return parents
-        rows = self.con.execute(
-            _OVERLAYS_SQL, {"levels": split, "level": self.level, "code": self.code}
-        ).fetchall()
+        rows = self.reads.overlays(self.level, self.code, split)
         for level in split:
             covering = [r for r in rows if r[0] == level and (r[3] or 0) >= MIN_SHARE]
-            if sum(r[3] for r in covering) < COVERED_SHARE:
+            if sum(r[3] or 0.0 for r in covering) < COVERED_SHARE:
                 continue
             parents = [p for p in parents if p["level"] != level]
             for _, code, name, share, source_id in covering:
@@ -350,10 +190,7 @@ class _Profile:
         Those of its commune (a city split between several) would mislead.
         """
         kept = [p for p in parents if p["level"] not in ("canton", "circonscription")]
-        rows = self.con.execute(
-            _OVERLAYS_SQL,
-            {"levels": ["canton", "circonscription"], "level": self.level, "code": self.code},
-        ).fetchall()
+        rows = self.reads.overlays(self.level, self.code, OVERLAY_LEVELS)
         for level, code, name, share, source_id in rows:
             if (share or 0) >= MIN_SHARE:
                 kept.append({"code": code, "level": level, "name": name, "share": _round(share, 4)})
@@ -364,66 +201,47 @@ class _Profile:
         if self.level not in AGGREGATES:
             self.data["communes_count"] = None
             return
-        row = self.con.execute(
-            "SELECT count(*) FROM membership WHERE parent_level = ? AND parent_code = ? "
-            "AND level = 'commune'",
-            [self.level, self.code],
-        ).fetchone()
-        self.data["communes_count"] = int(row[0]) if row else 0
+        self.data["communes_count"] = len(self.reads.children(self.level, self.code, "commune"))
 
     # ------------------------------------------------------------------ officials
 
-    def _officials_wanted(self) -> _Officials:
+    def _officials_wanted(self) -> Officials:
         """Which officials this territory's page shows, by level."""
-        wanted = _Officials()
+        wanted = Officials()
         level, code = self.level, self.code
         deps, regions = self.parent_codes("departement"), self.parent_codes("region")
         if level == "commune" or level in SUB_COMMUNAL:
             commune = code if level == "commune" else next(iter(self.parent_codes("commune")), None)
             if commune:
-                wanted.executive(f"cm-{commune}", ("MAI", "ADJ"))
+                wanted.executive(f"cm-{commune}", MAYOR_FUNCTIONS)
             for epci in self.parent_codes("epci"):
-                wanted.executive(f"cc-{epci}", ("PRE",))
+                wanted.executive(f"cc-{epci}", PRESIDENT_FUNCTIONS)
             for dep in deps:
-                wanted.executive(f"cd-{dep}", ("PRE",))
+                wanted.executive(f"cd-{dep}", PRESIDENT_FUNCTIONS)
             for region in regions:
-                wanted.executive(f"cr-{region}", ("PRE",))
+                wanted.executive(f"cr-{region}", PRESIDENT_FUNCTIONS)
             wanted.circonscriptions = self.parent_codes("circonscription")
             wanted.senator_departements = deps
         elif level == "epci":
-            wanted.executive(f"cc-{code}", ("PRE", "VPE"))
+            wanted.executive(f"cc-{code}", EXECUTIVE_FUNCTIONS)
             for dep in deps:
-                wanted.executive(f"cd-{dep}", ("PRE",))
+                wanted.executive(f"cd-{dep}", PRESIDENT_FUNCTIONS)
             for region in regions:
-                wanted.executive(f"cr-{region}", ("PRE",))
-            wanted.circonscriptions = [
-                r[0]
-                for r in self.con.execute(
-                    "SELECT DISTINCT c.parent_code FROM membership c "
-                    "SEMI JOIN (SELECT code FROM membership WHERE level = 'commune' "
-                    "AND parent_level = 'epci' AND parent_code = ?) e ON e.code = c.code "
-                    "WHERE c.level = 'commune' AND c.parent_level = 'circonscription'",
-                    [code],
-                ).fetchall()
-            ]
+                wanted.executive(f"cr-{region}", PRESIDENT_FUNCTIONS)
+            wanted.circonscriptions = self.reads.circonscriptions_of_communes("epci", code)
             wanted.senator_departements = deps
         elif level == "departement":
-            wanted.executive(f"cd-{code}", ("PRE", "VPE"))
+            wanted.executive(f"cd-{code}", EXECUTIVE_FUNCTIONS)
             wanted.deputy_departements = wanted.senator_departements = [code]
         elif level == "region":
-            wanted.executive(f"cr-{code}", ("PRE", "VPE"))
-            wanted.deputy_departements = wanted.senator_departements = [
-                r[0]
-                for r in self.con.execute(
-                    "SELECT code FROM membership WHERE level = 'departement' "
-                    "AND parent_level = 'region' AND parent_code = ?",
-                    [code],
-                ).fetchall()
-            ]
+            wanted.executive(f"cr-{code}", EXECUTIVE_FUNCTIONS)
+            wanted.deputy_departements = wanted.senator_departements = self.reads.children(
+                "region", code, "departement"
+            )
         elif level == "canton":
             for dep in deps:
                 wanted.canton_body, wanted.canton = f"cd-{dep}", code
-                wanted.executive(f"cd-{dep}", ("PRE",))
+                wanted.executive(f"cd-{dep}", PRESIDENT_FUNCTIONS)
         elif level == "circonscription":
             wanted.circonscriptions = [code]
             wanted.senator_departements = deps
@@ -434,7 +252,7 @@ class _Profile:
         self.data["officials"] = officials = []
         if wanted.empty():
             return
-        rows = _records(self.con, *wanted.query())
+        rows = self.reads.officials(wanted)
         ranked = []
         for row in rows:
             part = wanted.part(row)
@@ -448,6 +266,7 @@ class _Profile:
                 item[1]["code"] or "",
                 item[1]["last_name"],
                 item[1]["first_name"],
+                item[1]["id"],
             )
         )
         for _, row in ranked:
@@ -475,40 +294,54 @@ class _Profile:
         self.data["contact"] = None
         if self.level != "commune":
             return
-        row = self.con.execute(_CONTACT_SQL, [self.level, self.code]).fetchone()
+        row = self.reads.contact(self.level, self.code)
         if row is None:
             return
-        address, email, phone, website, hours, source_id = row
         self.data["contact"] = {
             "kind": "mairie",
-            "address": address,
-            "email": email,
-            "phone": phone,
-            "website": website,
-            "opening_hours": hours,
+            "address": row["address"],
+            "email": row["email"],
+            "phone": row["phone"],
+            "website": row["website"],
+            "opening_hours": row["opening_hours"],
         }
-        self.sources.add(int(source_id))
+        self.sources.add(int(row["source_id"]))
 
     def collect_indicators(self) -> None:
         self.data["indicators"] = indicators = []
-        for row in _records(self.con, _INDICATORS_SQL, [self.level, self.code]):
+        rows = self.con.execute(_INDICATORS_SQL, [self.level, self.code]).fetchall()
+        if not rows:
+            return
+        definitions = {
+            indicator: (label, unit)
+            for indicator, label, unit in self.con.execute(
+                "SELECT indicator, label, unit FROM indicator_definition "
+                "WHERE list_contains(?, indicator)",
+                [sorted({r[0] for r in rows})],
+            ).fetchall()
+        }
+        sources = {s["id"]: s for s in self.reads.sources(sorted({int(r[4]) for r in rows}))}
+        for indicator, period, value, unit, source_id in rows:
+            label, default_unit = definitions.get(indicator, (None, None))
+            source = sources.get(source_id, {})
             indicators.append(
                 {
-                    "indicator": row["indicator"],
-                    "label": row["label"],
-                    "period": row["period"],
-                    "value": row["value"],
-                    "unit": row["unit"],
-                    "source": row["source"],
-                    "source_date": row["reference_date"] or _json(row["retrieved_at"]),
-                    "source_id": row["source_id"],
-                    "synthetic": bool(row["synthetic"]),
+                    "indicator": indicator,
+                    "label": label,
+                    "period": period,
+                    "value": value,
+                    "unit": default_unit if unit is None else unit,
+                    "source": source.get("name"),
+                    "source_date": source.get("reference_date")
+                    or _json(source.get("retrieved_at")),
+                    "source_id": source_id,
+                    "synthetic": bool(source.get("synthetic")),
                 }
             )
-            self.sources.add(int(row["source_id"]))
+            self.sources.add(int(source_id))
 
     def collect_sources(self) -> None:
-        rows = _records(self.con, _SOURCES_SQL, [sorted(self.sources)])
+        rows = self.reads.sources(sorted(self.sources))
         self.data["sources"] = [{key: _json(value) for key, value in row.items()} for row in rows]
 
 
@@ -543,13 +376,18 @@ def resolve_territory(
     EmptyKnowledgeBase
         When nothing has been imported yet.
     """
+    return _resolve(con, reads_for(con), code, level=level)
+
+
+def _resolve(
+    con: duckdb.DuckDBPyConnection, reads: Reads, code: str, *, level: str | None
+) -> dict[str, Any]:
     key = resolve_level(con, level) if level is not None else None
     wanted = code.strip()
-    sql = _TERRITORY_SQL.format(level="AND t.level = ?" if key else "")
     rows: list[dict[str, Any]] = []
     # Official codes are upper case ("2A004"); a user-defined zone may not be.
     for candidate in dict.fromkeys((wanted.upper(), wanted)):
-        rows = _records(con, sql, [candidate, key] if key else [candidate])
+        rows = reads.territories(candidate, key)
         if rows:
             break
     if rows:
@@ -558,8 +396,7 @@ def resolve_territory(
             {"level": r["level"], "code": r["code"], "name": r["name"]} for r in rows[1:]
         ]
         return row
-    count = con.execute("SELECT count(*) FROM territory").fetchone()
-    if not count or not count[0]:
+    if not reads.has_territories():
         msg = (
             "the knowledge base holds no territories yet: run 'territoria import france' "
             "(or pass --db PATH to another knowledge base)"
@@ -607,9 +444,17 @@ def profile(
         When ``level`` is not a level of the knowledge base.
     EmptyKnowledgeBase
         When nothing has been imported yet.
+
+    Notes
+    -----
+    Each part comes from a targeted query (some 20 ms in all for a commune of the knowledge
+    base of all of France). A server answering many profiles attaches
+    :class:`ProfileLookups` to its connections: the same rows from memory, in well under a
+    millisecond.
     """
-    row = resolve_territory(con, code, level=level)
-    parts = _Profile(con, row)
+    reads = reads_for(con)
+    row = _resolve(con, reads, code, level=level)
+    parts = _Profile(con, reads, row)
     parts.data["same_code"] = row["same_code"]
     parts.collect_hierarchy()
     parts.collect_communes_count()

@@ -15,6 +15,7 @@ from typing import Any, Final, TypeVar
 
 import duckdb
 
+from territoria.analysis._profile_reads import reads_for
 from territoria.api._cache import KBCache
 from territoria.api._classify import class_of, classify
 from territoria.api._geo import GeometryCache
@@ -135,25 +136,21 @@ def find_territory(
 
 def breadcrumbs(con: duckdb.DuckDBPyConnection, level: str, code: str) -> list[dict[str, str]]:
     """Return the territories above this one, from the région down (région, département, EPCI)."""
-    rows = con.execute(
-        "SELECT m.parent_level, m.parent_code, t.name FROM membership m "
-        "JOIN territory t ON t.level = m.parent_level AND t.code = m.parent_code "
-        "WHERE m.level = ? AND m.code = ?",
-        [level, code],
-    ).fetchall()
-    found = {r[0]: {"level": r[0], "code": r[1], "name": r[2]} for r in rows}
+    reads = reads_for(con)  # the server's profile lookups, or queries
+    parents = reads.memberships(level, code)
+    names = reads.names([p[1] for p in parents])
+    found = {
+        p[0]: {"level": p[0], "code": p[1], "name": names[(p[0], p[1])][0]}
+        for p in parents
+        if (p[0], p[1]) in names
+    }
     mine = _HIERARCHY.index(level) if level in _HIERARCHY else len(_HIERARCHY)
     return [found[lv] for lv in _HIERARCHY[:mine] if lv in found]
 
 
 def children_count(con: duckdb.DuckDBPyConnection, level: str, code: str) -> dict[str, int]:
     """Return how many territories of each level belong to this one (e.g. its communes)."""
-    rows = con.execute(
-        "SELECT level, count(*) FROM membership WHERE parent_level = ? AND parent_code = ? "
-        "GROUP BY level",
-        [level, code],
-    ).fetchall()
-    return {r[0]: int(r[1]) for r in rows}
+    return reads_for(con).child_counts(level, code)
 
 
 def list_territories(

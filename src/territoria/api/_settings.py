@@ -50,6 +50,12 @@ class WebSettings(Settings):
         default=True,
         description="Precompute the simplified map geometries in the background at start-up.",
     )
+    route_threads: int = Field(
+        default=4,
+        ge=1,
+        description="Threads running the requests (anyio's default is 40): on a few cores, "
+        "fewer threads wait less for Python's global lock.",
+    )
     plan_workers: int = Field(
         default=1, ge=1, description="Influence plans computed at the same time."
     )

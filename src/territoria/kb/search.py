@@ -25,6 +25,7 @@ population.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 import weakref
@@ -371,10 +372,18 @@ def _fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
 
 def _levels(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Accepted spellings of each level: its key and its French and English labels."""
+    rows = con.execute("SELECT level, label_fr, label_en FROM level").fetchall()
+    return _spellings(tuple(tuple(row) for row in rows))
+
+
+@functools.lru_cache(maxsize=8)
+def _spellings(rows: tuple[tuple[str, str, str], ...]) -> dict[str, str]:
+    """Normalised spellings of the levels (cached: every page and API call resolves one).
+
+    Callers must not modify the dictionary returned.
+    """
     spellings: dict[str, str] = {}
-    for key, label_fr, label_en in con.execute(
-        "SELECT level, label_fr, label_en FROM level"
-    ).fetchall():
+    for key, label_fr, label_en in rows:
         for spelling in (key, label_fr, label_en):
             spellings[normalise(spelling).replace(" ", "_")] = key
     return spellings
