@@ -16,9 +16,9 @@ from territoria.cli._common import (
     console,
     context,
     handle_errors,
+    parse_date_option,
     print_json,
 )
-from territoria.errors import InvalidPlanRequest
 
 actions = typer.Typer(
     help="Lobbying actions log and the annual HATVP report.", no_args_is_help=True
@@ -53,11 +53,7 @@ def actions_add(
 
     ctx = context(db, quiet)
     with handle_errors():
-        try:
-            day = date.fromisoformat(when) if when else date.today()
-        except ValueError:
-            msg = f"--date {when!r}: expected YYYY-MM-DD"
-            raise InvalidPlanRequest(msg) from None
+        day = parse_date_option(when, "--date") or date.today()
         con = ctx.connect()
         try:
             action_id = add_action(

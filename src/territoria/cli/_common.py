@@ -6,14 +6,15 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, overload
 
 import duckdb
 import typer
 from rich.console import Console
 
-from territoria.errors import TerritoriaError, ValidationError
+from territoria.errors import InvalidQuery, TerritoriaError, ValidationError
 from territoria.kb import connect
 from territoria.settings import Settings
 
@@ -122,6 +123,29 @@ def step_progress(quiet: bool) -> Iterator[Callable[[str], None]]:
             progress.update(task, description=step)
 
         yield update
+
+
+@overload
+def parse_date_option(value: str, option: str) -> date: ...
+
+
+@overload
+def parse_date_option(value: None, option: str) -> None: ...
+
+
+@overload
+def parse_date_option(value: str | None, option: str) -> date | None: ...
+
+
+def parse_date_option(value: str | None, option: str) -> date | None:
+    """Parse a ``YYYY-MM-DD`` command-line option (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        msg = f"{option} {value!r} is not a date: expected YYYY-MM-DD"
+        raise InvalidQuery(msg) from None
 
 
 def print_json(data: Any) -> None:

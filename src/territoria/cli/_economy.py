@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ from territoria.cli._common import (
     context,
     err_console,
     handle_errors,
+    parse_date_option,
     print_json,
     step_progress,
 )
@@ -229,11 +229,7 @@ def synth_sirene_command(
 
     ctx = context(db, quiet)
     with handle_errors(), step_progress(ctx.quiet) as progress:
-        try:
-            day = dt.date.fromisoformat(date)
-        except ValueError:
-            err_console.print(f"[bold red]error:[/] --date {date!r} is not YYYY-MM-DD")
-            raise typer.Exit(code=2) from None
+        day = parse_date_option(date, "--date")
         con = ctx.connect(read_only=True)
         try:
             result = synth_sirene(
@@ -317,11 +313,7 @@ def economy_profile_command(
 
     ctx = context(db, quiet)
     with handle_errors():
-        try:
-            start = dt.date.fromisoformat(since) if since else None
-        except ValueError:
-            err_console.print(f"[bold red]error:[/] --since {since!r} is not YYYY-MM-DD")
-            raise typer.Exit(code=2) from None
+        start = parse_date_option(since, "--since")
         con = ctx.connect(read_only=True)
         try:
             result = specialisation_profile(
