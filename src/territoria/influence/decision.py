@@ -124,20 +124,19 @@ def _bodies_for(
             ).fetchall()
         return [str(r[0]) for r in rows]
     # A project covering a larger area than the body: every such body inside it.
-    rows = (
-        con.execute(
+    if body_level == "commune":
+        rows = con.execute(
+            "SELECT code FROM membership WHERE level = 'commune' AND parent_level = ? "
+            "AND parent_code = ?",
+            [level, code],
+        ).fetchall()
+    else:
+        rows = con.execute(
             "SELECT DISTINCT c.parent_code FROM membership m JOIN membership c "
             "ON c.level = 'commune' AND c.code = m.code AND c.parent_level = ? "
             "WHERE m.level = 'commune' AND m.parent_level = ? AND m.parent_code = ?",
             [body_level, level, code],
         ).fetchall()
-        if body_level != "commune"
-        else con.execute(
-            "SELECT code FROM membership WHERE level = 'commune' AND parent_level = ? "
-            "AND parent_code = ?",
-            [level, code],
-        ).fetchall()
-    )
     return [str(r[0]) for r in rows]
 
 
