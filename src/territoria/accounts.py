@@ -37,6 +37,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from territoria.errors import AuthenticationFailed, InvalidAccount, UnknownUser, UserExists
+from territoria.kb._transaction import transaction
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
@@ -241,14 +242,9 @@ def remove_user(con: duckdb.DuckDBPyConnection, name: str) -> None:
     UnknownUser
     """
     get_user(con, name)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM api_token WHERE user_name = ?", [name])
         con.execute("DELETE FROM app_user WHERE name = ?", [name])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def authenticate(con: duckdb.DuckDBPyConnection, name: str, password: str) -> User:

@@ -37,6 +37,7 @@ import numpy as np
 
 from territoria.analysis.specialisation import SectorMatrix, classify_sectors, sector_matrix
 from territoria.errors import InvalidAnalysisRequest, SourceError, ValidationError
+from territoria.kb._transaction import transaction
 from territoria.sources.sirene import naf_codes, naf_label
 
 __all__ = [
@@ -349,8 +350,7 @@ def _write_scheme(
     rows: list[tuple[Any, ...]],
 ) -> None:
     now = datetime.now(tz=UTC).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         old = "SELECT id FROM source WHERE name = ? AND dataset = ?"
         con.execute(f"DELETE FROM {table} WHERE source_id IN ({old})", [source_name, scheme])
         con.execute("DELETE FROM source WHERE name = ? AND dataset = ?", [source_name, scheme])
@@ -366,10 +366,6 @@ def _write_scheme(
             f"INSERT INTO {table} VALUES ({placeholders}, {int(row[0])})",
             [list(r) for r in rows],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def import_sector_groups(

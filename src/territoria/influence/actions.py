@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from territoria.errors import InvalidPlanRequest, UnknownActor
+from territoria.kb._transaction import transaction
 
 __all__ = [
     "ACTION_TYPES",
@@ -148,8 +149,7 @@ def add_action(
         raise UnknownActor(msg)
     categories = _official_category(con, actors)
     now = datetime.now(tz=UTC).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         row = con.execute(
             "INSERT INTO action (date, type, subject, policy_areas, decision_type, "
             "decision_targeted, official_categories, hours, cost_eur, outcome, notes, "
@@ -174,10 +174,6 @@ def add_action(
         action_id = int(row[0])
         con.executemany("INSERT INTO action_actor VALUES (?, ?)", [(action_id, a) for a in actors])
         _update_engagement(con, actors, OUTCOME_DELTA[outcome], when, now)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return action_id
 
 
@@ -271,14 +267,9 @@ def delete_action(con: duckdb.DuckDBPyConnection, action_id: int) -> None:
     if found == (0,):
         msg = f"no action with id {action_id!r}: see 'territoria actions list'"
         raise UnknownActor(msg)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM action_actor WHERE action_id = ?", [action_id])
         con.execute("DELETE FROM action WHERE id = ?", [action_id])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def register_report(con: duckdb.DuckDBPyConnection, *, year: int, fmt: str = "hatvp-json") -> str:

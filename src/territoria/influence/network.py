@@ -23,9 +23,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from territoria.errors import EmptyKnowledgeBase
+from territoria.errors import EmptyKnowledgeBase, ReadOnlyDatabase
 from territoria.influence.config import InfluenceConfig, load_config
 from territoria.influence.graph import InfluenceGraph, from_edges
+from territoria.kb._transaction import transaction
 
 __all__ = ["GraphBundle", "build_graph", "export_graph", "load_graph"]
 
@@ -288,20 +289,19 @@ def load_graph(
     nodes, edges = build_graph(con, config=config)
     if cache:
         try:
-            con.execute("BEGIN TRANSACTION")
-            con.execute("DELETE FROM influence_node")
-            con.execute("DELETE FROM influence_edge")
-            con.execute("INSERT INTO influence_node SELECT * FROM nodes")
-            con.execute("INSERT INTO influence_edge SELECT * FROM edges")
-            con.execute(
-                "INSERT OR REPLACE INTO influence_meta VALUES ('fingerprint', ?), "
-                "('built_at', current_timestamp::VARCHAR)",
-                [fingerprint],
-            )
-            con.execute("COMMIT")
-        except duckdb.Error:
+            with transaction(con):
+                con.execute("DELETE FROM influence_node")
+                con.execute("DELETE FROM influence_edge")
+                con.execute("INSERT INTO influence_node SELECT * FROM nodes")
+                con.execute("INSERT INTO influence_edge SELECT * FROM edges")
+                con.execute(
+                    "INSERT OR REPLACE INTO influence_meta VALUES ('fingerprint', ?), "
+                    "('built_at', current_timestamp::VARCHAR)",
+                    [fingerprint],
+                )
+        except (duckdb.Error, ReadOnlyDatabase):
             # A read-only knowledge base: keep the graph in memory only.
-            con.execute("ROLLBACK")
+            pass
     graph, kinds = _to_graph(nodes, edges)
     return GraphBundle(graph, kinds, False, time.perf_counter() - start, fingerprint)
 

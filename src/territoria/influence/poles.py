@@ -41,6 +41,7 @@ import duckdb
 
 from territoria.analysis.poles import find_pole
 from territoria.errors import InvalidPlanRequest
+from territoria.kb._transaction import transaction
 
 __all__ = [
     "SOURCE_NAME",
@@ -266,8 +267,7 @@ def register_pole_actors(con: duckdb.DuckDBPyConnection, pole: Mapping[str, Any]
     ).fetchone()
     licence, snapshot = sirene if sirene else ("unknown", None)
     now = datetime.now(tz=UTC).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         old = [
             int(r[0])
             for r in con.execute(
@@ -331,10 +331,6 @@ def register_pole_actors(con: duckdb.DuckDBPyConnection, pole: Mapping[str, Any]
                 [old],
             )
             con.execute("DELETE FROM source WHERE id IN (SELECT unnest(?))", [old])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return PoleActors(pole_id, ids, len(relations), len(created), synthetic, True, kinds)
 
 

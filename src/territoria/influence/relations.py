@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from territoria.errors import SourceError, ValidationError
+from territoria.kb._transaction import transaction
 
 __all__ = ["RelationReport", "import_relations"]
 
@@ -128,45 +129,43 @@ def import_relations(
         msg = f"{len(lines)} problem(s) in {str(path)!r}: nothing was imported"
         raise ValidationError(msg, lines[:20], len(lines))
     now = datetime.now(tz=UTC).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
     try:
-        old = "SELECT id FROM source WHERE name = ? AND dataset = 'relations'"
-        con.execute(f"DELETE FROM relation WHERE source_id IN ({old})", [source_name])
-        con.execute(f"DELETE FROM actor WHERE source_id IN ({old})", [source_name])
-        con.execute("DELETE FROM source WHERE name = ? AND dataset = 'relations'", [source_name])
-        row = con.execute(
-            "INSERT INTO source (name, dataset, publisher, licence, retrieved_at, address, "
-            "synthetic) VALUES (?, 'relations', ?, ?, ?, ?, false) RETURNING id",
-            [source_name, publisher, licence, now, str(path)],
-        ).fetchone()
-        assert row is not None
-        sid = int(row[0])
-        created = con.execute(
-            """
-            INSERT INTO actor (id, kind, name, source_id)
-            SELECT id, any_value(kind), any_value(name), ? FROM (
-                SELECT source_actor AS id, coalesce(source_kind, 'other') AS kind,
-                       source_name AS name FROM rel_in WHERE source_name IS NOT NULL
-                UNION ALL
-                SELECT target_actor, coalesce(target_kind, 'other'), target_name FROM rel_in
-                WHERE target_name IS NOT NULL
-            ) WHERE id NOT IN (SELECT id FROM person UNION ALL SELECT id FROM organisation
-                               UNION ALL SELECT id FROM actor)
-            GROUP BY id
-            RETURNING id
-            """,
-            [sid],
-        ).fetchall()
-        n = con.execute(
-            "INSERT INTO relation (source_actor, target_actor, type, strength, date, origin, "
-            "source_id) SELECT source_actor, target_actor, type, strength::DOUBLE, "
-            "TRY_CAST(date AS DATE), origin, ? FROM rel_in RETURNING id",
-            [sid],
-        ).fetchall()
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            old = "SELECT id FROM source WHERE name = ? AND dataset = 'relations'"
+            con.execute(f"DELETE FROM relation WHERE source_id IN ({old})", [source_name])
+            con.execute(f"DELETE FROM actor WHERE source_id IN ({old})", [source_name])
+            con.execute(
+                "DELETE FROM source WHERE name = ? AND dataset = 'relations'", [source_name]
+            )
+            row = con.execute(
+                "INSERT INTO source (name, dataset, publisher, licence, retrieved_at, address, "
+                "synthetic) VALUES (?, 'relations', ?, ?, ?, ?, false) RETURNING id",
+                [source_name, publisher, licence, now, str(path)],
+            ).fetchone()
+            assert row is not None
+            sid = int(row[0])
+            created = con.execute(
+                """
+                INSERT INTO actor (id, kind, name, source_id)
+                SELECT id, any_value(kind), any_value(name), ? FROM (
+                    SELECT source_actor AS id, coalesce(source_kind, 'other') AS kind,
+                           source_name AS name FROM rel_in WHERE source_name IS NOT NULL
+                    UNION ALL
+                    SELECT target_actor, coalesce(target_kind, 'other'), target_name FROM rel_in
+                    WHERE target_name IS NOT NULL
+                ) WHERE id NOT IN (SELECT id FROM person UNION ALL SELECT id FROM organisation
+                                   UNION ALL SELECT id FROM actor)
+                GROUP BY id
+                RETURNING id
+                """,
+                [sid],
+            ).fetchall()
+            n = con.execute(
+                "INSERT INTO relation (source_actor, target_actor, type, strength, date, origin, "
+                "source_id) SELECT source_actor, target_actor, type, strength::DOUBLE, "
+                "TRY_CAST(date AS DATE), origin, ? FROM rel_in RETURNING id",
+                [sid],
+            ).fetchall()
     finally:
         con.execute("DROP TABLE IF EXISTS rel_in")
     return RelationReport(relations=len(n), actors_created=len(created), source_name=source_name)

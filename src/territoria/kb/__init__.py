@@ -1,7 +1,8 @@
-"""Knowledge base: DuckDB connection, migrations and typed access to tables."""
+"""Knowledge base: DuckDB connection, migrations, the one write path, audit and jobs."""
 
 from __future__ import annotations
 
 from territoria.kb._connection import SCHEMA_VERSION, connect, migrate, schema_version
+from territoria.kb._transaction import generation, transaction
 
-__all__ = ["SCHEMA_VERSION", "connect", "migrate", "schema_version"]
+__all__ = ["SCHEMA_VERSION", "connect", "generation", "migrate", "schema_version", "transaction"]

@@ -10,6 +10,8 @@ import duckdb
 
 from territoria.errors import DatabaseError, DatabaseLocked, ReadOnlyDatabase, SchemaTooNew
 from territoria.kb._extensions import load_extensions
+from territoria.kb._recovery import recover
+from territoria.kb._transaction import transaction
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -78,6 +80,8 @@ def connect(
             raise DatabaseError(msg)
         if not read_only and target.exists() and not os.access(target, os.W_OK):
             raise _translate(duckdb.Error("read-only"), target)
+        # a kill during a checkpoint can leave a log DuckDB would replay twice
+        recover(target)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
@@ -153,12 +157,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     for number, name, sql in _migrations():
         if number in applied:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(sql)
             con.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", [number, name])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return schema_version(con)

