@@ -24,6 +24,7 @@ import duckdb
 
 from territoria.analysis._profile_reads import ProfileLookups, fingerprint
 from territoria.kb import connect
+from territoria.kb.audit import acting_as
 
 __all__ = ["Database"]
 
@@ -100,14 +101,15 @@ class Database:
             cur.close()
 
     @contextmanager
-    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def writer(self, *, actor: str = "system") -> Iterator[duckdb.DuckDBPyConnection]:
         """Yield a cursor for writing while holding the write lock.
 
         Library functions manage their own transactions (each is atomic); the lock makes
         the application's writes happen one at a time. Every use bumps :attr:`generation`,
-        so caches of derived data know to refresh.
+        so caches of derived data know to refresh. Audit rows written inside the block
+        (:func:`territoria.kb.audit.record`) name ``actor`` (``web:alice``, ``cli:root``).
         """
-        with self._write_lock:
+        with self._write_lock, acting_as(actor):
             cur = self._con.cursor()
             try:
                 yield cur
