@@ -33,14 +33,16 @@ def test_territory_identity_profile_and_geometry(kb: territoria.KnowledgeBase) -
     assert (rennes.code, rennes.level, rennes.name) == (RENNES, "commune", "Rennes")
     assert rennes.population == 216_815
     data = rennes.profile()
-    assert data["parents"][0]["code"] == RENNES_METROPOLE
+    assert data.parents[0].code == RENNES_METROPOLE
+    assert data.population == 216_815 and data.name == "Rennes"
     geometry = rennes.geometry
     assert geometry is not None
     assert geometry.geom_type in {"Polygon", "MultiPolygon"}
     # The town hall (place de la Mairie) lies inside; Cesson-Sévigné's does not.
     assert geometry.contains(shapely.Point(-1.6795, 48.1115))
     assert not geometry.contains(shapely.Point(-1.6030, 48.1210))
-    assert geometry.contains(shapely.Point(data["point"]["lon"], data["point"]["lat"]))
+    assert data.point is not None
+    assert geometry.contains(shapely.Point(data.point.lon, data.point.lat))
     assert rennes == kb.territory(RENNES, level="commune")
     assert "Rennes" in repr(rennes)
 
@@ -114,9 +116,9 @@ def test_full_france_search_and_populations(full_db_path: Path) -> None:
         assert kb.search("marseile")[0].code == "13055"
         assert kb.search("renn")[0].code == RENNES
         assert [h.level for h in kb.search("53")[:2]] == ["departement", "region"]
-        populations = {code: kb.profile(code)["population"] for code in ("75056", "69123", RENNES)}
+        populations = {code: kb.profile(code).population for code in ("75056", "69123", RENNES)}
         assert populations == {"75056": 2_187_526, "69123": 516_092, RENNES: 216_815}
         bretagne = kb.profile("53", level="region")
-        assert bretagne["communes_count"] == 1_202
-        assert bretagne["population"] == 3_318_904
+        assert bretagne.communes_count == 1_202
+        assert bretagne.population == 3_318_904
         assert len(kb.territories("region")) == 18

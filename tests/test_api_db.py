@@ -33,7 +33,7 @@ def _wait_for_lookups(db: Database) -> None:
 
 def _town_council(db: Database) -> list[str]:
     with db.reader() as cur:
-        return [o["name"] for o in profile(cur, RENNES)["officials"] if o["body"] == TOWN_COUNCIL]
+        return [o.name for o in profile(cur, RENNES).officials if o.body == TOWN_COUNCIL]
 
 
 def test_profiles_from_lookups_then_reloaded_after_a_write(kb: Path) -> None:
@@ -54,7 +54,7 @@ def test_profiles_from_lookups_then_reloaded_after_a_write(kb: Path) -> None:
         _wait_for_lookups(db)
         assert _town_council(db) == []
         with db.reader() as cur:
-            assert profile(cur, RENNES)["parents"] == from_lookups["parents"]
+            assert profile(cur, RENNES).parents == from_lookups.parents
     finally:
         db.close()
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from territoria.analysis import profile, render_profile
 from territoria.analysis._profile_reads import fingerprint
-from territoria.analysis.profile import ProfileLookups
+from territoria.analysis.profile import Profile, ProfileLookups
 from territoria.cli import app
 from territoria.errors import EmptyKnowledgeBase, UnknownLevel, UnknownTerritory
 from territoria.kb import connect
@@ -30,7 +30,7 @@ REQUIRED_KEYS = {
 
 @pytest.fixture(scope="module")
 def rennes(mini_kb: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    return profile(mini_kb, RENNES)
+    return profile(mini_kb, RENNES).to_dict()
 
 
 def officials(data: dict[str, Any], *, body: str, function: str | None = None) -> list[str]:
@@ -141,7 +141,7 @@ def test_rennes_town_hall_and_sources(rennes: dict[str, Any]) -> None:
 
 
 def test_epci_page(mini_kb: duckdb.DuckDBPyConnection) -> None:
-    data = profile(mini_kb, RENNES_METROPOLE)
+    data = profile(mini_kb, RENNES_METROPOLE).to_dict()
     assert (data["level"], data["name"]) == ("epci", "Rennes Métropole")
     assert data["communes_count"] == 43
     assert data["population"] == 447_429
@@ -158,7 +158,7 @@ def test_epci_page(mini_kb: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_departement_and_region_pages(mini_kb: duckdb.DuckDBPyConnection) -> None:
-    dep = profile(mini_kb, "35")
+    dep = profile(mini_kb, "35").to_dict()
     assert (dep["level"], dep["name"], dep["communes_count"]) == (
         "departement",
         "Ille-et-Vilaine",
@@ -169,7 +169,7 @@ def test_departement_and_region_pages(mini_kb: duckdb.DuckDBPyConnection) -> Non
     assert len(officials(dep, body=body, function="vice-président")) == 15
     assert len([o for o in dep["officials"] if o["role"] == "député"]) == 8
     assert len([o for o in dep["officials"] if o["role"] == "sénateur"]) == 4
-    region = profile(mini_kb, "53", level="région")
+    region = profile(mini_kb, "53", level="région").to_dict()
     assert (region["level"], region["name"], region["communes_count"]) == ("region", "Bretagne", 59)
     assert (
         len(officials(region, body="Conseil régional de Bretagne", function="vice-président")) == 13
@@ -178,12 +178,12 @@ def test_departement_and_region_pages(mini_kb: duckdb.DuckDBPyConnection) -> Non
 
 
 def test_canton_and_circonscription_pages(mini_kb: duckdb.DuckDBPyConnection) -> None:
-    canton = profile(mini_kb, "3524")
+    canton = profile(mini_kb, "3524").to_dict()
     assert canton["name"] == "Rheu"
     councillors = [o for o in canton["officials"] if o["territory"]["code"] == "3524"]
     assert len(councillors) == 2
     assert {o["role"] for o in councillors} == {"conseiller départemental"}
-    circonscription = profile(mini_kb, "35-08")
+    circonscription = profile(mini_kb, "35-08").to_dict()
     deputy = [o for o in circonscription["officials"] if o["role"] == "député"]
     assert [d["territory"]["code"] for d in deputy] == ["35-08"]
     assert deputy[0]["since"] == "2024-06-30"
@@ -197,10 +197,10 @@ def test_ambiguous_code_follows_level_rank(mini_db: duckdb.DuckDBPyConnection) -
         "VALUES ('zone', '35', 'Zone 35', 'zone 35', ?)",
         [source[0]],
     )
-    data = profile(mini_db, "35")
+    data = profile(mini_db, "35").to_dict()
     assert data["level"] == "departement"
     assert data["same_code"] == [{"level": "zone", "code": "35", "name": "Zone 35"}]
-    assert profile(mini_db, "35", level="zone")["name"] == "Zone 35"
+    assert profile(mini_db, "35", level="zone").name == "Zone 35"
 
 
 def test_unknown_code_level_and_empty_base(mini_kb: duckdb.DuckDBPyConnection) -> None:
@@ -220,7 +220,7 @@ def test_unknown_code_level_and_empty_base(mini_kb: duckdb.DuckDBPyConnection) -
 
 def test_render_profile_in_french(rennes: dict[str, Any]) -> None:
     console = Console(record=True, width=120)
-    console.print(render_profile(rennes))
+    console.print(render_profile(Profile.model_validate(rennes)))
     text = console.export_text()
     assert "Rennes" in text
     assert "216\u202f815 (2017)" in text  # thin-space thousands
@@ -281,7 +281,7 @@ def test_indicators_with_their_source(mini_db: duckdb.DuckDBPyConnection) -> Non
         "NULL, ?), ('commune', ?, 'median_income', '2020', 21030, NULL, ?)",
         [RENNES, source[0], CESSON, source[0]],
     )
-    data = profile(mini_db, RENNES)
+    data = profile(mini_db, RENNES).to_dict()
     assert data["indicators"] == [
         {
             "indicator": "median_income",
@@ -297,7 +297,7 @@ def test_indicators_with_their_source(mini_db: duckdb.DuckDBPyConnection) -> Non
     ]
     assert "filosofi" in {s["dataset"] for s in data["sources"]}
     console = Console(record=True, width=120)
-    console.print(render_profile(data))
+    console.print(render_profile(Profile.model_validate(data)))
     assert "21\u202f450 EUR" in console.export_text()
 
 
@@ -348,9 +348,9 @@ def test_profiles_from_lookups_equal_profiles_from_queries(
                 profile(cursor, code)
         else:
             assert profile(cursor, code) == expected
-    split = profile(cursor, RENNES)
+    split = profile(cursor, RENNES).to_dict()
     assert len([p for p in split["parents"] if p["level"] == "circonscription"]) > 1
-    assert profile(cursor, RENNES)["indicators"][0]["value"] == 21450.0
+    assert profile(cursor, RENNES).indicators[0].value == 21450.0
     with pytest.raises(UnknownTerritory, match="no epci has the code '35238'"):
         profile(cursor, RENNES, level="epci")
 
@@ -362,8 +362,8 @@ def test_lookups_are_a_snapshot_of_one_connection(mini_db: duckdb.DuckDBPyConnec
     lookups.attach(cursor)
     mini_db.execute("DELETE FROM mandate WHERE organisation_id = ?", [f"cm-{RENNES}"])
     # the cursor the lookups are attached to still shows the mayor, other connections do not
-    assert officials(profile(cursor, RENNES), body="Conseil municipal de Rennes")
-    assert not officials(profile(mini_db, RENNES), body="Conseil municipal de Rennes")
+    assert officials(profile(cursor, RENNES).to_dict(), body="Conseil municipal de Rennes")
+    assert not officials(profile(mini_db, RENNES).to_dict(), body="Conseil municipal de Rennes")
     assert lookups.fingerprint != fingerprint(mini_db)
 
 

@@ -3,7 +3,7 @@
 >>> import territoria
 >>> with territoria.open("territoria.duckdb") as kb:  # doctest: +SKIP
 ...     rennes = kb.territory("35238")
-...     rennes.profile()["officials"][0]["name"]
+...     rennes.profile().officials[0].name
 ...     epci = kb.territories(level="epci")  # a GeoDataFrame
 """
 
@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from territoria.analysis.profile import profile, resolve_territory
+from territoria.analysis.profile import Profile, profile, resolve_territory
 from territoria.kb import connect
 from territoria.kb.search import SearchHit, resolve_level, search
+from territoria.kb.territories import geometry_wkb, territories_of_level
 
 if TYPE_CHECKING:
     import geopandas
@@ -61,16 +62,13 @@ class Territory:
         if self._geometry is None:
             import shapely
 
-            row = self._kb.connection.execute(
-                "SELECT ST_AsWKB(geom) FROM territory WHERE level = ? AND code = ?",
-                [self.level, self.code],
-            ).fetchone()
-            if row is None or row[0] is None:
+            wkb = geometry_wkb(self._kb.connection, self.level, self.code)
+            if wkb is None:
                 return None
-            self._geometry = shapely.from_wkb(bytes(row[0]))
+            self._geometry = shapely.from_wkb(wkb)
         return self._geometry
 
-    def profile(self) -> dict[str, Any]:
+    def profile(self) -> Profile:
         """Return the territory's profile (see :func:`territoria.analysis.profile`)."""
         return profile(self._kb.connection, self.code, level=self.level)
 
@@ -144,20 +142,22 @@ class KnowledgeBase:
         import shapely
 
         key = resolve_level(self.connection, level)
-        frame = self.connection.execute(
-            "SELECT code, name, population, area_km2, density, ST_AsWKB(geom) AS wkb "
-            "FROM territory WHERE level = ? ORDER BY code",
-            [key],
+        frame = territories_of_level(
+            self.connection,
+            key,
+            columns=("code", "name", "population", "area_km2", "density", "geometry"),
         ).df()
         # Missing geometries come back as pandas' NA; Shapely wants None.
-        wkb = [bytes(b) if isinstance(b, bytes | bytearray) else None for b in frame.pop("wkb")]
+        wkb = [
+            bytes(b) if isinstance(b, bytes | bytearray) else None for b in frame.pop("geometry")
+        ]
         return geopandas.GeoDataFrame(frame, geometry=shapely.from_wkb(wkb), crs="EPSG:4326")
 
     def search(self, text: str, *, level: str | None = None, limit: int = 20) -> list[SearchHit]:
         """Find territories by name or code (see :func:`territoria.kb.search.search`)."""
         return search(self.connection, text, level=level, limit=limit)
 
-    def profile(self, code: str, *, level: str | None = None) -> dict[str, Any]:
+    def profile(self, code: str, *, level: str | None = None) -> Profile:
         """Return the profile of a territory (see :func:`territoria.analysis.profile`)."""
         return profile(self.connection, code, level=level)
 

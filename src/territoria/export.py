@@ -36,6 +36,7 @@ import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
 
+from territoria._csv_safe import neutralised_column
 from territoria.errors import (
     EmptyKnowledgeBase,
     ExportError,
@@ -43,6 +44,7 @@ from territoria.errors import (
     UnknownLevel,
     UnknownPeriod,
 )
+from territoria.kb.territories import territories_of_level
 
 Format = Literal["geojson", "gpkg", "parquet"]
 
@@ -142,8 +144,7 @@ def _check_level(con: duckdb.DuckDBPyConnection, level: str) -> None:
     if level not in known:
         msg = f"unknown level {level!r}: use one of {', '.join(known)}"
         raise UnknownLevel(msg)
-    row = con.execute("SELECT count(*) FROM territory WHERE level = ?", [level]).fetchone()
-    if not row or not row[0]:
+    if territories_of_level(con, level, columns=("code",)).limit(1).fetchone() is None:
         msg = (
             f"the knowledge base holds no territory of level {level!r}: "
             "run 'territoria import france' first"
@@ -241,11 +242,9 @@ def _frame(con: duckdb.DuckDBPyConnection, level: str, periods: dict[str, str]) 
         params += [indicator, when]
     params += [level, list(periods) or [""]]
     select_parents = "".join(f", p.{p}_code" for p in parents)
-    select_values = "".join(
-        f", v.{_quote(names[i])}, {_sql_text(when)} AS {_quote(names[i] + '_period')}"
-        for i, when in periods.items()
-    )
-    sql = f"""
+    select_values = "".join(f", v.{_quote(names[i])}" for i in periods)
+    extra = con.sql(
+        f"""
         WITH parents AS (
             SELECT code, parent_level, parent_code FROM membership WHERE level = ?
             UNION
@@ -259,14 +258,30 @@ def _frame(con: duckdb.DuckDBPyConnection, level: str, periods: dict[str, str]) 
             SELECT code{value_cols} FROM indicator_value
             WHERE level = ? AND list_contains(?, indicator) GROUP BY code
         )
-        SELECT t.code, t.name, t.population, t.population_year, t.area_km2, t.density
-               {select_parents}{select_values}, ST_AsWKB(t.geom) AS geometry
-        FROM territory t LEFT JOIN p USING (code) LEFT JOIN v USING (code)
-        WHERE t.level = ?
-        ORDER BY t.code
-    """
-    params.append(level)
-    table = con.execute(sql, params).to_arrow_table()
+        SELECT code AS extra_code{select_parents}{select_values}
+        FROM p FULL JOIN v USING (code)
+        """,
+        params=params,
+    )
+    base = territories_of_level(
+        con,
+        level,
+        columns=(
+            *("code", "name", "population", "population_year", "area_km2", "density"),
+            "geometry",
+        ),
+    )
+    columns = [
+        *("code", "name", "population", "population_year", "area_km2", "density"),
+        *(f"{p}_code" for p in parents),
+        *(
+            f"{_quote(names[i])}, {_sql_text(when)} AS {_quote(names[i] + '_period')}"
+            for i, when in periods.items()
+        ),
+        "geometry",
+    ]
+    joined = base.join(extra, "code = extra_code", how="left")
+    table = joined.project(", ".join(columns)).order("code").to_arrow_table()
     wkb = table.column("geometry").to_numpy(zero_copy_only=False)
     attributes = table.drop_columns(["geometry"]).to_pandas(types_mapper=_nullable)
     geometry = gpd.GeoSeries.from_wkb(wkb, crs="EPSG:4326")
@@ -312,3 +327,20 @@ def _write_atomic(frame: gpd.GeoDataFrame, *, fmt: str, out: Path, layer: str) -
         raise ExportError(msg) from exc
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def parquet_to_csv(con: duckdb.DuckDBPyConnection, parquet: Path, out: Path) -> Path:
+    """Write a (Geo)Parquet export as CSV without its geometry column; return ``out``."""
+    columns = [
+        (str(r[0]), str(r[1]))
+        for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(parquet)]).fetchall()
+        if r[0] != "geometry" and not str(r[1]).startswith(("STRUCT", "BLOB", "GEOMETRY"))
+    ]
+    # text cells a spreadsheet would run as formulas are neutralised; numbers stay numbers
+    select = ", ".join(neutralised_column(name, sql_type) for name, sql_type in columns)
+    target = str(out).replace("'", "''")
+    con.execute(
+        f"COPY (SELECT {select} FROM read_parquet(?)) TO '{target}' (HEADER, DELIMITER ',')",
+        [str(parquet)],
+    )
+    return out

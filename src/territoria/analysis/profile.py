@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from territoria.analysis._profile_model import Profile
 from territoria.analysis._profile_reads import (
     EXECUTIVE_FUNCTIONS,
     MAYOR_FUNCTIONS,
@@ -36,7 +37,7 @@ from territoria.kb.search import resolve_level
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-__all__ = ["ProfileLookups", "profile", "render_profile", "resolve_territory"]
+__all__ = ["Profile", "ProfileLookups", "profile", "render_profile", "resolve_territory"]
 
 #: Levels made of communes, whose profile counts them.
 AGGREGATES = ("epci", "departement", "region")
@@ -407,10 +408,8 @@ def _resolve(
     raise UnknownTerritory(msg)
 
 
-def profile(
-    con: duckdb.DuckDBPyConnection, code: str, *, level: str | None = None
-) -> dict[str, Any]:
-    """Return the profile of the territory with this code, as JSON-able data.
+def profile(con: duckdb.DuckDBPyConnection, code: str, *, level: str | None = None) -> Profile:
+    """Return the profile of the territory with this code.
 
     Parameters
     ----------
@@ -427,14 +426,14 @@ def profile(
 
     Returns
     -------
-    dict
+    Profile
         ``code``, ``level``, ``name``, ``population``, ``population_year``, ``area_km2``,
         ``density``, ``parents`` (``code``, ``level``, ``name``, ``share``: EPCI, département,
         région, then cantons and circonscriptions), ``neighbours`` (codes) and
         ``neighbours_detail``, ``communes_count`` (EPCI, département, région), ``officials``
         (``name``, ``role``, ``body``, ``function``, ``person_id``, ``since`` ...),
         ``contact`` (town hall), ``indicators`` and ``sources`` (the provenance of every part),
-        plus ``same_code`` (other territories with this code).
+        plus ``same_code`` (other territories with this code); ``to_dict()`` gives its JSON.
 
     Raises
     ------
@@ -462,7 +461,7 @@ def profile(
     parts.collect_contact()
     parts.collect_indicators()
     parts.collect_sources()
-    return parts.data
+    return Profile.model_validate(parts.data)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -478,14 +477,9 @@ def _number(value: float | int | None, digits: int = 0) -> str:
     return text
 
 
-def render_profile(data: dict[str, Any]) -> RenderableType:
-    """Return a rich renderable of a :func:`profile` for the terminal.
-
-    Parameters
-    ----------
-    data
-        The dictionary returned by :func:`profile`.
-    """
+def render_profile(result: Profile) -> RenderableType:
+    """Return a rich renderable of a :func:`profile` for the terminal."""
+    data = result.to_dict()
     from rich.console import Group
     from rich.panel import Panel
     from rich.table import Table

@@ -30,6 +30,8 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from territoria.kb.territories import territories_of_level
+
 __all__ = [
     "RESOLUTIONS",
     "GeometryCache",
@@ -121,10 +123,11 @@ def _simplify(geoms: NDArray[Any], resolution: str) -> NDArray[Any]:
 
 def build_level(con: duckdb.DuckDBPyConnection, level: str, resolution: str) -> LevelGeometry:
     """Read the geometries of ``level`` and simplify them for ``resolution``."""
-    rows = con.execute(
-        "SELECT code, name, ST_AsWKB(geom), xmin, ymin, xmax, ymax FROM territory "
-        "WHERE level = ? AND geom IS NOT NULL ORDER BY code",
-        [level],
+    rows = territories_of_level(
+        con,
+        level,
+        columns=("code", "name", "geometry", "xmin", "ymin", "xmax", "ymax"),
+        only_with_geometry=True,
     ).fetchall()
     codes = [r[0] for r in rows]
     names = [r[1] for r in rows]

@@ -109,7 +109,7 @@ def profile_command(
         finally:
             con.close()
     if json_output:
-        print_json(data)
+        print_json(data.to_dict())
         return
     console.print(render_profile(data))
 
