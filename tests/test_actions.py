@@ -11,16 +11,26 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from territoria.errors import InvalidPlanRequest, UnknownActor, ValidationError
+from territoria.errors import (
+    InvalidPlanRequest,
+    PermissionDenied,
+    UnknownAction,
+    UnknownActor,
+    ValidationError,
+)
 from territoria.influence.actions import (
     add_action,
     delete_action,
     expense_bracket,
+    get_action,
     list_actions,
     register_report,
+    restore_action,
 )
 from territoria.influence.network import load_graph
 from territoria.influence.relations import import_relations
+from territoria.kb import connect
+from territoria.kb.audit import acting_as, list_audit
 
 
 def mayor_of_rennes(con: duckdb.DuckDBPyConnection) -> str:
@@ -71,7 +81,7 @@ def test_actions_update_relations_and_report(mini_db: duckdb.DuckDBPyConnection)
     # Our organisation now reaches the mayor in the influence graph.
     bundle = load_graph(mini_db)
     assert "self" in bundle.graph.ids
-    delete_action(mini_db, first)
+    delete_action(mini_db, first, user="cli:test", admin=True)
     assert len(list_actions(mini_db)) == 1
 
 
@@ -117,3 +127,173 @@ def test_relations_import(mini_db: duckdb.DuckDBPyConnection, tmp_path: Path) ->
     # The failed file changed nothing.
     count = mini_db.execute("SELECT count(*) FROM relation").fetchone()
     assert count == (2,)
+
+
+def _engaged(con: duckdb.DuckDBPyConnection, actor: str) -> float | None:
+    row = con.execute(
+        "SELECT strength FROM relation WHERE source_actor = 'self' AND target_actor = ? "
+        "AND type = 'engaged'",
+        [actor],
+    ).fetchone()
+    return None if row is None else float(row[0])
+
+
+def _graph_edge(con: duckdb.DuckDBPyConnection, source: str, target: str) -> bool:
+    graph = load_graph(con).graph
+    if source not in graph.ids or target not in graph.ids:
+        return False
+    u = graph.index(source)
+    return graph.index(target) in graph.indices[graph.indptr[u] : graph.indptr[u + 1]].tolist()
+
+
+def test_deletion_is_soft_owned_audited_and_undoable(mini_db: duckdb.DuckDBPyConnection) -> None:
+    mayor = mayor_of_rennes(mini_db)
+    with acting_as("web:alice"):
+        mine = add_action(
+            mini_db,
+            when=date(2026, 4, 2),
+            type="meeting",
+            subject="Pôle d'échanges multimodal",
+            actors=[mayor],
+            outcome="positive",
+            cost_eur=12_000,
+            created_by="alice",
+        )
+    with acting_as("web:bob"):
+        add_action(
+            mini_db,
+            when=date(2026, 4, 9),
+            type="call",
+            subject="Ligne b du métro",
+            actors=["cr-53"],
+            outcome="positive",
+            created_by="bob",
+        )
+    assert _engaged(mini_db, mayor) == pytest.approx(0.6)
+    assert _graph_edge(mini_db, "self", mayor)
+    # Bob, an analyst, may not delete Alice's action: nothing changes.
+    with acting_as("web:bob"), pytest.raises(PermissionDenied, match="logged by 'alice'"):
+        delete_action(mini_db, mine, user="bob")
+    assert [a.id for a in list_actions(mini_db)].count(mine) == 1
+    # Alice may.
+    with acting_as("web:alice"):
+        gone = delete_action(mini_db, mine, user="alice")
+    assert gone.subject == "Pôle d'échanges multimodal"
+    assert mine not in [a.id for a in list_actions(mini_db)]
+    binned = list_actions(mini_db, deleted=True)
+    assert [(a.id, a.deleted_by) for a in binned] == [(mine, "alice")]
+    report = json.loads(register_report(mini_db, year=2026))
+    assert [a["objet"] for a in report["activites"]] == ["Ligne b du métro"]
+    assert report["tranche_depenses_totales"] == "moins de 10 000 €"
+    # Its only trace in the influence graph, the engagement of the mayor, is gone.
+    assert _engaged(mini_db, mayor) is None
+    assert not _graph_edge(mini_db, "self", mayor)
+    with pytest.raises(UnknownAction, match="already deleted"):
+        delete_action(mini_db, mine, user="alice")
+    # Bob cannot restore it either; an administrator can.
+    with pytest.raises(PermissionDenied):
+        restore_action(mini_db, mine, user="bob")
+    with acting_as("web:admin"):
+        back = restore_action(mini_db, mine, user="admin", admin=True)
+    assert back.deleted_at is None and back.created_by == "alice"
+    assert mine in [a.id for a in list_actions(mini_db)]
+    assert _engaged(mini_db, mayor) == pytest.approx(0.6)
+    assert _graph_edge(mini_db, "self", mayor)
+    assert json.loads(register_report(mini_db, year=2026))["nombre_activites"] == 2
+    with pytest.raises(UnknownAction, match="not deleted"):
+        restore_action(mini_db, mine, user="alice")
+    # Every write left one audit row naming who did it; the refused ones left none.
+    rows = [(e.actor, e.event, e.target) for e in list_audit(mini_db, event="action.")]
+    assert rows == [
+        ("web:admin", "action.restore", str(mine)),
+        ("web:alice", "action.delete", str(mine)),
+        ("web:bob", "action.create", str(mine + 1)),
+        ("web:alice", "action.create", str(mine)),
+    ]
+    restored = list_audit(mini_db, event="action.restore")[0]
+    assert restored.detail is not None and restored.detail["deleted_by"] == "alice"
+
+
+def test_an_admin_deletes_any_action_and_author_less_ones(
+    mini_db: duckdb.DuckDBPyConnection,
+) -> None:
+    legacy = add_action(
+        mini_db, when=date(2026, 1, 5), type="letter", subject="x", actors=["cr-53"], created_by=""
+    )
+    with pytest.raises(PermissionDenied, match="no recorded author"):
+        delete_action(mini_db, legacy, user="alice")
+    delete_action(mini_db, legacy, user="root", admin=True)
+    assert get_action(mini_db, legacy).deleted_by == "root"
+    with pytest.raises(UnknownAction, match="no action with id 999"):
+        delete_action(mini_db, 999, user="root", admin=True)
+
+
+def test_engagement_replay_matches_the_incremental_update(
+    mini_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """Deleting then restoring an action gives back exactly the strength built action by
+    action, clamping included (0.5 + 6 × 0.1 is capped at 1, then -0.1)."""
+    mayor = mayor_of_rennes(mini_db)
+    ids = [
+        add_action(
+            mini_db,
+            when=date(2026, 2, day),
+            type="meeting",
+            subject=f"réunion {day}",
+            actors=[mayor],
+            outcome=outcome,
+            created_by="alice",
+        )
+        for day, outcome in enumerate(["positive"] * 6 + ["negative"], start=1)
+    ]
+    built = _engaged(mini_db, mayor)
+    assert built == pytest.approx(0.9)
+    delete_action(mini_db, ids[-1], user="alice")
+    assert _engaged(mini_db, mayor) == pytest.approx(1.0)
+    restore_action(mini_db, ids[-1], user="alice")
+    assert _engaged(mini_db, mayor) == pytest.approx(built)
+
+
+def test_hatvp_csv_neutralises_formulas(mini_db: duckdb.DuckDBPyConnection) -> None:
+    for subject in ('=HYPERLINK("http://x")', "-2 000 € de subvention", "@SUM(A1)"):
+        add_action(
+            mini_db,
+            when=date(2026, 6, 1),
+            type="email",
+            subject=subject,
+            actors=["cr-53"],
+            policy_areas=["+Transports"],
+            created_by="alice",
+        )
+    rows = list(csv.DictReader(io.StringIO(register_report(mini_db, year=2026, fmt="csv"))))
+    assert {r["objet"] for r in rows} == {
+        '\'=HYPERLINK("http://x")',
+        "'-2 000 € de subvention",
+        "'@SUM(A1)",
+    }
+    assert {r["domaines_intervention"] for r in rows} == {"'+Transports"}
+    # numbers stay numbers
+    assert {r["nombre_actions"] for r in rows} == {"1"} and {r["exercice"] for r in rows} == {
+        "2026"
+    }
+
+
+def test_migration_adds_soft_delete_to_an_existing_log(tmp_path: Path, mini_db_path: Path) -> None:
+    """A knowledge base of schema 5 with logged actions gains the columns, actions intact."""
+    path = tmp_path / "old.duckdb"
+    path.write_bytes(mini_db_path.read_bytes())
+    con = connect(path)
+    action_id = add_action(
+        con, when=date(2025, 9, 1), type="call", subject="ancienne", actors=["cr-53"]
+    )
+    con.execute("ALTER TABLE action DROP COLUMN deleted_by")
+    con.execute("ALTER TABLE action DROP COLUMN deleted_at")
+    con.execute("DELETE FROM schema_version WHERE version = 7")
+    con.close()
+    con = connect(path)
+    try:
+        assert [a.subject for a in list_actions(con)] == ["ancienne"]
+        delete_action(con, action_id, user="root", admin=True)
+        assert get_action(con, action_id).deleted_by == "root"
+    finally:
+        con.close()

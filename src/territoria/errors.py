@@ -219,6 +219,13 @@ class UnknownActor(TerritoriaError, LookupError):
     exit_code = 2
 
 
+class UnknownAction(TerritoriaError, LookupError):
+    """No logged action has this id (or it is not in the state the operation needs)."""
+
+    http_status = 404
+    exit_code = 2
+
+
 class NoEstablishments(TerritoriaError, LookupError):
     """The knowledge base holds no SIRENE establishments for this scope."""
 

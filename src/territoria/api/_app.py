@@ -34,7 +34,7 @@ from territoria.api._jobs import JobManager, error_code
 from territoria.api._render import render
 from territoria.api._security import LANGUAGE_COOKIE, LoginThrottle, SessionCodec
 from territoria.api._settings import WebSettings
-from territoria.api.routes import economy, influence, pages, territories
+from territoria.api.routes import audit, economy, influence, pages, territories
 from territoria.errors import AuthenticationFailed, TerritoriaError
 
 __all__ = ["create_app"]
@@ -255,6 +255,7 @@ def create_app(
     app.include_router(economy.router)
     app.include_router(influence.router)
     app.include_router(pages.router)
+    app.include_router(audit.router)
 
     read = [Depends(require("read"))]
 

@@ -5,7 +5,6 @@ Routes call these functions with a cursor and turn their exceptions into HTTP er
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -15,6 +14,7 @@ from typing import Any, Final, TypeVar
 
 import duckdb
 
+from territoria import _csv_safe
 from territoria.analysis._profile_reads import reads_for
 from territoria.api._cache import KBCache
 from territoria.api._classify import class_of, classify
@@ -485,7 +485,7 @@ def territory_collection(
 def territory_csv(territory: dict[str, Any], profile: dict[str, Any] | None = None) -> str:
     """Return one territory's key figures and indicators as CSV text (one row per figure)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = _csv_safe.writer(out)
     writer.writerow(["level", "code", "name", "figure", "period", "value", "unit", "source"])
     source = territory.get("source") or {}
     src = " ".join(str(source.get(k) or "") for k in ("name", "version", "dataset")).strip()
@@ -556,11 +556,12 @@ def parse_bbox(text: str) -> list[float]:
 def parquet_to_csv(con: duckdb.DuckDBPyConnection, parquet: Path, out: Path) -> Path:
     """Write a (Geo)Parquet export as CSV without its geometry column; return ``out``."""
     columns = [
-        r[0]
+        (str(r[0]), str(r[1]))
         for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(parquet)]).fetchall()
         if r[0] != "geometry" and not str(r[1]).startswith(("STRUCT", "BLOB", "GEOMETRY"))
     ]
-    select = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+    # text cells a spreadsheet would run as formulas are neutralised; numbers stay numbers
+    select = ", ".join(_csv_safe.neutralised_column(name, sql_type) for name, sql_type in columns)
     target = str(out).replace("'", "''")
     con.execute(
         f"COPY (SELECT {select} FROM read_parquet(?)) TO '{target}' (HEADER, DELIMITER ',')",

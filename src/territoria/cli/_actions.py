@@ -15,6 +15,7 @@ from territoria.cli._common import (
     QuietOption,
     console,
     context,
+    err_console,
     handle_errors,
     parse_date_option,
     print_json,
@@ -78,45 +79,108 @@ def actions_add(
 
 @actions.command("list")
 def actions_list(
-    year: Annotated[int | None, typer.Option()] = None,
+    year: Annotated[int | None, typer.Option(min=1990, max=2100)] = None,
+    deleted: Annotated[
+        bool, typer.Option("--deleted", help="List the deleted actions (to undo one) instead.")
+    ] = False,
     json_output: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """List the logged actions."""
+    """List the logged actions (newest first), with who logged them."""
     from territoria.influence.actions import list_actions
 
     ctx = context(db)
     with handle_errors():
         con = ctx.connect()
         try:
-            items = list_actions(con, year=year)
+            items = list_actions(con, year=year, deleted=deleted)
         finally:
             con.close()
     if json_output:
-        print_json(items)
+        print_json([a.to_dict() for a in items])
         return
-    table = Table(title="Actions")
-    for col in ("id", "date", "type", "objet", "acteurs", "issue"):
+    table = Table(title="Deleted actions" if deleted else "Actions")
+    columns = ["id", "date", "type", "subject", "actors", "outcome", "logged by"]
+    if deleted:
+        columns.append("deleted by")
+    for col in columns:
         table.add_column(col)
     for a in items:
-        table.add_row(
-            str(a["id"]), a["date"], a["type"], a["subject"], ", ".join(a["actors"]), a["outcome"]
-        )
+        row = [
+            str(a.id),
+            a.date.isoformat(),
+            a.type,
+            a.subject,
+            ", ".join(a.actors),
+            a.outcome,
+            a.created_by or "–",
+        ]
+        if deleted:
+            row.append(f"{a.deleted_by} ({a.deleted_at:%Y-%m-%d %H:%M})" if a.deleted_at else "")
+        table.add_row(*row)
     console.print(table)
 
 
-@actions.command("remove")
-def actions_remove(action_id: int, db: DbOption = None) -> None:
-    """Delete a logged action."""
-    from territoria.influence.actions import delete_action
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (for scripts).")
+]
 
-    ctx = context(db)
+
+@actions.command("remove")
+def actions_remove(
+    action_id: Annotated[int, typer.Argument(min=1, help="Id of the action (see 'actions list').")],
+    yes: YesOption = False,
+    db: DbOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Delete a logged action, after confirmation. The deletion can be undone with
+    'territoria actions undo ID' (the action stays in the knowledge base)."""
+    from territoria.influence.actions import delete_action, get_action
+    from territoria.kb.audit import current_actor
+
+    ctx = context(db, quiet)
     with handle_errors():
         con = ctx.connect()
         try:
-            delete_action(con, action_id)
+            action = get_action(con, action_id)
+            if not yes and action.deleted_at is None:
+                question = (
+                    f"Delete action {action.id} of {action.date} ({action.subject!r}, logged by "
+                    f"{action.created_by or 'nobody recorded'})?"
+                )
+                if not typer.confirm(question, default=False):
+                    err_console.print("nothing deleted")
+                    raise typer.Exit(code=1)
+            # whoever can open the knowledge base file administers it
+            delete_action(con, action_id, user=current_actor(), admin=True)
         finally:
             con.close()
+    if not ctx.quiet:
+        console.print(
+            f"action {action_id} deleted: 'territoria actions undo {action_id}' restores it",
+            highlight=False,
+        )
+
+
+@actions.command("undo")
+def actions_undo(
+    action_id: Annotated[int, typer.Argument(min=1, help="Id of the deleted action.")],
+    db: DbOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Restore a deleted action (see 'territoria actions list --deleted')."""
+    from territoria.influence.actions import restore_action
+    from territoria.kb.audit import current_actor
+
+    ctx = context(db, quiet)
+    with handle_errors():
+        con = ctx.connect()
+        try:
+            action = restore_action(con, action_id, user=current_actor(), admin=True)
+        finally:
+            con.close()
+    if not ctx.quiet:
+        console.print(f"action {action.id} restored ({action.subject})", highlight=False)
 
 
 @actions.command("report")

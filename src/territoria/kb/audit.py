@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-__all__ = ["AuditEntry", "acting_as", "current_actor", "list_audit", "record"]
+__all__ = ["MAX_LIMIT", "AuditEntry", "acting_as", "current_actor", "list_audit", "record"]
 
 _ACTOR: contextvars.ContextVar[str] = contextvars.ContextVar("territoria_actor", default="system")
 
@@ -67,20 +67,63 @@ class AuditEntry:
     target: str | None
     detail: dict[str, Any] | None
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (the time as ISO text)."""
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(timespec="seconds"),
+            "actor": self.actor,
+            "event": self.event,
+            "target": self.target,
+            "detail": self.detail,
+        }
+
+
+#: Most rows one call of :func:`list_audit` returns.
+MAX_LIMIT = 10_000
+
 
 def list_audit(
     con: duckdb.DuckDBPyConnection,
     *,
     actor: str | None = None,
     event: str | None = None,
+    target: str | None = None,
+    before: int | None = None,
     limit: int = 100,
 ) -> list[AuditEntry]:
-    """Return the latest audited writes, newest first (``event`` matches a prefix)."""
+    """Return the latest audited writes, newest first.
+
+    Parameters
+    ----------
+    actor
+        Only the writes of this actor (``web:alice``, ``cli:root``).
+    event
+        Only events starting with this prefix (``action.`` or ``action.delete``).
+    target
+        Only the writes that touched this target (an action id, a user name).
+    before
+        Only entries older than the entry with this id: pass the smallest id of a page to
+        get the next one.
+    limit
+        At most this many entries (1 to 10,000).
+    """
     rows = con.execute(
-        "SELECT id, \"at\", actor, event, target, detail FROM audit_log "
+        'SELECT id, "at", actor, event, target, detail FROM audit_log '
         "WHERE (? IS NULL OR actor = ?) AND (? IS NULL OR starts_with(event, ?)) "
+        "AND (? IS NULL OR target = ?) AND (? IS NULL OR id < ?) "
         "ORDER BY id DESC LIMIT ?",
-        [actor, actor, event, event, max(1, min(int(limit), 10_000))],
+        [
+            actor,
+            actor,
+            event,
+            event,
+            target,
+            target,
+            before,
+            before,
+            max(1, min(int(limit), MAX_LIMIT)),
+        ],
     ).fetchall()
     return [
         AuditEntry(

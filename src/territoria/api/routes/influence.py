@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
@@ -16,6 +15,7 @@ from territoria.api import _data
 from territoria.api._capabilities import call, function
 from territoria.api._deps import AppState, Cursor, State, field, require
 from territoria.api._jobs import to_jsonable
+from territoria.influence import actions as action_log
 
 router = APIRouter(prefix="/api/v1", tags=["influence"], dependencies=[Depends(require("read"))])
 
@@ -94,7 +94,7 @@ class ActionIn(BaseModel):
     )
     decision_targeted: str = Field(default="", max_length=500)
     hours: float = Field(default=0.0, ge=0, le=10_000)
-    cost_eur: float = Field(default=0.0, ge=0)
+    cost_eur: float = Field(default=0.0, ge=0, le=1e12)
     outcome: str = Field(default="unknown", max_length=40)
     notes: str = Field(default="", max_length=5000)
 
@@ -179,39 +179,89 @@ def plan(
     return state.jobs.get(plan_id).to_dict()
 
 
-@router.get("/actions", summary="Logged actions")
-def actions(cur: Cursor, year: Annotated[int | None, Query(ge=1990, le=2100)] = None) -> list[Any]:
+class ActionOut(BaseModel):
+    """One logged action, with who logged it (and who deleted it, in the bin)."""
+
+    id: int
+    date: dt.date
+    type: str
+    subject: str
+    policy_areas: list[str]
+    decision_type: str
+    decision_targeted: str
+    official_categories: list[str]
+    hours: float
+    cost_eur: float
+    outcome: str
+    notes: str
+    created_by: str = Field(description="Who logged it: only she or an admin may delete it.")
+    created_at: dt.datetime | None
+    actors: list[str]
+    deleted_at: dt.datetime | None = None
+    deleted_by: str | None = None
+
+
+class ActionCreated(BaseModel):
+    """The id of a newly logged action."""
+
+    id: int
+
+
+ActionId = Annotated[int, PathParam(ge=1, le=2**53, description="Id of the action.")]
+
+
+@router.get("/actions", summary="Logged actions", response_model=list[ActionOut])
+def actions(
+    cur: Cursor,
+    year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+    deleted: Annotated[
+        bool, Query(description="List the deleted actions (to restore one) instead.")
+    ] = False,
+) -> list[action_log.Action]:
     """Return the logged lobbying actions (of one year if given), newest first."""
-    list_actions = function(ACTIONS, "list_actions")
-    return list(to_jsonable(call(list_actions, cur, year=year)))
+    return action_log.list_actions(cur, year=year, deleted=deleted)
 
 
-@router.post("/actions", status_code=status.HTTP_201_CREATED, summary="Log an action")
+@router.post(
+    "/actions",
+    status_code=status.HTTP_201_CREATED,
+    summary="Log an action",
+    response_model=ActionCreated,
+)
 def add_action(
     body: ActionIn, state: State, user: Annotated[User, Depends(require("act"))]
-) -> dict[str, Any]:
-    """Record an action (meeting, letter ...) with the actors met and its cost."""
-    add = function(ACTIONS, "add_action")
+) -> ActionCreated:
+    """Record an action (meeting, letter ...) with the actors met and its cost; the signed-in
+    user is its author."""
     fields = body.model_dump()
     fields["when"] = fields.pop("date")
-    with state.db.writer() as cur:
-        action_id = call(add, cur, **fields, created_by=user.name)
-    return {"id": to_jsonable(action_id)}
+    with state.db.writer(actor=f"web:{user.name}") as cur:
+        action_id = action_log.add_action(cur, **fields, created_by=user.name)
+    return ActionCreated(id=action_id)
 
 
 @router.delete(
     "/actions/{action_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete an action"
 )
 def delete_action(
-    action_id: Annotated[int, PathParam(ge=1)],
-    state: State,
-    user: Annotated[User, Depends(require("act"))],
+    action_id: ActionId, state: State, user: Annotated[User, Depends(require("act"))]
 ) -> Response:
-    """Delete a logged action."""
-    delete = function(ACTIONS, "delete_action")
-    with state.db.writer() as cur:
-        delete(cur, action_id)
+    """Delete a logged action (its author or an admin; 403 otherwise). The deletion is soft:
+    ``POST /actions/{id}/restore`` undoes it."""
+    with state.db.writer(actor=f"web:{user.name}") as cur:
+        action_log.delete_action(cur, action_id, user=user.name, admin=user.can("admin"))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/actions/{action_id}/restore", summary="Restore a deleted action", response_model=ActionOut
+)
+def restore_action(
+    action_id: ActionId, state: State, user: Annotated[User, Depends(require("act"))]
+) -> action_log.Action:
+    """Undo the deletion of an action (its author or an admin; 403 otherwise)."""
+    with state.db.writer(actor=f"web:{user.name}") as cur:
+        return action_log.restore_action(cur, action_id, user=user.name, admin=user.can("admin"))
 
 
 @router.get("/actions/report", summary="Annual register report (HATVP)", response_class=Response)
@@ -220,22 +270,13 @@ def register_report(
     year: Annotated[int, Query(ge=1990, le=2100)],
     fmt: Annotated[Literal["hatvp-json", "csv"], Query(alias="format")] = "hatvp-json",
 ) -> Response:
-    """Return the content of the annual activity report the HATVP asks of lobbyists."""
-    report = function(ACTIONS, "register_report")(cur, year=year, fmt=fmt)
-    if fmt == "csv":
-        body = report if isinstance(report, str) else str(report)
-        return Response(
-            body,
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="hatvp-{year}.csv"'},
-        )
-    text = (
-        report
-        if isinstance(report, str)
-        else json.dumps(to_jsonable(report), ensure_ascii=False, indent=2)
-    )
+    """Return the content of the annual activity report the HATVP asks of lobbyists (deleted
+    actions left out; CSV cells that a spreadsheet would run as formulas are neutralised)."""
+    text = action_log.register_report(cur, year=year, fmt=fmt)
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    suffix = "csv" if fmt == "csv" else "json"
     return Response(
         text,
-        media_type="application/json",
-        headers={"Content-Disposition": f'attachment; filename="hatvp-{year}.json"'},
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="hatvp-{year}.{suffix}"'},
     )

@@ -76,7 +76,7 @@ def territories(
     ] = None,
     parent_level: LevelQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
     """Search territories by name or code (``q``), or list those of a level or a parent."""
     key = _level(state, cur, level)

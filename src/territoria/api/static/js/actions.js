@@ -1,4 +1,5 @@
-/* Territoria — actions log: add and delete actions through the REST API. */
+/* Territoria — actions log: add, delete (after confirmation, undoable) and restore actions
+   through the REST API. */
 "use strict";
 (function () {
   const T = window.Territoria;
@@ -28,12 +29,55 @@
       }
     });
   }
+
+  async function restore(id) {
+    await T.api("/api/v1/actions/" + encodeURIComponent(id) + "/restore", { method: "POST" });
+    window.location.reload();
+  }
+
+  // Deleting asks first; the notice that follows offers to undo it.
   for (const button of document.querySelectorAll("[data-delete]")) {
     button.addEventListener("click", async () => {
+      if (!window.confirm(button.dataset.confirm)) return;
+      const id = button.dataset.delete;
       try {
-        await T.api("/api/v1/actions/" + encodeURIComponent(button.dataset.delete), { method: "DELETE" });
-        window.location.reload();
-      } catch (e) { alert(e.message); }
+        await T.api("/api/v1/actions/" + encodeURIComponent(id), { method: "DELETE" });
+      } catch (e) { alert(e.message); return; }
+      const row = button.closest("tr");
+      if (row) row.remove();
+      $("action-notice-text").textContent = button.dataset.deleted;
+      $("action-notice").hidden = false;
+      $("action-undo").onclick = () => restore(id).catch((e) => alert(e.message));
+      loadDeleted();
     });
   }
+
+  // The bin: deleted actions, restorable by their author or an admin.
+  const bin = $("deleted-actions");
+  async function loadDeleted() {
+    if (!bin) return;
+    let items = [];
+    try { items = await T.api("/api/v1/actions?deleted=true"); } catch (e) { return; }
+    const body = $("deleted-actions-body");
+    body.replaceChildren();
+    for (const a of items) {
+      const mayRestore = bin.dataset.admin === "true" || a.created_by === bin.dataset.user;
+      const action = T.el("td", {});
+      if (mayRestore) {
+        const button = T.el("button", { type: "button", class: "link", "data-restore": a.id, text: bin.dataset.labelRestore });
+        button.addEventListener("click", () => restore(a.id).catch((e) => alert(e.message)));
+        action.append(button);
+      }
+      const when = a.deleted_at ? new Date(a.deleted_at + "Z").toLocaleString(T.locale) : "";
+      body.append(T.el("tr", {}, [
+        T.el("td", { text: a.date }),
+        T.el("td", { text: a.subject }),
+        T.el("td", { text: a.created_by || "–" }),
+        T.el("td", { text: bin.dataset.labelBy.replace("{name}", a.deleted_by || "–") + (when ? " · " + when : "") }),
+        action,
+      ]));
+    }
+    bin.hidden = items.length === 0;
+  }
+  loadDeleted();
 })();

@@ -1,0 +1,149 @@
+"""The audit log for administrators: ``GET /api/v1/audit`` and the page ``/journal``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
+
+from territoria.accounts import User
+from territoria.api._deps import Cursor, require
+from territoria.api._render import render
+from territoria.kb.audit import MAX_LIMIT, AuditEntry, list_audit
+
+router = APIRouter(tags=["audit"])
+Admin = Annotated[User, Depends(require("admin"))]
+
+ActorQuery = Annotated[
+    str | None,
+    Query(description="Only the writes of this actor (web:alice, cli:root).", max_length=200),
+]
+EventQuery = Annotated[
+    str | None,
+    Query(description="Only events starting with this prefix (action., user.).", max_length=100),
+]
+TargetQuery = Annotated[
+    str | None,
+    Query(description="Only writes that touched this target (an action id).", max_length=200),
+]
+BeforeQuery = Annotated[
+    int | None,
+    Query(ge=1, le=2**63 - 1, description="Only entries older than this id (next page)."),
+]
+
+#: French names of the audited events (English in i18n/en.json).
+EVENT_LABELS: Final = {
+    "action.create": "Action consignée",
+    "action.delete": "Action supprimée",
+    "action.restore": "Action restaurée",
+    "user.add": "Compte créé",
+    "user.remove": "Compte supprimé",
+    "user.passwd": "Mot de passe changé",
+    "user.role": "Rôle modifié",
+    "user.token": "Jeton d'accès créé",
+    "user.revoke": "Accès révoqués",
+    "relations.import": "Relations importées",
+}
+#: French names of families of events, for events without a name of their own.
+EVENT_FAMILIES: Final = {
+    "action": "Action",
+    "user": "Compte",
+    "import": "Import",
+    "relations": "Relations",
+    "plan": "Plan d'influence",
+    "job": "Tâche",
+}
+#: French names of the channels an actor writes through.
+CHANNELS: Final = {"web": "site web", "cli": "ligne de commande", "system": "système"}
+#: French names of the details of an audit row.
+DETAIL_LABELS: Final = {
+    "subject": "objet",
+    "date": "date",
+    "type": "type",
+    "actors": "acteurs",
+    "created_by": "consignée par",
+    "deleted_by": "supprimée par",
+}
+
+
+class AuditEntryOut(BaseModel):
+    """One audited write: who, when, what and on what."""
+
+    id: int
+    at: dt.datetime
+    actor: str
+    event: str
+    target: str | None
+    detail: dict[str, Any] | None
+
+
+@router.get(
+    "/api/v1/audit",
+    summary="The audit log (administrators)",
+    response_model=list[AuditEntryOut],
+)
+def audit(
+    cur: Cursor,
+    _admin: Admin,
+    actor: ActorQuery = None,
+    event: EventQuery = None,
+    target: TargetQuery = None,
+    before: BeforeQuery = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> list[AuditEntry]:
+    """Return the latest audited writes, newest first; page back with ``before`` set to the
+    smallest id received."""
+    return list_audit(cur, actor=actor, event=event, target=target, before=before, limit=limit)
+
+
+def _event_label(event: str) -> tuple[str, str]:
+    """Return the French name of an event and what follows its family (``france`` of
+    ``import.france``) when the event has no name of its own."""
+    if event in EVENT_LABELS:
+        return EVENT_LABELS[event], ""
+    family, _, rest = event.partition(".")
+    return EVENT_FAMILIES.get(family, "Autre écriture"), rest
+
+
+def _row(entry: AuditEntry) -> dict[str, Any]:
+    channel, _, name = entry.actor.partition(":")
+    label, rest = _event_label(entry.event)
+    return {
+        "id": entry.id,
+        "at": entry.at,
+        "who": name or channel,
+        "channel": CHANNELS.get(channel, channel) if name or channel == "system" else "",
+        "event": entry.event,
+        "label": label,
+        "rest": rest,
+        "target": entry.target or "",
+        "detail": [
+            (DETAIL_LABELS.get(k, k), ", ".join(map(str, v)) if isinstance(v, list) else str(v))
+            for k, v in (entry.detail or {}).items()
+        ],
+    }
+
+
+@router.get("/journal", response_class=HTMLResponse, include_in_schema=False)
+def journal_page(
+    request: Request,
+    cur: Cursor,
+    _admin: Admin,
+    actor: ActorQuery = None,
+    event: EventQuery = None,
+    before: BeforeQuery = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    """The audit log page: who wrote what, newest first, with filters."""
+    entries = list_audit(cur, actor=actor or None, event=event or None, before=before, limit=limit)
+    context = {
+        "entries": [_row(e) for e in entries],
+        "actor": actor or "",
+        "event": event or "",
+        "limit": limit,
+        "older": entries[-1].id if len(entries) == limit else None,
+    }
+    return render(request, "audit.html", context)
