@@ -321,6 +321,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 HOOKED_IMPORT = """
 import contextlib, sys, time
 import territoria.cli._import as cli_import
+import territoria.sources._framework as framework
 import territoria.sources.france as france
 
 hang_at = sys.argv[1]
@@ -334,19 +335,19 @@ def mark(step):
 def progress(quiet):
     yield mark
 
-replace, drop = france._replace, france._drop_staging
+replace, drop = france._replace, framework.drop_staging
 
 def replace_then_mark(con):
     replace(con)
     mark("in-transaction")  # old rows deleted and new ones inserted; COMMIT not yet run
 
-def drop_then_mark(con):
-    drop(con)
+def drop_then_mark(con, prefix):
+    drop(con, prefix)
     mark("committed")  # COMMIT done; the connection is not closed (no checkpoint yet)
 
 cli_import.step_progress = progress
 france._replace = replace_then_mark
-france._drop_staging = drop_then_mark
+framework.drop_staging = drop_then_mark
 from territoria.cli import main
 sys.argv = ["territoria", *sys.argv[2:]]
 main()
@@ -369,9 +370,9 @@ main()
 def test_killed_at_each_step(
     kb_path: Path, variant: Path, tmp_path: Path, moment: str, outcome: str
 ) -> None:
-    from territoria.sources import france
+    from territoria.sources import _framework, france
 
-    assert hasattr(france, "_replace") and hasattr(france, "_drop_staging"), (
+    assert hasattr(france, "_replace") and hasattr(_framework, "drop_staging"), (
         "the test hooks the importer's write step: update HOOKED_IMPORT"
     )
     before = fingerprint(kb_path)

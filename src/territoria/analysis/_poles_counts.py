@@ -16,7 +16,7 @@ from scipy.stats import poisson
 
 from territoria.analysis._specialisation_sql import stock_sql
 from territoria.errors import InvalidAnalysisRequest, UnknownTerritory
-from territoria.sources.sirene import naf_codes
+from territoria.kb.naf import naf_codes
 
 
 @dataclass

@@ -14,7 +14,7 @@ import shapely
 from territoria.analysis._poles_candidates import Pole, local_xy
 from territoria.analysis._poles_counts import Counts, Scope, cluster_label, group_membership
 from territoria.analysis._specialisation_sql import stock_sql
-from territoria.sources.sirene import naf_codes, naf_label
+from territoria.kb.naf import naf_codes, naf_label
 
 #: Knowledge actors: scientific research and development, higher and post-secondary education.
 KNOWLEDGE = ("72", "85.4")

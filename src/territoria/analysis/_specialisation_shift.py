@@ -9,7 +9,7 @@ import duckdb
 import numpy as np
 
 from territoria.analysis._specialisation_sql import code_sql, stock_sql
-from territoria.sources.sirene import naf_label
+from territoria.kb.naf import naf_label
 
 
 def cells(

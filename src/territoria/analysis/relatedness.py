@@ -37,8 +37,8 @@ import numpy as np
 
 from territoria.analysis.specialisation import SectorMatrix, classify_sectors, sector_matrix
 from territoria.errors import InvalidAnalysisRequest, SourceError, ValidationError
-from territoria.kb._transaction import transaction
-from territoria.sources.sirene import naf_codes, naf_label
+from territoria.kb.naf import naf_codes, naf_label
+from territoria.sources._framework import SourceRecord, record_source, swap
 
 __all__ = [
     "EXCLUDED_DIVISIONS",
@@ -350,20 +350,20 @@ def _write_scheme(
     rows: list[tuple[Any, ...]],
 ) -> None:
     now = datetime.now(tz=UTC).replace(tzinfo=None)
-    with transaction(con):
-        old = "SELECT id FROM source WHERE name = ? AND dataset = ?"
-        con.execute(f"DELETE FROM {table} WHERE source_id IN ({old})", [source_name, scheme])
-        con.execute("DELETE FROM source WHERE name = ? AND dataset = ?", [source_name, scheme])
-        row = con.execute(
-            "INSERT INTO source (name, dataset, publisher, licence, retrieved_at, address, "
-            "synthetic, note) VALUES (?, ?, 'user', 'user-supplied', ?, ?, false, ?) "
-            "RETURNING id",
-            [source_name, scheme, now, str(path.resolve()), f"imported from {path.name}"],
-        ).fetchone()
-        assert row is not None
+    provenance = SourceRecord(
+        name=source_name,
+        dataset=scheme,
+        publisher="user",
+        licence="user-supplied",
+        retrieved_at=now,
+        address=str(path.resolve()),
+        note=f"imported from {path.name}",
+    )
+    with swap(con, names=[source_name], dataset=scheme, tables=[table]):
+        sid = record_source(con, provenance, imported_at=now)
         placeholders = ", ".join("?" for _ in rows[0])
         con.executemany(
-            f"INSERT INTO {table} VALUES ({placeholders}, {int(row[0])})",
+            f"INSERT INTO {table} VALUES ({placeholders}, {sid})",
             [list(r) for r in rows],
         )
 

@@ -56,7 +56,7 @@ from territoria.analysis._specialisation_sql import (
     stock_sql,
 )
 from territoria.analysis.profile import resolve_territory
-from territoria.sources.sirene import naf_label
+from territoria.kb.naf import naf_label
 
 __all__ = [
     "LEVELS",

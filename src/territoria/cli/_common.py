@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, overload
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, overload
 
 import duckdb
 import typer
@@ -17,6 +17,9 @@ from rich.console import Console
 from territoria.errors import InvalidQuery, TerritoriaError, ValidationError
 from territoria.kb import connect
 from territoria.settings import Settings
+
+if TYPE_CHECKING:
+    from territoria.sources._framework import Progress
 
 console = Console()
 err_console = Console(stderr=True)
@@ -79,21 +82,9 @@ def handle_errors() -> Iterator[None]:
     except TerritoriaError as exc:
         fail(exc)
     except duckdb.Error as exc:
-        text = str(exc)
-        if any(w in text for w in ("Operation not permitted", "Permission denied", "read-only")):
-            text = (
-                f"cannot write the knowledge base ({text.splitlines()[0]}): the file or its "
-                "folder is read-only; choose another path with --db or TERRITORIA_DB"
-            )
-        elif "lock" in text.lower():
-            text = (
-                f"the knowledge base is in use by another process ({text.splitlines()[0]}): "
-                "close it (or stop 'territoria serve') and try again"
-            )
-        else:
-            text = f"database error: {text}"
-        err_console.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=3) from None
+        from territoria.sources._framework import translate_error
+
+        fail(translate_error(exc))
     except KeyboardInterrupt:
         err_console.print("[bold red]interrupted[/]: nothing was written")
         raise typer.Exit(code=130) from None
@@ -103,14 +94,18 @@ def handle_errors() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def step_progress(quiet: bool) -> Iterator[Callable[[str], None]]:
-    """Yield a callback that shows the current step of a long task under a spinner."""
-    if quiet or not sys.stderr.isatty():
-        yield lambda _step: None
-        return
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+def step_progress(quiet: bool) -> Iterator[Progress]:
+    """Yield a :class:`~territoria.sources._framework.Progress` callback that shows the
+    current step of a long task (and how far it is, when told) under a spinner."""
+    from territoria.sources._framework import no_progress
 
-    with Progress(
+    if quiet or not sys.stderr.isatty():
+        yield no_progress
+        return
+    from rich.progress import Progress as RichProgress
+    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with RichProgress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
@@ -119,7 +114,11 @@ def step_progress(quiet: bool) -> Iterator[Callable[[str], None]]:
     ) as progress:
         task = progress.add_task("starting", total=None)
 
-        def update(step: str) -> None:
+        def update(step: str, done: int | None = None, total: int | None = None) -> None:
+            if done is not None and total:
+                step = f"{step} {done:,}/{total:,}"
+            elif done is not None:
+                step = f"{step} {done:,}"
             progress.update(task, description=step)
 
         yield update

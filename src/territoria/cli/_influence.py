@@ -490,7 +490,11 @@ def relations_import(
     db: DbOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Import relations between actors; any bad line rejects the whole file (exit 2)."""
+    """Import relations between actors; any bad line rejects the whole file (exit 2).
+
+    Importing again under the same --source-name replaces its relations; actors it created
+    that logged actions reference are kept, and listed.
+    """
     from territoria.influence.relations import import_relations
 
     ctx = context(db, quiet)
@@ -506,3 +510,9 @@ def relations_import(
         print_json(report.to_dict())
     elif not ctx.quiet:
         console.print(f"{report.relations} relations, {report.actors_created} new actors")
+        if report.kept_actors:
+            console.print(
+                f"kept {len(report.kept_actors)} actors referenced by logged actions: "
+                f"{', '.join(report.kept_actors)}",
+                highlight=False,
+            )

@@ -28,6 +28,7 @@ from territoria import _csv_safe
 from territoria.errors import InvalidPlanRequest, PermissionDenied, UnknownAction, UnknownActor
 from territoria.kb._transaction import transaction
 from territoria.kb.audit import current_actor, record
+from territoria.sources._framework import SourceRecord, record_source
 
 __all__ = [
     "ACTION_TYPES",
@@ -268,12 +269,8 @@ def _actions_source(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
         "SELECT id FROM source WHERE name = 'actions log' AND dataset = 'actions'"
     ).fetchone()
     if src is None:
-        src = con.execute(
-            "INSERT INTO source (name, dataset, publisher, licence, retrieved_at, synthetic) "
-            "VALUES ('actions log', 'actions', 'user', 'private', ?, false) RETURNING id",
-            [now],
-        ).fetchone()
-    assert src is not None
+        log = SourceRecord("actions log", "actions", "user", "private", retrieved_at=now)
+        src = (record_source(con, log, imported_at=now),)
     sid = int(src[0])
     if con.execute("SELECT count(*) FROM actor WHERE id = 'self'").fetchone() == (0,):
         con.execute(

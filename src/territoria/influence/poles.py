@@ -41,7 +41,7 @@ import duckdb
 
 from territoria.analysis.poles import find_pole
 from territoria.errors import InvalidPlanRequest
-from territoria.kb._transaction import transaction
+from territoria.sources._framework import SourceRecord, record_source, swap
 
 __all__ = [
     "SOURCE_NAME",
@@ -267,32 +267,21 @@ def register_pole_actors(con: duckdb.DuckDBPyConnection, pole: Mapping[str, Any]
     ).fetchone()
     licence, snapshot = sirene if sirene else ("unknown", None)
     now = datetime.now(tz=UTC).replace(tzinfo=None)
-    with transaction(con):
-        old = [
-            int(r[0])
-            for r in con.execute(
-                "SELECT id FROM source WHERE name = ? AND dataset = ?", [SOURCE_NAME, pole_id]
-            ).fetchall()
-        ]
-        con.execute("DELETE FROM relation WHERE source_id IN (SELECT unnest(?))", [old])
-        row = con.execute(
-            "INSERT INTO source (name, dataset, publisher, licence, retrieved_at, "
-            "reference_date, address, synthetic, note) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?) "
-            "RETURNING id",
-            [
-                SOURCE_NAME,
-                pole_id,
-                "Territoria pole detection (territoria poles detect) on SIRENE",
-                f"derived from SIRENE: {licence}",
-                now,
-                snapshot,
-                synthetic,
-                f"firms and knowledge actors of pole {pole_id}: {pole.get('name', '')}"
-                + (" — SYNTHETIC DATA" if synthetic else ""),
-            ],
-        ).fetchone()
-        assert row is not None
-        sid = int(row[0])
+    provenance = SourceRecord(
+        name=SOURCE_NAME,
+        dataset=pole_id,
+        publisher="Territoria pole detection (territoria poles detect) on SIRENE",
+        licence=f"derived from SIRENE: {licence}",
+        retrieved_at=now,
+        reference_date=snapshot,
+        synthetic=synthetic,
+        note=f"firms and knowledge actors of pole {pole_id}: {pole.get('name', '')}"
+        + (" — SYNTHETIC DATA" if synthetic else ""),
+    )
+    # the swap deletes the previous registration's relations, and its source row last
+    with swap(con, names=[SOURCE_NAME], dataset=pole_id, tables=["relation"]) as swapped:
+        old = swapped.previous
+        sid = record_source(con, provenance, imported_at=now)
         created = con.execute(
             "INSERT INTO actor (id, kind, name, siren, level, code, source_id) "
             "SELECT * FROM (SELECT unnest(?) AS id, unnest(?), unnest(?), unnest(?), "
@@ -330,7 +319,6 @@ def register_pole_actors(con: duckdb.DuckDBPyConnection, pole: Mapping[str, Any]
                 "WHERE source_id IN (SELECT unnest(?))",
                 [old],
             )
-            con.execute("DELETE FROM source WHERE id IN (SELECT unnest(?))", [old])
     return PoleActors(pole_id, ids, len(relations), len(created), synthetic, True, kinds)
 
 

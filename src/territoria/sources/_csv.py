@@ -1,4 +1,4 @@
-"""Reading the CSV files of indicator tables: dialect, header, physical line numbers.
+"""Reading user CSV files (indicator tables, relations): dialect, header, physical line numbers.
 
 INSEE publishes CSV with ``;`` separators, sometimes Latin-1, sometimes values spanning
 lines; validation errors must point at the file's real line numbers.
@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from territoria.errors import SourceError, ValidationError
+from territoria.sources._framework import translate_error
 
 
 def _literal(value: str | None) -> str:
@@ -22,6 +23,22 @@ def _literal(value: str | None) -> str:
 
 
 _ENCODINGS = {"utf-8": "utf-8-sig", "latin-1": "latin-1", "utf-16": "utf-16"}
+#: Separators guessed from the header line, and the names they are given by.
+SEPARATORS = (";", ",", "\t", "|")
+_SEP_NAMES = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
+
+
+def check_file(path: Path, what: str) -> None:
+    """Refuse a path that is missing, a folder, or not readable, with a clear message."""
+    if not path.exists():
+        msg = f"{what} {str(path)!r} does not exist: check the path"
+        raise SourceError(msg)
+    if path.is_dir():
+        msg = f"{what} {str(path)!r} is a folder: give the CSV file itself"
+        raise SourceError(msg)
+    if not path.is_file():
+        msg = f"{what} {str(path)!r} is not a regular file: give a CSV file"
+        raise SourceError(msg)
 
 
 @dataclass(frozen=True)
@@ -42,28 +59,58 @@ def _dialect(path: Path, *, sep: str | None, encoding: str) -> _Dialect:
     if key not in _ENCODINGS:
         msg = f"unsupported encoding {encoding!r}: use one of {', '.join(_ENCODINGS)}"
         raise SourceError(msg)
-    sep = {"tab": "\t", "\\t": "\t"}.get(sep, sep) if sep else None
-    if sep is None:
-        with path.open(encoding=_ENCODINGS[key], errors="replace", newline="") as handle:
-            first = handle.readline()
-        counts = {c: first.count(c) for c in (";", ",", "\t", "|")}
+    if sep is not None:
+        sep = _separator(sep)
+    else:
+        try:
+            with path.open(encoding=_ENCODINGS[key], errors="replace", newline="") as handle:
+                first = handle.readline()
+        except OSError as exc:
+            raise translate_error(exc, source=path) from exc
+        counts = {c: first.count(c) for c in SEPARATORS}
         sep = max(counts, key=lambda c: counts[c]) if any(counts.values()) else ","
     return _Dialect(sep=sep, encoding=key)
 
 
-def _read(con: duckdb.DuckDBPyConnection, path: Path, dialect: _Dialect) -> list[str]:
-    """Load the file into ``ind_raw`` (all text); return the header's column names."""
+def _separator(sep: str) -> str:
+    """The one-character field separator named by ``sep`` (``;``, ``tab`` ...), or refuse it."""
+    value = _SEP_NAMES.get(sep.strip().lower(), sep) if sep.strip() else sep
+    shown = ", ".join("tab" if c == "\t" else c for c in SEPARATORS)
+    if len(value) != 1 or value in {'"', "\n", "\r"} or value.isalnum():
+        what = "an empty separator" if not sep else f"separator {sep!r}"
+        msg = f"{what} cannot split CSV fields: give one character such as {shown} (--sep)"
+        raise SourceError(msg)
+    return value
+
+
+def _read(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    dialect: _Dialect,
+    *,
+    table: str = "ind_raw",
+    what: str = "an indicator file",
+    options: bool = True,
+) -> list[str]:
+    """Load the file into the temporary ``table`` (all text); return the header's names.
+
+    ``what`` names the kind of file in messages; ``options`` says whether the user can pass
+    ``--sep`` and ``--encoding`` (hints mention them only then).
+    """
     try:
         with path.open(encoding=dialect.python_encoding, newline="") as handle:
             header = next(csv.reader(handle, delimiter=dialect.sep, quotechar='"'), None)
     except UnicodeDecodeError as exc:
-        msg = (
-            f"{path.name!r} is not {dialect.encoding} text ({exc.reason}): pass --encoding "
-            "latin-1 for INSEE's older files"
-        )
+        fix = "pass --encoding latin-1 for INSEE's older files" if options else "save it as UTF-8"
+        msg = f"{path.name!r} is not {dialect.encoding} text ({exc.reason}): {fix}"
         raise SourceError(msg) from exc
+    except csv.Error as exc:
+        msg = f"cannot read the header line of {path.name!r} ({exc}): is it a CSV file?"
+        raise SourceError(msg) from exc
+    except OSError as exc:
+        raise translate_error(exc, source=path) from exc
     if not header:
-        msg = f"{path.name!r} is empty: an indicator file starts with a header line"
+        msg = f"{path.name!r} is empty: {what} starts with a header line"
         raise SourceError(msg)
     names = [h.strip() or f"_unnamed_{i}" for i, h in enumerate(header)]
     lower = [n.lower() for n in names]  # SQL names ignore case
@@ -74,20 +121,23 @@ def _read(con: duckdb.DuckDBPyConnection, path: Path, dialect: _Dialect) -> list
         raise ValidationError(msg, problems=problems, count=len(problems))
     columns = "{" + ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names) + "}"
     try:
-        # No sniffing: the sniffer may drop a malformed line instead of failing on it.
+        # No sniffing: the sniffer may drop a malformed line instead of failing on it; strict
+        # mode refuses an unterminated quote instead of reading the rest of the file into it.
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE ind_raw AS SELECT * FROM read_csv(?, header = true, "
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv(?, header = true, "
             f"auto_detect = false, columns = {columns}, delim = ?, quote = '\"', "
-            "escape = '\"', encoding = ?)",
+            "escape = '\"', encoding = ?, strict_mode = true)",
             [str(path), dialect.sep, dialect.encoding],
         )
     except duckdb.Error as exc:
-        text = " ".join(str(exc).strip().splitlines()[:2])
-        msg = (
-            f"cannot read {path.name!r} as CSV with separator {dialect.sep!r} and encoding "
-            f"{dialect.encoding!r}: {text}; check the separator (--sep) and encoding (--encoding)"
-        )
-        raise SourceError(msg) from exc
+        sep = "tab" if dialect.sep == "\t" else repr(dialect.sep)
+        hint = f"check the separator ({sep}) and the encoding ({dialect.encoding!r})"
+        if options:
+            hint = f"check the separator ({sep}, --sep) and the encoding ({dialect.encoding!r}, "
+            hint += "--encoding)"
+        else:
+            hint += ', and that every quote (") is closed'
+        raise translate_error(exc, source=path, reading=f"{path.name!r} as CSV", hint=hint) from exc
     return names
 
 

@@ -18,7 +18,8 @@ from typing import Literal
 
 import duckdb
 
-from territoria.errors import SourceError
+from territoria.errors import SourceError, TerritoriaError
+from territoria.sources._framework import first_line, translate_error
 
 CHUNK = 16 * 1024 * 1024
 
@@ -171,22 +172,10 @@ def _parquet_columns(
     return tuple(str(r[0]) for r in rows)
 
 
-def first_line(exc: BaseException) -> str:
-    """The informative part of a DuckDB error message, on one line."""
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    keep = [
-        line
-        for line in lines[:4]
-        if not line.startswith(("Possible fixes", "*", "file =", "delimiter"))
-    ]
-    return " — ".join(keep[:3]) if keep else exc.__class__.__name__
-
-
-def read_error(exc: duckdb.Error, file: InputFile) -> SourceError:
+def read_error(exc: duckdb.Error, file: InputFile) -> TerritoriaError:
     """Translate a DuckDB read error into a message that says what to do."""
     text = first_line(exc)
     hint = "the file is truncated or corrupt, or not in the SIRENE format: download it again"
     if "unicode" in text.lower() or "utf-8" in text.lower():
         hint = "the file is not UTF-8: use INSEE's '_utf8' file"
-    msg = f"cannot read {file.what} {file.origin!r}: {text}; {hint}"
-    return SourceError(msg)
+    return translate_error(exc, source=file.path, reading=f"{file.what} {file.origin!r}", hint=hint)

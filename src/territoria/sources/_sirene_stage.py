@@ -13,8 +13,8 @@ from typing import Any
 import duckdb
 
 from territoria.errors import SourceError, ValidationError
+from territoria.kb.naf import register_naf
 from territoria.sources._sirene_files import InputFile, read_error
-from territoria.sources._sirene_naf import register_naf
 
 #: Head-count bands of SIRENE: code -> (lowest, highest or None when open, estimate used).
 HEADCOUNT_BANDS: dict[str, tuple[int, int | None, float]] = {

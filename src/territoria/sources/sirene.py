@@ -36,18 +36,10 @@ from typing import Any
 import duckdb
 
 from territoria.errors import EmptyKnowledgeBase, SourceError, UnknownTerritory
-from territoria.kb._transaction import transaction
+from territoria.kb.audit import record
+from territoria.kb.naf import NAF_ADDRESS, NAF_LICENCE, NAF_PUBLISHER, NAF_VERSION
+from territoria.sources._framework import Progress, SourceRecord, Staging, StepTimer
 from territoria.sources._sirene_files import InputFile, open_input
-from territoria.sources._sirene_naf import (
-    NAF_ADDRESS,
-    NAF_LEVELS,
-    NAF_LICENCE,
-    NAF_PUBLISHER,
-    NAF_VERSION,
-    NafCode,
-    naf_codes,
-    naf_label,
-)
 from territoria.sources._sirene_stage import (
     BLOCKING,
     EPSG_CODES,
@@ -69,7 +61,6 @@ from territoria.sources._sirene_stage import (
     stage_legal_units,
     stage_stock_coordinates,
 )
-from territoria.sources._steps import Progress, StepTimer
 
 __all__ = [
     "BLOCKING",
@@ -79,13 +70,9 @@ __all__ = [
     "HEADCOUNT_BANDS",
     "HISTORY_COLUMNS",
     "LEGAL_UNIT_COLUMNS",
-    "NAF_LEVELS",
-    "NafCode",
     "Problem",
     "SireneReport",
     "import_sirene",
-    "naf_codes",
-    "naf_label",
 ]
 
 SOURCE_NAME = "sirene"
@@ -149,7 +136,8 @@ def import_sirene(
     Returns
     -------
     SireneReport
-        Counts, problems found (with examples) and timings.
+        Counts, problems found (with examples) and timings. The counts are also recorded in
+        the audit log (event ``import.sirene``) in the transaction of the import.
 
     Raises
     ------
@@ -167,7 +155,10 @@ def import_sirene(
         synthetic = (establishments.parent / SYNTHETIC_MANIFEST).exists()
     report.synthetic = synthetic
     settings = _Settings(con, memory_limit=memory_limit)
-    with tempfile.TemporaryDirectory(prefix="territoria-sirene-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="territoria-sirene-") as tmp,
+        Staging(con, "s_") as staging,
+    ):
         try:
             step("open files")
             files = _open_files(
@@ -204,15 +195,29 @@ def import_sirene(
             if strict:
                 refuse_bad_rows(report)
             step("write")
-            _allocate_sources(con, files, report)
-            with transaction(con):
+            _allocate_sources(staging, files, report)
+            with staging.swap(names=[SOURCE_NAME, NAF_SOURCE_NAME], tables=_TABLES):
                 _replace(con, files)
+                _count(con, report)
+                record(con, "import.sirene", target=SOURCE_NAME, detail=_audit(report))
         finally:
-            _drop_staging(con)
             settings.restore()
     step("")
-    _count(con, report)
     return report
+
+
+def _audit(report: SireneReport) -> dict[str, Any]:
+    return {
+        "establishments": report.establishments,
+        "active": report.active,
+        "geolocated": report.geolocated,
+        "legal_units": report.legal_units,
+        "history_periods": report.history_periods,
+        "reference_date": report.reference_date,
+        "synthetic": report.synthetic,
+        "scope": report.scope,
+        "problems": {name: problem.count for name, problem in report.problems.items()},
+    }
 
 
 # --------------------------------------------------------------------------- set-up
@@ -334,11 +339,10 @@ def _open_files(
 # --------------------------------------------------------------------------- writing
 
 
-def _allocate_sources(
-    con: duckdb.DuckDBPyConnection, files: dict[str, InputFile], report: SireneReport
-) -> None:
-    now = datetime.now(tz=UTC).replace(tzinfo=None)
-    con.execute("CREATE OR REPLACE TEMP TABLE s_src AS SELECT * FROM source WHERE false")
+_TABLES = ("establishment", "legal_unit", "establishment_history", "naf")
+
+
+def _allocate_sources(staging: Staging, files: dict[str, InputFile], report: SireneReport) -> None:
     datasets = {
         "establishments": "StockEtablissement",
         "legal_units": "StockUniteLegale",
@@ -353,37 +357,38 @@ def _allocate_sources(
     )
     for key, file in files.items():
         origin = Path(file.origin)
-        retrieved = datetime.fromtimestamp(origin.stat().st_mtime, tz=UTC).replace(tzinfo=None)
         scope = report.scope
         note = f"{file.origin}"
         if scope.get("region") or scope.get("departement"):
             note += (
                 f"; filtered on région {scope.get('region')} département {scope.get('departement')}"
             )
-        con.execute(
-            "INSERT INTO s_src (id, name, dataset, publisher, licence, version, retrieved_at, "
-            "reference_date, address, synthetic, imported_at, note) "
-            "VALUES (nextval('source_id_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                SOURCE_NAME,
-                datasets[key],
-                SYNTHETIC_PUBLISHER if report.synthetic else PUBLISHER,
-                SYNTHETIC_LICENCE if report.synthetic else LICENCE,
-                str(manifest.get("version")) if report.synthetic else origin.name,
-                retrieved,
-                report.reference_date,
-                str(origin.resolve()) if report.synthetic else ADDRESS,
-                report.synthetic,
-                now,
-                (note_synthetic + "; " + note) if report.synthetic else note,
-            ],
+        staging.source(
+            SourceRecord(
+                name=SOURCE_NAME,
+                dataset=datasets[key],
+                publisher=SYNTHETIC_PUBLISHER if report.synthetic else PUBLISHER,
+                licence=SYNTHETIC_LICENCE if report.synthetic else LICENCE,
+                version=str(manifest.get("version")) if report.synthetic else origin.name,
+                retrieved_at=datetime.fromtimestamp(origin.stat().st_mtime, tz=UTC),
+                reference_date=report.reference_date,
+                address=str(origin.resolve()) if report.synthetic else ADDRESS,
+                synthetic=report.synthetic,
+                note=(note_synthetic + "; " + note) if report.synthetic else note,
+            )
         )
-    con.execute(
-        "INSERT INTO s_src (id, name, dataset, publisher, licence, version, retrieved_at, "
-        "reference_date, address, synthetic, imported_at, note) "
-        "VALUES (nextval('source_id_seq'), ?, 'naf_rev2.csv', ?, ?, ?, ?, 'NAF rev. 2 (2008)', "
-        "?, false, ?, 'package data of Territoria: territoria/data/naf')",
-        [NAF_SOURCE_NAME, NAF_PUBLISHER, NAF_LICENCE, NAF_VERSION, now, NAF_ADDRESS, now],
+    staging.source(
+        SourceRecord(
+            name=NAF_SOURCE_NAME,
+            dataset="naf_rev2.csv",
+            publisher=NAF_PUBLISHER,
+            licence=NAF_LICENCE,
+            version=NAF_VERSION,
+            retrieved_at=staging.now,
+            reference_date="NAF rev. 2 (2008)",
+            address=NAF_ADDRESS,
+            note="package data of Territoria: territoria/data/naf",
+        )
     )
 
 
@@ -403,13 +408,7 @@ def _src(dataset: str) -> str:
 
 
 def _replace(con: duckdb.DuckDBPyConnection, files: dict[str, InputFile]) -> None:
-    """Inside the transaction: drop the previous SIRENE snapshot and insert the new one."""
-    old = "SELECT id FROM source WHERE name IN (?, ?)"
-    names = [SOURCE_NAME, NAF_SOURCE_NAME]
-    for table in ("establishment", "legal_unit", "establishment_history", "naf"):
-        con.execute(f"DELETE FROM {table} WHERE source_id IN ({old})", names)
-    con.execute("DELETE FROM source WHERE name IN (?, ?)", names)
-    con.execute("INSERT INTO source SELECT * FROM s_src")
+    """Inside the swap (previous snapshot deleted, new source rows in): insert the new one."""
     con.execute(f"INSERT INTO naf SELECT *, {_src('naf_rev2.csv')} FROM s_naf")
     con.execute(
         f"""
@@ -442,18 +441,6 @@ def _replace(con: duckdb.DuckDBPyConnection, files: dict[str, InputFile]) -> Non
             FROM s_hist
             """
         )
-
-
-def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
-    try:
-        tables = con.execute(
-            "SELECT table_name FROM duckdb_tables() "
-            "WHERE temporary AND table_name LIKE 's\\_%' ESCAPE '\\'"
-        ).fetchall()
-        for (name,) in tables:
-            con.execute(f"DROP TABLE IF EXISTS {name}")
-    except duckdb.Error:  # pragma: no cover - the connection is being closed
-        return
 
 
 def _count(con: duckdb.DuckDBPyConnection, report: SireneReport) -> None:

@@ -50,7 +50,7 @@ import pyproj
 
 from territoria import __version__
 from territoria.errors import EmptyKnowledgeBase, InvalidAnalysisRequest, UnknownTerritory
-from territoria.sources._sirene_naf import naf_codes
+from territoria.kb.naf import naf_codes
 from territoria.synth._columns import (
     ESTABLISHMENT_FILE,
     GEOLOCATION_FILE,

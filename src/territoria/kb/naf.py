@@ -1,4 +1,9 @@
-"""The NAF rev. 2 nomenclature shipped as package data (``territoria/data/naf/naf_rev2.csv``)."""
+"""Reference data: the NAF rev. 2 nomenclature of activities.
+
+Shipped as package data (``territoria/data/naf/naf_rev2.csv``), read by the SIRENE importer
+(which writes it into the ``naf`` table with its provenance) and by the economic analyses
+(labels, levels); it belongs to no importer.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,19 @@ from importlib import resources
 
 import duckdb
 import pyarrow as pa
+
+__all__ = [
+    "NAF_ADDRESS",
+    "NAF_LEVELS",
+    "NAF_LICENCE",
+    "NAF_PUBLISHER",
+    "NAF_VERSION",
+    "NafCode",
+    "naf_codes",
+    "naf_label",
+    "naf_table",
+    "register_naf",
+]
 
 NAF_PUBLISHER = "INSEE (nomenclature); packaged by the French social ministries (SocialGouv)"
 NAF_LICENCE = "Apache-2.0 (@socialgouv/codes-naf); nomenclature: Licence Ouverte 2.0 (Etalab)"
