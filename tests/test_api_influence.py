@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +11,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from territoria.api._jobs import Job, JobManager, to_jsonable
-from territoria.errors import InvalidPlanRequest, UnknownJob
 from test_api_helpers import login, make_app, make_kb
 
 
@@ -155,47 +152,3 @@ def test_planner_page(analyst: tuple[TestClient, dict[str, str]]) -> None:
     )
     assert 'value="35238"' in page.text
     assert "economic-development" in page.text
-
-
-def test_job_manager_reports_progress_and_errors() -> None:
-    jobs = JobManager(workers=1)
-    gate = threading.Event()
-    seen: list[float | None] = []
-    holder: dict[str, Job] = {}
-
-    def work(progress: Any) -> dict[str, Any]:
-        gate.wait(10)
-        progress("graph", 0.25)
-        seen.append(holder["job"].progress)
-        progress(3, 4)
-        seen.append(holder["job"].progress)
-        return {"value": 1.5, "nan": float("nan")}
-
-    def fail(_progress: Any) -> None:
-        raise InvalidPlanRequest("k must be positive")
-
-    holder["job"] = job = jobs.submit("plan", "me", {}, work)
-    failing = jobs.submit("plan", "me", {}, fail)
-    gate.set()
-    deadline = time.monotonic() + 10
-    while failing.status in {"queued", "running"} and time.monotonic() < deadline:
-        time.sleep(0.01)
-    jobs.shutdown()
-    assert seen == [0.25, 0.75]
-    assert job.step == "graph"
-    assert job.status == "done" and job.result == {"value": 1.5, "nan": None}
-    assert failing.status == "failed"
-    assert failing.error == {
-        "code": "invalid_plan_request",
-        "message": "k must be positive",
-        "status": 422,
-    }
-    with pytest.raises(UnknownJob):
-        jobs.get("0" * 32)
-
-
-def test_to_jsonable_handles_numpy() -> None:
-    import numpy as np
-
-    data = to_jsonable({"a": np.float64(1.5), "b": np.arange(3), "c": (np.int32(2),)})
-    assert data == {"a": 1.5, "b": [0, 1, 2], "c": [2]}

@@ -184,6 +184,13 @@ class InvalidAccount(TerritoriaError, ValueError):
     exit_code = 2
 
 
+class LastAdmin(TerritoriaError, ValueError):
+    """The change would leave no administrator account."""
+
+    http_status = 409
+    exit_code = 2
+
+
 class TooManyAttempts(TerritoriaError, RuntimeError):
     """Too many failed sign-ins from this address or for this user; wait and retry."""
 
@@ -195,6 +202,20 @@ class UnknownJob(TerritoriaError, LookupError):
     """No background job (influence plan) has this identifier."""
 
     http_status = 404
+    exit_code = 2
+
+
+class JobCancelled(TerritoriaError, RuntimeError):
+    """A job was cancelled while it ran."""
+
+    http_status = 409
+    exit_code = 1
+
+
+class TooManyJobs(TerritoriaError, RuntimeError):
+    """The user already has as many unfinished jobs as allowed."""
+
+    http_status = 429
     exit_code = 2
 
 

@@ -26,16 +26,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import territoria
 from territoria.api._cache import KBCache
-from territoria.api._db import Database
 from territoria.api._deps import AppState, require
 from territoria.api._geo import GeometryCache
 from territoria.api._i18n import LANGUAGES
-from territoria.api._jobs import JobManager, error_code
 from territoria.api._render import render
 from territoria.api._security import LANGUAGE_COOKIE, LoginThrottle, SessionCodec
 from territoria.api._settings import WebSettings
-from territoria.api.routes import audit, economy, influence, pages, territories
+from territoria.api.routes import admin, audit, economy, influence, pages, territories
 from territoria.errors import AuthenticationFailed, TerritoriaError
+from territoria.kb import Database
+from territoria.kb.jobs import JobRunner, error_code
 
 __all__ = ["create_app"]
 
@@ -213,7 +213,7 @@ def create_app(
         geometry=GeometryCache(db.reader),
         cache=KBCache(db),
         maps=KBCache(db, size=300),
-        jobs=JobManager(workers=settings.plan_workers),
+        jobs=JobRunner(db, {}, workers=settings.plan_workers, per_user=settings.jobs_per_user),
         throttle=LoginThrottle(
             attempts=settings.login_attempts, window=settings.login_window_seconds
         ),
@@ -221,17 +221,27 @@ def create_app(
         templates=templates,
     )
 
+    state.jobs.register("plan", influence.plan_work(state))
+    warmed = threading.Event()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.route_threads
         if settings.warm_cache:
             threading.Thread(
-                target=_warm, args=(state,), name="territoria-warm", daemon=True
+                target=_warm, args=(state, warmed), name="territoria-warm", daemon=True
             ).start()
+        else:
+            warmed.set()
+        requeued = await anyio.to_thread.run_sync(state.jobs.start)
+        if requeued:
+            log.info("%d plan(s) interrupted by the last stop queued again", requeued)
         yield
         state.jobs.shutdown()
         if database is None:
             db.close()
+        else:  # the caller closes it; the file must hold every committed write already
+            db.checkpoint()
 
     app = FastAPI(
         title="Territoria",
@@ -255,9 +265,25 @@ def create_app(
     app.include_router(economy.router)
     app.include_router(influence.router)
     app.include_router(pages.router)
+    app.include_router(admin.router)
     app.include_router(audit.router)
 
     read = [Depends(require("read"))]
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        """200 while the process lives (for a supervisor's liveness probe); holds no data."""
+        return JSONResponse({"status": "alive"})
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        """503 until the warm-up (profile lookups, map geometries, jobs) is done, then 200."""
+        ready = warmed.is_set() and db.profile_lookups_ready and state.jobs.started
+        return JSONResponse(
+            {"status": "ready" if ready else "warming up"},
+            status_code=200 if ready else 503,
+            headers=None if ready else {"Retry-After": "1"},
+        )
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=read)
     def openapi() -> JSONResponse:
@@ -281,8 +307,10 @@ def create_app(
     return app
 
 
-def _warm(state: AppState) -> None:
+def _warm(state: AppState, done: threading.Event) -> None:
     try:
         state.geometry.warm()
     except Exception:  # warming is an optimisation: requests compute what they need
         log.exception("precomputing map geometries failed")
+    finally:
+        done.set()

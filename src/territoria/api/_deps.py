@@ -17,7 +17,6 @@ from territoria.api._cache import KBCache
 from territoria.api._db import Database
 from territoria.api._geo import GeometryCache
 from territoria.api._i18n import Translator
-from territoria.api._jobs import JobManager
 from territoria.api._render import request_translator
 from territoria.api._security import (
     CSRF_FIELD,
@@ -28,7 +27,8 @@ from territoria.api._security import (
     same_token,
 )
 from territoria.api._settings import WebSettings
-from territoria.errors import AuthenticationFailed, PermissionDenied, TerritoriaError, UnknownUser
+from territoria.errors import AuthenticationFailed, PermissionDenied, TerritoriaError
+from territoria.kb.jobs import JobRunner
 
 __all__ = [
     "AppState",
@@ -52,7 +52,7 @@ class AppState:
     geometry: GeometryCache
     cache: KBCache
     maps: KBCache
-    jobs: JobManager
+    jobs: JobRunner
     throttle: LoginThrottle
     codec: SessionCodec
     templates: Jinja2Templates
@@ -116,23 +116,23 @@ async def get_user_dep(request: Request, state: State) -> User:
         request.state.user = user
         request.state.csrf = None
         return user
-    session = state.codec.read_session(request.cookies.get(SESSION_COOKIE))
-    if session is None:
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id:
         raise AuthenticationFailed("sign in first (or send 'Authorization: Bearer TOKEN')")
-    try:
-        with state.db.reader() as cur:
-            user = _data.user(state.cache, cur, str(session["u"]))
-    except UnknownUser:
-        raise AuthenticationFailed("your account no longer exists: sign in again") from None
-    if user.session_epoch != session["e"]:
-        raise AuthenticationFailed("your session has ended (password changed): sign in again")
-    if request.method in _UNSAFE and not same_token(
-        await _csrf_from_request(request), str(session["c"])
-    ):
+    with state.db.reader() as cur:
+        session = _data.session(state.cache, cur, session_id)
+    if not session.active():
+        raise AuthenticationFailed(
+            "your session has ended (signed out, expired, or the account changed): sign in again"
+        )
+    user = session.user
+    csrf = state.codec.csrf_token(session_id)
+    if request.method in _UNSAFE and not same_token(await _csrf_from_request(request), csrf):
         msg = "missing or wrong CSRF token: reload the page and try again"
         raise PermissionDenied(msg)
     request.state.user = user
-    request.state.csrf = str(session["c"])
+    request.state.csrf = csrf
+    request.state.session_id = session_id
     return user
 
 

@@ -35,8 +35,22 @@ for _name in ("_explore", "_export", "_influence", "_web", "_economy", "_audit")
 
 
 def main() -> None:
-    """Entry point of the ``territoria`` command."""
-    app()
+    """Entry point of the ``territoria`` command.
+
+    While a process serves the knowledge base (``territoria serve``), the command runs there
+    (see cli/_remote.py): same output and exit code, and its writes are seen at once.
+    """
+    import getpass
+    import sys
+
+    from territoria.cli._remote import forward_if_served
+    from territoria.kb.audit import acting_as
+
+    code = forward_if_served(app, sys.argv[1:])
+    if code is not None:
+        raise SystemExit(code)
+    with acting_as(f"cli:{getpass.getuser()}"):
+        app()
 
 
 __all__ = ["app", "main"]

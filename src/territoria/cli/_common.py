@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -21,8 +22,34 @@ from territoria.settings import Settings
 if TYPE_CHECKING:
     from territoria.sources._framework import Progress
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _ConsoleProxy:
+    """A rich console that a forwarded command (cli/_remote.py) points at its client."""
+
+    def __init__(self, default: Console) -> None:
+        self._default = default
+        self._local = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(getattr(self._local, "console", None) or self._default, name)
+
+
+console: Console = _ConsoleProxy(Console())  # type: ignore[assignment]
+err_console: Console = _ConsoleProxy(Console(stderr=True))  # type: ignore[assignment]
+
+
+@contextlib.contextmanager
+def use_consoles(out: Console, err: Console) -> Iterator[None]:
+    """Print this thread's output on ``out`` and ``err`` for the block."""
+    proxies = (console, err_console)
+    for proxy, target in zip(proxies, (out, err), strict=True):
+        proxy._local.console = target  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for proxy in proxies:
+            proxy._local.console = None  # type: ignore[attr-defined]
+
 
 DbOption = Annotated[
     Path | None,
@@ -46,7 +73,13 @@ class Context:
     quiet: bool
 
     def connect(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-        """Open the knowledge base."""
+        """Open the knowledge base (a cursor of the serving process's connection when the
+        command was forwarded to it: see cli/_remote.py)."""
+        from territoria.cli._remote import current_session
+
+        session = current_session()
+        if session is not None:
+            return session.connect(read_only=read_only)
         return connect(
             self.db,
             read_only=read_only,

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import gc
 import getpass
+import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from territoria.cli._common import DbOption, console, context, err_console, handle_errors
 from territoria.errors import InvalidAccount
+
+if TYPE_CHECKING:
+    from territoria.accounts import Revocation
 
 users_app = typer.Typer(
     help="Accounts of the web application (roles: admin, analyst, viewer).",
@@ -80,24 +84,35 @@ def users_add(
 
 @users_app.command("list")
 def users_list(db: DbOption = None) -> None:
-    """List the accounts and their roles."""
-    from territoria.accounts import list_users
+    """List the accounts: role, last sign-in, open sessions and API tokens."""
+    from territoria.accounts import list_accounts
 
     ctx = context(db)
     with handle_errors():
         con = ctx.connect()
         try:
-            users = list_users(con)
+            accounts = list_accounts(con)
         finally:
             con.close()
     table = Table()
-    table.add_column("name")
-    table.add_column("role")
-    table.add_column("created")
-    for user in users:
+    for column in ("name", "role", "created", "last sign-in (UTC)", "sessions", "tokens"):
+        table.add_column(column)
+    for account in accounts:
+        user = account.user
         created = user.created_at.strftime("%Y-%m-%d %H:%M") if user.created_at else ""
-        table.add_row(user.name, user.role, created)
+        last = user.last_sign_in_at.strftime("%Y-%m-%d %H:%M") if user.last_sign_in_at else "never"
+        table.add_row(
+            user.name, user.role, created, last, str(account.sessions), str(account.tokens)
+        )
     console.print(table)
+
+
+def _print_ended(ended: Revocation) -> None:
+    console.print(
+        f"ended {ended.sessions} session(s) and revoked {ended.tokens} API token(s) of "
+        f"[bold]{ended.name}[/]",
+        highlight=False,
+    )
 
 
 @users_app.command("passwd")
@@ -106,7 +121,10 @@ def users_passwd(
     password_stdin: PasswordStdin = False,
     db: DbOption = None,
 ) -> None:
-    """Change a password (the user's open sessions end). Empty on a terminal: generate one."""
+    """Change a password: the user's sessions end and API tokens are revoked at once.
+
+    Empty on a terminal: generate one. At least 12 characters, not a common password.
+    """
     from territoria.accounts import set_password
 
     ctx = context(db)
@@ -114,29 +132,54 @@ def users_passwd(
         password, generated = _read_password(password_stdin, generate=True)
         con = ctx.connect()
         try:
-            set_password(con, name, password)
+            ended = set_password(con, name, password)
         finally:
             con.close()
     console.print(f"password of [bold]{name}[/] changed", highlight=False)
+    _print_ended(ended)
     if generated:
         console.print(f"new password (shown once): [bold]{password}[/]", highlight=False)
+
+
+@users_app.command("role")
+def users_role(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[str, typer.Argument(help="admin, analyst or viewer.")],
+    db: DbOption = None,
+) -> None:
+    """Change a role: the user's sessions end and API tokens are revoked at once.
+
+    The last administrator cannot be demoted (exit code 2).
+    """
+    from territoria.accounts import set_role
+
+    ctx = context(db)
+    with handle_errors():
+        con = ctx.connect()
+        try:
+            ended = set_role(con, name, role)
+        finally:
+            con.close()
+    console.print(f"[bold]{name}[/] is now {role}", highlight=False)
+    _print_ended(ended)
 
 
 @users_app.command("remove")
 def users_remove(
     name: Annotated[str, typer.Argument(help="User name.")], db: DbOption = None
 ) -> None:
-    """Delete an account and its API tokens."""
+    """Delete an account, its sessions and its API tokens (never the last administrator)."""
     from territoria.accounts import remove_user
 
     ctx = context(db)
     with handle_errors():
         con = ctx.connect()
         try:
-            remove_user(con, name)
+            ended = remove_user(con, name)
         finally:
             con.close()
     console.print(f"removed user [bold]{name}[/]", highlight=False)
+    _print_ended(ended)
 
 
 @users_app.command("token")
@@ -144,25 +187,28 @@ def users_token(
     name: Annotated[str, typer.Argument(help="User name.")],
     label: Annotated[str | None, typer.Option(help="What the token is for.")] = None,
     revoke: Annotated[
-        bool, typer.Option("--revoke", help="Delete all of the user's tokens instead.")
+        bool,
+        typer.Option(
+            "--revoke", help="Instead, revoke all of the user's tokens and end its sessions."
+        ),
     ] = False,
     db: DbOption = None,
 ) -> None:
     """Issue an API token (printed once) for 'Authorization: Bearer TOKEN'."""
-    from territoria.accounts import issue_token, revoke_tokens
+    from territoria.accounts import issue_token, revoke_access
 
     ctx = context(db)
     with handle_errors():
         con = ctx.connect()
         try:
             if revoke:
-                count = revoke_tokens(con, name)
+                ended = revoke_access(con, name)
             else:
                 token = issue_token(con, name, label=label)
         finally:
             con.close()
     if revoke:
-        console.print(f"revoked {count} token(s) of [bold]{name}[/]", highlight=False)
+        _print_ended(ended)
     else:
         # only the token on stdout, so that scripts can capture it
         sys.stdout.write(token + "\n")
@@ -184,6 +230,8 @@ def serve(
 ) -> None:
     """Serve the web application and its REST API (one process: the knowledge base's writer).
 
+    Every other territoria command started while it serves runs in this process, on its
+    connection (same output and exit code; writes are seen by the web application at once).
     Outside demo mode, TERRITORIA_SECRET_KEY must be set (at least 32 random characters).
     """
     import uvicorn
@@ -219,10 +267,24 @@ def serve(
     # Requests leave short-lived cycles; collecting them young keeps them out of full
     # collections, which walk every long-lived object and pause all requests (~100-200 ms).
     gc.set_threshold(50_000, 20, 20)
+    from territoria.cli._remote import run_forwarded
+    from territoria.kb._service import serving
+
+    # uvicorn re-raises SIGTERM once it has shut down: make that an exit that runs the
+    # clean-up below (checkpoint, socket removed) instead of killing the process there.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1)
+        # CLI commands started meanwhile run here, on this process's connection
+        with serving(database, run_forwarded):
+            uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1)
+    except KeyboardInterrupt:
+        pass
     finally:
-        database.close()
+        database.close()  # checkpoints: the .duckdb file alone holds every committed write
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def register(app: typer.Typer) -> None:

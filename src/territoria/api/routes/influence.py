@@ -12,23 +12,21 @@ from pydantic import BaseModel, Field, model_validator
 
 from territoria.accounts import User
 from territoria.api import _data
-from territoria.api._capabilities import call, function
 from territoria.api._deps import AppState, Cursor, State, field, require
-from territoria.api._jobs import to_jsonable
+from territoria.api._models import ThemeOut
 from territoria.influence import actions as action_log
+from territoria.influence._validate import check_plan_request
+from territoria.influence.decision import themes as decision_themes
+from territoria.influence.planner import plan_project
+from territoria.influence.poles import (
+    pole_actor_rows,
+    pole_actors_registered,
+    register_pole_actors,
+)
+from territoria.kb.jobs import Progress, Work
 
 router = APIRouter(prefix="/api/v1", tags=["influence"], dependencies=[Depends(require("read"))])
 
-#: Themes of the decision map, shown when the planner cannot list its own.
-DEFAULT_THEMES = (
-    "economic-development",
-    "roads",
-    "regional-trains",
-    "higher-education",
-    "competitiveness-poles",
-)
-PLANNER = "territoria.influence.planner"
-POLES = "territoria.influence.poles"
 ACTIONS = "territoria.influence.actions"
 
 
@@ -73,6 +71,23 @@ class PlanRequest(BaseModel):
         return self
 
 
+class JobOut(BaseModel):
+    """A background job: its status, progress and, once done, its result."""
+
+    id: str
+    kind: str
+    owner: str
+    params: dict[str, Any]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    progress: float | None = None
+    step: str = ""
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    error: dict[str, Any] | None = None
+    result: Any = None
+
+
 class ActionIn(BaseModel):
     """One lobbying action to log (the content of the HATVP register)."""
 
@@ -99,45 +114,62 @@ class ActionIn(BaseModel):
     notes: str = Field(default="", max_length=5000)
 
 
-@router.get("/influence/themes", summary="Themes of the decision map")
-def themes() -> list[Any]:
-    """Return the themes a plan can be about (stable ids)."""
-    for module, name in ((PLANNER, "themes"), ("territoria.influence.decision", "themes")):
-        try:
-            return list(to_jsonable(function(module, name)()))
-        except Exception:
-            continue
-    return list(DEFAULT_THEMES)
+@router.get(
+    "/influence/themes", summary="Themes of the decision map", response_model=list[ThemeOut]
+)
+def themes() -> list[ThemeOut]:
+    """Return the themes a plan can be about (stable ids), their competent levels and legal
+    basis."""
+    return [ThemeOut.of(t) for t in decision_themes()]
 
 
 @router.post(
     "/influence/plans",
     status_code=status.HTTP_202_ACCEPTED,
-    summary="Start an influence plan (a background job)",
+    summary="Start an influence plan (a persisted background job)",
+    response_model=JobOut,
 )
 def start_plan(
     body: PlanRequest, state: State, user: Annotated[User, Depends(require("plan"))]
 ) -> dict[str, Any]:
-    """Queue the plan and return its job; poll ``GET /influence/plans/{id}`` for the result."""
-    plan_project = function(PLANNER, "plan_project")
-    params = body.model_dump(exclude_none=True)
-    targets = {t.id: t.weight for t in body.targets} if body.targets else None
-    pole_ids = {
-        name: value.removeprefix("pole:")
-        for name, value in (("candidates", body.candidates), ("co_signers", body.co_signers))
-        if value and value.startswith("pole:")
-    }
-    found = {}
-    for name, pole_id in pole_ids.items():  # an unknown pole is a 404 now, not a failed job
-        with state.db.reader() as cur, field(name):
-            found[name] = _data.pole(state.cache, cur, pole_id)
+    """Validate and queue the plan; poll ``GET /influence/plans/{id}`` for the result.
 
-    def work(progress: Any) -> Any:
-        actors = {name: _pole_actors(state, pole) for name, pole in found.items()}
+    An unknown theme, territory or pole is refused at once (422, or 404 for a pole), and each
+    user may have a few unfinished plans at once (429 beyond).
+    """
+    params = body.model_dump(exclude_none=True)
+    with state.db.reader() as cur:
+        check_plan_request(
+            cur,
+            code=body.code,
+            level=body.level,
+            theme=body.theme,
+            targets=[t.id for t in body.targets or ()],
+        )
+        for name in ("candidates", "co_signers"):  # an unknown pole is a 404 now
+            value = params.get(name)
+            if value and value.startswith("pole:"):
+                with field(name):
+                    _data.pole(state.cache, cur, value.removeprefix("pole:"))
+    return state.jobs.submit("plan", user.name, params).to_dict()
+
+
+def plan_work(state: AppState) -> Work:
+    """Return the work of a plan job, rebuilt from its persisted parameters."""
+
+    def work(params: dict[str, Any], progress: Progress) -> Any:
+        body = PlanRequest.model_validate(params)
+        targets = {t.id: t.weight for t in body.targets} if body.targets else None
+        actors: dict[str, list[str]] = {}
+        for name in ("candidates", "co_signers"):
+            value = params.get(name)
+            if value and value.startswith("pole:"):
+                with state.db.reader() as cur:
+                    pole = _data.pole(state.cache, cur, value.removeprefix("pole:"))
+                actors[name] = _pole_actors(state, pole)
         candidates = actors.get("candidates")
         with state.db.reader() as cur:
-            return call(
-                plan_project,
+            return plan_project(
                 cur,
                 code=body.code,
                 level=body.level,
@@ -152,31 +184,45 @@ def start_plan(
                 progress=progress,
             )
 
-    job = state.jobs.submit("plan", user.name, params, work)
-    return job.to_dict()
+    return work
 
 
 def _pole_actors(state: AppState, pole: dict[str, Any]) -> list[str]:
     """Register a pole's actors in the influence graph (a write only when they changed)."""
     with state.db.reader() as cur:
-        if function(POLES, "pole_actors_registered")(cur, pole):
-            return [str(a["id"]) for a in function(POLES, "pole_actor_rows")(cur, pole)]
+        if pole_actors_registered(cur, pole):
+            return [str(a["id"]) for a in pole_actor_rows(cur, pole)]
     with state.db.writer() as cur:
-        return list(function(POLES, "register_pole_actors")(cur, pole).actors)
+        return list(register_pole_actors(cur, pole).actors)
 
 
-@router.get("/influence/plans", summary="Recent plans")
+PlanId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")]
+
+
+@router.get("/influence/plans", summary="Recent plans", response_model=list[JobOut])
 def plans(state: State) -> list[dict[str, Any]]:
-    """Return the plans computed since the server started, newest first (without results)."""
+    """Return the latest plans, also those of before the last restart, newest first
+    (without their results)."""
     return [j.to_dict(with_result=False) for j in state.jobs.list("plan")]
 
 
-@router.get("/influence/plans/{plan_id}", summary="A plan's progress and result")
-def plan(
-    state: State, plan_id: Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")]
-) -> dict[str, Any]:
+@router.get(
+    "/influence/plans/{plan_id}", summary="A plan's progress and result", response_model=JobOut
+)
+def plan(state: State, plan_id: PlanId) -> dict[str, Any]:
     """Return the job's status, progress and, once done, the plan."""
     return state.jobs.get(plan_id).to_dict()
+
+
+@router.delete(
+    "/influence/plans/{plan_id}", summary="Cancel a queued or running plan", response_model=JobOut
+)
+def cancel_plan(
+    state: State, plan_id: PlanId, user: Annotated[User, Depends(require("plan"))]
+) -> dict[str, Any]:
+    """Cancel the plan (its owner or an admin); a finished plan is returned unchanged."""
+    job = state.jobs.cancel(plan_id, by=user.name, admin=user.can("admin"))
+    return job.to_dict(with_result=False)
 
 
 class ActionOut(BaseModel):

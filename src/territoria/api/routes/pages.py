@@ -9,17 +9,17 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from territoria.accounts import User, authenticate
+from territoria.accounts import User, authenticate, end_session, open_session
 from territoria.api import _data
-from territoria.api import _queries as q
-from territoria.api._capabilities import available, function
-from territoria.api._deps import Cursor, Lang, State, field, get_user_dep, require
+from territoria.api._deps import CurrentUser, Cursor, Lang, State, field, require
 from territoria.api._i18n import Translator
 from territoria.api._jobs import to_jsonable
 from territoria.api._render import render
-from territoria.api._security import LOGIN_COOKIE, SESSION_COOKIE
-from territoria.api.routes.influence import ACTIONS, DEFAULT_THEMES, PLANNER, themes
-from territoria.errors import AuthenticationFailed, CapabilityMissing, TerritoriaError
+from territoria.api._security import LOGIN_COOKIE, SESSION_COOKIE, client_address
+from territoria.api.routes.influence import themes
+from territoria.errors import AuthenticationFailed, TerritoriaError
+from territoria.influence import actions as action_log
+from territoria.kb import territories as kt
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(require("read"))]
@@ -82,13 +82,20 @@ def login(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     next_: Annotated[str, Form(alias="next", max_length=500)] = "/",
 ) -> Response:
-    """Check the password (rate-limited), open a session and go where the user wanted."""
+    """Check the password (throttled), open a session and go where the user wanted.
+
+    A failed sign-in only reads the knowledge base: it takes no write lock and leaves every
+    cache as it was.
+    """
     target = _safe_next(next_)
-    address = request.client.host if request.client else "unknown"
+    peer = request.client.host if request.client else None
+    address = client_address(
+        peer, request.headers.get("x-forwarded-for"), state.settings.proxy_networks()
+    )
     try:
         state.throttle.check(address, username)
         state.codec.check_login_token(request.cookies.get(LOGIN_COOKIE), csrf_token)
-        with state.db.writer() as cur:  # a rehash may update the stored hash
+        with state.db.reader() as cur:
             user = authenticate(cur, username, password)
     except AuthenticationFailed as exc:
         state.throttle.failure(address, username)
@@ -97,7 +104,7 @@ def login(
             message = tr.gettext("Le formulaire a expiré : réessayez.")
         return _login_form(request, state, tr, target, error=message, status=401)
     except TerritoriaError as exc:  # too many attempts
-        return _login_form(
+        response = _login_form(
             request,
             state,
             tr,
@@ -105,12 +112,24 @@ def login(
             error=tr.gettext("Trop de tentatives : réessayez dans quelques minutes."),
             status=exc.http_status,
         )
+        retry = getattr(exc, "retry_after", None)
+        if retry:
+            response.headers["Retry-After"] = str(retry)
+        return response
     state.throttle.success(address, username)
-    cookie, _csrf = state.codec.new_session(user.name, user.session_epoch)
+    with state.db.writer(actor=f"web:{user.name}") as cur:
+        session_id, _session = open_session(
+            cur,
+            user.name,
+            hours=state.settings.session_hours,
+            address=address,
+            user_agent=request.headers.get("user-agent"),
+            password=password,
+        )
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        cookie,
+        session_id,
         max_age=state.codec.max_age,
         httponly=True,
         samesite="lax",
@@ -120,9 +139,14 @@ def login(
     return response
 
 
-@router.post("/logout", dependencies=[Depends(get_user_dep)])
-def logout() -> Response:
-    """End the session (the form carries the CSRF token)."""
+@router.post("/logout")
+def logout(request: Request, state: State, user: CurrentUser) -> Response:
+    """End the session at once (the form carries the CSRF token): its cookie, replayed, is
+    refused."""
+    session_id = getattr(request.state, "session_id", None)
+    if session_id:
+        with state.db.writer(actor=f"web:{user.name}") as cur:
+            end_session(cur, session_id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -131,7 +155,7 @@ def logout() -> Response:
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, state: State, tr: Lang, cur: Cursor, user: Reader) -> Response:
     """Home: headline figures and the search box."""
-    return render(request, "home.html", {"overview": q.overview(cur)})
+    return render(request, "home.html", {"overview": kt.overview(cur)})
 
 
 @router.get("/carte", response_class=HTMLResponse)
@@ -152,15 +176,14 @@ def map_page(
     """The map explorer: any level, coloured by any indicator, within France or a territory;
     with SIRENE establishments, a layer of the detected poles."""
     with field("level"):
-        key = q.check_level(cur, level)
+        key = kt.check_level(cur, level)
     within = None
     if parent:
         with field("parent"):
-            p_level, p_code, p_name = q.resolve_parent(cur, parent, parent_level)
-        within = {"level": p_level, "code": p_code, "name": p_name}
-    indicators = q.list_indicators(cur)
-    regions = q.list_territories(cur, level="region", limit=100)["items"]
-    departements = q.list_territories(cur, level="departement", limit=200)["items"]
+            within = kt.resolve_parent(cur, parent, parent_level).to_dict()
+    indicators = [i.to_dict() for i in kt.list_indicators(cur)]
+    regions = kt.list_territories(cur, level="region", limit=100).items
+    departements = kt.list_territories(cur, level="departement", limit=200).items
     config = {
         "level": key,
         "parent": within,
@@ -190,8 +213,8 @@ def territory_short(
     cur: Cursor, user: Reader, code: Annotated[str, PathParam(max_length=20)]
 ) -> Response:
     """Redirect ``/territoires/CODE`` to the territory's canonical address."""
-    found = q.find_territory(cur, code)
-    return RedirectResponse(f"/territoires/{found['level']}/{found['code']}", status_code=307)
+    found = kt.find_territory(cur, code)
+    return RedirectResponse(f"/territoires/{found.level}/{found.code}", status_code=307)
 
 
 @router.get("/territoires/{level}/{code}", response_class=HTMLResponse)
@@ -206,27 +229,21 @@ def territory_page(
 ) -> Response:
     """A territory's page: figures and sources, parents, map, officials, contact, charts."""
     with field("level"):
-        key = q.check_level(cur, level)
+        key = kt.check_level(cur, level)
     territory = _data.territory(state.cache, cur, code, level=key)
-    profile: dict[str, Any] = {}
-    profile_error = None
-    try:
-        profile = _data.profile(state.cache, cur, territory["code"], level=territory["level"])
-    except CapabilityMissing as exc:
-        profile_error = str(exc)
+    profile = _data.profile(state.cache, cur, territory.code, level=territory.level)
     context = {
         "t": territory,
-        "crumbs": territory["parents"],
-        "children": territory["children"],
+        "crumbs": territory.parents,
+        "children": territory.children,
         "profile": profile,
-        "profile_error": profile_error,
         "economy": _data.has_establishments(state.cache, cur),
         "page_data": {
-            "level": territory["level"],
-            "code": territory["code"],
-            "name": territory["name"],
-            "population": territory["population"],
-            "indicators": profile.get("indicators") or [],
+            "level": territory.level,
+            "code": territory.code,
+            "name": territory.name,
+            "population": territory.population,
+            "indicators": profile["indicators"],
         },
     }
     return render(request, "territory.html", context)
@@ -255,17 +272,13 @@ def influence_page(
     territory = None
     if code:
         try:
-            territory = q.find_territory(cur, code, level=level)
+            territory = kt.find_territory(cur, code, level=level)
         except TerritoriaError:
             territory = None
-    try:
-        theme_list = themes()
-    except TerritoriaError:
-        theme_list = list(DEFAULT_THEMES)
     context = {
         "territory": territory,
-        "themes": theme_list,
-        "planner_ready": available(PLANNER, "plan_project"),
+        "themes": [t.to_dict() for t in themes()],
+        "planner_ready": True,
         "can_plan": user.can("plan"),
         "plans": [j.to_dict(with_result=False) for j in state.jobs.list("plan")][:10],
         "theme": theme,
@@ -307,13 +320,6 @@ def actions_page(
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
 ) -> Response:
     """The actions log: logged actions, a form to add one, the annual register report."""
-    actions: list[Any] = []
-    error = None
-    try:
-        from territoria.api._capabilities import call
-
-        actions = list(to_jsonable(call(function(ACTIONS, "list_actions"), cur, year=year)))
-    except TerritoriaError as exc:
-        error = str(exc)
-    context = {"actions": actions, "error": error, "year": year, "can_act": user.can("act")}
+    actions = to_jsonable(action_log.list_actions(cur, year=year))
+    context = {"actions": actions, "error": None, "year": year, "can_act": user.can("act")}
     return render(request, "actions.html", context)

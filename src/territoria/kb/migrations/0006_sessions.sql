@@ -1,0 +1,17 @@
+-- Server-side sessions of the web application: signing out, a password or role change, a
+-- removal or an administrator's revocation end a session at once (the cookie carries only the
+-- session's random id, stored here as its SHA-256 digest, never in clear).
+-- app_user.session_epoch (0003) is superseded by this table and no longer read.
+
+CREATE TABLE app_session (
+    id_hash VARCHAR PRIMARY KEY,      -- hex SHA-256 of the session id held by the cookie
+    user_name VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,    -- UTC
+    expires_at TIMESTAMP NOT NULL,    -- UTC: created_at + TERRITORIA_SESSION_HOURS
+    revoked_at TIMESTAMP,             -- UTC: signed out or revoked
+    address VARCHAR,                  -- client address at sign-in
+    user_agent VARCHAR
+);
+
+-- When the user last signed in (UTC), kept when old sessions are purged.
+ALTER TABLE app_user ADD COLUMN last_sign_in_at TIMESTAMP;
