@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from territoria.kb._service import STDERR, STDOUT, CommandSession, forward
+from territoria.kb._service import STDERR, STDOUT, CommandSession, any_served, forward
 
 __all__ = ["current_session", "forward_if_served", "run_forwarded"]
 
@@ -78,6 +78,8 @@ def _absolute(value: Any) -> Any:
 
 def forward_if_served(app: Any, argv: list[str]) -> int | None:
     """Run the command in the process serving its knowledge base; None if none serves it."""
+    if not any_served():
+        return None  # the common case costs one directory listing, no parsing
     parsed = _parse(app, argv)
     if parsed is None:
         return None

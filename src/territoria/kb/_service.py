@@ -42,7 +42,7 @@ import duckdb
 from territoria.errors import DatabaseError
 from territoria.kb._database import Database
 
-__all__ = ["CommandSession", "KBService", "forward", "socket_path"]
+__all__ = ["CommandSession", "KBService", "any_served", "forward", "serving", "socket_path"]
 
 log = logging.getLogger("territoria.kb")
 
@@ -73,6 +73,14 @@ def socket_path(db: str | os.PathLike[str]) -> Path:
     """Return the socket of the process serving the knowledge base file ``db``."""
     key = hashlib.sha256(str(Path(db).resolve()).encode()).hexdigest()[:24]
     return _runtime_dir() / f"{key}.sock"
+
+
+def any_served() -> bool:
+    """Whether any knowledge base of this user seems served (a socket exists)."""
+    try:
+        return any(p.suffix == ".sock" for p in _runtime_dir().iterdir())
+    except (OSError, DatabaseError):
+        return False
 
 
 def _send(sock: socket.socket, kind: bytes, payload: bytes) -> None:
