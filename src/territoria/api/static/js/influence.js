@@ -21,7 +21,15 @@
     $("plan-progress").hidden = false;
     const pct = Math.round(100 * (job.progress || 0));
     $("plan-progress-fill").style.width = pct + "%";
-    const label = { queued: T.t("En attente"), running: T.t("En cours"), done: T.t("Terminé"), failed: T.t("Échec") }[job.status] || job.status;
+    const label = { queued: T.t("En attente"), running: T.t("En cours"), done: T.t("Terminé"), failed: T.t("Échec"), cancelled: T.t("Annulé") }[job.status] || job.status;
+    const cancel = $("plan-cancel");
+    if (cancel) {
+      cancel.hidden = !(job.status === "queued" || job.status === "running");
+      cancel.onclick = async () => {
+        try { progress(await T.api("/api/v1/influence/plans/" + encodeURIComponent(job.id), { method: "DELETE" })); }
+        catch (e) { showError(e.message); }
+      };
+    }
     $("plan-progress-text").textContent = label + (job.step ? " · " + job.step : "") + " · " + pct + " %";
   }
 
@@ -113,6 +121,7 @@
       progress(job);
       if (job.status === "done") { show(job.result, job.params); return; }
       if (job.status === "failed") { showError(job.error ? job.error.message : T.t("Échec")); return; }
+      if (job.status === "cancelled") { showError(T.t("Plan annulé.")); return; }
       await new Promise((r) => setTimeout(r, 400));
     }
   }
