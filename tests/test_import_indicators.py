@@ -415,3 +415,52 @@ def test_wide_trailing_separator_and_latin1(
     assert value(mini_db, "35051", "P_POP", "2021") == 18257
     with pytest.raises(SourceError, match="is not utf-8 text"):
         import_indicators(mini_db, path, wide=True, source_name="y", **INSEE)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--sep", "xx"], "separator 'xx' cannot split CSV fields: give one character"),
+        (["--sep", ""], "an empty separator cannot split CSV fields"),
+        (["--sep", '"'], "separator '\"' cannot split CSV fields"),
+        (["--period", " "], "an empty default period: give one such as 2021 (--period)"),
+        (["--encoding", "utf8x"], "unsupported encoding 'utf8x': use one of utf-8"),
+        (["--source-name", ""], "a source needs a name: got ''; give one (--source-name)"),
+    ],
+    ids=["sep-two-chars", "sep-empty", "sep-quote", "period-empty", "encoding", "name-empty"],
+)
+def test_bad_options_exit_2_with_a_message(kb_path: Path, options: list[str], message: str) -> None:
+    code, _, err = import_cli(LONG, kb_path, *options)
+    assert code == 2, err
+    assert message in " ".join(err.split())
+    assert "Traceback" not in err
+    con = connect(kb_path, read_only=True)
+    try:
+        assert count(con) == 0
+    finally:
+        con.close()
+
+
+def test_bad_paths_exit_2_with_a_message(kb_path: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("territory_code,indicator,period,value\n")
+    for path, message in [
+        (tmp_path / "none.csv", "indicator file '" + str(tmp_path / "none.csv") + "' does not"),
+        (tmp_path, "is a folder: give the CSV file itself"),
+        (empty, "'empty.csv' is empty: an indicator file starts with a header line"),
+        (header_only, "'header.csv' has a header but no data lines"),
+    ]:
+        code, _, err = import_cli(path, kb_path)
+        assert code == 2, (path, err)
+        assert message in " ".join(err.split()), err
+        assert "Traceback" not in err
+
+
+def test_named_separators(mini_db: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = tmp_path / "pipe.csv"
+    path.write_text("territory_code|indicator|period|value\n35238|POP|2021|222485\n")
+    report = import_indicators(mini_db, path, sep="pipe", source_name="x", **INSEE)
+    assert report.rows == 1
+    assert value(mini_db, "35238", "POP", "2021") == 222485

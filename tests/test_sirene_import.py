@@ -20,6 +20,7 @@ from territoria.errors import (
     ValidationError,
 )
 from territoria.kb import connect
+from territoria.kb.audit import list_audit
 from territoria.sources import sirene
 from territoria.sources.sirene import HEADCOUNT_BANDS, import_sirene
 
@@ -180,6 +181,35 @@ def test_reimport_replaces_the_snapshot(mini_db: duckdb.DuckDBPyConnection) -> N
     assert scalar(mini_db, "SELECT count(*) FROM establishment") == 14
     assert scalar(mini_db, "SELECT count(*) FROM source WHERE name = 'sirene'") == 4
     assert scalar(mini_db, "SELECT count(*) FROM naf") == 1728
+    # each import left one audit row with its counts, written in its transaction
+    audit = list_audit(mini_db, event="import.sirene")
+    assert len(audit) == 2
+    assert audit[0].detail is not None
+    assert audit[0].detail["establishments"] == 14
+    assert audit[0].detail["legal_units"] == 14
+    assert audit[0].detail["reference_date"] == "2025-01-01"
+    assert audit[0].detail["problems"] == {"older_nomenclature": 1}
+
+
+def test_bad_memory_limit_exits_2(mini_db_path: Path, tmp_path: Path) -> None:
+    db = tmp_path / "cli.duckdb"
+    shutil.copyfile(mini_db_path, db)
+    result = CliRunner().invoke(
+        app,
+        [
+            "import",
+            "sirene",
+            "--etablissements",
+            str(ETAB),
+            "--memory-limit",
+            "lots",
+            "--db",
+            str(db),
+        ],
+    )
+    assert result.exit_code == 2, result.stderr
+    assert "invalid memory_limit 'lots'" in result.stderr
+    assert "--memory-limit or TERRITORIA_MEMORY_LIMIT" in result.stderr
 
 
 @pytest.mark.parametrize("packing", ["zip", "gzip", "parquet", "semicolon"])

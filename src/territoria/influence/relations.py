@@ -191,7 +191,8 @@ def _problems(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
                    || ' (give target_name to create it)' FROM rel_in
             WHERE target_actor NOT IN (SELECT id FROM known) AND target_name IS NULL
             UNION ALL
-            SELECT line, 'unknown relation type ' || rel_q(type) || ': use one of {listed}'
+            SELECT line, CASE WHEN type IS NULL THEN 'empty relation type'
+                   ELSE 'unknown relation type ' || rel_q(type) END || ': use one of {listed}'
             FROM rel_in WHERE type IS NULL OR type NOT IN ('{types}')
             UNION ALL
             SELECT line, 'strength ' || rel_q(strength) || ' is not a number in [0, 1]'

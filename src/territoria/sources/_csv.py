@@ -75,10 +75,9 @@ def _dialect(path: Path, *, sep: str | None, encoding: str) -> _Dialect:
 def _separator(sep: str) -> str:
     """The one-character field separator named by ``sep`` (``;``, ``tab`` ...), or refuse it."""
     value = _SEP_NAMES.get(sep.strip().lower(), sep) if sep.strip() else sep
-    shown = ", ".join("tab" if c == "\t" else c for c in SEPARATORS)
     if len(value) != 1 or value in {'"', "\n", "\r"} or value.isalnum():
         what = "an empty separator" if not sep else f"separator {sep!r}"
-        msg = f"{what} cannot split CSV fields: give one character such as {shown} (--sep)"
+        msg = f"{what} cannot split CSV fields: give one character: ';', ',', tab or '|' (--sep)"
         raise SourceError(msg)
     return value
 

@@ -141,9 +141,11 @@ class SourceRecord:
     note: str | None = None
 
     def __post_init__(self) -> None:
+        options = {"name": "--source-name", "publisher": "--publisher", "licence": "--licence"}
         for name in ("name", "dataset", "publisher", "licence"):
             if not str(getattr(self, name) or "").strip():
-                msg = f"a source needs a {name}: got {getattr(self, name)!r}"
+                hint = f" ({options[name]})" if name in options else ""
+                msg = f"a source needs a {name}: got {getattr(self, name)!r}; give one{hint}"
                 raise SourceError(msg)
         when = self.retrieved_at
         if when.tzinfo is not None:

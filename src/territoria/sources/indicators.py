@@ -259,6 +259,21 @@ def import_indicators(
     report = IndicatorReport(source_name=source_name, dataset=path.name)
     step = StepTimer(report, progress)
     check_file(path, "indicator file")
+    source = SourceRecord(
+        name=source_name,
+        dataset=path.name,
+        publisher=publisher,
+        licence=licence,
+        retrieved_at=datetime.fromtimestamp(path.stat().st_mtime, tz=UTC),
+        version=version,
+        reference_date=reference_date,
+        address=address or str(path.resolve()),
+        synthetic=synthetic,
+        note=f"indicator table ({'wide' if wide else 'long'} layout)",
+    )
+    if period is not None and not period.strip():
+        msg = "an empty default period: give one such as 2021 (--period), or leave it out"
+        raise SourceError(msg)
     _check_level(con, level)
     _previous_sources(con, source_name)
     with Staging(con, _STAGING) as staging:
@@ -292,19 +307,6 @@ def import_indicators(
         _validate(con, path, dialect, problems, level)
         _ambiguous(con, report, level)
         step("write")
-        retrieved = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
-        source = SourceRecord(
-            name=source_name,
-            dataset=path.name,
-            publisher=publisher,
-            licence=licence,
-            retrieved_at=retrieved,
-            version=version,
-            reference_date=reference_date,
-            address=address or str(path.resolve()),
-            synthetic=synthetic,
-            note=f"indicator table ({'wide' if wide else 'long'} layout)",
-        )
         report.source_id = _write(con, staging, source, report)
         step("")
     return report

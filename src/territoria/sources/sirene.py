@@ -35,10 +35,15 @@ from typing import Any
 
 import duckdb
 
-from territoria.errors import EmptyKnowledgeBase, SourceError, UnknownTerritory
+from territoria.errors import (
+    ConfigurationError,
+    EmptyKnowledgeBase,
+    SourceError,
+    UnknownTerritory,
+)
 from territoria.kb.audit import record
 from territoria.kb.naf import NAF_ADDRESS, NAF_LICENCE, NAF_PUBLISHER, NAF_VERSION
-from territoria.sources._framework import Progress, SourceRecord, Staging, StepTimer
+from territoria.sources._framework import Progress, SourceRecord, Staging, StepTimer, first_line
 from territoria.sources._sirene_files import InputFile, open_input
 from territoria.sources._sirene_stage import (
     BLOCKING,
@@ -235,7 +240,15 @@ class _Settings:
         for name, value in wanted.items():
             row = con.execute("SELECT current_setting(?)", [name]).fetchone()
             self.saved[name] = str(row[0]) if row else ""
-            con.execute(f"SET {name} = ?", [value])
+            try:
+                con.execute(f"SET {name} = ?", [value])
+            except duckdb.Error as exc:
+                self.restore()
+                msg = (
+                    f"invalid {name} {value!r} ({first_line(exc)}): give a size such as "
+                    "'1500MB' or '4GB' (--memory-limit or TERRITORIA_MEMORY_LIMIT)"
+                )
+                raise ConfigurationError(msg) from exc
 
     def restore(self) -> None:
         for name, value in self.saved.items():
