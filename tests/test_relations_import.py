@@ -196,3 +196,20 @@ def test_bad_paths_exit_2(db: Path, tmp_path: Path, make: object, message: str) 
     assert code == 2
     assert message in err
     assert "Traceback" not in err
+
+
+def test_reimport_may_use_its_actors_without_naming_them_again(
+    mini_db: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    import_relations(mini_db, _network(tmp_path / "v1.csv", ["fz-a", "fz-b"]), source_name="zone")
+    again = tmp_path / "v2.csv"
+    again.write_text(HEADER + "fz-a,cr-53,knows,0.4,,\n", encoding="utf-8")
+    report = import_relations(mini_db, again, source_name="zone")
+    assert report.kept_actors == [] and report.actors_created == 0
+    assert _actors(mini_db) == {"fz-a": "Firme A"}  # fz-b, no longer used, is gone
+    rows = mini_db.execute(
+        "SELECT r.source_actor, a.source_id FROM relation r JOIN actor a ON a.id = r.source_actor "
+        "WHERE r.source_id = ?",
+        [report.source_id],
+    ).fetchall()
+    assert rows == [("fz-a", report.source_id)]

@@ -3,8 +3,9 @@
 The file is read strictly (an unterminated quote is refused with its line number), every row is
 checked before anything is written, and the import replaces the previous import of the same
 source in one transaction (see :mod:`territoria.sources._framework`) that also records the
-audit row ``import.relations``. Actors the previous import created and that logged actions
-still reference are kept (the actions would otherwise point nowhere): the report lists them.
+audit row ``import.relations``. Actors the previous import created stay when the file still
+uses them, or when logged actions reference them (the actions would otherwise point nowhere):
+the report lists the latter.
 """
 
 from __future__ import annotations
@@ -215,28 +216,40 @@ def _problems(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
 
 
 def _keep_referenced(con: duckdb.DuckDBPyConnection, previous: list[int]) -> list[str]:
-    """Inside the swap: drop the previous import's actors, except those logged actions
-    reference and the file does not define again; return the ids of those kept."""
+    """Inside the swap: drop the previous import's actors, except those the file still uses
+    without defining them and those logged actions reference; return the ids of the latter
+    (kept only for the actions)."""
     if not previous:
         return []
     marks = ", ".join(str(int(i)) for i in previous)
     con.execute(
-        f"""
-        DELETE FROM actor WHERE source_id IN ({marks}) AND (
-            id NOT IN (SELECT actor_id FROM action_actor)
-            OR id IN (SELECT source_actor FROM rel_in WHERE source_name IS NOT NULL
-                      UNION SELECT target_actor FROM rel_in WHERE target_name IS NOT NULL))
+        """
+        CREATE OR REPLACE TEMP TABLE rel_used AS
+        SELECT source_actor AS id, source_name IS NOT NULL AS defined FROM rel_in
+        UNION ALL SELECT target_actor, target_name IS NOT NULL FROM rel_in
         """
     )
-    rows = con.execute(f"SELECT id FROM actor WHERE source_id IN ({marks}) ORDER BY id").fetchall()
+    # defined again by the file: deleted here, inserted anew with the file's name and kind
+    con.execute(
+        f"""
+        DELETE FROM actor WHERE source_id IN ({marks}) AND (
+            id IN (SELECT id FROM rel_used WHERE defined)
+            OR (id NOT IN (SELECT id FROM rel_used)
+                AND id NOT IN (SELECT actor_id FROM action_actor)))
+        """
+    )
+    rows = con.execute(
+        f"SELECT id FROM actor WHERE source_id IN ({marks}) "
+        "AND id NOT IN (SELECT id FROM rel_used) ORDER BY id"
+    ).fetchall()
     return [str(r[0]) for r in rows]
 
 
 def _write(
     con: duckdb.DuckDBPyConnection, previous: list[int], sid: int, report: RelationReport
 ) -> None:
-    """Inside the swap: point the kept actors to the new source, insert the file's rows."""
-    if report.kept_actors:
+    """Inside the swap: point the remaining actors to the new source, insert the file's rows."""
+    if previous:
         marks = ", ".join(str(int(i)) for i in previous)
         con.execute(f"UPDATE actor SET source_id = ? WHERE source_id IN ({marks})", [sid])
     created = con.execute(
