@@ -60,7 +60,7 @@ def test_plan_job_runs_and_returns_the_plan(analyst: tuple[TestClient, dict[str,
     assert 0 < plan["approx_ratio"] <= 1
     assert {t["name"] for t in plan["targets"]} >= {"Nathalie APPÉRÉ"}
     listed = client.get("/api/v1/influence/plans").json()
-    assert listed[0]["id"] == job["id"] and "result" not in listed[0]
+    assert listed[0]["id"] == job["id"] and listed[0]["result"] is None  # results: per plan
 
 
 def test_plan_errors_are_reported(analyst: tuple[TestClient, dict[str, str]]) -> None:
@@ -76,15 +76,15 @@ def test_plan_errors_are_reported(analyst: tuple[TestClient, dict[str, str]]) ->
         headers=headers,
     )
     assert bad_k.status_code == 422 and bad_k.json()["error"]["details"]["field"] == "k"
+    # refused at once, not queued to fail in the worker
     unknown = client.post(
         "/api/v1/influence/plans",
         json={"code": "35238", "theme": "space-travel", "k": 2},
         headers=headers,
-    ).json()
-    failed = _wait(client, unknown["id"])
-    assert failed["status"] == "failed"
-    assert "space-travel" in failed["error"]["message"]
-    assert failed["error"]["status"] == 404 or failed["error"]["status"] == 422
+    )
+    assert unknown.status_code == 422
+    assert "space-travel" in unknown.json()["error"]["message"]
+    assert unknown.json()["error"]["details"]["field"] == "theme"
     gone = client.get("/api/v1/influence/plans/" + "f" * 32)
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "unknown_job"
 
