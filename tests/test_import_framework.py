@@ -353,3 +353,17 @@ def test_france_import_records_an_audit_row(mini_db: duckdb.DuckDBPyConnection) 
     assert communes is not None and detail["territories"]["commune"] == communes[0]
     persons = mini_db.execute("SELECT count(*) FROM person").fetchone()
     assert persons is not None and detail["persons"] == persons[0]
+
+
+def test_words_in_the_file_do_not_change_the_kind_of_error(tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text('a,b\n"read-only lock, permission denied\n', encoding="utf-8")
+    with pytest.raises(duckdb.Error) as caught:
+        duckdb.sql(
+            "SELECT * FROM read_csv(?, header = true, auto_detect = false, "
+            "columns = {'a': 'VARCHAR', 'b': 'VARCHAR'}, quote = '\"', strict_mode = true)",
+            params=[str(path)],
+        ).fetchall()
+    error = translate_error(caught.value, source=path)
+    assert isinstance(error, SourceError)
+    assert str(error).startswith("cannot read 'odd.csv': line 2: ")

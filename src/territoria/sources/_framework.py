@@ -399,7 +399,8 @@ def translate_error(
     if isinstance(exc, TerritoriaError):
         return exc
     text = str(exc)
-    low = text.lower()
+    # the kind of error is in DuckDB's first lines, never in the file's own text it quotes
+    low = " ".join(t for t in text.splitlines()[:2] if not t.startswith("Original Line")).lower()
     detail = first_line(exc)
     what = reading or (repr(Path(source).name) if source is not None else "the input file")
     no_space = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
