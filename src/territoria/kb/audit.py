@@ -13,9 +13,10 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
+if TYPE_CHECKING:  # annotations only: the CLI sets its actor before it needs DuckDB
+    import duckdb
 
 __all__ = ["MAX_LIMIT", "AuditEntry", "acting_as", "current_actor", "list_audit", "record"]
 
