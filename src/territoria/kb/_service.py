@@ -35,12 +35,14 @@ import struct
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from territoria.errors import DatabaseError
-from territoria.kb._database import Database
+
+if TYPE_CHECKING:  # the client side (any CLI command) needs neither
+    import duckdb
+
+    from territoria.kb._database import Database
 
 __all__ = ["CommandSession", "KBService", "any_served", "forward", "serving", "socket_path"]
 
