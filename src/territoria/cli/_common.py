@@ -11,15 +11,15 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, overload
 
-import duckdb
 import typer
 from rich.console import Console
 
 from territoria.errors import InvalidQuery, TerritoriaError, ValidationError
-from territoria.kb import connect
-from territoria.settings import Settings
 
 if TYPE_CHECKING:
+    import duckdb
+
+    from territoria.settings import Settings
     from territoria.sources._framework import Progress
 
 
@@ -76,6 +76,7 @@ class Context:
         """Open the knowledge base (a cursor of the serving process's connection when the
         command was forwarded to it: see cli/_remote.py)."""
         from territoria.cli._remote import current_session
+        from territoria.kb import connect
 
         session = current_session()
         if session is not None:
@@ -90,6 +91,8 @@ class Context:
 
 def context(db: Path | None, quiet: bool = False) -> Context:
     """Build the command context from options and the environment."""
+    from territoria.settings import Settings  # pydantic: loaded when a command runs
+
     settings = Settings()
     return Context(settings=settings, db=db or settings.db, quiet=quiet or settings.quiet)
 
@@ -110,6 +113,8 @@ def fail(exc: BaseException) -> NoReturn:
 @contextlib.contextmanager
 def handle_errors() -> Iterator[None]:
     """Turn library errors into a message and a non-zero exit code."""
+    import duckdb  # loaded when a command runs, not for --help
+
     try:
         yield
     except TerritoriaError as exc:
