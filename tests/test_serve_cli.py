@@ -137,9 +137,14 @@ class Server:
         return code, time.monotonic() - start
 
     def kill(self) -> None:
+        """Stop the server if it still runs: SIGTERM (which removes its socket), then SIGKILL."""
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=STOP_TIMEOUT)
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=STOP_TIMEOUT)
         self._out.close()
 
 
