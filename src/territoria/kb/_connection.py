@@ -8,7 +8,13 @@ from pathlib import Path
 
 import duckdb
 
-from territoria.errors import DatabaseError, DatabaseLocked, ReadOnlyDatabase, SchemaTooNew
+from territoria.errors import (
+    ConfigurationError,
+    DatabaseError,
+    DatabaseLocked,
+    ReadOnlyDatabase,
+    SchemaTooNew,
+)
 from territoria.kb._extensions import load_extensions
 from territoria.kb._recovery import recover
 from territoria.kb._transaction import transaction
@@ -91,7 +97,15 @@ def connect(
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     if memory_limit:
-        con.execute("SET memory_limit = ?", [memory_limit])
+        try:
+            con.execute("SET memory_limit = ?", [memory_limit])
+        except duckdb.Error as exc:
+            con.close()
+            msg = (
+                f"memory limit {memory_limit!r} is not a size DuckDB understands: give it as "
+                "'4GB' or '1500MB' (TERRITORIA_MEMORY_LIMIT)"
+            )
+            raise ConfigurationError(msg) from exc
     try:
         load_extensions(con)
         if read_only:
