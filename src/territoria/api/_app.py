@@ -223,6 +223,7 @@ def create_app(
 
     state.jobs.register("plan", influence.plan_work(state))
     warmed = threading.Event()
+    ready_once = threading.Event()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -278,7 +279,13 @@ def create_app(
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> JSONResponse:
         """503 until the warm-up (profile lookups, map geometries, jobs) is done, then 200."""
-        ready = warmed.is_set() and db.profile_lookups_ready and state.jobs.started
+        # once ready, stay ready: a write that reloads the profile lookups (any import) must
+        # not take the server out of a load balancer's rotation, profiles come from queries
+        ready = ready_once.is_set() or (
+            warmed.is_set() and db.profile_lookups_ready and state.jobs.started
+        )
+        if ready:
+            ready_once.set()
         return JSONResponse(
             {"status": "ready" if ready else "warming up"},
             status_code=200 if ready else 503,
