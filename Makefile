@@ -49,6 +49,7 @@ test: lint typecheck unit
 
 bench: install
 	$(BIN)/python benchmarks/bench_import_france.py
+	$(BIN)/python benchmarks/bench_runtime.py --db $(DB)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
