@@ -49,6 +49,7 @@ TABLES = {
     "indicators": ["indicator_value", "indicator_definition", "source"],
     "sirene": ["establishment", "legal_unit", "establishment_history", "source"],
     "relations": ["relation", "actor", "source"],
+    "bulk": ["bulk_value", "source"],
 }
 DUPLICATES = {
     "france": [
@@ -63,6 +64,7 @@ DUPLICATES = {
         "SELECT count(*) - count(DISTINCT (source_actor, target_actor, type)) FROM relation",
         "SELECT count(*) - count(DISTINCT id) FROM actor",
     ],
+    "bulk": ["SELECT count(*) - count(DISTINCT id) FROM bulk_value"],
 }
 
 
@@ -104,7 +106,34 @@ def _run_import(importer: str, db: str, inputs: dict[str, Any]) -> None:
         from territoria.influence.relations import import_relations
 
         import_relations(con, Path(inputs["path"]), source_name="kill sweep")
+    elif importer == "bulk":
+        _bulk_swap(con, int(inputs["rows"]))
     con.close()
+
+
+def _bulk_swap(con: Any, rows: int) -> None:
+    """The swap every importer ends with, reduced to its core and made large: delete the
+    previous source's rows and source row, insert the new ones, in one transaction (the
+    shape that tears most often with DuckDB 1.5.5 alone: run with --baseline)."""
+    from territoria.kb import transaction
+
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS bulk_value (id BIGINT, value DOUBLE, source_id INTEGER)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE bulk_new AS SELECT range AS id, random() AS value "
+        f"FROM range({rows})"
+    )
+    with transaction(con):
+        old = con.execute("SELECT id FROM source WHERE name = 'kill sweep bulk'").fetchall()
+        con.execute("DELETE FROM bulk_value")
+        con.execute("DELETE FROM source WHERE name = 'kill sweep bulk'")
+        sid = con.execute(
+            "INSERT INTO source (name, dataset, publisher, licence, retrieved_at, synthetic) "
+            "VALUES ('kill sweep bulk', ?, 'Territoria tests', 'CC0', now(), true) RETURNING id",
+            [f"{rows} rows after {len(old)}"],
+        ).fetchone()[0]
+        con.execute(f"INSERT INTO bulk_value SELECT id, value, {int(sid)} FROM bulk_new")
 
 
 def _without_recovery() -> None:
@@ -128,6 +157,10 @@ def zygote() -> None:
         command = json.loads(line)
         pid = os.fork()
         if pid == 0:
+            from territoria.kb import _transaction
+
+            # tell the sweep when the commit starts, so that it can aim kills at it
+            _transaction.BEFORE_COMMIT.append(lambda: os.write(1, b'{"commit": true}\n'))
             code = 0
             try:
                 _run_import(command["importer"], command["db"], command["inputs"])
@@ -156,6 +189,7 @@ class SweepReport:
     recovered_logs: int = 0
     violations: list[str] = field(default_factory=list)
     run_seconds: float = 0.0
+    commit_seconds: float = 0.0
 
 
 class Zygote:
@@ -170,17 +204,33 @@ class Zygote:
             env={**os.environ, "TERRITORIA_QUIET": "1"},
         )
 
-    def run(self, command: dict[str, Any], kill_after: float | None) -> int:
-        """Start one import; SIGKILL it after ``kill_after`` s; return its wait status."""
+    def run(
+        self, command: dict[str, Any], kill_after: float | None, *, aim: int = 0
+    ) -> tuple[int, int, float | None]:
+        """Start one import; SIGKILL it ``kill_after`` s after its start (``aim`` > 0: after
+        the start of its ``aim``-th commit); return its wait status, the number of commits it
+        started and the seconds from the start of its last commit to its end."""
         assert self.proc.stdin and self.proc.stdout
         self.proc.stdin.write(json.dumps(command) + "\n")
         self.proc.stdin.flush()
         pid = json.loads(self.proc.stdout.readline())["pid"]
+        commits, last = 0, None
         if kill_after is not None:
+            while commits < aim:
+                message = json.loads(self.proc.stdout.readline())
+                if "status" in message:  # ended before that commit
+                    return int(message["status"]), commits, None
+                commits, last = commits + 1, time.perf_counter()
             time.sleep(kill_after)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        return int(json.loads(self.proc.stdout.readline())["status"])
+        while True:
+            message = json.loads(self.proc.stdout.readline())
+            if "commit" in message:
+                commits, last = commits + 1, time.perf_counter()
+                continue
+            window = time.perf_counter() - last if last is not None else None
+            return int(message["status"]), commits, window
 
     def close(self) -> None:
         assert self.proc.stdin
@@ -247,26 +297,32 @@ def sweep(
     rng = random.Random(seed)
     expected: list[dict[str, int]] = []
     # calibrate: the duration of a complete run, and the counts each input gives
-    durations = []
+    durations, windows, commits = [], [], []
     for item in inputs:
         start = time.perf_counter()
-        status = zygote_proc.run({"importer": importer, "db": str(db), "inputs": item}, None)
+        status, n_commits, window = zygote_proc.run(
+            {"importer": importer, "db": str(db), "inputs": item}, None
+        )
         durations.append(time.perf_counter() - start)
+        windows.append(window or 0.05)
+        commits.append(n_commits)
         if status != 0:
             raise RuntimeError(f"calibration import of {importer} failed (status {status})")
         counts, problems, _ = state(db, importer)
         assert not problems, problems
         expected.append(counts)
     report.run_seconds = max(durations)
+    report.commit_seconds = max(windows)
     current = len(inputs) - 1
     for k in range(kills):
         target = (current + 1) % len(inputs)
-        # two kills in three spread over the whole run, one in three over its last 25 %
-        # (commit and checkpoint), and past the end too (run times vary with the load)
-        span = report.run_seconds
-        delay = rng.uniform(0, 1.05 * span) if k % 3 else rng.uniform(0.75 * span, 1.3 * span)
-        status = zygote_proc.run(
-            {"importer": importer, "db": str(db), "inputs": inputs[target]}, delay
+        # one kill in two spread over the whole run, the other aimed at the window from the
+        # start of the last commit to the end of the run (commit, checkpoint, close)
+        aim = commits[target] if k % 2 == 0 else 0
+        span = report.commit_seconds if aim else report.run_seconds
+        delay = rng.uniform(0, 1.2 * span)
+        status, _, _ = zygote_proc.run(
+            {"importer": importer, "db": str(db), "inputs": inputs[target]}, delay, aim=aim
         )
         report.kills += 1
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
@@ -345,6 +401,9 @@ def prepare(folder: Path, mini_db: Path) -> dict[str, tuple[Path, list[dict[str,
         sir.append({"folder": str(out_dir)})
     con.close()
     plans["sirene"] = (base["sirene"], sir)
+    bulk = folder / "bulk.duckdb"
+    shutil.copyfile(mini_db, bulk)
+    plans["bulk"] = (bulk, [{"rows": 2_000_000}, {"rows": 1_500_000}])
     return plans
 
 
@@ -352,7 +411,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--zygote", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--kills", type=int, default=120, help="kills per importer")
-    parser.add_argument("--importers", default="france,indicators,sirene,relations")
+    parser.add_argument("--importers", default="bulk,france,indicators,sirene,relations")
     parser.add_argument("--folder", type=Path, default=Path("/tmp/territoria-kill-sweep"))
     parser.add_argument(
         "--baseline",
@@ -381,7 +440,7 @@ def main() -> None:
     z = Zygote()
     print(
         f"{'importer':<11} {'kills':>5} {'done':>5} {'previous':>8} {'new':>5} "
-        f"{'recovered':>9} {'run s':>6}  violations"
+        f"{'recovered':>9} {'run s':>6} {'commit s':>8}  violations"
     )
     failed = False
     try:
@@ -391,8 +450,8 @@ def main() -> None:
             failed |= bool(r.violations)
             print(
                 f"{r.importer:<11} {r.kills:>5} {r.completed:>5} {r.previous_state:>8} "
-                f"{r.new_state:>5} {r.recovered_logs:>9} {r.run_seconds:>6.2f}  "
-                f"{len(r.violations)}",
+                f"{r.new_state:>5} {r.recovered_logs:>9} {r.run_seconds:>6.2f} "
+                f"{r.commit_seconds:>8.3f}  {len(r.violations)}",
                 flush=True,
             )
             for v in r.violations[:10]:

@@ -26,7 +26,7 @@ def zygote() -> Zygote:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("importer", ["france", "indicators", "sirene", "relations"])
+@pytest.mark.parametrize("importer", ["bulk", "france", "indicators", "sirene", "relations"])
 def test_kill_sweep_leaves_previous_or_new_state(
     importer: str, plans: dict[str, tuple], zygote: Zygote
 ) -> None:
@@ -40,4 +40,6 @@ def test_kill_sweep_leaves_previous_or_new_state(
     assert report.kills == KILLS
     assert report.violations == []
     # the sweep covered both sides of the commit
-    assert report.previous_state > 0 and report.new_state > 0
+    assert report.completed < report.kills  # most kills interrupted the import
+    if len(inputs) > 1:  # two inputs of different sizes: both states were seen
+        assert report.previous_state > 0 and report.new_state > 0

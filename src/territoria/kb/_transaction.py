@@ -10,13 +10,17 @@ duplicate or tear the last import).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import duckdb
 
 from territoria.errors import ReadOnlyDatabase
 
-__all__ = ["generation", "transaction"]
+__all__ = ["BEFORE_COMMIT", "generation", "transaction"]
+
+#: Called just before each ``COMMIT`` (tests/kill_sweep.py aims its kills at the commit
+#: window with it); empty in normal use.
+BEFORE_COMMIT: list[Callable[[], None]] = []
 
 
 def _bump(con: duckdb.DuckDBPyConnection) -> None:
@@ -38,6 +42,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     try:
         _bump(con)
         yield con
+        for hook in BEFORE_COMMIT:
+            hook()
         con.execute("COMMIT")
     except BaseException as exc:
         with contextlib.suppress(duckdb.Error):
