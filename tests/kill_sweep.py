@@ -137,10 +137,12 @@ def _bulk_swap(con: Any, rows: int) -> None:
 
 
 def _without_recovery() -> None:
-    """Baseline: open knowledge bases as DuckDB alone would (no recovery of the log)."""
+    """Baseline: DuckDB alone (no generation counter, no recovery of the log at open)."""
     import territoria.kb._connection as connection
+    import territoria.kb._transaction as transaction
 
     connection.recover = lambda _path: None  # type: ignore[assignment]
+    transaction._bump = lambda _con: None  # type: ignore[assignment]
 
 
 def zygote() -> None:
@@ -369,7 +371,7 @@ def prepare(folder: Path, mini_db: Path) -> dict[str, tuple[Path, list[dict[str,
     persons = [r[0] for r in con.execute("SELECT id FROM person ORDER BY id").fetchall()]
     con.close()
     ind = []
-    for label, n_ind in (("a", 200), ("b", 150)):
+    for label, n_ind in (("a", 120), ("b", 90)):
         path = folder / f"indicators_{label}.csv"
         with path.open("w", encoding="utf-8") as out:
             out.write("territory_code,indicator,period,value,unit\n")
