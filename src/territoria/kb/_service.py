@@ -247,8 +247,12 @@ def forward(
     try:
         try:
             sock.connect(str(path))
-        except (ConnectionRefusedError, FileNotFoundError):
-            return None  # a socket left by a killed process
+        except FileNotFoundError:
+            return None
+        except ConnectionRefusedError:  # a socket left by a killed process: nobody listens
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return None
         _send(sock, REQUEST, pickle.dumps(request))
         while True:
             try:
