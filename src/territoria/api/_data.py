@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from territoria.accounts import User, get_user, user_for_token
+from territoria.accounts import Session, User, session_for, user_for_token
 from territoria.api import _queries as q
 from territoria.api._cache import KBCache
 from territoria.api._capabilities import function
@@ -24,9 +24,9 @@ __all__ = [
     "pole",
     "poles",
     "profile",
+    "session",
     "territory",
     "token_user",
-    "user",
 ]
 
 ECONOMY = "territoria.analysis.specialisation"
@@ -166,9 +166,15 @@ def pole(cache: KBCache, con: duckdb.DuckDBPyConnection, pole_id: str) -> dict[s
     return cache.get(("pole", pole_id), compute)
 
 
-def user(cache: KBCache, con: duckdb.DuckDBPyConnection, name: str) -> User:
-    """Return the account ``name`` (raises :class:`UnknownUser`)."""
-    return cache.get(("user", name), lambda: get_user(con, name))
+def session(cache: KBCache, con: duckdb.DuckDBPyConnection, session_id: str) -> Session:
+    """Return the session of a session cookie, ended or not (raises
+    :class:`AuthenticationFailed` for an unknown one).
+
+    Cached until the next write: signing out, a revocation or a password or role change is a
+    write, so an ended session is never served from the cache.
+    """
+    key = ("session", hashlib.sha256(session_id.encode("utf-8")).hexdigest())
+    return cache.get(key, lambda: session_for(con, session_id))
 
 
 def token_user(cache: KBCache, con: duckdb.DuckDBPyConnection, token: str) -> User:
