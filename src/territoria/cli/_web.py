@@ -276,7 +276,11 @@ def serve(
     try:
         # CLI commands started meanwhile run here, on this process's connection
         with serving(database, run_forwarded):
-            uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1)
+            # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: the application
+            # does it only for TERRITORIA_TRUSTED_PROXIES (api._security.client_address)
+            uvicorn.run(
+                app, host=host, port=port, log_level=log_level, workers=1, proxy_headers=False
+            )
     except KeyboardInterrupt:
         pass
     finally:
