@@ -237,13 +237,14 @@ def web_rows(
     with httpx.Client(base_url=server.base, headers=headers, timeout=60) as client:
         # the CLI imports before made the server reload its profile lookups in the background:
         # wait until a first visit is served from them again (under 10 ms; bounded: 120 s)
-        deadline = time.monotonic() + 120
+        deadline, fast = time.monotonic() + 120, 0
         for code in (c for c in communes if c not in codes):
             t0 = time.perf_counter()
             client.get(f"/api/v1/territories/{code}/profile?level=commune").raise_for_status()
-            if (time.perf_counter() - t0) * 1000 < 10 or time.monotonic() > deadline:
+            fast = fast + 1 if (time.perf_counter() - t0) * 1000 < 10 else 0
+            if fast == 3 or time.monotonic() > deadline:  # one fast query may be luck
                 break
-            time.sleep(1)
+            time.sleep(0.5)
         for url in urls:  # warm: each profile asked once
             client.get(url).raise_for_status()
     found: list[Row | None] = []
@@ -266,7 +267,6 @@ def web_rows(
 
     print(f"\nmeasuring the web ({'wrk' if WRK else 'httpx'}) ...", flush=True)
     print(HEADER, flush=True)
-    found.append(measure("baseline: /healthz", ["/healthz"]))
     found.append(measure("profile API, warm", urls, "50 ms"))
     attack = FailedSignIns(server.base, count=round(duration) + 2)
     attack.start()
@@ -281,6 +281,7 @@ def web_rows(
             f" p50 {statistics.median(attack.latencies):.0f} ms"
         )
     found.append(row)
+    found.append(measure("baseline: /healthz", ["/healthz"]))  # last: nothing else running
     return [r for r in found if r is not None]
 
 
