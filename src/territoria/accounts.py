@@ -15,6 +15,8 @@ digests: none is ever kept in clear. A browser session lives in the ``app_sessio
 that signing out, a password or role change, a removal or a revocation ends it at once. Every
 change to an account is written in one transaction with its audit row
 (:func:`territoria.kb.audit.record`); the last administrator can be neither removed nor demoted.
+Signing in and out are recorded in the sessions table itself (when, from which address), and a
+failed sign-in writes nothing at all.
 
 Typical use::
 
@@ -143,9 +145,6 @@ class Revocation:
     name: str
     sessions: int
     tokens: int
-
-    def __str__(self) -> str:
-        return f"{self.sessions} session(s) and {self.tokens} API token(s) of {self.name!r} ended"
 
 
 @dataclass(frozen=True)
