@@ -21,7 +21,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from territoria.kb._service import STDERR, STDOUT, CommandSession, any_served, forward
+from territoria.kb._service import (
+    STDERR,
+    STDOUT,
+    CommandSession,
+    any_served,
+    forward,
+    socket_path,
+)
 
 __all__ = ["current_session", "forward_if_served", "run_forwarded"]
 
@@ -87,6 +94,8 @@ def forward_if_served(app: Any, argv: list[str]) -> int | None:
     from territoria.settings import Settings
 
     db = params.get("db") or Settings().db
+    if not socket_path(db).exists():
+        return None  # another knowledge base is served, not this one
     stdin = None
     if params.get("password_stdin"):
         stdin = sys.stdin.readline()
@@ -104,7 +113,10 @@ def forward_if_served(app: Any, argv: list[str]) -> int | None:
         stream.write(payload)
         stream.flush()
 
-    return forward(Path(db), request, write)
+    code = forward(Path(db), request, write)
+    if code is None and stdin is not None:
+        sys.stdin = io.StringIO(stdin)  # run locally after all: give the line back
+    return code
 
 
 # ---------------------------------------------------------------------------- server side

@@ -117,7 +117,8 @@ def login(
             response.headers["Retry-After"] = str(retry)
         return response
     state.throttle.success(address, username)
-    with state.db.writer(actor=f"web:{user.name}") as cur:
+    # a new session row: nothing cached derives from it, so the caches stay warm
+    with state.db.writer(actor=f"web:{user.name}", invalidate=False) as cur:
         session_id, _session = open_session(
             cur,
             user.name,
