@@ -45,7 +45,7 @@ def library(kb: Path) -> dict[str, Any]:
     try:
         return {
             "economy": json.loads(
-                json.dumps(specialisation_profile(con, "35238", level="commune"), default=str)
+                json.dumps(specialisation_profile(con, "35238", level="commune").to_dict())
             ),
             "poles": json.loads(json.dumps(detect_poles(con, region="53", top=20), default=str)),
         }

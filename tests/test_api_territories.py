@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from territoria.analysis.profile import profile
+from territoria.analysis.profile import Profile, profile
 from territoria.kb import connect
 from test_api_helpers import CRAFTED_CODE, CRAFTED_NAME, login, make_app, make_kb
 
@@ -74,10 +73,12 @@ def test_profile_is_the_cli_profile(client: TestClient, kb: Path) -> None:
     # same process, same file: DuckDB shares the application's database instance
     con = connect(kb)
     try:
-        library = json.loads(json.dumps(profile(con, "35238", level="commune"), default=str))
+        library = profile(con, "35238", level="commune")
     finally:
         con.close()
-    assert api == library
+    assert api == library.to_dict()
+    assert Profile.model_validate(api) == library  # the route answers through the model
+    assert api["population"] == library.population == 216_815
     assert api["contact"]["email"] == "ville.rennes@ville-rennes.fr"
     maire = [o for o in api["officials"] if o.get("function_code") == "MAI"]
     assert maire and maire[0]["name"] == "Nathalie APPÉRÉ"
@@ -251,23 +252,19 @@ def test_openapi_and_docs(client: TestClient) -> None:
     assert "cdn" not in docs.text.lower()
 
 
-def test_cache_empties_after_a_write(kb: Path) -> None:
-    from territoria.api import Database
+def test_cache_empties_after_a_write(client: TestClient) -> None:
     from territoria.api._cache import KBCache
 
-    db = Database.open(kb)
-    try:
-        cache = KBCache(db)
-        calls: list[int] = []
+    db = client.app.state.territoria.db  # type: ignore[attr-defined]
+    cache = KBCache(db)
+    calls: list[int] = []
 
-        def compute() -> int:
-            calls.append(1)
-            return len(calls)
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
 
-        assert cache.get("k", compute) == 1
-        assert cache.get("k", compute) == 1  # served from memory
-        with db.writer():
-            pass
-        assert cache.get("k", compute) == 2  # a write may have changed the data
-    finally:
-        db.close()
+    assert cache.get("k", compute) == 1
+    assert cache.get("k", compute) == 1  # served from memory
+    with db.writer():
+        pass
+    assert cache.get("k", compute) == 2  # a write may have changed the data

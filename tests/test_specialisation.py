@@ -174,7 +174,7 @@ def test_shift_share_by_hand_adds_up_exactly(small: duckdb.DuckDBPyConnection) -
 
 
 def test_profile(small: duckdb.DuckDBPyConnection) -> None:
-    profile = specialisation_profile(small, A, level="commune", since=dt.date(2015, 1, 1))
+    profile = specialisation_profile(small, A, level="commune", since=dt.date(2015, 1, 1)).to_dict()
     assert profile["territory"]["name"] == "Rennes"
     assert profile["totals"]["value"] == 100.0 and profile["totals"]["establishments"] == 4
     assert profile["indices"]["krugman"] == pytest.approx(0.64)
@@ -187,7 +187,7 @@ def test_profile(small: duckdb.DuckDBPyConnection) -> None:
     assert profile["shift_share"]["totals"]["change"] == 10.0
     assert profile["synthetic"] is False and profile["notice"] is None
     json.dumps(profile)
-    epci = specialisation_profile(small, EPCI_A, level="epci")
+    epci = specialisation_profile(small, EPCI_A, level="epci").to_dict()
     assert epci["totals"]["value"] == 200.0
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from territoria.analysis._economy_model import EconomicProfile
 from territoria.analysis._specialisation_indices import (
     classify_sectors,
     gini_specialisation,
@@ -220,7 +221,7 @@ def specialisation_profile(
     reference: str = "nation",
     since: dt.date | None = None,
     top: int = 10,
-) -> dict[str, Any]:
+) -> EconomicProfile:
     """Economic profile of a territory: sectors, specialisation indices, shift-share, sources.
 
     Parameters
@@ -244,10 +245,10 @@ def specialisation_profile(
 
     Returns
     -------
-    dict
-        JSON-able: ``territory``, ``totals``, ``indices`` (Krugman, Gini, Herfindahl),
-        ``specialised`` and ``largest`` sectors with LQ, ``traded_share``, ``shift_share``,
-        ``synthetic``, ``sources``.
+    EconomicProfile
+        ``territory``, ``totals``, ``indices`` (Krugman, Gini, Herfindahl), ``specialised``
+        and ``largest`` sectors with LQ, ``traded_share``, ``shift_share``, ``synthetic``,
+        ``sources`` (``to_dict()`` gives its JSON).
     """
     territory = resolve_territory(con, code, level=level)
     check(sector_level, measure, territory["level"], reference)
@@ -269,7 +270,9 @@ def specialisation_profile(
         **provenance,
     }
     if not rows:
-        return {**base, "totals": {"value": 0.0, "establishments": 0}, "sectors": []}
+        return EconomicProfile.model_validate(
+            {**base, "totals": {"value": 0.0, "establishments": 0}, "sectors": []}
+        )
     ref_rows = con.execute(
         f"""
         SELECT sector, sum(v) FROM (
@@ -324,28 +327,30 @@ def specialisation_profile(
             measure=measure,
         )
         shift["sectors"] = shift["sectors"][:top]
-    return {
-        **base,
-        "snapshot": snap.isoformat() if snap else None,
-        "totals": {
-            "value": float(local.sum()),
-            "establishments": int(counts[0]) if counts else 0,
-            "reference_value": float(reference_values.sum()),
-            "reference_code": rows[0][4],
-        },
-        "indices": {
-            "krugman": float(krugman(shares, ref_shares)[0]),
-            "gini": float(gini_specialisation(shares, ref_shares)[0]),
-            "herfindahl": float(herfindahl(shares)[0]),
-            "herfindahl_reference": float(herfindahl(ref_shares)[0]),
-        },
-        "traded_share": float(shares[traded].sum()),
-        # Sectors below 0.1 % of the territory are left out of the ranking: a handful of jobs
-        # give meaningless quotients.
-        "specialised": sorted(
-            (e for e in entries if e["value"] > 0 and (e["share"] or 0.0) >= 0.001),
-            key=lambda e: -(e["lq"] or 0.0),
-        )[:top],
-        "largest": sorted(entries, key=lambda e: -e["value"])[:top],
-        "shift_share": shift,
-    }
+    return EconomicProfile.model_validate(
+        {
+            **base,
+            "snapshot": snap.isoformat() if snap else None,
+            "totals": {
+                "value": float(local.sum()),
+                "establishments": int(counts[0]) if counts else 0,
+                "reference_value": float(reference_values.sum()),
+                "reference_code": rows[0][4],
+            },
+            "indices": {
+                "krugman": float(krugman(shares, ref_shares)[0]),
+                "gini": float(gini_specialisation(shares, ref_shares)[0]),
+                "herfindahl": float(herfindahl(shares)[0]),
+                "herfindahl_reference": float(herfindahl(ref_shares)[0]),
+            },
+            "traded_share": float(shares[traded].sum()),
+            # Sectors below 0.1 % of the territory are left out of the ranking: a handful of
+            # jobs give meaningless quotients.
+            "specialised": sorted(
+                (e for e in entries if e["value"] > 0 and (e["share"] or 0.0) >= 0.001),
+                key=lambda e: -(e["lq"] or 0.0),
+            )[:top],
+            "largest": sorted(entries, key=lambda e: -e["value"])[:top],
+            "shift_share": shift,
+        }
+    )

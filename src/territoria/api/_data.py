@@ -1,6 +1,9 @@
 """What the routes read, through the knowledge-base cache: territories, profiles, users.
 
-Each function returns shared, cached data: callers must not modify it.
+Each function returns shared, cached data: callers must not modify it. Library results are
+cached in their JSON form (``to_dict()``), which the cache keeps serialised (see
+:mod:`territoria.api._cache`); the routes answer it through the library's model as their
+``response_model``.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from typing import Any
 import duckdb
 
 from territoria.accounts import Session, User, session_for, user_for_token
-from territoria.api import _queries as q
+from territoria.analysis._economy_model import Pole
+from territoria.analysis.poles import detect_poles, find_pole
+from territoria.analysis.profile import profile as library_profile
+from territoria.analysis.specialisation import has_establishments as library_has_establishments
+from territoria.analysis.specialisation import specialisation_profile
 from territoria.api._cache import KBCache
-from territoria.api._capabilities import function
-from territoria.api._jobs import to_jsonable
-from territoria.errors import CapabilityMissing
+from territoria.kb import territories as kt
 
 __all__ = [
     "economy",
@@ -29,59 +34,39 @@ __all__ = [
     "token_user",
 ]
 
-ECONOMY = "territoria.analysis.specialisation"
-POLES = "territoria.analysis.poles"
 #: Firms and actors listed per pole in the web application (and engaged by its plans).
 POLE_TOP = 20
 
 
 def territory(
     cache: KBCache, con: duckdb.DuckDBPyConnection, code: str, *, level: str | None = None
-) -> dict[str, Any]:
+) -> kt.TerritoryCard:
     """Return a territory's identity and figures, its parents and its children counts.
 
     Raises
     ------
     UnknownTerritory, UnknownLevel
     """
-
-    def compute() -> dict[str, Any]:
-        found = q.find_territory(con, code, level=level)
-        found["parents"] = q.breadcrumbs(con, found["level"], found["code"])
-        found["children"] = q.children_count(con, found["level"], found["code"])
-        return found
-
-    return cache.get(("territory", level, code), compute)
+    return cache.get(("territory", level, code), lambda: kt.find_territory(con, code, level=level))
 
 
 def profile(
     cache: KBCache, con: duckdb.DuckDBPyConnection, code: str, *, level: str | None = None
 ) -> dict[str, Any]:
-    """Return :func:`territoria.analysis.profile.profile` as JSON-able data.
+    """Return :func:`territoria.analysis.profile.profile` as JSON data.
 
     Raises
     ------
-    CapabilityMissing, UnknownTerritory, UnknownLevel
+    UnknownTerritory, UnknownLevel
     """
-
-    def compute() -> dict[str, Any]:
-        library = function("territoria.analysis.profile", "profile")
-        data: dict[str, Any] = to_jsonable(library(con, code, level=level))
-        return data
-
-    return cache.get(("profile", level, code), compute)
+    return cache.get(
+        ("profile", level, code), lambda: library_profile(con, code, level=level).to_dict()
+    )
 
 
 def has_establishments(cache: KBCache, con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether SIRENE establishments were imported (False without the economic modules)."""
-
-    def compute() -> bool:
-        try:
-            return bool(function(ECONOMY, "has_establishments")(con))
-        except CapabilityMissing:
-            return False
-
-    return cache.get(("has_establishments",), compute)
+    """Whether SIRENE establishments were imported."""
+    return cache.get(("has_establishments",), lambda: library_has_establishments(con))
 
 
 def economy(
@@ -100,23 +85,23 @@ def economy(
 
     Raises
     ------
-    CapabilityMissing, UnknownTerritory, UnknownLevel, NoEstablishments, InvalidAnalysisRequest
+    UnknownTerritory, UnknownLevel, NoEstablishments, InvalidAnalysisRequest
     """
-    options = {
-        "level": level,
-        "sector_level": sector_level,
-        "measure": measure,
-        "reference": reference,
-        "since": since,
-        "top": top,
-    }
 
     def compute() -> dict[str, Any]:
-        library = function(ECONOMY, "specialisation_profile")
-        data: dict[str, Any] = to_jsonable(library(con, code, **options))
-        return data
+        return specialisation_profile(
+            con,
+            code,
+            level=level,
+            sector_level=sector_level,
+            measure=measure,
+            reference=reference,
+            since=since,
+            top=top,
+        ).to_dict()
 
-    return cache.get(("economy", code, *options.values()), compute)
+    key = ("economy", code, level, sector_level, measure, reference, since, top)
+    return cache.get(key, compute)
 
 
 def poles(
@@ -126,19 +111,17 @@ def poles(
     region: str | None = None,
     departement: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Return the poles of a région, a département or France (``detect_poles``), cached.
+    """Return the poles of a région, a département or France (``detect_poles``) as JSON data.
 
     Raises
     ------
-    CapabilityMissing, UnknownTerritory, NoEstablishments, InvalidAnalysisRequest
+    UnknownTerritory, NoEstablishments, InvalidAnalysisRequest
     """
 
     def compute() -> list[dict[str, Any]]:
-        detect = function(POLES, "detect_poles")
-        found: list[dict[str, Any]] = to_jsonable(
-            detect(con, region=region, departement=departement, top=POLE_TOP)
-        )
-        return found
+        found = detect_poles(con, region=region, departement=departement, top=POLE_TOP)
+        # detect_poles still returns dictionaries: the model checks and types them here
+        return [Pole.model_validate(p).to_dict() for p in found]
 
     return cache.get(("poles", region, departement), compute)
 
@@ -148,7 +131,7 @@ def pole(cache: KBCache, con: duckdb.DuckDBPyConnection, pole_id: str) -> dict[s
 
     Raises
     ------
-    CapabilityMissing, UnknownPole, NoEstablishments
+    UnknownPole, NoEstablishments
     """
 
     def detect(
@@ -159,11 +142,7 @@ def pole(cache: KBCache, con: duckdb.DuckDBPyConnection, pole_id: str) -> dict[s
     ) -> list[dict[str, Any]]:
         return poles(cache, cur, region=region, departement=departement)
 
-    def compute() -> dict[str, Any]:
-        found: dict[str, Any] = function(POLES, "find_pole")(con, pole_id, detect=detect)
-        return found
-
-    return cache.get(("pole", pole_id), compute)
+    return cache.get(("pole", pole_id), lambda: find_pole(con, pole_id, detect=detect))
 
 
 def session(cache: KBCache, con: duckdb.DuckDBPyConnection, session_id: str) -> Session:

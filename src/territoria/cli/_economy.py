@@ -325,7 +325,7 @@ def economy_profile_command(
                 reference=reference,
                 since=start,
                 top=top,
-            )
+            ).to_dict()
         finally:
             con.close()
     if json_output:

@@ -46,18 +46,7 @@ def themes_command(json_output: JsonOption = False) -> None:
 
     found = themes()
     if json_output:
-        print_json(
-            [
-                {
-                    "id": t.id,
-                    "label_fr": t.label_fr,
-                    "label_en": t.label_en,
-                    "law": t.law,
-                    "bodies": [{"level": lv, "weight": w} for lv, w in t.bodies],
-                }
-                for t in found
-            ]
-        )
+        print_json([t.to_dict() for t in found])
         return
     table = Table(title="Thèmes de la carte de décision")
     for col in ("id", "thème", "niveaux compétents (poids)", "fondement"):
@@ -163,43 +152,19 @@ def _pole_actors(con: Any, mode: str, option: str) -> Any:
 
 
 def _candidates(con: Any, mode: str, code: str | None, level: str | None) -> list[str] | None:
+    from territoria.influence.candidates import network_candidates, official_candidates
+
     if mode == "all":
         return None
     if mode.startswith("pole:"):
         return list(_pole_actors(con, mode, "--candidates").actors)
     if mode == "network":
-        rows = con.execute(
-            "SELECT DISTINCT target_actor FROM relation WHERE source_actor = 'self'"
-        ).fetchall()
-        if not rows:
-            msg = (
-                "your network is empty: log actions ('territoria actions add') or import relations"
-            )
-            raise InvalidPlanRequest(msg)
-        return [str(r[0]) for r in rows]
+        return network_candidates(con)
     if mode == "officials":
         if code is None:
             msg = "--candidates officials needs --territory"
             raise InvalidPlanRequest(msg)
-        from territoria.influence.decision import resolve_territory
-
-        t_level, t_code, _ = resolve_territory(con, code, level)
-        rows = con.execute(
-            """
-            WITH area AS (
-                SELECT code FROM membership WHERE level = 'commune' AND parent_level = ?
-                  AND parent_code = ? UNION SELECT ? WHERE ? = 'commune')
-            SELECT DISTINCT m.person_id FROM mandate m JOIN organisation o
-              ON o.id = m.organisation_id
-            WHERE m.end_date IS NULL AND m.function_code IS NOT NULL AND (
-                (o.kind = 'conseil_municipal' AND o.code IN (SELECT code FROM area))
-                OR (o.kind = 'conseil_communautaire' AND o.code IN (
-                    SELECT parent_code FROM membership WHERE level = 'commune'
-                    AND parent_level = 'epci' AND code IN (SELECT code FROM area))))
-            """,
-            [t_level, t_code, t_code, t_level],
-        ).fetchall()
-        return [str(r[0]) for r in rows]
+        return official_candidates(con, code, level)
     msg = f"--candidates {mode!r}: use all, network, officials or pole:ID"
     raise InvalidPlanRequest(msg)
 

@@ -32,6 +32,16 @@ class Theme:
     law: str
     bodies: tuple[tuple[str, float], ...]
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form: the competent levels as ``{"level", "weight"}`` objects."""
+        return {
+            "id": self.id,
+            "label_fr": self.label_fr,
+            "label_en": self.label_en,
+            "law": self.law,
+            "bodies": [{"level": level, "weight": weight} for level, weight in self.bodies],
+        }
+
 
 @dataclass
 class Target:

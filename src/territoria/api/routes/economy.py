@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
+from territoria.analysis._economy_model import EconomicProfile, Pole
+from territoria.analysis.poles import pole_feature, poles_geojson
 from territoria.api import _data
-from territoria.api._capabilities import function
 from territoria.api._deps import Cursor, State, field, require
 from territoria.api.routes.territories import GEOJSON, CodePath, LevelQuery, _level
 from territoria.errors import InvalidQuery
@@ -38,7 +39,13 @@ DepartementQuery = Annotated[
 ]
 
 
-@router.get("/economy/{code}", summary="A territory's economic profile (as the CLI's)")
+@router.get(
+    "/economy/{code}",
+    summary="A territory's economic profile (as the CLI's)",
+    response_model=EconomicProfile,
+    # the parts the library leaves out stay out (as in the CLI's JSON), not null
+    response_model_exclude_unset=True,
+)
 def economy(
     cur: Cursor,
     state: State,
@@ -83,6 +90,8 @@ def economy(
 @router.get(
     "/poles",
     summary="Detected poles of a région, a département or France",
+    response_model=list[Pole],
+    response_model_exclude_unset=True,
     responses={200: {"content": {"application/json": {}, GEOJSON: {}}}},
 )
 def poles(
@@ -104,12 +113,17 @@ def poles(
     with field("region" if region else "departement"):
         found = _data.poles(state.cache, cur, region=region, departement=departement)
     if fmt == "geojson":
-        collection = function(_data.POLES, "poles_geojson")(found)
+        collection = poles_geojson(found)
         return Response(json.dumps(collection, ensure_ascii=False), media_type=GEOJSON)
     return found
 
 
-@router.get("/poles/{pole_id}", summary="One pole: sectors, communes, firms, actors, hull")
+@router.get(
+    "/poles/{pole_id}",
+    summary="One pole: sectors, communes, firms, actors, hull",
+    response_model=Pole,
+    response_model_exclude_unset=True,
+)
 def pole(cur: Cursor, state: State, pole_id: PoleId) -> dict[str, Any]:
     """Return one pole of ``GET /api/v1/poles`` (looked up in the région of its centre)."""
     return _data.pole(state.cache, cur, pole_id)
@@ -124,5 +138,5 @@ def pole(cur: Cursor, state: State, pole_id: PoleId) -> dict[str, Any]:
 def pole_hull(cur: Cursor, state: State, pole_id: PoleId) -> Response:
     """Return the convex hull of the pole's establishments as a GeoJSON Feature."""
     found = _data.pole(state.cache, cur, pole_id)
-    feature = function(_data.POLES, "pole_feature")(found)
+    feature = pole_feature(found)
     return Response(json.dumps(feature, ensure_ascii=False), media_type=GEOJSON)

@@ -13,13 +13,15 @@ from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
 import territoria
+from territoria import export as exports
+from territoria.analysis.profile import Profile
 from territoria.api import _data
 from territoria.api import _queries as q
-from territoria.api._capabilities import call, function
 from territoria.api._deps import AppState, CurrentUser, Cursor, State, field, require
 from territoria.api._geo import resolution_for_zoom
-from territoria.api._jobs import to_jsonable
-from territoria.errors import CapabilityMissing
+from territoria.api._models import Me, SearchItem, SearchPage, ServerStatus
+from territoria.kb import territories as kt
+from territoria.kb.search import search
 
 router = APIRouter(prefix="/api/v1", tags=["territories"], dependencies=[Depends(require("read"))])
 
@@ -49,16 +51,16 @@ def _level(state: AppState, cur: Any, level: str | None) -> str | None:
     if level is None:
         return None
     with field("level"):
-        return state.cache.get(("level", level), lambda: q.check_level(cur, level))
+        return state.cache.get(("level", level), lambda: kt.check_level(cur, level))
 
 
-@router.get("/me", summary="The signed-in user")
-def me(user: CurrentUser) -> dict[str, Any]:
+@router.get("/me", summary="The signed-in user", response_model=Me)
+def me(user: CurrentUser) -> Me:
     """Return the name and role of the user making the request."""
-    return user.to_dict()
+    return Me.model_validate(user.to_dict())
 
 
-@router.get("/territories", summary="Search or list territories")
+@router.get("/territories", summary="Search or list territories", response_model=SearchPage)
 def territories(
     cur: Cursor,
     state: State,
@@ -77,32 +79,39 @@ def territories(
     parent_level: LevelQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> dict[str, Any]:
+) -> SearchPage:
     """Search territories by name or code (``q``), or list those of a level or a parent."""
     key = _level(state, cur, level)
     if text is not None and text.strip():
-        search = function("territoria.kb.search", "search")
         with state.db.shared() as shared, field("q"):
             hits = search(shared, text, level=key, limit=limit)
-        items = [to_jsonable(h) for h in hits]
-        return {"total": len(items), "items": items}
-    with field("parent"):
-        found = q.resolve_parent(cur, parent, parent_level)[:2] if parent else None
-    result: dict[str, Any] = q.list_territories(
-        cur, level=key, parent=found, limit=limit, offset=offset
-    )
-    return result
+        return SearchPage(total=len(hits), items=[SearchItem.of(h) for h in hits])
+    within = None
+    if parent:
+        with field("parent"):
+            found = kt.resolve_parent(cur, parent, parent_level)
+        within = (found.level, found.code)
+    page = kt.list_territories(cur, level=key, parent=within, limit=limit, offset=offset)
+    return SearchPage(total=page.total, items=list(page.items))
 
 
-@router.get("/territories/{code}", summary="One territory: identity, key figures and source")
+@router.get(
+    "/territories/{code}",
+    summary="One territory: identity, key figures and source",
+    response_model=kt.TerritoryCard,
+)
 def territory(
     cur: Cursor, state: State, code: CodePath, level: LevelQuery = None
-) -> dict[str, Any]:
+) -> kt.TerritoryCard:
     """Return a territory's name, level, population, area, density, parents and source."""
     return _data.territory(state.cache, cur, code, level=_level(state, cur, level))
 
 
-@router.get("/territories/{code}/profile", summary="The territory's profile (as the CLI's)")
+@router.get(
+    "/territories/{code}/profile",
+    summary="The territory's profile (as the CLI's)",
+    response_model=Profile,
+)
 def territory_profile(
     cur: Cursor, state: State, code: CodePath, level: LevelQuery = None
 ) -> dict[str, Any]:
@@ -150,7 +159,7 @@ def territory_export(
 ) -> Response:
     """Return the territory's key figures and indicators as CSV, or its GeoJSON feature."""
     found = _data.territory(state.cache, cur, code, level=_level(state, cur, level))
-    name = f"territoria-{found['level']}-{found['code']}"
+    name = f"territoria-{found.level}-{found.code}"
     if fmt == "geojson":
         body = q.territory_collection(cur, state.geometry, found, with_neighbours=False)
         return Response(
@@ -158,12 +167,9 @@ def territory_export(
             media_type=GEOJSON,
             headers={"Content-Disposition": f'attachment; filename="{name}.geojson"'},
         )
-    try:
-        profile = _data.profile(state.cache, cur, found["code"], level=found["level"])
-    except CapabilityMissing:  # the CSV still has the key figures without the profile module
-        profile = None
+    profile = _data.profile(state.cache, cur, found.code, level=found.level)
     return Response(
-        q.territory_csv(found, profile),
+        q.territory_csv(found.to_dict(), profile),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
@@ -212,15 +218,14 @@ def map_level(
     key = _level(state, cur, level) or level
     with field("bbox"):
         box = q.parse_bbox(bbox) if bbox else None
-    with field("parent"):
-        within = (
-            state.cache.get(
+    within = None
+    if parent:
+        with field("parent"):
+            found = state.cache.get(
                 ("parent", parent, parent_level),
-                lambda: q.resolve_parent(cur, parent, parent_level)[:2],
+                lambda: kt.resolve_parent(cur, parent, parent_level),
             )
-            if parent
-            else None
-        )
+        within = (found.level, found.code)
     resolution = resolution_for_zoom(zoom)
     view = (key, resolution, indicator, period, bbox, within, method, classes)
     with field("indicator"):
@@ -244,22 +249,28 @@ def map_level(
     return Response(body, media_type=GEOJSON)
 
 
-@router.get("/indicators", summary="Indicators that can colour a map")
-def indicators(cur: Cursor) -> list[dict[str, Any]]:
+@router.get(
+    "/indicators",
+    summary="Indicators that can colour a map",
+    response_model=list[kt.IndicatorInfo],
+)
+def indicators(cur: Cursor) -> list[kt.IndicatorInfo]:
     """Return the built-in figures and the imported indicators with their levels and periods."""
-    return q.list_indicators(cur)
+    return kt.list_indicators(cur)
 
 
-@router.get("/status", summary="State of the server's caches")
-def server_status(state: State) -> dict[str, Any]:
+@router.get("/status", summary="State of the server's caches", response_model=ServerStatus)
+def server_status(state: State) -> ServerStatus:
     """Return which simplified map geometries are ready (``level/resolution``)."""
-    return {"geometry_ready": state.geometry.ready(), "version": territoria.__version__}
+    return ServerStatus(geometry_ready=state.geometry.ready(), version=territoria.__version__)
 
 
-@router.get("/overview", summary="Headline figures of the knowledge base")
-def overview(cur: Cursor) -> dict[str, Any]:
+@router.get(
+    "/overview", summary="Headline figures of the knowledge base", response_model=kt.Overview
+)
+def overview(cur: Cursor) -> kt.Overview:
     """Return the number of territories per level and the population of France."""
-    return q.overview(cur)
+    return kt.overview(cur)
 
 
 _MEDIA = {
@@ -283,29 +294,21 @@ def export_level(
         str | None, Query(description="Comma-separated indicator codes to add.", max_length=2000)
     ] = None,
 ) -> FileResponse:
-    """Write the level with ``territoria.export.export_level`` and send the file.
+    """Write the level with :func:`territoria.export.export_level` and send the file.
 
     CSV is the GeoParquet export without its geometry column.
     """
     key = _level(state, cur, level) or level
-    export = function("territoria.export", "export_level")
     folder = Path(tempfile.mkdtemp(prefix="territoria-export-"))
     wanted = [i.strip() for i in indicators.split(",") if i.strip()] if indicators else None
     try:
         written = folder / f"{key}.{'parquet' if fmt == 'csv' else fmt}"
         with field("indicators"):
-            path = Path(
-                call(
-                    export,
-                    cur,
-                    key,
-                    fmt="parquet" if fmt == "csv" else fmt,
-                    out=written,
-                    indicators=wanted,
-                )
+            path = exports.export_level(
+                cur, key, fmt="parquet" if fmt == "csv" else fmt, out=written, indicators=wanted
             )
         if fmt == "csv":
-            path = q.parquet_to_csv(cur, path, folder / f"{key}.csv")
+            path = exports.parquet_to_csv(cur, path, folder / f"{key}.csv")
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
