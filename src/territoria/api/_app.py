@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -278,12 +279,14 @@ def create_app(
 
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> JSONResponse:
-        """503 until the warm-up (profile lookups, map geometries, jobs) is done, then 200."""
+        """503 until the warm-up (profile lookups in memory, jobs started) is done, then 200.
+
+        Map geometries are warmed afterwards, in the background: a map asked for meanwhile
+        computes its own level.
+        """
         # once ready, stay ready: a write that reloads the profile lookups (any import) must
         # not take the server out of a load balancer's rotation, profiles come from queries
-        ready = ready_once.is_set() or (
-            warmed.is_set() and db.profile_lookups_ready and state.jobs.started
-        )
+        ready = ready_once.is_set() or (db.warm and state.jobs.started)
         if ready:
             ready_once.set()
         return JSONResponse(
@@ -315,6 +318,10 @@ def create_app(
 
 
 def _warm(state: AppState, done: threading.Event) -> None:
+    # on a few cores, warming maps while the profile lookups load would delay readiness
+    deadline = time.monotonic() + 120
+    while not state.db.warm and time.monotonic() < deadline:
+        time.sleep(0.1)
     try:
         state.geometry.warm()
     except Exception:  # warming is an optimisation: requests compute what they need

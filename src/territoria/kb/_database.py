@@ -69,6 +69,7 @@ class Database:
         self._loader: threading.Thread | None = None
         self._loader_cursor: duckdb.DuckDBPyConnection | None = None
         self._closed = False
+        self._wants_lookups = profile_lookups
         if profile_lookups:
             self._start_loading()
 
@@ -89,6 +90,11 @@ class Database:
     def profile_lookups_ready(self) -> bool:
         """Whether profiles are computed from the lookups in memory."""
         return self._lookups is not None
+
+    @property
+    def warm(self) -> bool:
+        """Whether the start-up loading is over (the lookups are in memory, or not wanted)."""
+        return self._lookups is not None or not self._wants_lookups
 
     @contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
