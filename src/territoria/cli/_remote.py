@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import io
+import os
 import shutil
 import sys
 import threading
@@ -75,6 +76,16 @@ def _parse(app: Any, argv: list[str]) -> tuple[list[str], Any, dict[str, Any]] |
     return path, command, dict(ctx.params)
 
 
+def _db_hint(argv: list[str]) -> str:
+    """The knowledge base the command line names, read without parsing it (checked after)."""
+    for i, arg in enumerate(argv):
+        if arg == "--db" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--db="):
+            return arg[len("--db=") :]
+    return os.environ.get("TERRITORIA_DB", "territoria.duckdb")
+
+
 def _absolute(value: Any) -> Any:
     if isinstance(value, Path):
         return value if value.is_absolute() or str(value) == "-" else Path.cwd() / value
@@ -85,8 +96,8 @@ def _absolute(value: Any) -> Any:
 
 def forward_if_served(app: Any, argv: list[str]) -> int | None:
     """Run the command in the process serving its knowledge base; None if none serves it."""
-    if not any_served():
-        return None  # the common case costs one directory listing, no parsing
+    if not any_served() or not socket_path(_db_hint(argv)).exists():
+        return None  # the common case costs a directory listing, no parsing
     parsed = _parse(app, argv)
     if parsed is None:
         return None
