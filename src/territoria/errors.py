@@ -219,13 +219,6 @@ class TooManyJobs(TerritoriaError, RuntimeError):
     exit_code = 2
 
 
-class CapabilityMissing(TerritoriaError, RuntimeError):
-    """A capability the request needs is not installed in this Territoria."""
-
-    http_status = 503
-    exit_code = 3
-
-
 class UnknownTheme(TerritoriaError, LookupError):
     """No decision-map theme has this id."""
 
