@@ -193,3 +193,44 @@ def test_to_jsonable_handles_numpy() -> None:
 
     data = to_jsonable({"a": np.float64(1.5), "b": np.arange(3), "c": (np.int32(2),)})
     assert data == {"a": 1.5, "b": [0, 1, 2], "c": [2]}
+
+
+def test_a_stop_that_closes_the_knowledge_base_under_a_running_job(kb: Path) -> None:
+    gate = threading.Event()
+    started = threading.Event()
+
+    def work(params: dict[str, Any], progress: Any) -> int:
+        started.set()
+        gate.wait(10)
+        progress("still working", 0.5)  # the stop is seen here
+        return 1
+
+    db = Database.open(kb, profile_lookups=False)
+    runner = JobRunner(db, {"plan": work}, workers=1)
+    runner.start()
+    job = runner.submit("plan", "alice", {"n": 1})
+    assert started.wait(10)
+    crashes: list[BaseException | None] = []
+    previous_hook = threading.excepthook
+    threading.excepthook = lambda args: crashes.append(args.exc_value)
+    try:
+        stopper = threading.Thread(target=runner.shutdown)
+        stopper.start()
+        db.close()  # the server closes the file while the job still runs
+        gate.set()
+        stopper.join(20)
+        for thread in runner._threads:
+            thread.join(10)
+    finally:
+        threading.excepthook = previous_hook
+    assert not stopper.is_alive()
+    assert crashes == []  # the worker ended cleanly, it did not die of a closed connection
+    again = Database.open(kb, profile_lookups=False)
+    try:
+        nxt = JobRunner(again, {"plan": work}, workers=1)
+        assert nxt.get(job.id).status == "running"  # recorded as running: queued again
+        assert nxt.start() >= 1
+        assert _until(job.id, nxt, {"done"}).result == 1
+        nxt.shutdown()
+    finally:
+        again.close()

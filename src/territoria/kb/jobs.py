@@ -328,8 +328,14 @@ class JobRunner:
                 if job is None or job.status != "queued" or job_id in self._cancel:
                     continue
                 job.status, job.started_at, job.progress = "running", _now(), 0.0
-            self._save(job)
-            self._run(job)
+            try:
+                self._save(job)
+                self._run(job)
+            except Exception as exc:  # the knowledge base went away under the worker
+                if self._stopping:  # a stop closed it: the job is run again at the next start
+                    log.info("job %s left for the next start: %s", job.id, exc)
+                    return
+                log.exception("job %s: its state could not be recorded", job.id)
 
     def _run(self, job: Job) -> None:
         try:
