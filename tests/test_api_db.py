@@ -12,7 +12,7 @@ import pytest
 from territoria.analysis.profile import profile
 from territoria.api import Database
 from territoria.api._cache import KBCache
-from territoria.api._jobs import to_jsonable
+from territoria.kb.jobs import to_jsonable
 from test_api_helpers import make_kb
 
 RENNES = "35238"

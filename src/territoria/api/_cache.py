@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, Final, TypeVar
 
-from territoria.api._db import Database
+from territoria.kb._database import Database
 
 __all__ = ["KBCache"]
 

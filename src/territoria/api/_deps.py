@@ -14,7 +14,6 @@ from fastapi.templating import Jinja2Templates
 from territoria.accounts import User
 from territoria.api import _data
 from territoria.api._cache import KBCache
-from territoria.api._db import Database
 from territoria.api._geo import GeometryCache
 from territoria.api._i18n import Translator
 from territoria.api._render import request_translator
@@ -28,6 +27,7 @@ from territoria.api._security import (
 )
 from territoria.api._settings import WebSettings
 from territoria.errors import AuthenticationFailed, PermissionDenied, TerritoriaError
+from territoria.kb._database import Database
 from territoria.kb.jobs import JobRunner
 
 __all__ = [

@@ -13,13 +13,13 @@ from territoria.accounts import User, authenticate, end_session, open_session
 from territoria.api import _data
 from territoria.api._deps import CurrentUser, Cursor, Lang, State, field, require
 from territoria.api._i18n import Translator
-from territoria.api._jobs import to_jsonable
 from territoria.api._render import render
 from territoria.api._security import LOGIN_COOKIE, SESSION_COOKIE, client_address
 from territoria.api.routes.influence import themes
 from territoria.errors import AuthenticationFailed, TerritoriaError
 from territoria.influence import actions as action_log
 from territoria.kb import territories as kt
+from territoria.kb.jobs import to_jsonable
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(require("read"))]
