@@ -223,7 +223,6 @@ def create_app(
     )
 
     state.jobs.register("plan", influence.plan_work(state))
-    warmed = threading.Event()
     ready_once = threading.Event()
 
     @asynccontextmanager
@@ -231,10 +230,8 @@ def create_app(
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.route_threads
         if settings.warm_cache:
             threading.Thread(
-                target=_warm, args=(state, warmed), name="territoria-warm", daemon=True
+                target=_warm, args=(state,), name="territoria-warm", daemon=True
             ).start()
-        else:
-            warmed.set()
         requeued = await anyio.to_thread.run_sync(state.jobs.start)
         if requeued:
             log.info("%d plan(s) interrupted by the last stop queued again", requeued)
@@ -317,7 +314,7 @@ def create_app(
     return app
 
 
-def _warm(state: AppState, done: threading.Event) -> None:
+def _warm(state: AppState) -> None:
     # on a few cores, warming maps while the profile lookups load would delay readiness
     deadline = time.monotonic() + 120
     while not state.db.warm and time.monotonic() < deadline:
@@ -326,5 +323,3 @@ def _warm(state: AppState, done: threading.Event) -> None:
         state.geometry.warm()
     except Exception:  # warming is an optimisation: requests compute what they need
         log.exception("precomputing map geometries failed")
-    finally:
-        done.set()
