@@ -29,8 +29,9 @@ import functools
 import re
 import unicodedata
 import weakref
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import duckdb
 import numpy as np
@@ -38,7 +39,15 @@ from numpy.typing import NDArray
 
 from territoria.errors import EmptyKnowledgeBase, InvalidQuery, UnknownLevel
 
-__all__ = ["SearchHit", "normalise", "resolve_level", "search"]
+__all__ = [
+    "NameIndex",
+    "SearchHit",
+    "cached_index",
+    "fingerprint",
+    "normalise",
+    "resolve_level",
+    "search",
+]
 
 #: Abbreviations of French place names, expanded in names and queries alike.
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
@@ -186,47 +195,28 @@ def _first_of_runs(values: NDArray[np.int64]) -> NDArray[np.bool_]:
     return np.concatenate(([True], values[1:] != values[:-1]))
 
 
-class _Index:
-    """Normalised names and codes of every territory, with prefix, word and trigram lookups."""
+class NameIndex:
+    """Normalised names with exact, whole-name prefix, word-prefix and trigram lookups.
 
-    def __init__(self, table: dict[str, Any], levels: dict[str, str]) -> None:
-        self.levels = levels  # normalised spelling -> level key
-        level_arr = np.asarray(table["level"], dtype=object)
-        self.level: list[str] = level_arr.tolist()
-        self.code: list[str] = np.asarray(table["code"], dtype=object).tolist()
-        self.name: list[str] = np.asarray(table["name"], dtype=object).tolist()
-        self.parent: list[str | None] = [
-            " / ".join(sorted(label.split(" / "))) if label and " / " in label else label
-            for label in np.ma.asarray(table["parent"]).tolist()
-        ]
-        n = self.size = len(self.code)
-        self.population = np.asarray(table["population"], dtype=np.int64)
-        self.rank = np.asarray(table["rank"], dtype=np.int64)
-        self.importance = POPULATION_WEIGHT * np.log10(np.maximum(self.population, 0) + 1.0) / 7.0
-        self.level_ids = {level: level_arr == level for level in set(self.level)}
-        norms = self.norm = _norms(self.name, np.asarray(table["name_norm"]).tolist())
+    The territory index below and the people directory (:mod:`territoria.kb.people`) share it:
+    ``norms`` are the normalised names (:func:`normalise`), ``importance`` a small bonus per
+    name added to its fuzzy score.
+    """
+
+    def __init__(self, norms: list[str], importance: NDArray[np.float64]) -> None:
+        n = self.size = len(norms)
+        self.norm = norms
+        self.importance = importance
         self.norm_len = np.array([max(len(x), 1) for x in norms], dtype=np.float64)
-        # Exact lookups: normalised name, the same without spaces ("saintetienne", "lhay ..."),
-        # and upper-case codes.
+        # Exact lookups: normalised name and the same without spaces ("saintetienne", "lhay").
         self.exact: dict[str, list[int]] = {}
         for i, norm in enumerate(norms):
             self.exact.setdefault(norm, []).append(i)
             if " " in norm:
                 self.exact.setdefault(norm.replace(" ", ""), []).append(i)
-        upper = [code.upper() for code in self.code]
-        self.codes: dict[str, list[int]] = {}
-        for i, code in enumerate(upper):
-            self.codes.setdefault(code, []).append(i)
-        self.code_len = np.array([len(x) for x in upper], dtype=np.float64)
         by_norm = sorted(range(n), key=norms.__getitem__)
         self.sorted_norms = [norms[i] for i in by_norm]
         self.sorted_norm_ids = np.array(by_norm, dtype=np.int64)
-        by_code = sorted(range(n), key=upper.__getitem__)
-        self.sorted_codes = [upper[i] for i in by_code]
-        self.sorted_code_ids = np.array(by_code, dtype=np.int64)
-        # Final tie-break on the code, so that results do not depend on the rows' order.
-        self.code_order = np.empty(n, dtype=np.int64)
-        self.code_order[self.sorted_code_ids] = np.arange(n)
         self._build_words(norms)
         self._build_trigrams(norms)
 
@@ -308,6 +298,56 @@ class _Index:
                 if value > scores[i]:
                     scores[i] = value
 
+    def score_names(
+        self, norm: str, scores: NDArray[np.float64], allowed: NDArray[np.bool_] | None
+    ) -> None:
+        """Raise ``scores`` of the names matching ``norm``: exact, prefix, word prefix, fuzzy."""
+        for key in {norm, norm.replace(" ", "")}:
+            for i in self.exact.get(key, ()):
+                scores[i] = max(scores[i], EXACT_NAME + self.importance[i])
+        lo, hi = _prefix_range(self.sorted_norms, norm)
+        ids = self.sorted_norm_ids[lo:hi]
+        value = 0.9 + 0.1 * len(norm) / self.norm_len[ids] + self.importance[ids]
+        scores[ids] = np.maximum(scores[ids], value)
+        ids = self._word_prefix(norm.split())
+        value = 0.85 + 0.1 * len(norm) / self.norm_len[ids] + self.importance[ids]
+        scores[ids] = np.maximum(scores[ids], value)
+        if len(norm) >= 4:
+            self._fuzzy(norm, scores, allowed)
+
+
+class _Index(NameIndex):
+    """Normalised names and codes of every territory, with prefix, word and trigram lookups."""
+
+    def __init__(self, table: dict[str, Any], levels: dict[str, str]) -> None:
+        self.levels = levels  # normalised spelling -> level key
+        level_arr = np.asarray(table["level"], dtype=object)
+        self.level: list[str] = level_arr.tolist()
+        self.code: list[str] = np.asarray(table["code"], dtype=object).tolist()
+        self.name: list[str] = np.asarray(table["name"], dtype=object).tolist()
+        self.parent: list[str | None] = [
+            " / ".join(sorted(label.split(" / "))) if label and " / " in label else label
+            for label in np.ma.asarray(table["parent"]).tolist()
+        ]
+        n = len(self.code)
+        self.population = np.asarray(table["population"], dtype=np.int64)
+        self.rank = np.asarray(table["rank"], dtype=np.int64)
+        importance = POPULATION_WEIGHT * np.log10(np.maximum(self.population, 0) + 1.0) / 7.0
+        self.level_ids = {level: level_arr == level for level in set(self.level)}
+        super().__init__(_norms(self.name, np.asarray(table["name_norm"]).tolist()), importance)
+        # Exact lookups of upper-case codes.
+        upper = [code.upper() for code in self.code]
+        self.codes: dict[str, list[int]] = {}
+        for i, code in enumerate(upper):
+            self.codes.setdefault(code, []).append(i)
+        self.code_len = np.array([len(x) for x in upper], dtype=np.float64)
+        by_code = sorted(range(n), key=upper.__getitem__)
+        self.sorted_codes = [upper[i] for i in by_code]
+        self.sorted_code_ids = np.array(by_code, dtype=np.int64)
+        # Final tie-break on the code, so that results do not depend on the rows' order.
+        self.code_order = np.empty(n, dtype=np.int64)
+        self.code_order[self.sorted_code_ids] = np.arange(n)
+
     def search(self, text: str, *, level: str | None, limit: int) -> list[SearchHit]:
         scores = np.full(self.size, -np.inf)
         allowed = None
@@ -324,18 +364,7 @@ class _Index:
                 value = 0.9 + 0.1 * len(code) / self.code_len[ids] + self.importance[ids]
                 scores[ids] = np.maximum(scores[ids], value)
         if norm:
-            for key in {norm, norm.replace(" ", "")}:
-                for i in self.exact.get(key, ()):
-                    scores[i] = max(scores[i], EXACT_NAME + self.importance[i])
-            lo, hi = _prefix_range(self.sorted_norms, norm)
-            ids = self.sorted_norm_ids[lo:hi]
-            value = 0.9 + 0.1 * len(norm) / self.norm_len[ids] + self.importance[ids]
-            scores[ids] = np.maximum(scores[ids], value)
-            ids = self._word_prefix(norm.split())
-            value = 0.85 + 0.1 * len(norm) / self.norm_len[ids] + self.importance[ids]
-            scores[ids] = np.maximum(scores[ids], value)
-            if len(norm) >= 4:
-                self._fuzzy(norm, scores, allowed)
+            self.score_names(norm, scores, allowed)
         if allowed is not None:
             scores[~allowed] = -np.inf
         found = np.flatnonzero(scores > 0)
@@ -356,18 +385,38 @@ class _Index:
         )
 
 
-_CACHE: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, tuple[tuple[Any, ...], _Index]] = (
-    weakref.WeakKeyDictionary()
-)
+# In-memory indexes of each connection, by name, with the fingerprint they were built for.
+_CACHE: weakref.WeakKeyDictionary[
+    duckdb.DuckDBPyConnection, dict[str, tuple[tuple[Any, ...], Any]]
+] = weakref.WeakKeyDictionary()
+
+_T = TypeVar("_T")
 
 
-def _fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
-    """What changes when an import rewrites the territories (new source rows, new counts)."""
+def fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> tuple[Any, ...]:
+    """What changes when an import rewrites ``table`` (new source rows, a new row count)."""
     row = con.execute(
-        "SELECT (SELECT count(*) FROM territory), (SELECT max(id) FROM source), "
+        f"SELECT (SELECT count(*) FROM {table}), (SELECT max(id) FROM source), "
         "(SELECT max(imported_at) FROM source)"
     ).fetchone()
     return tuple(row) if row else ()
+
+
+def cached_index(
+    con: duckdb.DuckDBPyConnection, name: str, key: tuple[Any, ...], build: Callable[[], _T]
+) -> _T:
+    """Return this connection's in-memory index ``name``, built again when ``key`` changes.
+
+    ``key`` is the knowledge base's state the index was built from (see :func:`fingerprint`):
+    an import changes it, other writes (an action logged, a user added) do not.
+    """
+    entries = _CACHE.setdefault(con, {})
+    cached = entries.get(name)
+    if cached is not None and cached[0] == key:
+        return cast("_T", cached[1])
+    index = build()
+    entries[name] = (key, index)
+    return index
 
 
 def _levels(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -391,19 +440,16 @@ def _spellings(rows: tuple[tuple[str, str, str], ...]) -> dict[str, str]:
 
 def _index(con: duckdb.DuckDBPyConnection) -> _Index:
     """Return the search index of this connection, building it on first use or after an import."""
-    fingerprint = _fingerprint(con)
-    cached = _CACHE.get(con)
-    if cached is not None and cached[0] == fingerprint:
-        return cached[1]
-    if not fingerprint or not fingerprint[0]:
+    key = fingerprint(con, "territory")
+    if not key or not key[0]:
         msg = (
             "the knowledge base holds no territories yet: run 'territoria import france' "
             "(or pass --db PATH to another knowledge base)"
         )
         raise EmptyKnowledgeBase(msg)
-    index = _Index(con.execute(_INDEX_SQL).fetchnumpy(), _levels(con))
-    _CACHE[con] = (fingerprint, index)
-    return index
+    return cached_index(
+        con, "territories", key, lambda: _Index(con.execute(_INDEX_SQL).fetchnumpy(), _levels(con))
+    )
 
 
 def resolve_level(con: duckdb.DuckDBPyConnection, level: str) -> str:
