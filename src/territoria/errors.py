@@ -259,3 +259,18 @@ class InvalidAnalysisRequest(TerritoriaError, ValueError):
 
     http_status = 422
     exit_code = 2
+
+
+class UnknownPerson(UnknownActor):
+    """No person has this id, or no person's name is close to the one given."""
+
+
+class AmbiguousPerson(TerritoriaError, LookupError):
+    """A name given for one person matches several persons: the id is needed."""
+
+    http_status = 409
+    exit_code = 2
+
+    def __init__(self, message: str, candidates: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.candidates = candidates or []
