@@ -1,4 +1,5 @@
-"""Export the territories of one level with their figures, as files GIS tools open as they are.
+"""Export the territories of one level with their figures, as files GIS tools and spreadsheets
+open as they are; and the roster of a territory's officials.
 
 Every territory of the level is written, with its code, name, population (and its year), area,
 density, the codes of the territories it belongs to, the requested indicators as columns and its
@@ -6,8 +7,17 @@ geometry in EPSG:4326 (longitude, latitude):
 
 - ``geojson``: GeoJSON as RFC 7946 specifies it (WGS84, counter-clockwise outer rings,
   7 decimals), written by GDAL;
-- ``gpkg``: an OGC GeoPackage with one layer named after the level and a spatial index;
-- ``parquet``: GeoParquet (WKB geometry, ``geo`` metadata and a bounding-box column).
+- ``gpkg``: an OGC GeoPackage with one layer named after the level and a spatial index, and an
+  attribute table ``indicators`` describing the indicator columns;
+- ``parquet``: GeoParquet (WKB geometry, ``geo`` metadata and a bounding-box column; the
+  indicator columns described as JSON under the ``territoria`` key of the file's metadata);
+- ``csv``: the same columns without the geometry, text cells a spreadsheet would evaluate
+  neutralised (:mod:`territoria._csv_safe`);
+- ``xlsx``: an Excel workbook, one sheet of territories (no geometry) and a sheet ``indicateurs``
+  with each indicator's label, unit, period, source and coverage.
+
+``indicators="all"`` exports every indicator with values at the level, each at its latest
+period.
 
 Parent columns are those that apply to the level: ``commune_code`` for arrondissements and
 communes déléguées/associées, ``epci_code``, ``departement_code`` and ``region_code`` (through
@@ -25,18 +35,24 @@ then renamed over it.
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import shutil
 import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from territoria import _csv_safe
 from territoria._csv_safe import neutralised_column
+from territoria._xlsx import Sheet, write_workbook
 from territoria.errors import (
     EmptyKnowledgeBase,
     ExportError,
@@ -45,11 +61,27 @@ from territoria.errors import (
     UnknownPeriod,
 )
 from territoria.kb.territories import territories_of_level
+from territoria.roster import Roster
 
-Format = Literal["geojson", "gpkg", "parquet"]
+Format = Literal["geojson", "gpkg", "parquet", "csv", "xlsx"]
+RosterFormat = Literal["csv", "xlsx"]
 
 #: Export formats and the file suffix each one usually carries.
-FORMATS: dict[str, str] = {"geojson": ".geojson", "gpkg": ".gpkg", "parquet": ".parquet"}
+FORMATS: dict[str, str] = {
+    "geojson": ".geojson",
+    "gpkg": ".gpkg",
+    "parquet": ".parquet",
+    "csv": ".csv",
+    "xlsx": ".xlsx",
+}
+#: Media types of the formats, for downloads.
+MEDIA_TYPES: dict[str, str] = {
+    "geojson": "application/geo+json",
+    "gpkg": "application/geopackage+sqlite3",
+    "parquet": "application/vnd.apache.parquet",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 #: Parent levels written as ``<level>_code`` columns, in this order.
 PARENT_LEVELS = ("commune", "epci", "departement", "region")
 _BASE_COLUMNS = (
@@ -68,9 +100,11 @@ def format_from_suffix(path: Path) -> Format | None:
     """Return the export format a file's suffix implies, or ``None``.
 
     ``.geojson`` and ``.json`` are GeoJSON, ``.gpkg`` GeoPackage, ``.parquet`` and
-    ``.geoparquet`` GeoParquet.
+    ``.geoparquet`` GeoParquet, ``.csv`` CSV, ``.xlsx`` Excel.
     """
     suffix = path.suffix.lower()
+    if suffix in {".csv", ".xlsx"}:
+        return "csv" if suffix == ".csv" else "xlsx"
     if suffix in {".geojson", ".json"}:
         return "geojson"
     if suffix == ".gpkg":
@@ -86,7 +120,7 @@ def export_level(
     *,
     fmt: Format,
     out: Path,
-    indicators: list[str] | None = None,
+    indicators: list[str] | Literal["all"] | None = None,
     period: str | None = None,
 ) -> Path:
     """Write every territory of ``level`` with its figures and geometry to ``out``.
@@ -98,11 +132,13 @@ def export_level(
     level
         Territorial level: ``commune``, ``epci``, ``departement``, ``region``, ``canton`` ...
     fmt
-        ``"geojson"`` (RFC 7946), ``"gpkg"`` (GeoPackage) or ``"parquet"`` (GeoParquet).
+        ``"geojson"`` (RFC 7946), ``"gpkg"`` (GeoPackage), ``"parquet"`` (GeoParquet),
+        ``"csv"`` or ``"xlsx"`` (no geometry).
     out
         File to write; replaced atomically if it exists. Its folder must exist.
     indicators
-        Indicator codes to add as columns (each with a ``<code>_period`` column).
+        Indicator codes to add as columns (each with a ``<code>_period`` column), or
+        ``"all"``: every indicator with values at this level.
     period
         Period of the indicator values; default: for each indicator, its latest period with
         values at this level.
@@ -133,10 +169,69 @@ def export_level(
         msg = f"folder {str(out.parent)!r} does not exist: create it or choose another -o path"
         raise ExportError(msg)
     _check_level(con, level)
-    periods = _indicator_periods(con, level, indicators or [], period)
+    wanted = _all_indicators(con, level) if indicators == "all" else list(indicators or [])
+    periods = _indicator_periods(con, level, wanted, period)
     frame = _frame(con, level, periods)
-    _write_atomic(frame, fmt=fmt, out=out, layer=level)
+    described = describe_indicators(con, level, periods)
+    _write_atomic(frame, fmt=fmt, out=out, layer=level, indicators=described)
     return out
+
+
+@dataclass(frozen=True)
+class IndicatorColumn:
+    """What an indicator column of an export holds."""
+
+    column: str
+    indicator: str
+    label: str
+    unit: str | None
+    period: str
+    source: str | None
+    source_date: str | None
+    territories: int
+
+
+def _all_indicators(con: duckdb.DuckDBPyConnection, level: str) -> list[str]:
+    rows = con.execute(
+        "SELECT DISTINCT indicator FROM indicator_value WHERE level = ? ORDER BY indicator",
+        [level],
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def describe_indicators(
+    con: duckdb.DuckDBPyConnection, level: str, periods: dict[str, str]
+) -> list[IndicatorColumn]:
+    """Label, unit, period, source and coverage of each exported indicator, in column order."""
+    names = _column_names(periods)
+    found: list[IndicatorColumn] = []
+    for indicator, when in periods.items():
+        row = con.execute(
+            """
+            SELECT any_value(d.label), any_value(coalesce(d.unit, v.unit)), count(*),
+                   string_agg(DISTINCT concat_ws(' ', s.name, s.version), ', '),
+                   max(coalesce(s.reference_date, strftime(s.retrieved_at, '%Y-%m-%d')))
+            FROM indicator_value v
+            LEFT JOIN indicator_definition d ON d.indicator = v.indicator
+            LEFT JOIN source s ON s.id = v.source_id
+            WHERE v.level = ? AND v.indicator = ? AND v.period = ?
+            """,
+            [level, indicator, when],
+        ).fetchone()
+        label, unit, count, source, source_date = row if row else (None, None, 0, None, None)
+        found.append(
+            IndicatorColumn(
+                column=names[indicator],
+                indicator=indicator,
+                label=label or indicator,
+                unit=unit,
+                period=when,
+                source=source,
+                source_date=source_date,
+                territories=int(count or 0),
+            )
+        )
+    return found
 
 
 def _check_level(con: duckdb.DuckDBPyConnection, level: str) -> None:
@@ -209,6 +304,17 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _column_names(periods: dict[str, str]) -> dict[str, str]:
+    """The column of each indicator: its code, prefixed when it would clash with another."""
+    taken = set(_BASE_COLUMNS)
+    names: dict[str, str] = {}
+    for indicator in periods:
+        name = indicator if indicator not in taken else f"indicator_{indicator}"
+        taken.update({name, f"{name}_period"})
+        names[indicator] = name
+    return names
+
+
 def _frame(con: duckdb.DuckDBPyConnection, level: str, periods: dict[str, str]) -> gpd.GeoDataFrame:
     parents = [
         r[0]
@@ -223,12 +329,7 @@ def _frame(con: duckdb.DuckDBPyConnection, level: str, periods: dict[str, str]) 
         ).fetchall()
     ]
     parents = [p for p in PARENT_LEVELS if p in parents and p != level]
-    taken = set(_BASE_COLUMNS)
-    names: dict[str, str] = {}
-    for indicator in periods:
-        name = indicator if indicator not in taken else f"indicator_{indicator}"
-        taken.update({name, f"{name}_period"})
-        names[indicator] = name
+    names = _column_names(periods)
     params: list[object] = [level, level]
     parent_cols = "".join(
         f", string_agg(DISTINCT parent_code, ',' ORDER BY parent_code) "
@@ -301,12 +402,20 @@ def _nullable(kind: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
     return None
 
 
-def _write_atomic(frame: gpd.GeoDataFrame, *, fmt: str, out: Path, layer: str) -> None:
+def _write_atomic(
+    frame: gpd.GeoDataFrame,
+    *,
+    fmt: str,
+    out: Path,
+    layer: str,
+    indicators: list[IndicatorColumn] | None = None,
+) -> None:
     try:
         folder = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     except OSError as exc:
         msg = f"cannot write into {str(out.parent)!r} ({exc.strerror}): choose another -o path"
         raise ExportError(msg) from exc
+    described = indicators or []
     try:
         tmp = folder / out.name
         if fmt == "geojson":
@@ -319,14 +428,87 @@ def _write_atomic(frame: gpd.GeoDataFrame, *, fmt: str, out: Path, layer: str) -
             )
         elif fmt == "gpkg":
             frame.to_file(tmp, driver="GPKG", layer=layer, engine="pyogrio")
-        else:
+            if described:
+                _gpkg_indicators(tmp, described)
+        elif fmt == "parquet":
             frame.to_parquet(tmp, index=False, write_covering_bbox=True)
+            if described:
+                _parquet_indicators(tmp, described)
+        elif fmt == "csv":
+            _write_csv(frame, tmp)
+        else:
+            _write_xlsx(frame, tmp, layer=layer, indicators=described)
         os.replace(tmp, out)
     except OSError as exc:
         msg = f"cannot write {str(out)!r}: {exc}"
         raise ExportError(msg) from exc
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _attributes(frame: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The columns without the geometry, missing values as ``None``."""
+    table = pd.DataFrame(frame.drop(columns="geometry"))
+    return table.astype(object).where(table.notna(), None)
+
+
+def _write_csv(frame: gpd.GeoDataFrame, path: Path) -> None:
+    table = pd.DataFrame(frame.drop(columns="geometry"))
+    for column in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            # text cells a spreadsheet would run as formulas are neutralised
+            table[column] = table[column].map(_csv_safe.neutralise)
+    table.to_csv(path, index=False, lineterminator="\r\n")
+
+
+_INDICATOR_HEADERS = (
+    "colonne", "indicateur", "libellé", "unité", "période", "source", "date de la source",
+    "territoires renseignés",
+)  # fmt: skip
+
+
+def _indicator_rows(described: list[IndicatorColumn]) -> list[list[Any]]:
+    return [
+        [
+            c.column, c.indicator, c.label, c.unit, c.period, c.source, c.source_date,
+            c.territories,
+        ]
+        for c in described
+    ]  # fmt: skip
+
+
+def _write_xlsx(
+    frame: gpd.GeoDataFrame, path: Path, *, layer: str, indicators: list[IndicatorColumn]
+) -> None:
+    table = _attributes(frame)
+    sheets = [
+        Sheet(
+            name=layer, headers=[str(c) for c in table.columns], rows=table.itertuples(index=False)
+        )
+    ]
+    if indicators:
+        sheets.append(
+            Sheet(name="indicateurs", headers=_INDICATOR_HEADERS, rows=_indicator_rows(indicators))
+        )
+    write_workbook(path, sheets)
+
+
+def _gpkg_indicators(path: Path, described: list[IndicatorColumn]) -> None:
+    """Add the attribute table ``indicators`` (one row per indicator column) to a GeoPackage."""
+    import pyogrio
+
+    table = pd.DataFrame([asdict(c) for c in described])
+    pyogrio.write_dataframe(table, path, layer="indicators", driver="GPKG")
+
+
+def _parquet_indicators(path: Path, described: list[IndicatorColumn]) -> None:
+    """Describe the indicator columns under the ``territoria`` key of the file's metadata."""
+    table = pq.read_table(path)
+    metadata = dict(table.schema.metadata or {})
+    metadata[b"territoria"] = json.dumps(
+        {"indicators": [asdict(c) for c in described]}, ensure_ascii=False
+    ).encode()
+    pq.write_table(table.replace_schema_metadata(metadata), path)
 
 
 def parquet_to_csv(con: duckdb.DuckDBPyConnection, parquet: Path, out: Path) -> Path:
@@ -343,4 +525,137 @@ def parquet_to_csv(con: duckdb.DuckDBPyConnection, parquet: Path, out: Path) -> 
         f"COPY (SELECT {select} FROM read_parquet(?)) TO '{target}' (HEADER, DELIMITER ',')",
         [str(parquet)],
     )
+    return out
+
+
+# --------------------------------------------------------------------------- officials
+
+#: Columns of a roster export: French header, English header, value.
+_ROSTER_COLUMNS: tuple[tuple[str, str, Any], ...] = (
+    ("nom", "last name", lambda o: o.last_name),
+    ("prénom", "first name", lambda o: o.first_name),
+    ("titre", "title", lambda o: o.title),
+    ("mandat", "mandate", lambda o: o.mandate),
+    ("fonction", "function", lambda o: o.function),
+    ("instance", "body", lambda o: o.body),
+    ("territoire du mandat", "territory of the mandate", lambda o: _territory(o)),
+    ("début du mandat", "mandate since", lambda o: o.start_date),
+    ("début de la fonction", "function since", lambda o: o.function_start_date),
+    ("date signalée", "flagged date", lambda o: _flag(o.date_flag)),
+    ("date dans la source", "date in the source", lambda o: _source_dates(o)),
+    ("groupe", "group", lambda o: o.group),
+    ("parti", "party", lambda o: o.party),
+    (
+        "source",
+        "source",
+        lambda o: o.source + (f" ({o.source_dataset})" if o.source_dataset else ""),
+    ),
+    ("date de la source", "source date", lambda o: o.source_date),
+    ("identifiant", "id", lambda o: o.person_id),
+)
+#: How a date defect of the source is written in an export.
+DATE_FLAGS: dict[str, tuple[str, str]] = {
+    "day_month_swapped": (
+        "date corrigée : jour et mois inversés dans la source",
+        "date corrected: day and month swapped in the source",
+    ),
+    "implausible": (
+        "date invraisemblable dans la source (gardée telle quelle)",
+        "implausible date in the source (kept as written)",
+    ),
+}
+
+
+def _flag(flag: str | None, english: bool = False) -> str | None:
+    if flag is None:
+        return None
+    texts = DATE_FLAGS.get(flag)
+    return flag if texts is None else texts[1 if english else 0]
+
+
+def _territory(official: Any) -> str | None:
+    if official.territory_code is None:
+        return None
+    if official.territory_name:
+        return f"{official.territory_name} ({official.territory_code})"
+    return str(official.territory_code)
+
+
+def _source_dates(official: Any) -> str | None:
+    texts = [t for t in (official.start_date_source, official.function_start_date_source) if t]
+    return " ; ".join(dict.fromkeys(texts)) or None
+
+
+def roster_table(roster: Roster, *, lang: str = "fr") -> tuple[list[str], list[list[Any]]]:
+    """Headers and rows of a roster export (dates as dates, empty cells as ``None``)."""
+    english = lang == "en"
+    headers = [en if english else fr for fr, en, _ in _ROSTER_COLUMNS]
+    rows = []
+    for official in roster.officials:
+        row = [value(official) for _, _, value in _ROSTER_COLUMNS]
+        if english:
+            row[9] = _flag(official.date_flag, english=True)
+        rows.append(row)
+    return headers, rows
+
+
+def roster_bytes(roster: Roster, *, fmt: RosterFormat, lang: str = "fr") -> bytes:
+    """The roster as a CSV (UTF-8, text cells neutralised) or XLSX file."""
+    headers, rows = roster_table(roster, lang=lang)
+    if fmt == "csv":
+        text = io.StringIO()
+        writer = _csv_safe.writer(text, lineterminator="\r\n")
+        writer.writerow(headers)
+        writer.writerows([["" if v is None else v for v in row] for row in rows])
+        return text.getvalue().encode("utf-8")
+    if fmt != "xlsx":
+        msg = f"unknown export format {fmt!r} for officials: use csv or xlsx"
+        raise ExportError(msg)
+    english = lang == "en"
+    body_headers = (
+        ["body", "id", "status", "current officials", "note"]
+        if english
+        else ["instance", "identifiant", "statut", "élus en cours", "remarque"]
+    )
+    buffer = io.BytesIO()
+    write_workbook(
+        buffer,
+        [
+            Sheet(name="officials" if english else "élus", headers=headers, rows=rows),
+            Sheet(
+                name="bodies" if english else "instances",
+                headers=body_headers,
+                rows=[[b.name, b.id, b.status, b.officials, b.note] for b in roster.bodies],
+            ),
+        ],
+    )
+    return buffer.getvalue()
+
+
+def export_officials(roster: Roster, *, fmt: RosterFormat, out: Path, lang: str = "fr") -> Path:
+    """Write a roster (:func:`territoria.roster.roster`) as CSV or XLSX to ``out``, whole or not
+    at all; return ``out``.
+
+    Raises
+    ------
+    ExportError
+        Unknown format, missing folder, or the file cannot be written.
+    """
+    out = Path(out)
+    if not out.parent.is_dir():
+        msg = f"folder {str(out.parent)!r} does not exist: create it or choose another -o path"
+        raise ExportError(msg)
+    data = roster_bytes(roster, fmt=fmt, lang=lang)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, out)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:
+        msg = f"cannot write {str(out)!r}: {exc}"
+        raise ExportError(msg) from exc
     return out

@@ -162,6 +162,45 @@ def step_progress(quiet: bool) -> Iterator[Progress]:
         yield update
 
 
+def chosen_level(con: duckdb.DuckDBPyConnection, code: str, level: str | None) -> str | None:
+    """Return the level at which a command resolves ``code``: ``level`` when given, else the
+    first level holding this code; when several levels hold it, say on stderr which one was
+    chosen and how to pick another (``53`` is the département Mayenne and the région
+    Bretagne).
+
+    A code that no territory has is left to the command, which reports it.
+    """
+    if level is not None:
+        return level
+    from territoria.analysis.profile import resolve_territory
+    from territoria.kb.territories import find_territory
+
+    try:
+        row = resolve_territory(con, code)
+    except TerritoriaError:
+        return None
+    others = row["same_code"]
+    if others:
+        chosen = str(row["level_label"])
+        labels = []
+        for other in others:
+            try:
+                label = find_territory(con, other["code"], level=other["level"]).level_label.fr
+            except TerritoriaError:
+                label = other["level"]
+            labels.append((other["level"], label, other["name"]))
+        both = "both " if len(others) == 1 else ""
+        names = [f"the {chosen} {row['name']}", *(f"the {lb} {name}" for _, lb, name in labels)]
+        listed = ", ".join(names[:-1]) + " and " + names[-1]
+        hints = ", ".join(f"--level {key} for the {lb}" for key, lb, _ in labels)
+        err_console.print(
+            f"{row['code']} is {both}{listed}: showing the {chosen}; use {hints}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return str(row["level"])
+
+
 @overload
 def parse_date_option(value: str, option: str) -> date: ...
 

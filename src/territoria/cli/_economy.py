@@ -11,6 +11,7 @@ from rich.table import Table
 from territoria.cli._common import (
     DbOption,
     QuietOption,
+    chosen_level,
     console,
     context,
     err_console,
@@ -319,7 +320,7 @@ def economy_profile_command(
             result = specialisation_profile(
                 con,
                 code,
-                level=level,
+                level=chosen_level(con, code, level),
                 sector_level=sector_level,
                 measure=measure,
                 reference=reference,

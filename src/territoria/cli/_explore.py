@@ -10,6 +10,7 @@ from rich.table import Table
 from territoria.cli._common import (
     DbOption,
     QuietOption,
+    chosen_level,
     console,
     context,
     err_console,
@@ -105,7 +106,7 @@ def profile_command(
     with handle_errors():
         con = ctx.connect(read_only=True)
         try:
-            data = profile(con, code, level=level)
+            data = profile(con, code, level=chosen_level(con, code, level))
         finally:
             con.close()
     if json_output:

@@ -12,6 +12,7 @@ from rich.table import Table
 from territoria.cli._common import (
     DbOption,
     QuietOption,
+    chosen_level,
     console,
     context,
     handle_errors,
@@ -293,6 +294,7 @@ def plan_command(
         cfg = load_config(config)
         con = ctx.connect()
         try:
+            level = chosen_level(con, territory, level) if territory else level
             poles = []
             if candidates.startswith("pole:"):
                 poles.append(_pole_actors(con, candidates, "--candidates"))
@@ -363,6 +365,7 @@ def explain_command(
             index = {pid: i for i, pid in enumerate(bundle.graph.ids)}
             targets = _parse_targets(target)
             if theme and territory:
+                level = chosen_level(con, territory, level)
                 for t in decision_map(con, theme=theme, code=territory, level=level):
                     targets[t.id] = targets.get(t.id, 0.0) + t.weight
             if not targets:
