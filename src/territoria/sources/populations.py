@@ -1,0 +1,628 @@
+"""Import the legal populations of every edition of ``@etalab/decoupage-administratif``.
+
+The npm package (Etalab, data.gouv.fr) publishes one edition a year of the French
+administrative units, each with INSEE's *populations légales* of one census year. Which year
+an edition carries is not in its data files: its ``README.md`` cites the INSEE page the
+populations come from, and :data:`INSEE_PAGES` maps those pages to their year. We checked the
+mapping against the editions themselves (Rennes, 35238: 216,268 in 0.5–0.9.0-0, INSEE's 2016
+figure; 220,488 in 0.9.0-5–2.2.1, 2019; 222,485 in 2.3.1–3.1.1, 2020; 225,081 in 4.0.0, 2021;
+227,830 in 4.1.0–5.2.0, 2022; 230,890 in 5.3.0 and 6.0.0, 2023). Mayotte is the exception:
+from 0.9.0-5 on every edition carries its 2017 census figures (the README says so; 0.x
+editions before it have no population for Mayotte), stored under 2017, not the edition's year.
+
+:func:`import_populations` reads the editions given (by default :data:`DEFAULT_VERSIONS`, one
+per population year: 2016, 2019, 2020, 2021, 2022 and 2023), and writes a population series:
+
+- one ``indicator_value`` per commune and arrondissement municipal of the knowledge base
+  (indicator ``population``, period = the year, unit ``habitants``);
+- EPCI, département and région values: the sum of the edition's own communes, grouped by the
+  edition's membership (each commune's ``departement`` and ``region``, the ``membres`` of
+  ``epci.json``), kept only when every member commune has a population in that edition (an
+  edition listing a new commune without a figure would otherwise give a short total);
+- one ``source`` row per edition (version, population year as ``reference_date``, the
+  tarball's registry address, the method in ``note``), and the ``indicator_definition`` row
+  ``population`` (*Population municipale*).
+
+Values of units the knowledge base does not hold (merged or created communes, the overseas
+collectivités) are counted in the report, per edition and level, never silently dropped;
+so are the knowledge base's communes an edition lacks and the communes whose name differs.
+When two editions give the same unit and year, the later edition's value is kept. Values of
+the same unit and year that another source imported first are kept, and ours skipped.
+
+Re-running replaces the previous ``decoupage-administratif`` rows in one transaction
+(:mod:`territoria.sources._framework`); a file that cannot be read or whose layout changed
+stops the import with a message naming the file and the key, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from territoria.errors import EmptyKnowledgeBase, SourceError
+from territoria.kb.audit import record
+from territoria.sources._framework import Progress, SourceRecord, Staging, StepTimer
+from territoria.sources._npm import (
+    PACKAGE,
+    REGISTRY,
+    Tarball,
+    download_tarball,
+    read_tarball,
+    tarball_url,
+    version_key,
+)
+
+__all__ = [
+    "DEFAULT_VERSIONS",
+    "INSEE_PAGES",
+    "EditionReport",
+    "PopulationsReport",
+    "find_tarballs",
+    "import_populations",
+]
+
+SOURCE_NAME = "decoupage-administratif"
+INDICATOR, LABEL, UNIT = "population", "Population municipale", "habitants"
+#: The latest edition carrying each population year, all with complete populations.
+DEFAULT_VERSIONS = ("6.0.0", "4.1.0", "4.0.0", "3.1.1", "1.1.1", "0.8.0")
+#: INSEE pages the editions' README cites for their populations, and the census year of each.
+INSEE_PAGES = {
+    "3677855": 2016,
+    "6011070": 2019,
+    "6683035": 2020,
+    "7739582": 2021,
+    "8290591": 2022,
+    "8680726": 2023,
+}
+MAYOTTE = "976"
+#: Communes whose figures the report shows for each edition (Mamoudzou for Mayotte).
+SAMPLES = ("35238", "75056", "69123", "13055", "97611")
+#: The files read, under ``package/``.
+MEMBERS = ("data/communes.json", "data/epci.json")
+_TYPES = {"commune-actuelle": "commune", "arrondissement-municipal": "arrondissement_municipal"}
+_PAGE = re.compile(r"insee\.fr/fr/statistiques/(\d+)")
+_MAYOTTE_YEAR = re.compile(r"population Mayotte INSEE (\d{4})", re.IGNORECASE)
+_DATA_LICENCE = re.compile(r"Donn[ée]es\s*:\s*\[?(Licence Ouverte[^\]\n(]*)", re.IGNORECASE)
+_STAGING = "pop_"
+_EXAMPLES = 5
+
+
+@dataclass
+class EditionReport:
+    """What one edition gave, and how it compares with the knowledge base."""
+
+    version: str
+    year: int
+    mayotte_year: int | None
+    file: str
+    source_id: int = 0
+    communes: int = 0
+    without_population: int = 0
+    without_population_examples: list[str] = field(default_factory=list)
+    values: dict[str, int] = field(default_factory=dict)
+    not_in_kb: dict[str, int] = field(default_factory=dict)
+    not_in_kb_examples: list[str] = field(default_factory=list)
+    kb_communes_missing: int = 0
+    kb_communes_missing_examples: list[str] = field(default_factory=list)
+    incomplete: dict[str, int] = field(default_factory=dict)
+    superseded: int = 0
+    kept_other: int = 0
+    name_mismatches: int = 0
+    name_mismatch_examples: list[str] = field(default_factory=list)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class PopulationsReport:
+    """What an import of populations wrote, edition by edition, and how long it took."""
+
+    editions: list[EditionReport] = field(default_factory=list)
+    rows: int = 0
+    levels: dict[str, int] = field(default_factory=dict)
+    years: list[int] = field(default_factory=list)
+    replaced_previous: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-able data."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Edition:
+    path: Path
+    version: str
+    year: int
+    mayotte_year: int | None
+    licence: str
+    retrieved_at: datetime
+
+
+# --------------------------------------------------------------------------- finding editions
+
+
+def find_tarballs(paths: Iterable[Path]) -> list[Path]:
+    """The ``.tgz`` files given: files as they are, folders for the ``*.tgz`` they hold."""
+    found: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            inside = sorted(path.glob("*.tgz"))
+            if not inside:
+                msg = f"folder {str(path)!r} holds no .tgz: put editions of {PACKAGE} in it"
+                raise SourceError(msg)
+            found += inside
+        else:
+            found.append(path)
+    return found
+
+
+def _edition(tarball: Tarball) -> _Edition:
+    """Work out the population year, Mayotte's year and the licence from the README."""
+    readme = tarball.readme
+    lines = [line for line in readme.splitlines() if "population l" in line.lower()]
+    pages = [page for line in lines for page in _PAGE.findall(line)]
+    if not pages:
+        msg = (
+            f"{tarball.describe('README.md')} cites no INSEE page for its populations "
+            "('Population légale' link): the year of its figures cannot be told"
+        )
+        raise SourceError(msg)
+    if pages[0] not in INSEE_PAGES:
+        msg = (
+            f"{tarball.describe('README.md')} cites INSEE page {pages[0]!r} for its "
+            "populations, whose census year Territoria does not know: add it to "
+            "territoria.sources.populations.INSEE_PAGES after checking its figures"
+        )
+        raise SourceError(msg)
+    mayotte = _MAYOTTE_YEAR.search(readme)
+    licence = _DATA_LICENCE.search(readme)
+    code = tarball.package.get("license")
+    parts = [f"{licence[1].strip()} (données)"] if licence else []
+    if code:
+        parts.append(f"{code} ({'code, ' if licence else ''}package.json)")
+    return _Edition(
+        path=tarball.path,
+        version=tarball.version,
+        year=INSEE_PAGES[pages[0]],
+        mayotte_year=int(mayotte[1]) if mayotte else None,
+        licence=" ; ".join(parts) or "non précisée",
+        retrieved_at=datetime.fromtimestamp(tarball.path.stat().st_mtime, tz=UTC),
+    )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _communes(tarball: Tarball, edition: _Edition) -> dict[str, list[Any]]:
+    """The columns staged from ``communes.json``; a changed layout is an error."""
+    rows = tarball.data["data/communes.json"]
+    where = tarball.describe("data/communes.json")
+    if not isinstance(rows, list) or not rows:
+        msg = f"{where} is not a list of communes: the layout changed"
+        raise SourceError(msg)
+    columns: dict[str, list[Any]] = {
+        k: [] for k in ("code", "kind", "nom", "departement", "region", "population", "year")
+    }
+    with_population = 0
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            msg = f"{where}: item {i} is not an object: the layout changed"
+            raise SourceError(msg)
+        for key in ("code", "type", "nom"):
+            if key not in row:
+                msg = f"{where}: item {i} has no key {key!r}: the layout changed"
+                raise SourceError(msg)
+        kind = _TYPES.get(str(row["type"]))
+        if kind is None:
+            continue
+        population = row.get("population")
+        if population is not None:
+            if isinstance(population, bool) or not isinstance(population, int):
+                msg = (
+                    f"{where}: commune {row['code']!r} has population {population!r}, not "
+                    "a whole number: the layout changed"
+                )
+                raise SourceError(msg)
+            with_population += 1
+        departement = _text(row.get("departement"))
+        year = edition.year
+        if departement == MAYOTTE and edition.mayotte_year is not None:
+            year = edition.mayotte_year
+        columns["code"].append(str(row["code"]))
+        columns["kind"].append(kind)
+        columns["nom"].append(str(row["nom"]))
+        columns["departement"].append(departement)
+        columns["region"].append(_text(row.get("region")))
+        columns["population"].append(population)
+        columns["year"].append(year)
+    if not with_population:
+        msg = (
+            f"{where} has no commune with the key 'population': the layout changed "
+            "(the figures moved or were renamed)"
+        )
+        raise SourceError(msg)
+    return columns
+
+
+def _members(tarball: Tarball) -> dict[str, list[str]]:
+    """EPCI membership from ``epci.json``; a changed layout is an error."""
+    rows = tarball.data["data/epci.json"]
+    where = tarball.describe("data/epci.json")
+    if not isinstance(rows, list) or not rows:
+        msg = f"{where} is not a list of EPCI: the layout changed"
+        raise SourceError(msg)
+    epci: list[str] = []
+    codes: list[str] = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or "code" not in row or "membres" not in row:
+            missing = "membres" if isinstance(row, dict) and "code" in row else "code"
+            msg = f"{where}: item {i} has no key {missing!r}: the layout changed"
+            raise SourceError(msg)
+        members = row["membres"]
+        if not isinstance(members, list):
+            msg = f"{where}: 'membres' of EPCI {row['code']!r} is not a list: the layout changed"
+            raise SourceError(msg)
+        for member in members:
+            if not isinstance(member, dict) or "code" not in member:
+                msg = f"{where}: a member of EPCI {row['code']!r} has no key 'code'"
+                raise SourceError(msg)
+            epci.append(str(row["code"]))
+            codes.append(str(member["code"]))
+    return {"epci": epci, "code": codes}
+
+
+# --------------------------------------------------------------------------- the import
+
+
+def import_populations(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    origins: Sequence[Path] = (),
+    versions: Sequence[str] = (),
+    cache_dir: Path | None = None,
+    registry: str = REGISTRY,
+    progress: Progress | None = None,
+) -> PopulationsReport:
+    """Import the population series of editions of ``@etalab/decoupage-administratif``.
+
+    Parameters
+    ----------
+    con
+        Open, migrated knowledge base holding the territories (``territoria import france``).
+    origins
+        Local editions: ``.tgz`` files as ``npm pack`` writes them, or folders of them.
+    versions
+        Editions to download from the npm registry into ``cache_dir`` (kept there for the
+        next run). Without ``origins`` nor ``versions``: :data:`DEFAULT_VERSIONS`.
+    cache_dir
+        Folder of downloaded editions (default: the temporary folder).
+    registry
+        The npm registry to download from.
+    progress
+        Called with the name of each step as it starts.
+
+    Returns
+    -------
+    PopulationsReport
+        Per edition: its population year, the values written by level, the units the
+        knowledge base does not hold, the incomplete sums skipped, the communes whose name
+        differs, and the sample communes' figures; the time of each step.
+
+    Raises
+    ------
+    SourceError
+        An edition cannot be downloaded or read, or its layout changed (the message names
+        the file and the key); nothing was written.
+    EmptyKnowledgeBase
+        No territory has been imported yet.
+    """
+    report = PopulationsReport()
+    step = StepTimer(report, progress)
+    row = con.execute("SELECT count(*) FROM territory").fetchone()
+    if not row or not row[0]:
+        msg = "the knowledge base holds no territories: run 'territoria import france' first"
+        raise EmptyKnowledgeBase(msg)
+    paths = find_tarballs(origins)
+    wanted = list(dict.fromkeys(versions)) or ([] if paths else list(DEFAULT_VERSIONS))
+    for version in wanted:
+        step(f"download {version}")
+        paths.append(download_tarball(version, cache_dir or _tmp(), registry=registry))
+    editions: dict[str, _Edition] = {}
+    with Staging(con, _STAGING) as staging:
+        for path in paths:
+            step(f"read {path.name}")
+            tarball = read_tarball(path, MEMBERS)
+            edition = _edition(tarball)
+            if edition.version in editions:
+                other = editions[edition.version].path
+                if other.resolve() == path.resolve():
+                    continue
+                msg = (
+                    f"edition {edition.version} is given twice ({other.name!r} and "
+                    f"{path.name!r}): give each edition once"
+                )
+                raise SourceError(msg)
+            editions[edition.version] = edition
+            # staged at once: the parsed JSON of one edition only is held in memory
+            _stage(con, tarball, edition, first=len(editions) == 1)
+            del tarball
+        ordered = sorted(editions.values(), key=lambda e: version_key(e.version))
+        step("compare")
+        _rank(con, ordered)
+        _compare(con)
+        report.editions = [_edition_report(con, e) for e in ordered]
+        step("write")
+        _write(con, staging, ordered, report)
+        step("")
+    return report
+
+
+def _tmp() -> Path:
+    import tempfile
+
+    return Path(tempfile.gettempdir())
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection, tarball: Tarball, edition: _Edition, *, first: bool
+) -> None:
+    """Append an edition's communes (``pop_c``) and EPCI members (``pop_m``) to staging."""
+    schema = {"population": pa.int64(), "year": pa.int32()}
+    for name, columns in (
+        ("pop_c", _communes(tarball, edition)),
+        ("pop_m", _members(tarball)),
+    ):
+        size = len(next(iter(columns.values())))
+        arrays = {"version": pa.array([edition.version] * size, type=pa.string())}
+        arrays |= {k: pa.array(v, type=schema.get(k, pa.string())) for k, v in columns.items()}
+        con.register(f"{name}_arrow", pa.table(arrays))
+        try:
+            if first:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS FROM {name}_arrow")
+            else:
+                con.execute(f"INSERT INTO {name} FROM {name}_arrow")
+        finally:
+            con.unregister(f"{name}_arrow")
+
+
+def _rank(con: duckdb.DuckDBPyConnection, editions: Sequence[_Edition]) -> None:
+    """Rank the editions from oldest (0) to latest: the latest one's value wins."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE pop_rank AS SELECT unnest(?::VARCHAR[]) AS version, "
+        "unnest(?::INTEGER[]) AS rnk",
+        [[e.version for e in editions], list(range(len(editions)))],
+    )
+
+
+def _compare(con: duckdb.DuckDBPyConnection) -> None:
+    """Every candidate value, whether the knowledge base holds its unit, and which is kept.
+
+    ``complete`` is false for a commune without population and for a sum one of whose
+    member communes has none (or whose members carry different years).
+    """
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE pop_cand AS
+        WITH candidates AS (
+            SELECT version, kind AS level, code, nom, year, population AS value,
+                   population IS NOT NULL AS complete
+            FROM pop_c
+            UNION ALL
+            SELECT version, 'departement', departement, NULL, min(year), sum(population),
+                   count(population) = count(*) AND count(DISTINCT year) = 1
+            FROM pop_c WHERE kind = 'commune' AND departement IS NOT NULL GROUP BY ALL
+            UNION ALL
+            SELECT version, 'region', region, NULL, min(year), sum(population),
+                   count(population) = count(*) AND count(DISTINCT year) = 1
+            FROM pop_c WHERE kind = 'commune' AND region IS NOT NULL GROUP BY ALL
+            UNION ALL
+            SELECT m.version, 'epci', m.epci, NULL, min(c.year), sum(c.population),
+                   count(c.population) = count(*) AND count(DISTINCT c.year) = 1
+            FROM pop_m m LEFT JOIN pop_c c
+              ON c.version = m.version AND c.code = m.code AND c.kind = 'commune'
+            GROUP BY ALL
+        )
+        SELECT c.*, r.rnk, t.code IS NOT NULL AS in_kb, t.name AS kb_name,
+               o.code IS NOT NULL AS other
+        FROM candidates c JOIN pop_rank r USING (version)
+        LEFT JOIN territory t ON t.level = c.level AND t.code = c.code
+        LEFT JOIN (
+            SELECT DISTINCT level, code, period FROM indicator_value
+            WHERE indicator = '{INDICATOR}' AND source_id NOT IN (
+                SELECT id FROM source WHERE name = '{SOURCE_NAME}')
+        ) o ON o.level = c.level AND o.code = c.code AND o.period = c.year::VARCHAR
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE pop_keep AS
+        SELECT level, code, year::VARCHAR AS period, value::DOUBLE AS value, version
+        FROM pop_cand WHERE in_kb AND complete AND NOT other
+        QUALIFY row_number() OVER (PARTITION BY level, code, year ORDER BY rnk DESC) = 1
+        """
+    )
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object]) -> int:
+    row = con.execute(sql, list(params)).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _examples(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object]) -> list[str]:
+    return [str(r[0]) for r in con.execute(sql, [*params, _EXAMPLES]).fetchall()]
+
+
+def _by_level(con: duckdb.DuckDBPyConnection, where: str, version: str) -> dict[str, int]:
+    rows = con.execute(
+        f"SELECT level, count(*) FROM pop_cand WHERE version = ? AND {where} "
+        "GROUP BY level ORDER BY level",
+        [version],
+    ).fetchall()
+    return {str(level): int(n) for level, n in rows}
+
+
+def _edition_report(con: duckdb.DuckDBPyConnection, edition: _Edition) -> EditionReport:
+    v = edition.version
+    out = EditionReport(
+        version=v,
+        year=edition.year,
+        mayotte_year=edition.mayotte_year,
+        file=str(edition.path),
+    )
+    out.communes = _one(
+        con, "SELECT count(*) FROM pop_c WHERE version = ? AND kind = 'commune'", [v]
+    )
+    nopop = "version = ? AND level IN ('commune', 'arrondissement_municipal') AND NOT complete"
+    out.without_population = _one(con, f"SELECT count(*) FROM pop_cand WHERE {nopop}", [v])
+    out.without_population_examples = _examples(
+        con, f"SELECT code || ' ' || nom FROM pop_cand WHERE {nopop} ORDER BY code LIMIT ?", [v]
+    )
+    out.values = {
+        str(level): int(n)
+        for level, n in con.execute(
+            "SELECT level, count(*) FROM pop_keep WHERE version = ? GROUP BY level ORDER BY level",
+            [v],
+        ).fetchall()
+    }
+    out.not_in_kb = _by_level(con, "NOT in_kb", v)
+    out.not_in_kb_examples = _examples(
+        con,
+        "SELECT code || ' ' || nom FROM pop_cand WHERE version = ? AND NOT in_kb "
+        "AND level = 'commune' ORDER BY code LIMIT ?",
+        [v],
+    )
+    missing = (
+        "FROM territory t WHERE t.level = 'commune' AND NOT EXISTS (SELECT 1 FROM pop_c c "
+        "WHERE c.version = ? AND c.kind = 'commune' AND c.code = t.code)"
+    )
+    out.kb_communes_missing = _one(con, f"SELECT count(*) {missing}", [v])
+    out.kb_communes_missing_examples = _examples(
+        con, f"SELECT t.code || ' ' || t.name {missing} ORDER BY t.code LIMIT ?", [v]
+    )
+    out.incomplete = _by_level(
+        con, "in_kb AND NOT complete AND level IN ('epci', 'departement', 'region')", v
+    )
+    kept = "version = ? AND in_kb AND complete"
+    out.kept_other = _one(con, f"SELECT count(*) FROM pop_cand WHERE {kept} AND other", [v])
+    out.superseded = _one(
+        con, f"SELECT count(*) FROM pop_cand WHERE {kept} AND NOT other", [v]
+    ) - sum(out.values.values())
+    renamed = "version = ? AND in_kb AND nom IS NOT NULL AND nom <> kb_name"
+    out.name_mismatches = _one(con, f"SELECT count(*) FROM pop_cand WHERE {renamed}", [v])
+    out.name_mismatch_examples = _examples(
+        con,
+        f"SELECT code || ' ' || nom || ' (knowledge base: ' || kb_name || ')' FROM pop_cand "
+        f"WHERE {renamed} ORDER BY code LIMIT ?",
+        [v],
+    )
+    samples = con.execute(
+        "SELECT code, nom, kb_name, value, year FROM pop_cand WHERE version = ? "
+        "AND level = 'commune' AND list_contains(?, code) ORDER BY code",
+        [v, list(SAMPLES)],
+    ).fetchall()
+    out.samples = [
+        {
+            "code": code,
+            "name": nom,
+            "kb_name": kb_name,
+            "population": None if value is None else int(value),
+            "year": int(year),
+        }
+        for code, nom, kb_name, value, year in samples
+    ]
+    return out
+
+
+def _note(edition: _Edition) -> str:
+    mayotte = (
+        f"; Mayotte: recensement {edition.mayotte_year}"
+        if edition.mayotte_year
+        else "; Mayotte: aucune population dans cette édition"
+    )
+    return (
+        f"Populations légales {edition.year} de l'INSEE (population municipale) publiées dans "
+        f"{PACKAGE} {edition.version}{mayotte}. Méthode : communes et arrondissements "
+        "municipaux tels que publiés ; EPCI, départements et régions = somme des communes de "
+        "l'édition selon l'appartenance de l'édition (departement et region de chaque commune, "
+        "membres d'epci.json), retenue seulement si toutes les communes membres ont une "
+        f"population. Lu depuis {edition.path.name}."
+    )
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    staging: Staging,
+    editions: Sequence[_Edition],
+    report: PopulationsReport,
+) -> None:
+    """Replace the previous import of the package in one transaction."""
+    ids: dict[str, int] = {}
+    for edition in editions:
+        ids[edition.version] = staging.source(
+            SourceRecord(
+                name=SOURCE_NAME,
+                dataset="communes.json, epci.json",
+                publisher="Etalab",
+                licence=edition.licence,
+                retrieved_at=edition.retrieved_at,
+                version=edition.version,
+                reference_date=str(edition.year),
+                address=tarball_url(edition.version),
+                note=_note(edition),
+            )
+        )
+    for item in report.editions:
+        item.source_id = ids[item.version]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE pop_ids AS SELECT unnest(?::VARCHAR[]) AS version, "
+        "unnest(?::INTEGER[]) AS source_id",
+        [list(ids), list(ids.values())],
+    )
+    latest = ids[editions[-1].version]
+    with staging.swap(names=[SOURCE_NAME], tables=["indicator_value"]) as swap:
+        report.replaced_previous = swap.deleted["indicator_value"]
+        con.execute(
+            f"""
+            INSERT INTO indicator_value
+            SELECT k.level, k.code, '{INDICATOR}', k.period, k.value, '{UNIT}', i.source_id
+            FROM pop_keep k JOIN pop_ids i USING (version)
+            ORDER BY k.level, k.code, k.period
+            """
+        )
+        con.execute(
+            "INSERT INTO indicator_definition VALUES (?, ?, ?, ?) ON CONFLICT (indicator) "
+            "DO UPDATE SET label = excluded.label, unit = excluded.unit, "
+            "source_id = excluded.source_id",
+            [INDICATOR, LABEL, UNIT, latest],
+        )
+        report.rows = _one(con, "SELECT count(*) FROM pop_keep", [])
+        report.levels = {
+            str(level): int(n)
+            for level, n in con.execute(
+                "SELECT level, count(*) FROM pop_keep GROUP BY level ORDER BY count(*) DESC"
+            ).fetchall()
+        }
+        report.years = [
+            int(r[0])
+            for r in con.execute("SELECT DISTINCT period FROM pop_keep ORDER BY 1").fetchall()
+        ]
+        record(
+            con,
+            "import.populations",
+            target=SOURCE_NAME,
+            detail={
+                "versions": [e.version for e in editions],
+                "years": report.years,
+                "rows": report.rows,
+                "replaced_previous": report.replaced_previous,
+            },
+        )
