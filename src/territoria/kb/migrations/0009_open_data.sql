@@ -36,7 +36,9 @@ CREATE TABLE lycee (
     departement VARCHAR,              -- département number the source gives
     country VARCHAR,                  -- ISO code; lycées français à l'étranger are not 'FR'
     commune_code VARCHAR,             -- NULL when no commune of the knowledge base matched
-    match VARCHAR NOT NULL,           -- how: 'name', 'former_commune' (a commune déléguée or
-                                      -- associée), 'homonym_largest', 'unknown', 'abroad'
+    match VARCHAR NOT NULL,           -- how: 'name', 'name_repaired', 'former_commune' (a
+                                      -- commune déléguée or associée), 'homonym_largest',
+                                      -- 'name_overseas'; or why not: 'unknown', 'outside',
+                                      -- 'abroad', 'not_a_school' (see sources/lycees.py)
     source_id INTEGER NOT NULL
 );
