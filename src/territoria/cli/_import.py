@@ -227,3 +227,12 @@ def import_indicators_command(
     if report.skipped_empty:
         console.print(f"{report.skipped_empty:,} empty cell(s) skipped", style="dim")
     console.print(f"done in {sum(report.timings.values()):.1f} s", style="dim")
+
+
+def _register_officials() -> None:
+    from territoria.cli._import_officials import import_officials_command
+
+    app.command("officials")(import_officials_command)
+
+
+_register_officials()
