@@ -236,3 +236,12 @@ def _register_officials() -> None:
 
 
 _register_officials()
+
+
+def _register_populations() -> None:
+    from territoria.cli._import_populations import register
+
+    register(app)
+
+
+_register_populations()
