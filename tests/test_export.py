@@ -30,6 +30,10 @@ from territoria.sources.indicators import import_indicators
 
 DATA = Path(__file__).parent / "data" / "indicators"
 SUFFIX = {"geojson": ".geojson", "gpkg": ".gpkg", "parquet": ".parquet"}
+#: Indicators of the fixture at commune level: the wide census file and the long counts.
+COMMUNE_INDICATORS = {
+    "P_POP", "P_POP0014", "P_POP65P", "C_ACT1564", "P_CHOM1564", "ETAB_ACTIFS", "TX_CHOMAGE",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +69,7 @@ def kb(kb_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def read(path: Path) -> gpd.GeoDataFrame:
-    return gpd.read_parquet(path) if path.suffix == ".parquet" else gpd.read_file(path)
+    return gpd.read_parquet(path) if path.suffix == ".parquet" else gpd.read_file(path, layer=0)
 
 
 @pytest.mark.parametrize("fmt", ["geojson", "gpkg", "parquet"])
@@ -179,7 +183,7 @@ def test_cli_export(kb_path: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "epci.gpkg"
     result = runner.invoke(
-        app, ["export", "epci", "-o", str(out), "--indicators", "ETAB_ACTIFS", "--db", str(kb_path)]
+        app, ["export", "epci", "-o", str(out), "--indicator", "ETAB_ACTIFS", "--db", str(kb_path)]
     )
     assert result.exit_code == 0, result.stderr
     assert "wrote" in result.stdout
@@ -199,7 +203,7 @@ def test_cli_export(kb_path: Path, tmp_path: Path) -> None:
             "geojson",
             "-o",
             str(tmp_path / "c.txt"),
-            "--indicators",
+            "--indicator",
             "NOPE",
             "--db",
             str(kb_path),
@@ -208,3 +212,72 @@ def test_cli_export(kb_path: Path, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "unknown indicator 'NOPE'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_every_indicator_in_a_workbook(kb: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    out = tmp_path / "communes.xlsx"
+    export_level(kb, "commune", fmt="xlsx", out=out, indicators="all")
+    sheets = pd.read_excel(out, sheet_name=None, dtype={"code": str, "epci_code": str})
+    assert list(sheets) == ["commune", "indicateurs"]
+    communes = sheets["commune"].set_index("code")
+    assert len(communes) == 59 and "geometry" not in communes.columns
+    rennes = communes.loc["35238"]
+    assert rennes["name"] == "Rennes" and rennes["epci_code"] == "243500139"
+    assert rennes["P_POP"] == 225081 and str(rennes["P_POP_period"]) == "2021"
+    assert rennes["ETAB_ACTIFS"] == 32010
+    # one row per indicator column: what it is, its unit, period, source and coverage
+    meta = sheets["indicateurs"].set_index("colonne")
+    assert set(meta.index) >= COMMUNE_INDICATORS
+    etab = meta.loc["ETAB_ACTIFS"]
+    assert etab["libellé"] == "Établissements actifs (SIRENE)"
+    assert etab["unité"] == "établissements" and str(etab["période"]) == "2023"
+    assert etab["source"] == "counts" and etab["territoires renseignés"] >= 1
+    assert meta.loc["P_POP", "source"] == "insee-rp" and str(meta.loc["P_POP", "période"]) == "2021"
+
+
+def test_every_indicator_described_in_gis_files(
+    kb: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    gpkg = tmp_path / "communes.gpkg"
+    export_level(kb, "commune", fmt="gpkg", out=gpkg, indicators="all")
+    assert pyogrio.list_layers(gpkg).tolist() == [["commune", "MultiPolygon"], ["indicators", None]]
+    table = pyogrio.read_dataframe(gpkg, layer="indicators").set_index("column")
+    assert table.loc["ETAB_ACTIFS", "unit"] == "établissements"
+    assert table.loc["ETAB_ACTIFS", "period"] == "2023"
+    assert read(gpkg).set_index("code").loc["35238", "P_POP"] == 225081
+    parquet = tmp_path / "communes.parquet"
+    export_level(kb, "commune", fmt="parquet", out=parquet, indicators="all")
+    metadata = pq.read_schema(parquet).metadata
+    assert json.loads(metadata[b"geo"])["primary_column"] == "geometry"  # still GeoParquet
+    described = {c["column"]: c for c in json.loads(metadata[b"territoria"])["indicators"]}
+    assert set(described) == COMMUNE_INDICATORS
+    assert described["P_POP"]["period"] == "2021" and described["P_POP"]["source"] == "insee-rp"
+    frame = read(parquet).set_index("code")
+    assert frame.loc["35238", "ETAB_ACTIFS"] == 32010
+    assert frame.loc["35238"].geometry.contains(shapely.Point(-1.6794, 48.1113))
+
+
+def test_csv_export_without_geometry(kb: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    out = tmp_path / "communes.csv"
+    export_level(kb, "commune", fmt="csv", out=out, indicators="all")
+    frame = pd.read_csv(out, dtype={"code": str}).set_index("code")
+    assert "geometry" not in frame.columns and len(frame) == 59
+    assert frame.loc["35238", "P_POP"] == 225081 and frame.loc["35238", "population"] == 216815
+    assert set(frame.columns) >= COMMUNE_INDICATORS
+
+
+def test_cli_export_every_indicator(kb_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "communes.xlsx"
+    result = CliRunner().invoke(
+        app, ["export", "commune", "-o", str(out), "--indicators", "--db", str(kb_path)]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "wrote" in result.stdout and "xlsx" in result.stdout
+    meta = pd.read_excel(out, sheet_name="indicateurs").set_index("colonne")
+    assert set(meta.index) >= COMMUNE_INDICATORS
+    assert str(meta.loc["ETAB_ACTIFS", "période"]) == "2023"
+    result = CliRunner().invoke(
+        app,
+        ["export", "commune", "-o", str(out), "--indicators", "-i", "P_POP", "--db", str(kb_path)],
+    )
+    assert result.exit_code == 2 and "not both" in result.stderr

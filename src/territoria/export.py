@@ -51,7 +51,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from territoria import _csv_safe
-from territoria._csv_safe import neutralised_column
 from territoria._xlsx import Sheet, write_workbook
 from territoria.errors import (
     EmptyKnowledgeBase,
@@ -511,23 +510,6 @@ def _parquet_indicators(path: Path, described: list[IndicatorColumn]) -> None:
     pq.write_table(table.replace_schema_metadata(metadata), path)
 
 
-def parquet_to_csv(con: duckdb.DuckDBPyConnection, parquet: Path, out: Path) -> Path:
-    """Write a (Geo)Parquet export as CSV without its geometry column; return ``out``."""
-    columns = [
-        (str(r[0]), str(r[1]))
-        for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(parquet)]).fetchall()
-        if r[0] != "geometry" and not str(r[1]).startswith(("STRUCT", "BLOB", "GEOMETRY"))
-    ]
-    # text cells a spreadsheet would run as formulas are neutralised; numbers stay numbers
-    select = ", ".join(neutralised_column(name, sql_type) for name, sql_type in columns)
-    target = str(out).replace("'", "''")
-    con.execute(
-        f"COPY (SELECT {select} FROM read_parquet(?)) TO '{target}' (HEADER, DELIMITER ',')",
-        [str(parquet)],
-    )
-    return out
-
-
 # --------------------------------------------------------------------------- officials
 
 #: Columns of a roster export: French header, English header, value.
@@ -647,14 +629,13 @@ def export_officials(roster: Roster, *, fmt: RosterFormat, out: Path, lang: str 
         raise ExportError(msg)
     data = roster_bytes(roster, fmt=fmt, lang=lang)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+        folder = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+            tmp = folder / out.name
+            tmp.write_bytes(data)
             os.replace(tmp, out)
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            shutil.rmtree(folder, ignore_errors=True)
     except OSError as exc:
         msg = f"cannot write {str(out)!r}: {exc}"
         raise ExportError(msg) from exc

@@ -22,6 +22,7 @@ from territoria.api._geo import resolution_for_zoom
 from territoria.api._models import Me, SearchItem, SearchPage, ServerStatus
 from territoria.kb import territories as kt
 from territoria.kb.search import search
+from territoria.roster import Roster, roster
 
 router = APIRouter(prefix="/api/v1", tags=["territories"], dependencies=[Depends(require("read"))])
 
@@ -273,48 +274,82 @@ def overview(cur: Cursor) -> kt.Overview:
     return kt.overview(cur)
 
 
-_MEDIA = {
-    "csv": "text/csv; charset=utf-8",
-    "geojson": GEOJSON,
-    "parquet": "application/octet-stream",
-}
+@router.get(
+    "/territories/{code}/officials",
+    summary="Every current official of the territory's councils, then its deputies and senators",
+    response_model=Roster,
+    responses={
+        200: {
+            "content": {
+                exports.MEDIA_TYPES["csv"]: {},
+                exports.MEDIA_TYPES["xlsx"]: {},
+            }
+        }
+    },
+)
+def territory_officials(
+    cur: Cursor,
+    state: State,
+    code: CodePath,
+    level: LevelQuery = None,
+    fmt: Annotated[Literal["json", "csv", "xlsx"], Query(alias="format")] = "json",
+    lang: Annotated[Literal["fr", "en"], Query(description="Column headers.")] = "fr",
+) -> Any:
+    """Return the roster of :func:`territoria.roster.roster` as JSON, or download it as CSV
+    or XLSX (titles in the person's gender, flagged source dates, source and its date)."""
+    found = _data.territory(state.cache, cur, code, level=_level(state, cur, level))
+    result = roster(cur, found.code, level=found.level)
+    if fmt == "json":
+        return result
+    name = f"territoria-elus-{found.level}-{found.code}.{fmt}"
+    return Response(
+        exports.roster_bytes(result, fmt=fmt, lang=lang),
+        media_type=exports.MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+LevelFormat = Literal["csv", "xlsx", "geojson", "gpkg", "parquet"]
 
 
 @router.get(
     "/export/{level}",
-    summary="Download every territory of a level (CSV, GeoJSON or GeoParquet)",
+    summary="Download every territory of a level (CSV, XLSX, GeoJSON, GeoPackage, GeoParquet)",
     response_class=FileResponse,
 )
 def export_level(
     cur: Cursor,
     state: State,
     level: Annotated[str, PathParam(max_length=40)],
-    fmt: Annotated[Literal["csv", "geojson", "parquet"], Query(alias="format")] = "csv",
+    fmt: Annotated[LevelFormat, Query(alias="format")] = "csv",
     indicators: Annotated[
-        str | None, Query(description="Comma-separated indicator codes to add.", max_length=2000)
+        str | None,
+        Query(
+            description="Comma-separated indicator codes to add, or 'all' for every indicator "
+            "with values at this level.",
+            max_length=2000,
+        ),
     ] = None,
 ) -> FileResponse:
-    """Write the level with :func:`territoria.export.export_level` and send the file.
-
-    CSV is the GeoParquet export without its geometry column.
-    """
+    """Write the level with :func:`territoria.export.export_level` and send the file."""
     key = _level(state, cur, level) or level
     folder = Path(tempfile.mkdtemp(prefix="territoria-export-"))
-    wanted = [i.strip() for i in indicators.split(",") if i.strip()] if indicators else None
+    wanted: list[str] | Literal["all"] | None = None
+    if indicators and indicators.strip() == "all":
+        wanted = "all"
+    elif indicators:
+        wanted = [i.strip() for i in indicators.split(",") if i.strip()] or None
     try:
-        written = folder / f"{key}.{'parquet' if fmt == 'csv' else fmt}"
         with field("indicators"):
             path = exports.export_level(
-                cur, key, fmt="parquet" if fmt == "csv" else fmt, out=written, indicators=wanted
+                cur, key, fmt=fmt, out=folder / f"{key}{exports.FORMATS[fmt]}", indicators=wanted
             )
-        if fmt == "csv":
-            path = exports.parquet_to_csv(cur, path, folder / f"{key}.csv")
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return FileResponse(
         path,
-        media_type=_MEDIA[fmt],
-        filename=f"territoria-{key}.{fmt}",
+        media_type=exports.MEDIA_TYPES[fmt],
+        filename=f"territoria-{key}{exports.FORMATS[fmt]}",
         background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
     )
