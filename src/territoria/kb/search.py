@@ -200,10 +200,13 @@ class NameIndex:
 
     The territory index below and the people directory (:mod:`territoria.kb.people`) share it:
     ``norms`` are the normalised names (:func:`normalise`), ``importance`` a small bonus per
-    name added to its fuzzy score.
+    name added to its fuzzy score. ``fuzzy=False`` leaves out the trigrams of whole names
+    (the people directory looks typos up word by word instead).
     """
 
-    def __init__(self, norms: list[str], importance: NDArray[np.float64]) -> None:
+    def __init__(
+        self, norms: list[str], importance: NDArray[np.float64], *, fuzzy: bool = True
+    ) -> None:
         n = self.size = len(norms)
         self.norm = norms
         self.importance = importance
@@ -218,7 +221,8 @@ class NameIndex:
         self.sorted_norms = [norms[i] for i in by_norm]
         self.sorted_norm_ids = np.array(by_norm, dtype=np.int64)
         self._build_words(norms)
-        self._build_trigrams(norms)
+        if fuzzy:
+            self._build_trigrams(norms)
 
     def _build_words(self, norms: list[str]) -> None:
         """Word index in CSR form: the territories of a range of sorted words are one slice."""
