@@ -17,6 +17,7 @@ __all__ = [
     "Official",
     "ParentTerritory",
     "Point",
+    "PopulationPoint",
     "Profile",
     "ProfileSource",
     "SameCode",
@@ -111,6 +112,16 @@ class IndicatorValue(_Part):
     synthetic: bool = False
 
 
+class PopulationPoint(_Part):
+    """The population of one year, with the source that gives it."""
+
+    year: int
+    value: int
+    source: str = Field(description="Source name, e.g. 'decoupage-administratif'.")
+    version: str | None = Field(default=None, description="Source version (edition).")
+    source_id: int
+
+
 class ProfileSource(_Part):
     """The provenance of a part of the profile."""
 
@@ -149,6 +160,12 @@ class Profile(_Part):
     officials: list[Official] = Field(default_factory=list)
     contact: Contact | None = None
     indicators: list[IndicatorValue] = Field(default_factory=list)
+    population_series: list[PopulationPoint] = Field(
+        default_factory=list,
+        description="Population by year, oldest first (the latest last): the imported "
+        "'population' values and the knowledge base's own figure (population, "
+        "population_year), each with its source.",
+    )
     sources: list[ProfileSource] = Field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

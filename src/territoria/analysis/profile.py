@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Profile", "ProfileLookups", "profile", "render_profile", "resolve_territory"]
 
+#: The indicator of legal populations, shown as the profile's population series.
+POPULATION = "population"
 #: Levels made of communes, whose profile counts them.
 AGGREGATES = ("epci", "departement", "region")
 #: Order of parents, up the hierarchy, then the electoral overlays.
@@ -341,6 +343,30 @@ class _Profile:
             )
             self.sources.add(int(source_id))
 
+    def collect_population_series(self, own_source: int) -> None:
+        """Population by year: the imported ``population`` values (see
+        :mod:`territoria.sources.populations`), and the territory's own figure for a year
+        they do not give, each with its source."""
+        points: dict[int, tuple[float, int]] = {}
+        for item in self.data["indicators"]:
+            period = str(item["period"])
+            if item["indicator"] == POPULATION and item["value"] is not None and period.isdigit():
+                points.setdefault(int(period), (item["value"], int(item["source_id"])))
+        year, value = self.data["population_year"], self.data["population"]
+        if year is not None and value is not None:
+            points.setdefault(int(year), (value, own_source))
+        sources = {s["id"]: s for s in self.reads.sources(sorted({p[1] for p in points.values()}))}
+        self.data["population_series"] = [
+            {
+                "year": year,
+                "value": int(value),
+                "source": sources.get(source_id, {}).get("name") or "?",
+                "version": sources.get(source_id, {}).get("version"),
+                "source_id": source_id,
+            }
+            for year, (value, source_id) in sorted(points.items())
+        ]
+
     def collect_sources(self) -> None:
         rows = self.reads.sources(sorted(self.sources))
         self.data["sources"] = [{key: _json(value) for key, value in row.items()} for row in rows]
@@ -460,6 +486,7 @@ def profile(con: duckdb.DuckDBPyConnection, code: str, *, level: str | None = No
     parts.collect_officials()
     parts.collect_contact()
     parts.collect_indicators()
+    parts.collect_population_series(int(row["source_id"]))
     parts.collect_sources()
     return Profile.model_validate(parts.data)
 
@@ -491,8 +518,20 @@ def render_profile(result: Profile) -> RenderableType:
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="dim")
     facts.add_column()
-    year = data.get("population_year")
-    facts.add_row("population", _number(data.get("population")) + (f" ({year})" if year else ""))
+    series = data.get("population_series") or []
+    if series:
+        last = series[-1]
+        source = f"{last['source']} {last.get('version') or ''}".rstrip()
+        facts.add_row("population", f"{_number(last['value'])} ({last['year']}) · {source}")
+        if len(series) > 1:
+            facts.add_row(
+                "évolution", " · ".join(f"{p['year']} {_number(p['value'])}" for p in series)
+            )
+    else:
+        year = data.get("population_year")
+        facts.add_row(
+            "population", _number(data.get("population")) + (f" ({year})" if year else "")
+        )
     facts.add_row("superficie", f"{_number(data.get('area_km2'), 2)} km²")
     facts.add_row("densité", f"{_number(data.get('density'), 1)} hab./km²")
     if data.get("communes_count") is not None:
@@ -539,7 +578,8 @@ def render_profile(result: Profile) -> RenderableType:
                 person["name"], function, person.get("body") or "", person.get("since") or ""
             )
         parts.append(table)
-    indicators = data.get("indicators", [])
+    # the population series is shown above, with its sources
+    indicators = [i for i in data.get("indicators", []) if i["indicator"] != POPULATION]
     if indicators:
         table = Table(title="Indicateurs", title_justify="left")
         for column in ("indicateur", "période", "valeur", "source"):
