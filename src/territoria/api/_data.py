@@ -50,6 +50,14 @@ def territory(
     return cache.get(("territory", level, code), lambda: kt.find_territory(con, code, level=level))
 
 
+def indicators(
+    cache: KBCache, con: duckdb.DuckDBPyConnection, *, level: str | None = None
+) -> list[kt.IndicatorInfo]:
+    """Return the indicator catalogue (:func:`territoria.kb.territories.list_indicators`):
+    one scan of the indicator values, kept until the next write."""
+    return cache.get(("indicators", level), lambda: kt.list_indicators(con, level=level))
+
+
 def profile(
     cache: KBCache, con: duckdb.DuckDBPyConnection, code: str, *, level: str | None = None
 ) -> dict[str, Any]:
