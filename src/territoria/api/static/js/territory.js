@@ -43,6 +43,7 @@
     // imported indicators: one small chart per indicator (periods on x)
     const byIndicator = new Map();
     for (const item of data.indicators || []) {
+      if (item.indicator === "population") continue;  // its own chart, with a source per year (population.js)
       const key = item.indicator || item.code;
       if (!byIndicator.has(key)) byIndicator.set(key, []);
       byIndicator.get(key).push(item);
