@@ -33,7 +33,7 @@ from territoria.api._i18n import LANGUAGES
 from territoria.api._render import render
 from territoria.api._security import LANGUAGE_COOKIE, LoginThrottle, SessionCodec
 from territoria.api._settings import WebSettings
-from territoria.api.routes import admin, audit, economy, influence, pages, territories
+from territoria.api.routes import admin, audit, economy, influence, pages, people, territories
 from territoria.errors import AuthenticationFailed, TerritoriaError
 from territoria.kb import Database
 from territoria.kb.jobs import JobRunner, error_code
@@ -266,6 +266,8 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(admin.router)
     app.include_router(audit.router)
+    app.include_router(people.router)
+    app.include_router(people.pages)
 
     read = [Depends(require("read"))]
 

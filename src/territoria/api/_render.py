@@ -64,6 +64,11 @@ JS_MESSAGES: Final = [
     "enseignement supérieur",
     "centre de recherche",
     "association",
+    # people directory
+    "Territoires",
+    "Personnes",
+    "Retirer",
+    "poids",
 ]
 
 

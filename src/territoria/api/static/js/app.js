@@ -54,57 +54,104 @@
     return node;
   }
 
-  /** Attach an as-you-type territory search to an input; onPick(hit) is called on choice. */
-  function attachSearch(input, list, onPick) {
-    let timer = null, active = -1, hits = [], seq = 0;
+  /** Attach as-you-type suggestions to an input. load(q) resolves to groups
+      [{label, items: [{hit, kind, title, detail}]}] (a group's label may be empty);
+      onPick(item) is called on choice. */
+  function attachSuggest(input, list, load, onPick) {
+    let timer = null, active = -1, items = [], seq = 0;
     function close() { list.hidden = true; active = -1; input.setAttribute("aria-expanded", "false"); }
     function highlight(i) {
-      const items = list.querySelectorAll("li[role=option]");
-      items.forEach((li, j) => li.setAttribute("aria-selected", j === i ? "true" : "false"));
+      const options = list.querySelectorAll("li[role=option]");
+      options.forEach((li, j) => li.setAttribute("aria-selected", j === i ? "true" : "false"));
       active = i;
     }
     async function run() {
       const q = input.value.trim();
       if (q.length < 2) { close(); return; }
       const mine = ++seq;
-      let data;
-      try { data = await api("/api/v1/territories?limit=10&q=" + encodeURIComponent(q)); }
+      let groups;
+      try { groups = await load(q); }
       catch (e) { return; }
       if (mine !== seq) return;
-      hits = data.items || [];
+      items = [];
       list.replaceChildren();
-      if (!hits.length) {
-        list.append(el("li", { class: "empty", text: t("Aucun résultat") }));
+      for (const group of groups) {
+        if (!group.items.length) continue;
+        if (group.label) list.append(el("li", { class: "group", role: "presentation", text: group.label }));
+        for (const item of group.items) {
+          const i = items.length;
+          items.push(item);
+          const li = el("li", { role: "option", "data-kind": item.kind, "data-id": item.id }, [
+            el("strong", { text: item.title }),
+            el("span", { class: "muted", text: item.detail ? " " + item.detail : "" }),
+          ]);
+          li.addEventListener("mousedown", (ev) => { ev.preventDefault(); onPick(item); close(); });
+          li.addEventListener("mouseenter", () => highlight(i));
+          list.append(li);
+        }
       }
-      hits.forEach((hit, i) => {
-        const li = el("li", { role: "option", "data-code": hit.code, "data-level": hit.level }, [
-          el("strong", { text: hit.name }),
-          el("span", { class: "muted", text: " " + hit.level + " " + hit.code + (hit.parent ? " · " + hit.parent : "") }),
-        ]);
-        li.addEventListener("mousedown", (ev) => { ev.preventDefault(); onPick(hit); close(); });
-        li.addEventListener("mouseenter", () => highlight(i));
-        list.append(li);
-      });
+      if (!items.length) list.append(el("li", { class: "empty", text: t("Aucun résultat") }));
       list.hidden = false;
       input.setAttribute("aria-expanded", "true");
     }
     input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 150); });
     input.addEventListener("keydown", (ev) => {
       if (list.hidden) return;
-      if (ev.key === "ArrowDown") { ev.preventDefault(); highlight(Math.min(active + 1, hits.length - 1)); }
+      if (ev.key === "ArrowDown") { ev.preventDefault(); highlight(Math.min(active + 1, items.length - 1)); }
       else if (ev.key === "ArrowUp") { ev.preventDefault(); highlight(Math.max(active - 1, 0)); }
-      else if (ev.key === "Enter") { ev.preventDefault(); const hit = hits[active >= 0 ? active : 0]; if (hit) { onPick(hit); close(); } }
+      else if (ev.key === "Enter") { ev.preventDefault(); const item = items[active >= 0 ? active : 0]; if (item) { onPick(item); close(); } }
       else if (ev.key === "Escape") { close(); }
     });
     input.addEventListener("blur", () => setTimeout(close, 150));
   }
 
-  window.Territoria = { t, fmt, api, el, csrf, attachSearch, locale };
+  function territoryItems(hits) {
+    return (hits || []).map((hit) => ({
+      hit, kind: "territory", id: hit.level + "/" + hit.code, title: hit.name,
+      detail: hit.level + " " + hit.code + (hit.parent ? " · " + hit.parent : ""),
+    }));
+  }
 
+  function personItems(hits) {
+    return (hits || []).map((hit) => ({
+      hit, kind: "person", id: hit.id, title: hit.name + (hit.birth_year ? " (" + hit.birth_year + ")" : ""),
+      detail: (hit.titles || []).slice(0, 2).map((x) => x.label + ", " + x.body).join(" · "),
+    }));
+  }
+
+  /** Attach an as-you-type territory search to an input; onPick(hit) is called on choice. */
+  function attachSearch(input, list, onPick) {
+    attachSuggest(input, list, async (q) => {
+      const data = await api("/api/v1/territories?limit=10&q=" + encodeURIComponent(q));
+      return [{ label: "", items: territoryItems(data.items) }];
+    }, (item) => onPick(item.hit));
+  }
+
+  /** Attach an as-you-type search of persons (elected officials) to an input; onPick(hit)
+      receives {id, name, birth_year, titles}. */
+  function attachPersonSearch(input, list, onPick) {
+    attachSuggest(input, list, async (q) => {
+      const data = await api("/api/v1/persons?limit=8&q=" + encodeURIComponent(q));
+      return [{ label: "", items: personItems(data.items) }];
+    }, (item) => onPick(item.hit));
+  }
+
+  window.Territoria = { t, fmt, api, el, csrf, attachSearch, attachPersonSearch, attachSuggest, locale };
+
+  // The top bar: territories and persons, grouped; a choice opens its page.
   const box = document.getElementById("search");
   if (box) {
-    attachSearch(box, document.getElementById("search-results"), (hit) => {
-      window.location = "/territoires/" + encodeURIComponent(hit.level) + "/" + encodeURIComponent(hit.code);
+    attachSuggest(box, document.getElementById("search-results"), async (q) => {
+      const data = await api("/api/v1/search?limit=6&q=" + encodeURIComponent(q));
+      return [
+        { label: t("Territoires"), items: territoryItems(data.territories) },
+        { label: t("Personnes"), items: personItems(data.persons) },
+      ];
+    }, (item) => {
+      const hit = item.hit;
+      window.location = item.kind === "person"
+        ? "/personnes/" + encodeURIComponent(hit.id)
+        : "/territoires/" + encodeURIComponent(hit.level) + "/" + encodeURIComponent(hit.code);
     });
   }
 })();
