@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import re
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -54,6 +55,7 @@ WEIGHT = 0.3
 #: Titles shown with each hit.
 TITLES_PER_HIT = 3
 
+_PERSON_ID = re.compile(r"^p-[0-9a-f]{6,}$")
 MergeReason = Literal["spelling", "day_month_swapped"]
 MERGE_REASONS: tuple[str, ...] = ("spelling", "day_month_swapped")
 
@@ -425,6 +427,12 @@ def search_persons(
         msg = f"limit must be at least 1, not {limit!r}"
         raise InvalidQuery(msg)
     index = _index(con)
+    ident = text.strip().lower()
+    if _PERSON_ID.match(ident):
+        # an id pasted in the box: that person (forms resolve a chosen suggestion so)
+        at = bisect.bisect_left(index.ids, ident)
+        found = at < index.size and index.ids[at] == ident
+        return [index._hit(at, WHOLE_NAME + float(index.weight[at]))] if found else []
     norm = normalise(text)
     if not norm:
         return []

@@ -5,7 +5,38 @@
   const T = window.Territoria;
   const $ = (id) => document.getElementById(id);
   const form = $("action-form");
+
+  /** Chosen actors as removable chips; their ids travel in the hidden #action-actors. */
+  function actorPicker() {
+    const chosen = new Map();
+    const box = $("action-actor-search");
+    function sync() {
+      $("action-actors").value = [...chosen.keys()].join(",");
+      $("action-actor-chosen").replaceChildren(...[...chosen].map(([id, name]) => {
+        const remove = T.el("button", { type: "button", class: "link", "aria-label": T.t("Retirer") + " " + name, text: "×" });
+        remove.addEventListener("click", () => { chosen.delete(id); sync(); });
+        return T.el("li", { "data-id": id, title: id }, [T.el("span", { text: name }), remove]);
+      }));
+    }
+    function add(id, name) { chosen.set(id, name); box.value = ""; sync(); }
+    T.attachPersonSearch(box, $("action-actor-results"), (hit) => add(hit.id, hit.name));
+    // an organisation's or actor's id typed as such (cr-53, cd-35) is taken as it is
+    box.addEventListener("keydown", (ev) => {
+      const text = box.value.trim();
+      if (ev.key === "Enter" && /^[a-z]{1,4}-[0-9A-Za-z-]+$/.test(text) && !$("action-actor-results").querySelector("li[role=option]")) {
+        ev.preventDefault();
+        add(text, text);
+      }
+    });
+    // /actions?actor=p-… (from a person's page) starts with that person
+    const preset = new URLSearchParams(location.search).get("actor");
+    if (preset) {
+      T.api("/api/v1/persons/" + encodeURIComponent(preset)).then((p) => add(p.id, p.name)).catch(() => add(preset, preset));
+    }
+  }
+
   if (form) {
+    actorPicker();
     $("action-date").valueAsDate = new Date();
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();

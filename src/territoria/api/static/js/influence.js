@@ -12,6 +12,23 @@
     $("plan-territory-chosen").textContent = hit.level + " " + hit.code;
   });
 
+  // Explicit targets: persons chosen by name, each with a weight; ids travel in the request.
+  const targets = new Map();
+  function syncTargets() {
+    $("plan-targets").replaceChildren(...[...targets].map(([id, t]) => {
+      const weight = T.el("input", { type: "number", min: "0.1", step: "0.1", value: String(t.weight), "aria-label": T.t("poids") + " " + t.name });
+      weight.addEventListener("change", () => { t.weight = parseFloat(weight.value) || 1; });
+      const remove = T.el("button", { type: "button", class: "link", "aria-label": T.t("Retirer") + " " + t.name, text: "×" });
+      remove.addEventListener("click", () => { targets.delete(id); syncTargets(); });
+      return T.el("li", { "data-id": id, title: id }, [T.el("span", { text: t.name }), weight, remove]);
+    }));
+  }
+  T.attachPersonSearch($("plan-target-search"), $("plan-target-results"), (hit) => {
+    targets.set(hit.id, { name: hit.name, weight: 1 });
+    $("plan-target-search").value = "";
+    syncTargets();
+  });
+
   function showError(message) {
     $("plan-error").textContent = message;
     $("plan-error").hidden = !message;
@@ -133,11 +150,7 @@
     const body = { code: $("plan-code").value, level: $("plan-level").value || null, epsilon: parseFloat($("plan-epsilon").value) };
     const theme = $("plan-theme").value;
     if (theme) body.theme = theme;
-    const targets = $("plan-targets").value.split(/\n+/).map((l) => l.trim()).filter(Boolean).map((l) => {
-      const [id, w] = l.split(":");
-      return { id: id.trim(), weight: w ? parseFloat(w) : 1 };
-    });
-    if (targets.length) body.targets = targets;
+    if (targets.size) body.targets = [...targets].map(([id, t]) => ({ id, weight: t.weight }));
     if (mode === "k") body.k = parseInt($("plan-k").value, 10); else body.budget = parseFloat($("plan-budget").value);
     if ($("plan-seed").value) body.seed = parseInt($("plan-seed").value, 10);
     const pole = $("plan-candidates");
