@@ -24,9 +24,12 @@ __all__ = [
     "BUILTIN_INDICATORS",
     "LEVEL_COLUMNS",
     "IndicatorInfo",
+    "IndicatorMeta",
+    "IndicatorSource",
     "IndicatorValues",
     "Label",
     "LevelCount",
+    "LevelCoverage",
     "Overview",
     "SourceRef",
     "TerritoryCard",
@@ -158,8 +161,31 @@ class TerritoryPage(_Result):
     items: list[TerritoryRow]
 
 
+class IndicatorSource(_Result):
+    """Where an indicator's values come from: their ``source`` row."""
+
+    name: str
+    publisher: str | None = None
+    version: str | None = None
+    dataset: str | None = None
+    licence: str | None = None
+    reference_date: str | None = None
+    synthetic: bool = False
+
+
+class LevelCoverage(_Result):
+    """How many territories of a level have a value of an indicator (at its latest period)."""
+
+    level: str
+    label: Label
+    period: str | None = None
+    territories: int = Field(description="Territories of the level with a value.")
+    total: int = Field(description="Territories of the level in the knowledge base.")
+
+
 class IndicatorInfo(_Result):
-    """An indicator that can colour a map, with the levels and periods it has values for."""
+    """An indicator of the catalogue: what it measures, where it comes from, where it has
+    values; any of them can colour a map."""
 
     code: str
     label: Label
@@ -167,15 +193,21 @@ class IndicatorInfo(_Result):
     builtin: bool = Field(description="A figure of the territory table (population ...).")
     levels: list[str]
     periods: list[str]
+    period: str | None = Field(default=None, description="The latest period.")
+    source: IndicatorSource | None = Field(
+        default=None, description="The source of the values of the latest period."
+    )
+    coverage: list[LevelCoverage] = Field(default_factory=list)
 
 
 class IndicatorMeta(_Result):
-    """What a map coloured by an indicator shows."""
+    """What a map coloured by an indicator shows, and where its values come from."""
 
     code: str
     label: Label
     unit: str | None = None
     period: str | None = None
+    source: IndicatorSource | None = None
 
 
 class IndicatorValues(_Result):
@@ -429,50 +461,83 @@ def neighbours(con: duckdb.DuckDBPyConnection, level: str, code: str) -> list[st
     return [r[0] for r in rows]
 
 
-def list_indicators(con: duckdb.DuckDBPyConnection) -> list[IndicatorInfo]:
-    """Return the indicators that can colour a map: built-in figures, then imported ones.
+def list_indicators(
+    con: duckdb.DuckDBPyConnection, *, level: str | None = None
+) -> list[IndicatorInfo]:
+    """Return the indicator catalogue: built-in figures, then imported indicators by code.
 
-    Built-in figures come from the population census in the knowledge base; their period is
-    the census year (none for the area).
+    Each indicator carries its French and English labels, unit, periods (in order, the latest
+    also in ``period``), the source of its latest values (name, publisher, version) and its
+    coverage: for each level, how many territories have a value at the level's latest period
+    out of how many the level has. Built-in figures come from the territory table (the
+    population census in the knowledge base, the areas computed from the geometries); an
+    imported series of the same code (``population`` by year) adds its periods to them.
+
+    Parameters
+    ----------
+    con
+        Open knowledge base.
+    level
+        Only the indicators with values at this level (its key, e.g. ``commune``).
     """
-    rows = con.execute(
-        "SELECT level, count(population), count(density), count(area_km2), "
-        "max(population_year) FROM territory GROUP BY level"
-    ).fetchall()
-    levels_with = {
-        "population": sorted(r[0] for r in rows if r[1]),
-        "density": sorted(r[0] for r in rows if r[2]),
-        "area_km2": sorted(r[0] for r in rows if r[3]),
-    }
-    year = max((r[4] for r in rows if r[4] is not None), default=None)
-    found = [
-        IndicatorInfo(
-            code=code,
-            label=Label(fr=label_fr, en=label_en),
-            unit=unit,
-            builtin=True,
-            levels=levels_with[code],
-            periods=[str(year)] if year and code != "area_km2" else [],
+    from territoria.kb import _catalogue as cat
+
+    totals, labels = cat.level_totals(con), cat.level_labels(con)
+    stats, builtins = cat.imported(con), cat.builtin_stats(con)
+    ids = {r.source_id for rows in (*stats.values(), *builtins.values()) for r in rows}
+    sources = cat.sources(con, sorted(i for i in ids if i is not None))
+    definitions = cat.definitions(con)
+
+    def coverage(rows: list[cat.LevelStat]) -> list[LevelCoverage]:
+        return [
+            LevelCoverage(
+                level=r.level,
+                label=Label(
+                    fr=labels.get(r.level, (r.level, r.level))[0],
+                    en=labels.get(r.level, (r.level, r.level))[1],
+                ),
+                period=r.period,
+                territories=r.count,
+                total=max(totals.get(r.level, 0), r.count),
+            )
+            for r in sorted(cat.latest_per_level(rows), key=lambda r: cat.rank(labels, r.level))
+        ]
+
+    found: list[IndicatorInfo] = []
+    for code, (label_fr, label_en, unit) in BUILTIN_INDICATORS.items():
+        rows = cat.merge_builtin(builtins.get(code, []), stats.pop(code, []))
+        latest: str | None = max((r.period for r in rows if r.period), default=None)
+        found.append(
+            IndicatorInfo(
+                code=code,
+                label=Label(fr=label_fr, en=label_en),
+                unit=unit,
+                builtin=True,
+                levels=sorted({r.level for r in rows}),
+                periods=sorted({r.period for r in rows if r.period}),
+                period=latest,
+                source=cat.main_source(rows, sources, latest),
+                coverage=coverage(rows),
+            )
         )
-        for code, (label_fr, label_en, unit) in BUILTIN_INDICATORS.items()
-    ]
-    rows = con.execute(
-        "SELECT v.indicator, any_value(d.label), any_value(coalesce(d.unit, v.unit)), "
-        "list(DISTINCT v.level ORDER BY v.level), list(DISTINCT v.period ORDER BY v.period) "
-        "FROM indicator_value v LEFT JOIN indicator_definition d ON d.indicator = v.indicator "
-        "GROUP BY v.indicator ORDER BY v.indicator"
-    ).fetchall()
-    found.extend(
-        IndicatorInfo(
-            code=code,
-            label=Label(fr=label or code, en=label or code),
-            unit=unit,
-            builtin=False,
-            levels=list(levels),
-            periods=[str(p) for p in periods],
+    for code, rows in sorted(stats.items()):
+        fr, en, defined_unit = definitions.get(code, (None, None, None))
+        latest = max((r.period for r in rows if r.period), default=None)
+        found.append(
+            IndicatorInfo(
+                code=code,
+                label=Label(fr=fr or code, en=en or fr or code),
+                unit=defined_unit or next((r.unit for r in rows if r.unit), None),
+                builtin=False,
+                levels=sorted({r.level for r in rows}),
+                periods=sorted({r.period for r in rows if r.period}),
+                period=latest,
+                source=cat.main_source(rows, sources, latest),
+                coverage=coverage(rows),
+            )
         )
-        for code, label, unit, levels, periods in rows
-    )
+    if level is not None:
+        found = [i for i in found if level in i.levels]
     return found
 
 
@@ -483,28 +548,50 @@ def indicator_values(
     *,
     period: str | None = None,
 ) -> IndicatorValues:
-    """Return the values of an indicator for every territory of a level, and its description.
+    """Return the values of an indicator for every territory of a level, and its description
+    (labels, unit, period, source).
 
-    The latest period is used unless ``period`` is given.
+    The latest period is used unless ``period`` is given. A built-in figure (``population``)
+    is read from the territory table unless an imported series of the same code has the
+    period asked for, or a later one than the territory table's.
 
     Raises
     ------
     UnknownIndicator, UnknownPeriod
     """
-    if indicator in BUILTIN_INDICATORS:
-        label_fr, label_en, unit = BUILTIN_INDICATORS[indicator]
-        rows = territories_of_level(con, level, columns=("code", indicator)).fetchall()
-        return IndicatorValues(
-            meta=IndicatorMeta(code=indicator, label=Label(fr=label_fr, en=label_en), unit=unit),
-            values={r[0]: float(r[1]) for r in rows if r[1] is not None},
-        )
-    defined = con.execute(
-        "SELECT any_value(d.label), any_value(coalesce(d.unit, v.unit)), max(v.period) "
-        "FROM indicator_value v LEFT JOIN indicator_definition d ON d.indicator = v.indicator "
-        "WHERE v.indicator = ? AND v.level = ?",
-        [indicator, level],
+    from territoria.kb import _catalogue as cat
+
+    builtin = BUILTIN_INDICATORS.get(indicator)
+    found = con.execute(
+        "SELECT max(period), bool_or(period = ?) FROM indicator_value "
+        "WHERE indicator = ? AND level = ?",
+        [period, indicator, level],
     ).fetchone()
-    if defined is None or defined[2] is None:
+    latest, has_period = (found[0], bool(found[1])) if found else (None, False)
+    if builtin is not None:
+        year = cat.builtin_year(con, indicator, level)
+        use_table = latest is None or (
+            (period is not None and not has_period and period == year)
+            or (period is None and year is not None and str(year) > str(latest))
+        )
+        if use_table:
+            if period is not None and period != year:
+                msg = (
+                    f"indicator {indicator!r} has no value for period {period!r} at level {level!r}"
+                )
+                raise UnknownPeriod(msg)
+            rows = territories_of_level(con, level, columns=("code", indicator)).fetchall()
+            return IndicatorValues(
+                meta=IndicatorMeta(
+                    code=indicator,
+                    label=Label(fr=builtin[0], en=builtin[1]),
+                    unit=builtin[2],
+                    period=year,
+                    source=cat.territory_source(con, level),
+                ),
+                values={r[0]: float(r[1]) for r in rows if r[1] is not None},
+            )
+    if latest is None:
         known = con.execute(
             "SELECT count(*) FROM indicator_value WHERE indicator = ?", [indicator]
         ).fetchone()
@@ -513,18 +600,31 @@ def indicator_values(
             raise UnknownPeriod(msg)
         msg = f"unknown indicator {indicator!r}: GET /api/v1/indicators lists them"
         raise UnknownIndicator(msg)
-    chosen = period or str(defined[2])
+    chosen = period or str(latest)
     rows = con.execute(
-        "SELECT code, value FROM indicator_value WHERE indicator = ? AND level = ? AND period = ?",
+        "SELECT code, value, unit, source_id FROM indicator_value "
+        "WHERE indicator = ? AND level = ? AND period = ?",
         [indicator, level, chosen],
     ).fetchall()
     if not rows:
         msg = f"indicator {indicator!r} has no value for period {chosen!r} at level {level!r}"
         raise UnknownPeriod(msg)
-    label = defined[0] or indicator
+    label_fr, label_en, unit = cat.definitions(con, [indicator]).get(indicator, (None, None, None))
+    if builtin is not None:
+        label_fr, label_en, unit = (
+            label_fr or builtin[0],
+            label_en or builtin[1],
+            unit or builtin[2],
+        )
+    source_ids = [int(r[3]) for r in rows]
+    main = max(set(source_ids), key=source_ids.count)
     return IndicatorValues(
         meta=IndicatorMeta(
-            code=indicator, label=Label(fr=label, en=label), unit=defined[1], period=chosen
+            code=indicator,
+            label=Label(fr=label_fr or indicator, en=label_en or label_fr or indicator),
+            unit=unit or next((r[2] for r in rows if r[2]), None),
+            period=chosen,
+            source=cat.sources(con, [main]).get(main),
         ),
         values={r[0]: float(r[1]) for r in rows},
     )
