@@ -151,8 +151,13 @@ def test_neutral_functions_and_roles() -> None:
     )
     vp = function_of("2ème Vice-président du conseil départemental")
     assert (vp.code, vp.name, vp.rank) == ("VPE", "vice-président", 2)
-    assert function_of("Président de l'Assemblée de Corse").code == "PRE"
-    assert function_of("Conseiller exécutif").code is None
+    # the neutral keys of the statut-particulier executives, as titles.py names them
+    corse = function_of("Président du conseil exécutif de Corse")
+    assert (corse.code, corse.name) == ("PRE", "président du conseil exécutif")
+    assembly = function_of("Président de l'Assemblée de Corse")
+    assert (assembly.code, assembly.name) == ("PRE", "président de l'assemblée")
+    executive = function_of("Conseiller exécutif")
+    assert (executive.code, executive.name) == (None, "conseiller exécutif")
     assert feminine("conseiller à l'Assemblée de Corse") == "conseillère à l'Assemblée de Corse"
     assert feminine("conseiller métropolitain") == "conseillère métropolitaine"
 

@@ -265,9 +265,13 @@ class Function:
 
 
 _ORDINAL = r"(?:(?P<rank>\d+)\s*(?:er|re|ere|e|eme|ieme)?\s+)?"
-_KEYS = (
+_KEYS: tuple[tuple[re.Pattern[str], str | None, str], ...] = (
     (re.compile(rf"^{_ORDINAL}vice[- ]president"), "VPE", "vice-président"),
+    # the executive of Corse and Martinique, and the president of their assembly
+    (re.compile(r"^president du conseil executif"), "PRE", "président du conseil exécutif"),
+    (re.compile(r"^president de l'assemblee"), "PRE", "président de l'assemblée"),
     (re.compile(r"^president"), "PRE", "président"),
+    (re.compile(r"^conseiller executif"), None, "conseiller exécutif"),
     (re.compile(r"^maire delegue"), "MDA", "maire délégué"),
     (re.compile(r"^maire\b"), "MAI", "maire"),
     (re.compile(rf"^{_ORDINAL}adjoint"), "ADJ", "adjoint au maire"),
