@@ -33,7 +33,16 @@ from territoria.api._i18n import LANGUAGES
 from territoria.api._render import render
 from territoria.api._security import LANGUAGE_COOKIE, LoginThrottle, SessionCodec
 from territoria.api._settings import WebSettings
-from territoria.api.routes import admin, audit, economy, influence, pages, people, territories
+from territoria.api.routes import (
+    admin,
+    audit,
+    economy,
+    indicators,
+    influence,
+    pages,
+    people,
+    territories,
+)
 from territoria.errors import AuthenticationFailed, TerritoriaError
 from territoria.kb import Database
 from territoria.kb.jobs import JobRunner, error_code
@@ -266,6 +275,7 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(admin.router)
     app.include_router(audit.router)
+    app.include_router(indicators.router)
     app.include_router(people.router)
     app.include_router(people.pages)
 
