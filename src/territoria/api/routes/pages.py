@@ -182,7 +182,7 @@ def map_page(
     if parent:
         with field("parent"):
             within = kt.resolve_parent(cur, parent, parent_level).to_dict()
-    indicators = [i.to_dict() for i in kt.list_indicators(cur)]
+    indicators = [i.to_dict() for i in _data.indicators(state.cache, cur)]
     regions = kt.list_territories(cur, level="region", limit=100).items
     departements = kt.list_territories(cur, level="departement", limit=200).items
     config = {

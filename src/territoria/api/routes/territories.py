@@ -252,12 +252,24 @@ def map_level(
 
 @router.get(
     "/indicators",
-    summary="Indicators that can colour a map",
+    summary="The indicator catalogue: every indicator that can colour a map",
     response_model=list[kt.IndicatorInfo],
 )
-def indicators(cur: Cursor) -> list[kt.IndicatorInfo]:
-    """Return the built-in figures and the imported indicators with their levels and periods."""
-    return kt.list_indicators(cur)
+def indicators(
+    state: State,
+    cur: Cursor,
+    level: Annotated[
+        str | None,
+        Query(max_length=40, description="Only the indicators with values at this level."),
+    ] = None,
+) -> list[kt.IndicatorInfo]:
+    """Return the built-in figures and the imported indicators: labels, unit, levels,
+    periods, the source of the latest values and the coverage of each level."""
+    key = None
+    if level:
+        with field("level"):
+            key = kt.check_level(cur, level)
+    return _data.indicators(state.cache, cur, level=key)
 
 
 @router.get("/status", summary="State of the server's caches", response_model=ServerStatus)
