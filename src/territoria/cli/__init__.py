@@ -24,7 +24,16 @@ app.add_typer(_import.app, name="import")
 
 # Command modules register themselves on `app` when imported; a module that is not there yet
 # (a capability not installed) is simply skipped.
-for _name in ("_explore", "_export", "_influence", "_web", "_economy", "_audit", "_people"):
+for _name in (
+    "_explore",
+    "_export",
+    "_influence",
+    "_web",
+    "_economy",
+    "_audit",
+    "_people",
+    "_indicators",
+):
     try:
         _module = importlib.import_module(f"territoria.cli.{_name}")
     except ModuleNotFoundError as exc:
