@@ -10,13 +10,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from territoria.cli import app
 from territoria.errors import SourceError, ValidationError
 from territoria.kb import connect, transaction
 from territoria.sources._framework import SourceRecord, record_source, utc_now
-from territoria.sources._rne import feminine, function_of, titles
+from territoria.sources._officials_stage import define_macros
+from territoria.sources._rne import detect_layout, feminine, function_of, header_key, titles
 from territoria.sources.officials import Provenance, import_officials
 
 RNE = Path(__file__).parent / "data" / "rne"
@@ -160,6 +163,55 @@ def test_neutral_functions_and_roles() -> None:
     assert (executive.code, executive.name) == (None, "conseiller exécutif")
     assert feminine("conseiller à l'Assemblée de Corse") == "conseillère à l'Assemblée de Corse"
     assert feminine("conseiller métropolitain") == "conseillère métropolitaine"
+
+
+_TITLE_WORDS = st.sampled_from(
+    ["Président", "Vice-président", "Conseiller", "Adjoint", "exécutif", "délégué", "1er", "2ème"]
+)
+_BODY = st.sampled_from(["", " du conseil exécutif", " de l'Assemblée de Corse", " au maire"])
+
+
+@given(head=st.lists(_TITLE_WORDS, min_size=1, max_size=3), body=_BODY)
+def test_feminine_changes_the_title_only(head: list[str], body: str) -> None:
+    label = " ".join(head) + body
+    shown = titles(label, "F")
+    assert shown.endswith(body)  # the body's name as the RNE writes it
+    assert feminine(shown) == shown  # already feminine
+    assert titles(label, "M") == " ".join(w.lower() for w in head) + body
+
+
+@given(day=st.dates(min_value=date(1900, 1, 1), max_value=date(2030, 12, 31)))
+@settings(max_examples=60, deadline=None)
+def test_rne_dates_in_both_editions_formats(day: date) -> None:
+    con = duckdb.connect()
+    define_macros(con)
+    french, iso = day.strftime("%d/%m/%Y"), day.isoformat()
+    assert con.execute("SELECT off_date(?), off_date(?)", [french, iso]).fetchone() == (day, day)
+    con.close()
+
+
+def test_impossible_dates_are_not_dates() -> None:
+    con = duckdb.connect()
+    define_macros(con)
+    for text in ("31/02/2021", "2021-13-01", "01/07/21", "juillet 2021", ""):
+        assert con.execute("SELECT off_date(?)", [text]).fetchone() == (None,), text
+    con.close()
+
+
+@given(
+    spaces=st.text(alphabet=" ", min_size=1, max_size=3),
+    upper=st.booleans(),
+)
+def test_headers_of_every_edition_are_recognised(spaces: str, upper: bool) -> None:
+    header = CD.read_text(encoding="utf-8").splitlines()[0].split(";")
+    # a double space (as in "Libellé du  département"), other case, a BOM
+    changed = ["\ufeff" + header[0], *(h.replace(" ", spaces, 1) for h in header[1:])]
+    if upper:
+        changed = [h.upper() for h in changed]
+    found = detect_layout(changed)
+    assert found is not None
+    assert found[0].key == "cd"
+    assert header_key(found[1]["canton"]) == "code du canton"
 
 
 # --------------------------------------------------------------------------- the CSP file
@@ -387,6 +439,59 @@ def test_departmental_councillors_of_a_later_edition(kb: duckdb.DuckDBPyConnecti
         )
     ]
     assert one(kb, "SELECT count(*) FROM mandate WHERE organisation_id = 'cd-35'") == before + 3
+
+
+def test_regional_and_municipal_councillors(kb: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    person = "LE ROUX;Nolwenn;F;03/03/1983;34;Professeur, profession scientifique;"
+    cr = tmp_path / "elus-conseillers-regionaux-cr.csv"
+    cr.write_text(
+        "Code de la région;Libellé de la région;Code de la section départementale;Libellé de la "
+        "section départementale;Nom de l'élu;Prénom de l'élu;Code sexe;Date de naissance;Code "
+        "de la catégorie socio-professionnelle;Libellé de la catégorie socio-professionnelle;"
+        "Date de début du mandat;Libellé de la fonction;Date de début de la fonction\n"
+        f"53;Bretagne;35;Ille-et-Vilaine;{person}02/07/2021;;\n",
+        encoding="utf-8",
+    )
+    cm = tmp_path / "elus-conseillers-municipaux-cm.csv"
+    cm.write_text(
+        "Code du département;Libellé du département;Code de la collectivité à statut "
+        "particulier;Libellé de la collectivité à statut particulier;Code de la commune;Libellé "
+        "de la commune;Nom de l'élu;Prénom de l'élu;Code sexe;Date de naissance;Code de la "
+        "catégorie socio-professionnelle;Libellé de la catégorie socio-professionnelle;Date de "
+        "début du mandat;Libellé de la fonction;Date de début de la fonction;Code nationalité\n"
+        f"35;Ille-et-Vilaine;;;35238;Rennes;{person}28/06/2020;2ème adjoint au maire;"
+        "04/07/2020;FRA\n",
+        encoding="utf-8",
+    )
+    regional = import_officials(kb, cr, repair=True)
+    municipal = import_officials(kb, cm)  # she exists now: reused, no repair needed
+    assert (regional.persons_created, municipal.persons_reused) == (1, 1)
+    assert kb.execute(
+        "SELECT organisation_id, level, code, role_label, function_code, function_rank, "
+        "function_label FROM mandate m JOIN person p ON p.id = m.person_id "
+        "WHERE p.last_name = 'LE ROUX' AND p.first_name = 'Nolwenn' ORDER BY organisation_id"
+    ).fetchall() == [
+        (
+            "cm-35238",
+            "commune",
+            "35238",
+            "conseillère municipale",
+            "ADJ",
+            2,
+            "2ème adjointe au maire",
+        ),
+        ("cr-53", "region", "53", "conseillère régionale", None, None, None),
+    ]
+
+
+def test_a_latin_1_file_needs_its_encoding(kb: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = tmp_path / CD.name
+    path.write_bytes(CD.read_text(encoding="utf-8").encode("latin-1"))
+    with pytest.raises(SourceError, match="pass --encoding latin-1"):
+        import_officials(kb, path, repair=True)
+    report = import_officials(kb, path, repair=True, encoding="latin-1")
+    assert report.mandates == 3
+    assert one(kb, "SELECT first_name FROM person WHERE last_name = 'KERBRAT'") == "Soizic"
 
 
 def test_unknown_canton_is_reported(kb: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:

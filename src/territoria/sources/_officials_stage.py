@@ -10,11 +10,28 @@ import duckdb
 from territoria.sources import _rne
 from territoria.sources._persons import define_tnorm, person_id_sql
 
-__all__ = ["stage"]
+__all__ = ["DATE_MACRO", "define_macros", "stage"]
 
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+#: ``off_date(text)``: a date as the RNE writes it, ``JJ/MM/AAAA`` or ``AAAA-MM-JJ``; NULL
+#: for anything else (an impossible date such as 31/02 included).
+DATE_MACRO = r"""
+    CREATE OR REPLACE TEMP MACRO off_date(s) AS CASE
+        WHEN regexp_full_match(trim(s), '\d{1,2}/\d{1,2}/\d{4}')
+            THEN CAST(try_strptime(trim(s), '%d/%m/%Y') AS DATE)
+        WHEN regexp_full_match(trim(s), '\d{4}-\d{2}-\d{2}') THEN TRY_CAST(trim(s) AS DATE)
+        END
+"""
+
+
+def define_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the temporary macros of an officials import: ``tnorm`` and ``off_date``."""
+    define_tnorm(con)
+    con.execute(DATE_MACRO)
 
 
 def stage(
@@ -24,16 +41,7 @@ def stage(
     previous: list[int],
 ) -> None:
     """Build ``off_lines``: one row per line with its body, territory, person and titles."""
-    define_tnorm(con)
-    con.execute(
-        r"""
-        CREATE OR REPLACE TEMP MACRO off_date(s) AS CASE
-            WHEN regexp_full_match(trim(s), '\d{1,2}/\d{1,2}/\d{4}')
-                THEN CAST(try_strptime(trim(s), '%d/%m/%Y') AS DATE)
-            WHEN regexp_full_match(trim(s), '\d{4}-\d{2}-\d{2}') THEN TRY_CAST(trim(s) AS DATE)
-            END
-        """
-    )
+    define_macros(con)
 
     def col(key: str) -> str:
         name = columns.get(key)
