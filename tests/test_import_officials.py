@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import date
+from html import unescape
 from pathlib import Path
 
 import duckdb
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -606,3 +609,39 @@ def test_full_france_corse_and_lyon(france: duckdb.DuckDBPyConnection) -> None:
         )
         == 8
     )
+
+
+# --------------------------------------------------------------------------- web
+
+
+@pytest.fixture(scope="module")
+def web(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The web application on a knowledge base where the CSP file was imported."""
+    from test_api_helpers import login, make_app, make_kb
+
+    path = make_kb(mini_db_path, tmp_path_factory.mktemp("officials-web"))
+    con = connect(path)
+    try:
+        add_statut_particulier(con)
+        import_officials(con, CSP, repair=True)
+    finally:
+        con.close()
+    application = make_app(path)
+    try:
+        with TestClient(application) as client:
+            login(client, "viewer")
+            yield client
+    finally:
+        application.state.territoria.db.close()
+
+
+def test_person_page_of_an_imported_official(web: TestClient) -> None:
+    hits = web.get("/api/v1/persons", params={"q": "antonetti"}).json()["items"]
+    assert hits[0]["id"] == "p-0209afb34772bb"
+    assert hits[0]["titles"][0]["label"] == "présidente du conseil exécutif de Corse"
+    page = web.get("/personnes/p-0209afb34772bb")
+    assert page.status_code == 200
+    text = " ".join(re.sub(r"<[^>]+>", " ", unescape(page.text)).split())
+    assert "présidente du conseil exécutif de Corse" in text
+    assert "Collectivité de Corse" in text
+    assert CSP.name in text  # where the mandate comes from
