@@ -27,6 +27,7 @@ SAMPLES = {
     "action_id": "1",
     "pole_id": "g01-35238",
     "name": "viewer",
+    "person_id": "p-f32e7ff2540601",
 }
 
 
