@@ -46,6 +46,7 @@ from territoria.api.routes import (
 from territoria.errors import AuthenticationFailed, TerritoriaError
 from territoria.kb import Database
 from territoria.kb.jobs import JobRunner, error_code
+from territoria.kb.people import search_persons
 
 __all__ = ["create_app"]
 
@@ -335,3 +336,10 @@ def _warm(state: AppState) -> None:
         state.geometry.warm()
     except Exception:  # warming is an optimisation: requests compute what they need
         log.exception("precomputing map geometries failed")
+    try:
+        with state.db.shared() as shared:  # the people directory's index of names
+            search_persons(shared, "warm", limit=1)
+    except TerritoriaError:  # an empty knowledge base: no person to index yet
+        pass
+    except Exception:  # as above: the first person search builds the index
+        log.exception("indexing the names of persons failed")

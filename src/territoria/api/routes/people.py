@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import duckdb
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
 from territoria.accounts import User
-from territoria.api._deps import Cursor, Lang, State, field, require
+from territoria.api._deps import AppState, Cursor, Lang, State, field, require
 from territoria.api._models import SearchItem
 from territoria.api._render import render
 from territoria.kb.people import PersonHit, PersonPage, person, search_persons
@@ -74,10 +75,15 @@ def persons(
     summary="One person: mandates, contacts, merges, actions and plans",
     response_model=PersonPage,
 )
-def person_record(cur: Cursor, person_id: PersonId) -> PersonPage:
+def person_record(cur: Cursor, state: State, person_id: PersonId) -> PersonPage:
     """Return a person's current and past mandates (bodies, territories, titles in her
     gender, flagged dates, sources), contacts, merged variants, actions and plans."""
-    return person(cur, person_id)
+    return _person(state, cur, person_id)
+
+
+def _person(state: AppState, cur: duckdb.DuckDBPyConnection, person_id: str) -> PersonPage:
+    # cached until the next write (an import, an action logged): a record is six queries
+    return state.cache.get(("person", person_id), lambda: person(cur, person_id))
 
 
 @router.get(
@@ -99,9 +105,8 @@ def search_all(
 
 @pages.get("/personnes/{person_id}", response_class=HTMLResponse)
 def person_page(
-    request: Request, tr: Lang, cur: Cursor, user: Reader, person_id: PersonId
+    request: Request, state: State, tr: Lang, cur: Cursor, user: Reader, person_id: PersonId
 ) -> Response:
     """A person's page: mandates current and past with links to their territories, titles in
     her gender, group and party, contacts, actions and plans, and where each fact comes from."""
-    page = person(cur, person_id)
-    return render(request, "person.html", {"p": page})
+    return render(request, "person.html", {"p": _person(state, cur, person_id)})
