@@ -514,6 +514,17 @@ def test_a_file_in_another_layout_is_refused(kb: duckdb.DuckDBPyConnection, tmp_
         import_officials(kb, path)
 
 
+def test_a_missing_column_is_named(kb: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = tmp_path / CD.name
+    path.write_text(
+        CD.read_text(encoding="utf-8").replace("Date de naissance", "Naissance"), encoding="utf-8"
+    )
+    with pytest.raises(ValidationError) as failed:
+        import_officials(kb, path)
+    assert failed.value.problems == ["line 1 (header): missing column 'Date de naissance'"]
+    assert "(RNE cd layout) lacks the column(s) ['Date de naissance']" in str(failed.value)
+
+
 def test_a_source_name_of_another_importer_is_refused(kb: duckdb.DuckDBPyConnection) -> None:
     before = state(kb)
     with pytest.raises(SourceError, match="already used by the rows of table"):

@@ -96,6 +96,21 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 _PERSON = ("last", "first", "sex", "birth", "start")
+#: How the RNE spells the columns a layout requires.
+_OFFICIAL = {
+    "last": "Nom de l'élu",
+    "first": "Prénom de l'élu",
+    "sex": "Code sexe",
+    "birth": "Date de naissance",
+    "start": "Date de début du mandat",
+    "body": "Code de la collectivité à statut particulier",
+    "section": "Code de la section - collectivité à statut particulier",
+    "departement": "Code du département",
+    "canton": "Code du canton",
+    "region": "Code de la région",
+    "region_section": "Code de la section départementale",
+    "commune": "Code de la commune",
+}
 
 
 @dataclass(frozen=True)
@@ -162,7 +177,7 @@ def detect_layout(header: Sequence[str]) -> tuple[Layout, dict[str, str]] | None
 
 def missing_columns(layout: Layout, columns: Mapping[str, str]) -> list[str]:
     """The RNE names of the required columns the file lacks."""
-    return [_COLUMNS[c][0] for c in layout.required if c not in columns]
+    return [_OFFICIAL[c] for c in layout.required if c not in columns]
 
 
 # --------------------------------------------------------------------------- bodies

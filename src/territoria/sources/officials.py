@@ -193,8 +193,8 @@ def import_officials(
         previous = _previous_sources(con, report.source_name)
         step("check")
         stage(con, layout, columns, previous)
-        problems = _problems(con, layout, repair=repair)
-        if problems:
+        problems = _problems(con, repair=repair)
+        if problems.count:
             raise _failure(path, dialect, report, problems, repair=repair)
         _count(con, report)
         report.repairs = _lines(path, dialect, report.rows, _repairs(con))
@@ -364,30 +364,61 @@ _CHECKS: tuple[tuple[str, str, bool], ...] = (
 )
 
 
-def _problems(
-    con: duckdb.DuckDBPyConnection, layout: _rne.Layout, *, repair: bool
-) -> list[tuple[int, str]]:
-    """Every problem of the lines, in line order: (record, message)."""
-    found: list[tuple[int, str]] = []
+_DUPLICATE = """
+    SELECT record, CASE WHEN repeats IS NOT NULL
+        THEN 'repeats line ' || repeats || ' (same person, body and function): '
+             || 'pass --repair to keep only the first'
+        ELSE 'this mandate is already in the knowledge base (source ''' || source_name
+             || ''', mandate ' || mandate_id || '): pass --repair to leave it out' END
+    FROM off_dups
+"""
+_CREATED = """
+    SELECT min(record), 'person ''' || any_value(first) || ' ' || any_value(last)
+           || ''' created from this line (' || person_id || ')'
+    FROM off_lines WHERE new_person AND NOT kept AND pid IS NOT NULL
+         AND coalesce(body_status, '') <> 'overseas'
+         AND record NOT IN (SELECT record FROM off_dups)
+    GROUP BY person_id
+"""
+_LEFT_OUT = """
+    SELECT record, CASE WHEN repeats IS NOT NULL
+        THEN 'left out: repeats line ' || repeats
+        ELSE 'left out: already in the knowledge base (source ''' || source_name
+             || ''', mandate ' || mandate_id || ')' END
+    FROM off_dups
+"""
+
+
+@dataclass
+class _Found:
+    """Problems (or repairs) of an import: how many, on how many lines, the first ones."""
+
+    count: int
+    lines: int
+    first: list[tuple[int, str]]
+
+
+def _found(con: duckdb.DuckDBPyConnection, queries: list[str]) -> _Found:
+    """Count the (record, message) rows of ``queries`` and keep the first by line."""
+    if not queries:
+        return _Found(0, 0, [])
+    union = " UNION ALL ".join(f"({q})" for q in queries)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE off_found AS {union}")
+    row = con.execute("SELECT count(*), count(DISTINCT #1) FROM off_found").fetchone()
+    assert row is not None
+    first = con.execute(f"SELECT * FROM off_found ORDER BY #1, #2 LIMIT {MAX_PROBLEMS}").fetchall()
+    return _Found(int(row[0]), int(row[1]), [(int(r), str(m)) for r, m in first])
+
+
+def _problems(con: duckdb.DuckDBPyConnection, *, repair: bool) -> _Found:
+    """The problems of the lines that ``repair`` (or its absence) leaves."""
     scope = "coalesce(body_status, '') <> 'overseas'"
-    for condition, message, repairable in _CHECKS:
-        if repairable and repair:
-            continue
-        found += con.execute(
-            f"SELECT record, {message} FROM off_lines WHERE ({condition}) AND {scope}"
-        ).fetchall()
-    if not repair:
-        found += con.execute(
-            """
-            SELECT record, CASE WHEN repeats IS NOT NULL
-                THEN 'repeats line ' || repeats || ' (same person, body and function): '
-                     || 'pass --repair to keep only the first'
-                ELSE 'this mandate is already in the knowledge base (source ''' || source_name
-                     || ''', mandate ' || mandate_id || '): pass --repair to leave it out' END
-            FROM off_dups
-            """
-        ).fetchall()
-    return sorted(found)
+    queries = [
+        f"SELECT record, {message} FROM off_lines WHERE ({condition}) AND {scope}"
+        for condition, message, repairable in _CHECKS
+        if not (repairable and repair)
+    ]
+    return _found(con, queries if repair else [*queries, _DUPLICATE])
 
 
 def _lines(path: Path, dialect: _Dialect, records: int, items: list[tuple[int, str]]) -> list[str]:
@@ -401,11 +432,10 @@ def _failure(
     path: Path,
     dialect: _Dialect,
     report: OfficialsReport,
-    problems: list[tuple[int, str]],
+    problems: _Found,
     *,
     repair: bool,
 ) -> ValidationError:
-    lines = len({r for r, _ in problems})
     how = (
         "these cannot be repaired: fix the file"
         if repair
@@ -413,35 +443,16 @@ def _failure(
         "already known (other problems cannot be repaired)"
     )
     msg = (
-        f"{path.name!r} (RNE {report.layout} layout): {lines:,} of {report.rows:,} line(s) "
-        f"fail the checks ({len(problems):,} problem(s)); nothing was imported: {how}"
+        f"{path.name!r} (RNE {report.layout} layout): {problems.lines:,} of {report.rows:,} "
+        f"line(s) fail the checks ({problems.count:,} problem(s)); nothing was imported: {how}"
     )
-    shown = _lines(path, dialect, report.rows, problems)
-    return ValidationError(msg, problems=shown, count=len(problems))
+    shown = _lines(path, dialect, report.rows, problems.first)
+    return ValidationError(msg, problems=shown, count=problems.count)
 
 
 def _repairs(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
-    """What ``repair`` does, line by line: persons created, mandates left out."""
-    created = con.execute(
-        """
-        SELECT min(record), 'person ''' || any_value(first) || ' ' || any_value(last)
-               || ''' created from this line (' || person_id || ')'
-        FROM off_lines WHERE new_person AND NOT kept AND pid IS NOT NULL
-             AND coalesce(body_status, '') <> 'overseas'
-             AND record NOT IN (SELECT record FROM off_dups)
-        GROUP BY person_id
-        """
-    ).fetchall()
-    left_out = con.execute(
-        """
-        SELECT record, CASE WHEN repeats IS NOT NULL
-            THEN 'left out: repeats line ' || repeats
-            ELSE 'left out: already in the knowledge base (source ''' || source_name
-                 || ''', mandate ' || mandate_id || ')' END
-        FROM off_dups
-        """
-    ).fetchall()
-    return sorted(created + left_out)
+    """The first repairs, line by line: persons created, mandates left out."""
+    return _found(con, [_CREATED, _LEFT_OUT]).first
 
 
 def _count(con: duckdb.DuckDBPyConnection, report: OfficialsReport) -> None:
