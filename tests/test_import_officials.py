@@ -656,3 +656,33 @@ def test_person_page_of_an_imported_official(web: TestClient) -> None:
     assert "présidente du conseil exécutif de Corse" in text
     assert "Collectivité de Corse" in text
     assert CSP.name in text  # where the mandate comes from
+
+
+def test_a_person_another_import_needs_is_kept(
+    kb: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    import_officials(kb, CD, repair=True)  # creates Morgane LE GALL
+    cm = tmp_path / "elus-conseillers-municipaux-cm.csv"
+    header = (
+        "Code du département;Libellé du département;Code de la collectivité à statut "
+        "particulier;Libellé de la collectivité à statut particulier;Code de la commune;Libellé "
+        "de la commune;Nom de l'élu;Prénom de l'élu;Code sexe;Date de naissance;Code de la "
+        "catégorie socio-professionnelle;Libellé de la catégorie socio-professionnelle;Date de "
+        "début du mandat;Libellé de la fonction;Date de début de la fonction;Code nationalité\n"
+    )
+    cm.write_text(
+        header + "35;Ille-et-Vilaine;;;35238;Rennes;LE GALL;Morgane;F;18/04/1972;34;;"
+        "28/06/2020;;;FRA\n",
+        encoding="utf-8",
+    )
+    assert import_officials(kb, cm).persons_reused == 1
+    # a later CD file without her: her municipal mandate still has its person
+    lines = CD.read_text(encoding="utf-8").splitlines(keepends=True)
+    later = tmp_path / "later-cd.csv"
+    later.write_text("".join(line for line in lines if "LE GALL" not in line), encoding="utf-8")
+    import_officials(kb, later, provenance=Provenance(name="rne-cd"))
+    assert kb.execute(
+        "SELECT m.organisation_id, s.name FROM mandate m "
+        "JOIN person p ON p.id = m.person_id AND p.first_name = 'Morgane' "
+        "JOIN source s ON s.id = p.source_id WHERE p.last_name = 'LE GALL'"
+    ).fetchall() == [("cm-35238", "rne-cd")]
