@@ -58,7 +58,8 @@ MAX_PROBLEMS = 20
 _PREFIX = "off_"
 _PUBLISHER = "Ministère de l'Intérieur (Répertoire national des élus, data.gouv.fr)"
 _LICENCE = "Licence Ouverte 2.0 (Etalab)"
-_ADDRESS = "https://www.data.gouv.fr/fr/datasets/repertoire-national-des-elus-1/"
+#: The Répertoire national des élus on data.gouv.fr (by dataset id).
+_ADDRESS = "https://www.data.gouv.fr/fr/datasets/5c34c4d1634f4173183a64f1/"
 
 
 @dataclass(frozen=True)
