@@ -103,10 +103,12 @@ class IndicatorValue(_Part):
 
     indicator: str
     label: str | None = None
+    label_en: str | None = Field(default=None, description="The label in English, if known.")
     period: str
     value: float | None = None
     unit: str | None = None
     source: str | None = None
+    source_version: str | None = None
     source_date: str | None = None
     source_id: int
     synthetic: bool = False

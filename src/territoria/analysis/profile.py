@@ -316,25 +316,28 @@ class _Profile:
         if not rows:
             return
         definitions = {
-            indicator: (label, unit)
-            for indicator, label, unit in self.con.execute(
-                "SELECT indicator, label, unit FROM indicator_definition "
-                "WHERE list_contains(?, indicator)",
+            indicator: (label, label_en, unit)
+            for indicator, label, label_en, unit in self.con.execute(
+                "SELECT d.indicator, d.label, (SELECT any_value(l.label) FROM indicator_label l "
+                "WHERE l.indicator = d.indicator AND l.lang = 'en'), d.unit "
+                "FROM indicator_definition d WHERE list_contains(?, d.indicator)",
                 [sorted({r[0] for r in rows})],
             ).fetchall()
         }
         sources = {s["id"]: s for s in self.reads.sources(sorted({int(r[4]) for r in rows}))}
         for indicator, period, value, unit, source_id in rows:
-            label, default_unit = definitions.get(indicator, (None, None))
+            label, label_en, default_unit = definitions.get(indicator, (None, None, None))
             source = sources.get(source_id, {})
             indicators.append(
                 {
                     "indicator": indicator,
                     "label": label,
+                    "label_en": label_en,
                     "period": period,
                     "value": value,
                     "unit": default_unit if unit is None else unit,
                     "source": source.get("name"),
+                    "source_version": source.get("version"),
                     "source_date": source.get("reference_date")
                     or _json(source.get("retrieved_at")),
                     "source_id": source_id,

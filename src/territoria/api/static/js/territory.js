@@ -49,6 +49,7 @@
       byIndicator.get(key).push(item);
     }
     for (const [key, items] of byIndicator) {
+      if (items.length < 2) continue;  // a single year is in the table of the page
       const title = (items[0].label || key) + (items[0].unit ? " (" + items[0].unit + ")" : "");
       const values = items.map((i) => ({ period: String(i.period), value: i.value, source: i.source || "", date: i.source_date || "" }));
       specs.push({
