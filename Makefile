@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml constraints.txt
 ## web application on http://127.0.0.1:8000 (demo account printed once).
 demo: install
 	$(BIN)/territoria import france --db $(DB)
+	$(BIN)/territoria import iris --db $(DB)
+	$(BIN)/territoria import lycees --db $(DB)
 	$(BIN)/territoria import populations --db $(DB)
 	$(BIN)/territoria profile 35238 --level commune --db $(DB)
 	$(BIN)/territoria profile 243500139 --level epci --db $(DB)
