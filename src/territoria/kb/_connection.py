@@ -35,7 +35,16 @@ SCHEMA_VERSION = max(number for number, _, _ in _migrations())
 
 
 def _translate(exc: duckdb.Error, path: Path) -> DatabaseError:
-    text = str(exc)
+    # DuckDB appends a C++ stack trace to internal errors ("std::unique_lock" …): read only
+    # the message itself.
+    text = str(exc).split("\n\nStack Trace", 1)[0].strip()
+    if "replaying wal" in text.lower():
+        msg = (
+            f"cannot open the knowledge base {str(path)!r}: DuckDB fails to replay its "
+            f"write-ahead log ({text.splitlines()[0]}); move {str(path) + '.wal'!r} aside to "
+            "open the state of its last checkpoint, and report the problem"
+        )
+        return DatabaseError(msg)
     if "lock" in text.lower():
         msg = (
             f"the knowledge base {str(path)!r} is in use by another process: "
@@ -174,4 +183,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         with transaction(con):
             con.execute(sql)
             con.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", [number, name])
+        # Keep schema changes out of the log: DuckDB 1.5.5 fails to replay some of them
+        # (an ALTER TABLE on a table with a nextval() default) after a crash.
+        con.execute("CHECKPOINT")
     return schema_version(con)

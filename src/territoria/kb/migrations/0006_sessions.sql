@@ -14,4 +14,18 @@ CREATE TABLE app_session (
 );
 
 -- When the user last signed in (UTC), kept when old sessions are purged.
-ALTER TABLE app_user ADD COLUMN last_sign_in_at TIMESTAMP;
+-- The table is rebuilt rather than altered: DuckDB 1.5.5 cannot replay from its log an
+-- ALTER TABLE ... ADD COLUMN on a table with a column default computed by a function
+-- (current_timestamp, nextval): the knowledge base would not open after a crash.
+CREATE TABLE app_user_v6 (
+    name VARCHAR PRIMARY KEY,
+    role VARCHAR NOT NULL,
+    password_hash VARCHAR NOT NULL,
+    session_epoch INTEGER NOT NULL DEFAULT 0,
+    created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    password_changed_at TIMESTAMP,
+    last_sign_in_at TIMESTAMP
+);
+INSERT INTO app_user_v6 SELECT *, NULL FROM app_user;
+DROP TABLE app_user;
+ALTER TABLE app_user_v6 RENAME TO app_user;

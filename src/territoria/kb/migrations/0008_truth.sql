@@ -27,13 +27,37 @@ CREATE TABLE body_territory (
 
 -- Titles in the person's gender ('conseillère régionale', 'vice-présidente'); `role` and
 -- `function` keep the neutral keys the code filters on.
-ALTER TABLE mandate ADD COLUMN role_label VARCHAR;
-ALTER TABLE mandate ADD COLUMN function_label VARCHAR;
 -- Date defects: 'day_month_swapped' (corrected; the source's text kept beside) or
 -- 'implausible' (kept as the source writes it, shown with a warning).
-ALTER TABLE mandate ADD COLUMN date_flag VARCHAR;
-ALTER TABLE mandate ADD COLUMN start_date_source VARCHAR;
-ALTER TABLE mandate ADD COLUMN function_start_date_source VARCHAR;
+-- The table is rebuilt rather than altered: DuckDB 1.5.5 cannot replay from its log an
+-- ALTER TABLE ... ADD COLUMN on a table with a column default computed by a function
+-- (nextval, current_timestamp): the knowledge base would not open after a crash.
+CREATE TABLE mandate_v8 (
+    id BIGINT NOT NULL DEFAULT nextval('mandate_id_seq'),
+    person_id VARCHAR NOT NULL,
+    organisation_id VARCHAR NOT NULL,
+    level VARCHAR,
+    code VARCHAR,
+    role VARCHAR NOT NULL,
+    function_code VARCHAR,
+    function VARCHAR,
+    function_rank INTEGER,
+    start_date DATE,
+    function_start_date DATE,
+    end_date DATE,
+    group_name VARCHAR,
+    party VARCHAR,
+    source_id INTEGER NOT NULL,
+    source_key VARCHAR,
+    role_label VARCHAR,
+    function_label VARCHAR,
+    date_flag VARCHAR,
+    start_date_source VARCHAR,
+    function_start_date_source VARCHAR
+);
+INSERT INTO mandate_v8 SELECT *, NULL, NULL, NULL, NULL, NULL FROM mandate ORDER BY organisation_id, person_id;
+DROP TABLE mandate;
+ALTER TABLE mandate_v8 RENAME TO mandate;
 
 -- The other birth date a source gives for the same person (day and month swapped).
 ALTER TABLE person ADD COLUMN birth_date_alt DATE;
