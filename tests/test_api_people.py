@@ -42,6 +42,11 @@ def kb(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
             "VALUES ('person', ?, 'email', 'f.gatel@senat.fr', ?)",
             [gatel[0], senate[0]],
         )
+        con.execute(
+            "UPDATE mandate SET role_label = 'conseillère communautaire', function_label = "
+            "'présidente' WHERE person_id = ? AND function = 'président'",
+            [APPERE],
+        )
         add_action(
             con, when=date(2026, 5, 4), type="meeting", subject="Ligne Rennes–Châteaubriant",
             actors=[gatel[0]],
@@ -143,6 +148,8 @@ def test_person_page(client: TestClient) -> None:
     assert 'href="/territoires/commune/35238"' in page.text
     assert 'href="/territoires/epci/243500139"' in page.text
     assert "elus_municipaux.csv 1.1.0" in text  # where each mandate comes from
+    assert "présidente (conseillère communautaire)" in text  # titles in her gender
+    assert "président " not in text
     assert "Aucune action consignée avec cette personne." in text
     english = _text(client.get(f"/personnes/{APPERE}", params={"lang": "en"}).text)
     assert "Current mandates (2)" in english and "born on 7 August 1975" in english

@@ -88,6 +88,20 @@ def test_a_senator_before_a_councillor_of_the_same_name(
     assert "p-00000000homonym" in "\n".join(raised.value.candidates)
 
 
+def test_titles_in_the_persons_gender(mini_db: duckdb.DuckDBPyConnection) -> None:
+    # the importer writes the titles in the person's gender beside the neutral keys
+    mini_db.execute(
+        "UPDATE mandate SET role_label = 'conseillère communautaire', function_label = "
+        "'présidente' WHERE person_id = ? AND function = 'président'",
+        [APPERE],
+    )
+    hit = search_persons(mini_db, "appere", limit=1)[0]
+    assert [t.label for t in hit.titles if t.level == "epci"] == ["présidente"]
+    page = person(mini_db, APPERE)
+    epci = next(m for m in page.current if m.level == "epci")
+    assert (epci.role, epci.function) == ("conseillère communautaire", "présidente")
+
+
 def test_search_index_follows_imports(mini_db: duckdb.DuckDBPyConnection) -> None:
     assert search_persons(mini_db, "zéphyrine quillévéré") == []
     sid = _source(mini_db, "elus_municipaux.csv")
