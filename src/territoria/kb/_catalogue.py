@@ -103,10 +103,15 @@ def builtin_year(con: duckdb.DuckDBPyConnection, indicator: str, level: str) -> 
 
 
 def merge_builtin(table: list[LevelStat], series: list[LevelStat]) -> list[LevelStat]:
-    """The territory table's rows of a built-in figure, and an imported series of its code
-    (a period both have counts once, as the imported one)."""
-    keys = {(s.level, s.period) for s in series}
-    return [*series, *(t for t in table if (t.level, t.period) not in keys)]
+    """The territory table's rows of a built-in figure, and an imported series of its code;
+    a level and period both have counts once, as the one with more values (a series that
+    gives the territory table's year for a few communes only completes it)."""
+    best: dict[tuple[str, str | None], LevelStat] = {}
+    for row in (*table, *series):
+        kept = best.get((row.level, row.period))
+        if kept is None or row.count > kept.count:
+            best[row.level, row.period] = row
+    return list(best.values())
 
 
 def latest_per_level(rows: Sequence[LevelStat]) -> list[LevelStat]:

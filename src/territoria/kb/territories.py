@@ -570,17 +570,25 @@ def indicator_values(
     latest, has_period = (found[0], bool(found[1])) if found else (None, False)
     if builtin is not None:
         year = cat.builtin_year(con, indicator, level)
-        use_table = latest is None or (
-            (period is not None and not has_period and period == year)
-            or (period is None and year is not None and str(year) > str(latest))
-        )
-        if use_table:
+        wanted = period or (max(str(latest), year or "") if latest is not None else year)
+        if latest is None or wanted == year:
             if period is not None and period != year:
                 msg = (
                     f"indicator {indicator!r} has no value for period {period!r} at level {level!r}"
                 )
                 raise UnknownPeriod(msg)
             rows = territories_of_level(con, level, columns=("code", indicator)).fetchall()
+            values = {r[0]: float(r[1]) for r in rows if r[1] is not None}
+            if has_period or (period is None and latest == year):
+                # a series that also gives the territory table's year completes it (Mayotte)
+                values |= {
+                    str(r[0]): float(r[1])
+                    for r in con.execute(
+                        "SELECT code, value FROM indicator_value "
+                        "WHERE indicator = ? AND level = ? AND period = ?",
+                        [indicator, level, year],
+                    ).fetchall()
+                }
             return IndicatorValues(
                 meta=IndicatorMeta(
                     code=indicator,
@@ -589,7 +597,7 @@ def indicator_values(
                     period=year,
                     source=cat.territory_source(con, level),
                 ),
-                values={r[0]: float(r[1]) for r in rows if r[1] is not None},
+                values=values,
             )
     if latest is None:
         known = con.execute(
