@@ -91,7 +91,7 @@ _PAGE = re.compile(r"insee\.fr/fr/statistiques/(\d+)")
 _MAYOTTE_YEAR = re.compile(r"population Mayotte INSEE (\d{4})", re.IGNORECASE)
 _DATA_LICENCE = re.compile(r"Donn[ée]es\s*:\s*\[?(Licence Ouverte[^\]\n(]*)", re.IGNORECASE)
 _STAGING = "pop_"
-_EXAMPLES = 5
+_EXAMPLES_SHOWN = 5
 
 
 @dataclass
@@ -359,7 +359,7 @@ def import_populations(
         step("compare")
         _rank(con, ordered)
         _compare(con)
-        report.editions = [_edition_report(con, e) for e in ordered]
+        report.editions = _edition_reports(con, ordered)
         step("write")
         _write(con, staging, ordered, report)
         step("")
@@ -457,89 +457,98 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object]) -> 
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _examples(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object]) -> list[str]:
-    return [str(r[0]) for r in con.execute(sql, [*params, _EXAMPLES]).fetchall()]
+#: What the report counts for each edition, as filters on ``pop_cand``.
+_COUNTS = {
+    "without_population": "level IN ('commune', 'arrondissement_municipal') AND NOT complete",
+    "kept_other": "in_kb AND complete AND other",
+    "candidates": "in_kb AND complete AND NOT other",
+    "name_mismatches": "in_kb AND nom IS NOT NULL AND nom <> kb_name",
+}
+#: Which examples the report lists for each edition: (filter on ``pop_cand``, text).
+_EXAMPLES = {
+    "without_population": (_COUNTS["without_population"], "code || ' ' || nom"),
+    "not_in_kb": ("NOT in_kb AND level = 'commune'", "code || ' ' || nom"),
+    "name_mismatch": (
+        _COUNTS["name_mismatches"],
+        "code || ' ' || nom || ' (knowledge base: ' || kb_name || ')'",
+    ),
+}
+_LEVELS = {
+    "values": "SELECT version, level, count(*) FROM pop_keep GROUP BY ALL",
+    "not_in_kb": "SELECT version, level, count(*) FROM pop_cand WHERE NOT in_kb GROUP BY ALL",
+    "incomplete": (
+        "SELECT version, level, count(*) FROM pop_cand WHERE in_kb AND NOT complete "
+        "AND level IN ('epci', 'departement', 'region') GROUP BY ALL"
+    ),
+}
 
 
-def _by_level(con: duckdb.DuckDBPyConnection, where: str, version: str) -> dict[str, int]:
-    rows = con.execute(
-        f"SELECT level, count(*) FROM pop_cand WHERE version = ? AND {where} "
-        "GROUP BY level ORDER BY level",
-        [version],
-    ).fetchall()
-    return {str(level): int(n) for level, n in rows}
-
-
-def _edition_report(con: duckdb.DuckDBPyConnection, edition: _Edition) -> EditionReport:
-    v = edition.version
-    out = EditionReport(
-        version=v,
-        year=edition.year,
-        mayotte_year=edition.mayotte_year,
-        file=str(edition.path),
-    )
-    out.communes = _one(
-        con, "SELECT count(*) FROM pop_c WHERE version = ? AND kind = 'commune'", [v]
-    )
-    nopop = "version = ? AND level IN ('commune', 'arrondissement_municipal') AND NOT complete"
-    out.without_population = _one(con, f"SELECT count(*) FROM pop_cand WHERE {nopop}", [v])
-    out.without_population_examples = _examples(
-        con, f"SELECT code || ' ' || nom FROM pop_cand WHERE {nopop} ORDER BY code LIMIT ?", [v]
-    )
-    out.values = {
-        str(level): int(n)
-        for level, n in con.execute(
-            "SELECT level, count(*) FROM pop_keep WHERE version = ? GROUP BY level ORDER BY level",
-            [v],
-        ).fetchall()
+def _edition_reports(
+    con: duckdb.DuckDBPyConnection, editions: Sequence[_Edition]
+) -> list[EditionReport]:
+    """How each edition compares with the knowledge base: a few queries for all of them."""
+    out = {
+        e.version: EditionReport(
+            version=e.version, year=e.year, mayotte_year=e.mayotte_year, file=str(e.path)
+        )
+        for e in editions
     }
-    out.not_in_kb = _by_level(con, "NOT in_kb", v)
-    out.not_in_kb_examples = _examples(
-        con,
-        "SELECT code || ' ' || nom FROM pop_cand WHERE version = ? AND NOT in_kb "
-        "AND level = 'commune' ORDER BY code LIMIT ?",
-        [v],
-    )
-    missing = (
-        "FROM territory t WHERE t.level = 'commune' AND NOT EXISTS (SELECT 1 FROM pop_c c "
-        "WHERE c.version = ? AND c.kind = 'commune' AND c.code = t.code)"
-    )
-    out.kb_communes_missing = _one(con, f"SELECT count(*) {missing}", [v])
-    out.kb_communes_missing_examples = _examples(
-        con, f"SELECT t.code || ' ' || t.name {missing} ORDER BY t.code LIMIT ?", [v]
-    )
-    out.incomplete = _by_level(
-        con, "in_kb AND NOT complete AND level IN ('epci', 'departement', 'region')", v
-    )
-    kept = "version = ? AND in_kb AND complete"
-    out.kept_other = _one(con, f"SELECT count(*) FROM pop_cand WHERE {kept} AND other", [v])
-    out.superseded = _one(
-        con, f"SELECT count(*) FROM pop_cand WHERE {kept} AND NOT other", [v]
-    ) - sum(out.values.values())
-    renamed = "version = ? AND in_kb AND nom IS NOT NULL AND nom <> kb_name"
-    out.name_mismatches = _one(con, f"SELECT count(*) FROM pop_cand WHERE {renamed}", [v])
-    out.name_mismatch_examples = _examples(
-        con,
-        f"SELECT code || ' ' || nom || ' (knowledge base: ' || kb_name || ')' FROM pop_cand "
-        f"WHERE {renamed} ORDER BY code LIMIT ?",
-        [v],
-    )
-    samples = con.execute(
-        "SELECT code, nom, kb_name, value, year FROM pop_cand WHERE version = ? "
-        "AND level = 'commune' AND list_contains(?, code) ORDER BY code",
-        [v, list(SAMPLES)],
+    filters = ", ".join(f"count(*) FILTER (WHERE {f})" for f in _COUNTS.values())
+    for version, *counts in con.execute(
+        f"SELECT version, {filters} FROM pop_cand GROUP BY version"
+    ).fetchall():
+        found = dict(zip(_COUNTS, (int(n) for n in counts), strict=True))
+        item = out[version]
+        item.without_population = found["without_population"]
+        item.kept_other, item.name_mismatches = found["kept_other"], found["name_mismatches"]
+        item.superseded = found["candidates"]  # less the values kept, below
+    for version, n in con.execute(
+        "SELECT version, count(*) FROM pop_c WHERE kind = 'commune' GROUP BY version"
+    ).fetchall():
+        out[version].communes = int(n)
+    for attribute, sql in _LEVELS.items():
+        for version, level, n in con.execute(sql + " ORDER BY level").fetchall():
+            getattr(out[version], attribute)[str(level)] = int(n)
+    for item in out.values():
+        item.superseded -= sum(item.values.values())
+    for attribute, (where, text) in _EXAMPLES.items():
+        rows = con.execute(
+            f"SELECT version, {text} FROM pop_cand WHERE {where} "
+            "QUALIFY row_number() OVER (PARTITION BY version ORDER BY code) <= ? "
+            "ORDER BY version, code",
+            [_EXAMPLES_SHOWN],
+        ).fetchall()
+        for version, example in rows:
+            getattr(out[version], f"{attribute}_examples").append(str(example))
+    rows = con.execute(
+        """
+        SELECT r.version, t.code || ' ' || t.name, count(*) OVER (PARTITION BY r.version)
+        FROM pop_rank r, territory t
+        WHERE t.level = 'commune' AND NOT EXISTS (
+            SELECT 1 FROM pop_c c WHERE c.version = r.version AND c.kind = 'commune'
+              AND c.code = t.code)
+        QUALIFY row_number() OVER (PARTITION BY r.version ORDER BY t.code) <= ?
+        """,
+        [_EXAMPLES_SHOWN],
     ).fetchall()
-    out.samples = [
-        {
-            "code": code,
-            "name": nom,
-            "kb_name": kb_name,
-            "population": None if value is None else int(value),
-            "year": int(year),
-        }
-        for code, nom, kb_name, value, year in samples
-    ]
-    return out
+    for version, example, n in rows:
+        out[version].kb_communes_missing = int(n)
+        out[version].kb_communes_missing_examples.append(str(example))
+    for version, code, nom, kb_name, value, year in con.execute(
+        "SELECT version, code, nom, kb_name, value, year FROM pop_cand WHERE level = 'commune' "
+        "AND list_contains(?, code) ORDER BY version, code",
+        [list(SAMPLES)],
+    ).fetchall():
+        out[version].samples.append(
+            {
+                "code": code,
+                "name": nom,
+                "kb_name": kb_name,
+                "population": None if value is None else int(value),
+                "year": int(year),
+            }
+        )
+    return [out[e.version] for e in editions]
 
 
 def _note(edition: _Edition) -> str:
