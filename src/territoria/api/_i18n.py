@@ -36,6 +36,23 @@ _LABELS: Final = {
         "admin": "administrateur",
         "analyst": "analyste",
         "viewer": "lecteur",
+        # action types, outcomes and decision types of the actions log
+        "meeting": "Rencontre",
+        "letter": "Courrier",
+        "event": "Événement",
+        "petition": "Pétition",
+        "consultation": "Réponse à consultation",
+        "call": "Appel",
+        "email": "Courriel",
+        "positive": "positif",
+        "neutral": "neutre",
+        "negative": "négatif",
+        "unknown": "inconnu",
+        "legislative": "législative",
+        "regulatory": "réglementaire",
+        "individual": "individuelle",
+        "contract": "contrat",
+        "other": "autre",
     },
     "en": {
         "region": "Region",
@@ -50,6 +67,58 @@ _LABELS: Final = {
         "admin": "administrator",
         "analyst": "analyst",
         "viewer": "viewer",
+        "meeting": "Meeting",
+        "letter": "Letter",
+        "event": "Event",
+        "petition": "Petition",
+        "consultation": "Consultation response",
+        "call": "Call",
+        "email": "E-mail",
+        "positive": "positive",
+        "neutral": "neutral",
+        "negative": "negative",
+        "unknown": "unknown",
+        "legislative": "legislative",
+        "regulatory": "regulatory",
+        "individual": "individual",
+        "contract": "contract",
+        "other": "other",
+    },
+}
+#: Display names of the kinds of territories as the source codes them (INSEE's TYPECOM,
+#: BANATIC's nature juridique of EPCI, INSEE's TYPECT of cantons); empty when the level says it.
+_KINDS: Final = {
+    "fr": {
+        "COM": "",
+        "ARM": "",
+        "COMD": "",
+        "COMA": "",
+        "SRM": "",
+        "CC": "communauté de communes",
+        "CA": "communauté d'agglomération",
+        "CU": "communauté urbaine",
+        "ME": "métropole",
+        "METRO": "métropole",
+        "MET69": "métropole",
+        "C": "",
+        "V": "canton-ville",
+        "N": "canton fictif",
+    },
+    "en": {
+        "COM": "",
+        "ARM": "",
+        "COMD": "",
+        "COMA": "",
+        "SRM": "",
+        "CC": "communauté de communes (rural inter-municipality)",
+        "CA": "communauté d'agglomération (urban inter-municipality)",
+        "CU": "communauté urbaine (large urban inter-municipality)",
+        "ME": "métropole (metropolitan authority)",
+        "METRO": "métropole (metropolitan authority)",
+        "MET69": "métropole (metropolitan authority)",
+        "C": "",
+        "V": "city canton",
+        "N": "notional canton",
     },
 }
 
@@ -79,6 +148,11 @@ class Translator:
     def label(self, key: str) -> str:
         """Return the display name of a level, role or status key (the key if unknown)."""
         return _LABELS[self.language].get(key, key)
+
+    def kind(self, key: str | None) -> str:
+        """Return the display name of a territory's kind (``ME``: métropole), or ``""`` when
+        its level already says it (``COM``) or the kind is unknown."""
+        return _KINDS[self.language].get(key or "", "")
 
     def number(self, value: float | int | None, digits: int = 0) -> str:
         """Format a number: ``66 501 649`` in French; ``–`` when there is none."""

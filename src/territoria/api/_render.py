@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -10,7 +11,13 @@ from fastapi.responses import Response
 from territoria.api._i18n import LANGUAGES, Translator, translator
 from territoria.api._security import LANGUAGE_COOKIE
 
-__all__ = ["JS_MESSAGES", "render", "request_translator"]
+__all__ = ["JS_MESSAGES", "LEVEL_KEYS", "language_urls", "render", "request_translator"]
+
+#: Levels whose display names the page scripts get (``T.level``).
+LEVEL_KEYS: Final = (
+    "region", "departement", "epci", "commune", "canton", "circonscription",
+    "arrondissement_municipal", "commune_deleguee", "commune_associee",
+)  # fmt: skip
 
 #: Messages the page scripts need, translated once per page.
 JS_MESSAGES: Final = [
@@ -78,6 +85,15 @@ def request_translator(request: Request, default: str) -> Translator:
     return translator(lang if lang in LANGUAGES else default)
 
 
+def language_urls(request: Request) -> dict[str, str]:
+    """The address of this page in each language: its path and query, ``lang`` replaced."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return {
+        language: request.url.path + "?" + urlencode([*kept, ("lang", language)])
+        for language in LANGUAGES
+    }
+
+
 def render(
     request: Request,
     template: str,
@@ -95,8 +111,13 @@ def render(
         "tr": tr,
         "_": tr.gettext,
         "lang": tr.language,
-        "js_messages": tr.messages_for_js(list(JS_MESSAGES)),
+        "js_messages": {
+            **tr.messages_for_js(list(JS_MESSAGES)),
+            # level names for the scripts: T.level("region") is "Région"
+            **{f"level:{key}": tr.label(key) for key in LEVEL_KEYS},
+        },
         "path": request.url.path,
+        "language_urls": language_urls(request),
     }
     response: Response = state.templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status_code

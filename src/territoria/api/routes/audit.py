@@ -11,7 +11,8 @@ from pydantic import BaseModel
 
 from territoria.accounts import User
 from territoria.api._deps import Cursor, require
-from territoria.api._render import render
+from territoria.api._i18n import Translator
+from territoria.api._render import render, request_translator
 from territoria.kb.audit import MAX_LIMIT, AuditEntry, list_audit
 
 router = APIRouter(tags=["audit"])
@@ -66,6 +67,38 @@ DETAIL_LABELS: Final = {
     "actors": "acteurs",
     "created_by": "consignée par",
     "deleted_by": "supprimée par",
+    "outcome": "résultat",
+    # summaries of imports
+    "version": "version",
+    "territories": "territoires",
+    "with_geometry": "avec géométrie",
+    "persons": "personnes",
+    "mandates": "mandats",
+    "multi_mandate_persons": "personnes à plusieurs mandats",
+    "multi_body_persons": "personnes de plusieurs instances",
+    "organisations": "instances",
+    "contacts": "contacts",
+    "adjacency_pairs": "paires de voisins",
+    "officials": "élus",
+    "dates_corrected": "dates corrigées",
+    "dates_implausible": "dates invraisemblables",
+    "persons_merged_spelling": "personnes réunies (graphie)",
+    "persons_merged_swapped_birth": "personnes réunies (jour et mois de naissance inversés)",
+    "mandates_moved_to_statut_particulier": "mandats rattachés à une collectivité à statut "
+    "particulier",
+    "bodies_without_officials": "instances sans élu",
+    "mandates_without_territory": "mandats sans territoire",
+    "rows": "lignes",
+    "values": "valeurs",
+    "indicators": "indicateurs",
+    "source": "source",
+    # levels, as keys of the counts
+    "region": "région",
+    "departement": "département",
+    "epci": "EPCI",
+    "commune": "commune",
+    "canton": "canton",
+    "circonscription": "circonscription",
 }
 
 
@@ -108,7 +141,25 @@ def _event_label(event: str) -> tuple[str, str]:
     return EVENT_FAMILIES.get(family, "Autre écriture"), rest
 
 
-def _row(entry: AuditEntry) -> dict[str, Any]:
+def _value(value: Any, tr: Translator) -> str:
+    """A detail's value as a reader reads it: counts by key with their French names, action
+    types and outcomes by their names."""
+    if isinstance(value, dict):
+        return (
+            ", ".join(
+                f"{tr.gettext(DETAIL_LABELS.get(str(k), str(k)))} : {_value(v, tr)}"
+                for k, v in value.items()
+            )
+            or "–"
+        )
+    if isinstance(value, list):
+        return ", ".join(_value(v, tr) for v in value) or "–"
+    if isinstance(value, str):
+        return tr.label(value)
+    return str(value)
+
+
+def _row(entry: AuditEntry, tr: Translator) -> dict[str, Any]:
     channel, _, name = entry.actor.partition(":")
     label, rest = _event_label(entry.event)
     return {
@@ -121,8 +172,7 @@ def _row(entry: AuditEntry) -> dict[str, Any]:
         "rest": rest,
         "target": entry.target or "",
         "detail": [
-            (DETAIL_LABELS.get(k, k), ", ".join(map(str, v)) if isinstance(v, list) else str(v))
-            for k, v in (entry.detail or {}).items()
+            (DETAIL_LABELS.get(k, k), _value(v, tr)) for k, v in (entry.detail or {}).items()
         ],
     }
 
@@ -139,8 +189,9 @@ def journal_page(
 ) -> Response:
     """The audit log page: who wrote what, newest first, with filters."""
     entries = list_audit(cur, actor=actor or None, event=event or None, before=before, limit=limit)
+    tr = request_translator(request, request.app.state.territoria.settings.language)
     context = {
-        "entries": [_row(e) for e in entries],
+        "entries": [_row(e, tr) for e in entries],
         "actor": actor or "",
         "event": event or "",
         "limit": limit,

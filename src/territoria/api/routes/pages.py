@@ -3,6 +3,7 @@ log."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -281,11 +282,27 @@ def influence_page(
         "themes": [t.to_dict() for t in themes()],
         "planner_ready": True,
         "can_plan": user.can("plan"),
-        "plans": [j.to_dict(with_result=False) for j in state.jobs.list("plan")][:10],
+        "plans": [
+            _with_territory(state, cur, j.to_dict(with_result=False))
+            for j in state.jobs.list("plan", limit=10)
+        ],
         "theme": theme,
         "pole": pole,
     }
     return render(request, "influence.html", context)
+
+
+def _with_territory(state: Any, cur: Any, job: dict[str, Any]) -> dict[str, Any]:
+    """A recent plan with its territory (level and name, not a raw code)."""
+    params = job.get("params") or {}
+    job["territory"] = None
+    # a territory removed since keeps its code
+    with contextlib.suppress(TerritoriaError):
+        if params.get("code"):
+            job["territory"] = _data.territory(
+                state.cache, cur, params["code"], level=params.get("level")
+            ).to_dict()
+    return job
 
 
 @router.get("/poles/{pole_id}", response_class=HTMLResponse)

@@ -6,6 +6,8 @@
   const locale = lang === "en" ? "en-GB" : "fr-FR";
 
   function t(key) { return messages[key] || key; }
+  /** The display name of a level key: level("region") is "Région". */
+  function level(key) { return messages["level:" + key] || key; }
 
   function fmt(value, digits) {
     if (value === null || value === undefined || Number.isNaN(value)) return "–";
@@ -108,7 +110,7 @@
   function territoryItems(hits) {
     return (hits || []).map((hit) => ({
       hit, kind: "territory", id: hit.level + "/" + hit.code, title: hit.name,
-      detail: hit.level + " " + hit.code + (hit.parent ? " · " + hit.parent : ""),
+      detail: level(hit.level) + " " + hit.code + (hit.parent ? " · " + hit.parent : ""),
     }));
   }
 
@@ -136,7 +138,16 @@
     }, (item) => onPick(item.hit));
   }
 
-  window.Territoria = { t, fmt, api, el, csrf, attachSearch, attachPersonSearch, attachSuggest, locale };
+  window.Territoria = { t, level, fmt, api, el, csrf, attachSearch, attachPersonSearch, attachSuggest, locale };
+
+  // The FR/EN switch opens this page as it is now (a map's controls change its address).
+  for (const link of document.querySelectorAll(".langs a")) {
+    link.addEventListener("click", () => {
+      const target = new URL(window.location.href);
+      target.searchParams.set("lang", new URL(link.href, window.location.href).searchParams.get("lang"));
+      link.href = target.pathname + target.search + target.hash;
+    });
+  }
 
   // The top bar: territories and persons, grouped; a choice opens its page.
   const box = document.getElementById("search");

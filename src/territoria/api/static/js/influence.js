@@ -9,7 +9,7 @@
     $("plan-territory").value = hit.name;
     $("plan-code").value = hit.code;
     $("plan-level").value = hit.level;
-    $("plan-territory-chosen").textContent = hit.level + " " + hit.code;
+    $("plan-territory-chosen").textContent = T.level(hit.level) + " " + hit.name + " (" + hit.code + ")";
   });
 
   // Explicit targets: persons chosen by name, each with a weight; ids travel in the request.
