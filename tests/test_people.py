@@ -264,3 +264,25 @@ def test_france_search(full_db: duckdb.DuckDBPyConnection) -> None:
     assert dadkhah and all("dadkhah" in h.name.casefold() for h in dadkhah)
     assert any(t.body.startswith("Conseil régional de Bretagne") for h in dadkhah for t in h.titles)
     assert any(t.body == "Sénat" for h in dadkhah for t in h.titles)
+
+
+def test_cli_people_while_serving(mini_db_path: Path, tmp_path: Path) -> None:
+    """Forwarded to ``territoria serve``, the commands answer as alone (on the server's
+    long-lived cursor, whose index of names persists between commands)."""
+    from test_serve_cli import Server, _make_kb, cli
+
+    alone = _make_kb(mini_db_path, tmp_path / "alone.duckdb")
+    served = Server(_make_kb(mini_db_path, tmp_path / "served.duckdb"), tmp_path / "serve.log")
+    try:
+        served.wait_ready()
+        for _ in range(2):  # the second search finds the index built
+            run = cli("people", "search", "appere", "--json", "--db", served.db)
+            assert run.returncode == 0, run.stderr
+            assert json.loads(run.stdout)["hits"][0]["id"] == APPERE
+        assert run.stdout == cli("people", "search", "appere", "--json", "--db", alone).stdout
+        run = cli("people", "show", "jean", "--db", served.db)
+        by_itself = cli("people", "show", "jean", "--db", alone)
+        assert (run.returncode, by_itself.returncode) == (2, 2)
+        assert run.stderr == by_itself.stderr and "give one of their ids" in run.stderr
+    finally:
+        served.kill()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +21,9 @@ from territoria.cli._common import (
 )
 
 if TYPE_CHECKING:
+    import duckdb
+
+    from territoria.cli._common import Context
     from territoria.kb.people import PersonMandate, PersonPage
 
 people = typer.Typer(
@@ -27,6 +32,24 @@ people = typer.Typer(
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+@contextlib.contextmanager
+def _reading(ctx: Context) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The knowledge base for reading names: inside the serving process (cli/_remote.py), its
+    long-lived cursor, whose index of names is built already; otherwise the file itself."""
+    from territoria.cli._remote import current_session
+
+    session = current_session()
+    if session is not None:
+        with session.database.shared() as shared:
+            yield shared
+        return
+    con = ctx.connect(read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 @people.command("search")
@@ -47,12 +70,8 @@ def people_search(
     from territoria.kb.people import search_persons
 
     ctx = context(db, quiet)
-    with handle_errors():
-        con = ctx.connect(read_only=True)
-        try:
-            hits = search_persons(con, name, limit=limit)
-        finally:
-            con.close()
+    with handle_errors(), _reading(ctx) as con:
+        hits = search_persons(con, name, limit=limit)
     if json_output:
         print_json({"query": name, "hits": [h.to_dict() for h in hits]})
         return
@@ -148,8 +167,7 @@ def people_show(
     from territoria.kb.people import resolve_person
 
     ctx = context(db)
-    with handle_errors():
-        con = ctx.connect(read_only=True)
+    with handle_errors(), _reading(ctx) as con:
         try:
             page = resolve_person(con, person)
         except AmbiguousPerson as exc:
@@ -157,8 +175,6 @@ def people_show(
             for line in exc.candidates:
                 err_console.print(f"  {line}", highlight=False)
             raise typer.Exit(code=exc.exit_code) from None
-        finally:
-            con.close()
     if json_output:
         print_json(page.to_dict())
         return
