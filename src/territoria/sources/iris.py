@@ -448,9 +448,7 @@ def _write(
 ) -> int:
     """Replace the previous import of the source in one transaction."""
     source_id = staging.source(source)
-    with staging.swap(
-        names=[SOURCE_NAME], tables=["indicator_value", "iris", "indicator_label"]
-    ) as swap:
+    with staging.swap(names=[SOURCE_NAME], tables=["indicator_value", "iris", "indicator_label"]):
         # the latest import of a figure wins, whichever source had it
         report.replaced_other = int(
             _one(
@@ -506,13 +504,11 @@ def _write(
             "import.iris",
             target=SOURCE_NAME,
             detail={
-                "source_id": source_id,
                 "version": source.version,
-                "iris": report.iris,
+                "rows": report.iris,
                 "unknown_iris": report.unknown_iris,
                 "values": sum(report.values.values()),
-                "replaced_other": report.replaced_other,
-                "previous_sources": swap.previous,
+                "indicators": len(report.indicators),
             },
         )
     return source_id

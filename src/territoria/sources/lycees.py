@@ -61,6 +61,8 @@ FIELDS: Final = ("uai", "name", "city", "zip_code", "department")
 #: Levels the commune counts add up to.
 PARENTS: Final = ("epci", "departement", "region")
 EXAMPLES: Final = 10
+#: How the report names the lycées left without a commune.
+UNPLACED: Final = frozenset({"unknown", "outside", "abroad", "not_a_school"})
 
 _CEDEX = re.compile(r"\bcedex\b.*$", re.IGNORECASE)
 #: An arrondissement number after the town: "paris 15e", "lyon 3eme arrondissement", "paris 01"
@@ -430,7 +432,7 @@ def _write(
     """Replace the previous import of the source in one transaction."""
     source_id = staging.source(source)
     tables = ["organisation", "lycee", "indicator_value", "indicator_label"]
-    with staging.swap(names=[SOURCE_NAME], tables=tables) as swap:
+    with staging.swap(names=[SOURCE_NAME], tables=tables):
         con.execute(
             "DELETE FROM indicator_value WHERE indicator = ? AND period = ?",
             [INDICATOR, report.period],
@@ -472,11 +474,10 @@ def _write(
             "import.lycees",
             target=SOURCE_NAME,
             detail={
-                "source_id": source_id,
                 "version": source.version,
-                "lycees": report.lycees,
-                "matches": report.matches,
-                "previous_sources": swap.previous,
+                "rows": report.lycees,
+                "lycees": sum(n for how, n in report.matches.items() if how not in UNPLACED),
+                "unplaced": sum(n for how, n in report.matches.items() if how in UNPLACED),
             },
         )
     return source_id
