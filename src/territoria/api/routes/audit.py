@@ -91,6 +91,9 @@ DETAIL_LABELS: Final = {
     "rows": "lignes",
     "values": "valeurs",
     "indicators": "indicateurs",
+    "unknown_iris": "IRIS de communes absentes",
+    "lycees": "lycées dans leur commune",
+    "unplaced": "lycées sans commune",
     "source": "source",
     # levels, as keys of the counts
     "region": "région",
