@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 _PERSON_ID = re.compile(r"^p-[0-9a-f]{6,}$")
+_ARTICLE = re.compile(r"^(?:le|la|les|l) ")
 MERGE_REASONS: tuple[str, ...] = ("spelling", "day_month_swapped")
 
 
@@ -61,9 +62,14 @@ class PersonTitle(BaseModel):
     code: str | None = None
 
     def text(self) -> str:
-        """One line: 'maire, Conseil municipal de Rennes'."""
-        where = f" ({self.territory})" if self.territory and self.territory not in self.body else ""
-        return f"{self.label}, {self.body}{where}"
+        """One line: 'maire, Conseil municipal de Rennes', 'sénatrice, Sénat (Finistère)'."""
+        if not self.territory:
+            return f"{self.label}, {self.body}"
+        # the body's name holds its territory's ('Conseil municipal du Chesnay-Rocquencourt')
+        place = _ARTICLE.sub("", normalise(self.territory))
+        if place in normalise(self.body):
+            return f"{self.label}, {self.body}"
+        return f"{self.label}, {self.body} ({self.territory})"
 
 
 class PersonHit(BaseModel):
@@ -126,7 +132,10 @@ class MergeRow(BaseModel):
     last_name: str = Field(description="The variant's last name as its source writes it.")
     first_name: str
     birth_date: str | None = Field(description="The variant's birth date as written.")
-    reason: str = Field(description="'spelling' (case or accents) or 'day_month_swapped'.")
+    reason: str = Field(
+        description="'kept' (the spelling and date kept), 'spelling' (case or accents) or "
+        "'day_month_swapped'."
+    )
     mandates: int
     datasets: str
 
