@@ -174,4 +174,7 @@
   for (const a of document.querySelectorAll("[data-plan]")) {
     a.addEventListener("click", (ev) => { ev.preventDefault(); follow(a.dataset.plan); });
   }
+  // /influence?plan=ID (a person's page links the plans that involve her) opens that plan
+  const wanted = new URLSearchParams(location.search).get("plan");
+  if (wanted) follow(wanted);
 })();
