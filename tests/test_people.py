@@ -286,3 +286,19 @@ def test_cli_people_while_serving(mini_db_path: Path, tmp_path: Path) -> None:
         assert run.stderr == by_itself.stderr and "give one of their ids" in run.stderr
     finally:
         served.kill()
+
+
+def test_france_one_person_across_sources(full_db: duckdb.DuckDBPyConnection) -> None:
+    """Forough Dadkhah: regional vice-president and senator, her birth date swapped in the
+    senators' file; the directory shows one person, the swapped date corrected and flagged."""
+    hits = search_persons(full_db, "forough dadkhah", limit=3)
+    page = person(full_db, hits[0].id)
+    bodies = {m.body for m in page.current}
+    assert "Sénat" in bodies and "Conseil régional de Bretagne" in bodies
+    assert len([h for h in hits if h.score >= 3.0]) == 1  # one whole-name match: one person
+    assert {page.birth_date, page.birth_date_alt} == {date(1966, 2, 3), date(1966, 3, 2)}
+    assert "day_month_swapped" in {g.reason for g in page.merges}
+    # the 2021 regional councils sat in July: the source's 7 February is shown as 2 July
+    regional = next(m for m in page.current if m.body == "Conseil régional de Bretagne")
+    assert regional.date_flag == "day_month_swapped"
+    assert (regional.start_date, regional.start_date_source) == (date(2021, 7, 2), "2021-02-07")
