@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from territoria.kb.territories import territories_of_level
 
 __all__ = [
+    "OVERSEAS_INSETS",
     "RESOLUTIONS",
     "GeometryCache",
     "LevelGeometry",
@@ -42,6 +43,9 @@ __all__ = [
 RESOLUTIONS: Final = ("low", "mid", "full")
 _TOLERANCE: Final = {"low": 0.02, "mid": 0.004, "full": 0.0}
 _DECIMALS: Final = {"low": 3, "mid": 4, "full": 5}
+#: Overseas départements drawn as insets beside the metropolitan map (off-screen otherwise),
+#: in INSEE's order: Guadeloupe, Martinique, Guyane, La Réunion, Mayotte.
+OVERSEAS_INSETS: Final = ("971", "972", "973", "974", "976")
 #: Levels whose maps are precomputed at start-up, in this order.
 WARM_LEVELS: Final = ("region", "departement", "epci", "commune")
 

@@ -67,6 +67,7 @@ JS_MESSAGES: Final = [
     "effet structurel",
     "effet local",
     "Source",
+    "source inconnue",
     "entreprise",
     "enseignement supérieur",
     "centre de recherche",

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from territoria.accounts import User, authenticate, end_session, open_session
 from territoria.api import _data
 from territoria.api._deps import CurrentUser, Cursor, Lang, State, field, require
+from territoria.api._geo import OVERSEAS_INSETS
 from territoria.api._i18n import Translator
 from territoria.api._render import render
 from territoria.api._security import LOGIN_COOKIE, SESSION_COOKIE, client_address
@@ -195,6 +196,7 @@ def map_page(
         "indicators": indicators,
         "poles": _data.has_establishments(state.cache, cur),
         "show_poles": show_poles,
+        "insets": _insets(state, cur),
     }
     return render(
         request,
@@ -208,6 +210,17 @@ def map_page(
             "within": within,
         },
     )
+
+
+def _insets(state: Any, cur: Any) -> list[dict[str, Any]]:
+    """The overseas départements of the knowledge base, framed by their bounding boxes."""
+    found = []
+    for code in OVERSEAS_INSETS:
+        with contextlib.suppress(TerritoriaError):
+            card = _data.territory(state.cache, cur, code, level="departement")
+            if card.bbox:
+                found.append({"code": card.code, "name": card.name, "bbox": card.bbox})
+    return found
 
 
 @router.get("/territoires/{code}", response_class=HTMLResponse)

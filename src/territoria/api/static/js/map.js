@@ -57,11 +57,72 @@
     }
   }
 
-  function style(feature) {
-    const c = current && current.classification;
+  function styleWith(c, feature, canvas) {
     const k = feature.properties["class"];
     const fill = c && k !== null && k !== undefined ? c.colors[k] : "#d9d9d9";
-    return { renderer: renderer, fillColor: fill, fillOpacity: 0.85, color: "#5b6770", weight: 0.4, opacity: 0.8 };
+    return { renderer: canvas, fillColor: fill, fillOpacity: 0.85, color: "#5b6770", weight: 0.4, opacity: 0.8 };
+  }
+
+  function style(feature) { return styleWith(current && current.classification, feature, renderer); }
+
+  function bindFeature(feature, lyr, owner) {
+    lyr.on("mouseover", () => {
+      if (hovered && hovered.lyr !== lyr) hovered.owner().resetStyle(hovered.lyr);
+      hovered = { lyr: lyr, owner: owner };
+      lyr.setStyle({ weight: 2, color: "#111" });
+      showInfo(feature.properties);
+    });
+    lyr.on("mouseout", () => { owner().resetStyle(lyr); });
+    lyr.on("click", () => {
+      window.location = "/territoires/" + encodeURIComponent(feature.properties.level) + "/" + encodeURIComponent(feature.properties.code);
+    });
+  }
+
+  // Overseas insets (Guadeloupe, Martinique, Guyane, La Réunion, Mayotte): small maps fed by the
+  // France-wide collection, in the same colour scale, clickable like the main map.
+  const insetsEl = document.getElementById("insets");
+  const insets = [];
+  if (insetsEl) {
+    for (const box of insetsEl.querySelectorAll(".inset")) {
+      const b = JSON.parse(box.dataset.bbox);
+      const bounds = L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
+      const canvas = L.canvas({ padding: 0.2, tolerance: 2 });
+      const m = L.map(box.querySelector(".inset-map"), {
+        attributionControl: false, zoomControl: false, dragging: false, scrollWheelZoom: false,
+        doubleClickZoom: false, boxZoom: false, keyboard: false, touchZoom: false,
+        preferCanvas: true, renderer: canvas, zoomSnap: 0.1,
+      });
+      m.fitBounds(bounds, { animate: false, padding: [3, 3] });
+      insets.push({ box: box, map: m, bounds: bounds.pad(0.05), canvas: canvas, layer: null });
+    }
+  }
+
+  function firstPoint(geometry) {
+    if (!geometry || !geometry.coordinates) return null;
+    let c = geometry.coordinates;
+    while (Array.isArray(c[0])) c = c[0];
+    return c.length >= 2 ? L.latLng(c[1], c[0]) : null;
+  }
+
+  function drawInsets(data, franceWide) {
+    if (!insetsEl) return;
+    insetsEl.hidden = !franceWide && !!state().parentCode;
+    if (!franceWide) return;  // a closer view of the mainland keeps the insets as they are
+    const c = data.classification;
+    for (const inset of insets) {
+      if (inset.layer) inset.map.removeLayer(inset.layer);
+      const features = data.features.filter((f) => {
+        const p = firstPoint(f.geometry);
+        return p !== null && inset.bounds.contains(p);
+      });
+      const owner = () => inset.layer;
+      inset.layer = L.geoJSON({ type: "FeatureCollection", features: features }, {
+        style: (f) => styleWith(c, f, inset.canvas),
+        onEachFeature: (f, lyr) => bindFeature(f, lyr, owner),
+      }).addTo(inset.map);
+      inset.box.dataset.features = String(features.length);
+      inset.box.dataset.ready = "1";
+    }
   }
 
   function showInfo(props) {
@@ -74,6 +135,16 @@
     );
   }
 
+  /** "Source : INSEE RP 2021 (base_cc…), 2021": the indicator's source and the year shown. */
+  function sourceLine(ind) {
+    const src = ind.source || {};
+    const name = [src.name, src.version].filter(Boolean).join(" ") || T.t("source inconnue");
+    const year = ind.period || src.reference_date || "";
+    return T.t("Source") + " : " + name + (src.dataset ? " (" + src.dataset + ")" : "")
+      + (src.publisher && src.publisher !== src.name ? " — " + src.publisher.split(",")[0] : "")
+      + (year ? ", " + year : "") + (src.synthetic ? " — " + T.t("données synthétiques") : "");
+  }
+
   function drawLegend(data) {
     legend.replaceChildren();
     const c = data.classification;
@@ -81,6 +152,7 @@
     const lang = document.documentElement.lang;
     const ind = data.indicator;
     legend.append(T.el("div", { class: "legend-title", text: (ind.label[lang] || ind.label.fr) + (ind.unit ? " (" + ind.unit + ")" : "") + (ind.period ? " — " + ind.period : "") }));
+    legend.append(T.el("div", { class: "legend-source muted small", text: sourceLine(ind) }));
     const methodLabel = controls.method.selectedOptions[0].textContent;
     legend.append(T.el("div", { class: "muted small", text: methodLabel + " · " + T.fmt(data.count, 0) + " " + T.t("territoires") }));
     const list = T.el("ul", { class: "legend-classes" });
@@ -123,20 +195,14 @@
     if (layer) map.removeLayer(layer);
     layer = L.geoJSON(data, {
       style: style,
-      onEachFeature: (feature, lyr) => {
-        lyr.on("mouseover", () => {
-          if (hovered && hovered !== lyr) layer.resetStyle(hovered);
-          hovered = lyr;
-          lyr.setStyle({ weight: 2, color: "#111" });
-          showInfo(feature.properties);
-        });
-        lyr.on("mouseout", () => { layer.resetStyle(lyr); });
-        lyr.on("click", () => {
-          window.location = "/territoires/" + encodeURIComponent(feature.properties.level) + "/" + encodeURIComponent(feature.properties.code);
-        });
-      },
+      onEachFeature: (feature, lyr) => bindFeature(feature, lyr, () => layer),
     }).addTo(map);
     drawLegend(data);
+    drawInsets(data, !s.parentCode && !params.has("bbox"));
+    for (const fmt of ["csv", "xlsx", "gpkg"]) {
+      const link = document.getElementById("export-level-" + fmt);
+      if (link) link.href = "/api/v1/export/" + encodeURIComponent(s.level) + "?format=" + fmt + "&indicators=all";
+    }
     if (fit && data.bbox && s.parentCode) {
       map.fitBounds([[data.bbox[1], data.bbox[0]], [data.bbox[3], data.bbox[2]]], { animate: false, padding: [10, 10] });
     }
