@@ -218,6 +218,10 @@ def test_cli(mini_db_path: Path, tmp_path: Path) -> None:
     failed = runner.invoke(app, ["import", "iris", "--from", str(bad), "--db", str(db)])
     assert failed.exit_code == 2
     assert "'bad.parquet' has no column 'typ_iris'" in " ".join(failed.output.split())
+    missing = runner.invoke(
+        app, ["import", "iris", "--from", str(tmp_path / "no.whl"), "--db", str(db)]
+    )
+    assert missing.exit_code == 2 and "does not exist" in missing.output
 
 
 # --------------------------------------------------------------------------- all of France
