@@ -1,6 +1,6 @@
 """Benchmark: importing the population series of the default decoupage-administratif editions.
 
-The import of the six default editions (0.8.0, 1.1.1, 3.1.1, 4.0.0, 4.1.0, 6.0.0: about
+The import of the six default editions (0.8.0, 1.1.1, 2.3.1, 4.0.0, 4.1.0, 6.0.0: about
 37,000 communes each) into a copy of a full-France knowledge base is measured against its
 floor, in the same process: opening the same tarballs and parsing their ``communes.json`` and
 ``epci.json`` with :mod:`json` (what any importer of these files must do), nothing else.

@@ -204,6 +204,34 @@ def test_a_sum_missing_a_commune_is_skipped_and_counted(
         assert values(mini_db, level, code) == {}
 
 
+def test_a_commune_merged_since_gets_the_sum_of_its_parts(
+    mini_db: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Cesson-Sévigné as if it had absorbed a commune '35999' between the two editions."""
+
+    def split(rows: list[dict[str, Any]]) -> None:
+        cesson = next(r for r in rows if r["code"] == CESSON)
+        rows.append({**cesson, "code": "35999", "nom": "Ancienne commune", "population": 1_234})
+
+    def absorb(rows: list[dict[str, Any]]) -> None:
+        next(r for r in rows if r["code"] == CESSON)["anciensCodes"] = ["35999"]
+
+    old = tampered(OLD, tmp_path, edit_communes(split))
+    new = tampered(NEW, tmp_path, edit_communes(absorb))
+    report = import_populations(mini_db, origins=[old, new])
+    cesson_2021 = next(
+        c["population"] for c in read_json(OLD, "data/communes.json") if c["code"] == CESSON
+    )
+    assert values(mini_db, "commune", CESSON)["2021"] == cesson_2021 + 1_234
+    older = edition(report, "4.0.0")
+    assert older.rebased == 1
+    assert not any(e.startswith("35999") for e in older.not_in_kb_examples)
+    # without the merger, nothing is summed and the same units stay outside the KB
+    plain = import_populations(mini_db, origins=[OLD, NEW])
+    assert edition(plain, "4.0.0").rebased == 0
+    assert older.not_in_kb["commune"] == edition(plain, "4.0.0").not_in_kb["commune"]
+
+
 # --------------------------------------------------------------------------- replacement
 
 

@@ -43,8 +43,8 @@ def import_populations_command(
         typer.Option(
             "--version",
             help="An edition to download (e.g. 6.0.0); repeatable. Default: 6.0.0, 4.1.0, "
-            "4.0.0, 3.1.1, 1.1.1 and 0.8.0, the latest edition of each population year "
-            "(2023, 2022, 2021, 2020, 2019, 2016).",
+            "4.0.0, 2.3.1, 1.1.1 and 0.8.0, one edition per population year (2023, 2022, "
+            "2021, 2020, 2019, 2016) on INSEE's geography of that year.",
             show_default=False,
         ),
     ] = None,

@@ -10,11 +10,19 @@ figure; 220,488 in 0.9.0-5–2.2.1, 2019; 222,485 in 2.3.1–3.1.1, 2020; 225,08
 from 0.9.0-5 on every edition carries its 2017 census figures (the README says so; 0.x
 editions before it have no population for Mayotte), stored under 2017, not the edition's year.
 
-:func:`import_populations` reads the editions given (by default :data:`DEFAULT_VERSIONS`, one
-per population year: 2016, 2019, 2020, 2021, 2022 and 2023), and writes a population series:
+:data:`DEFAULT_VERSIONS` holds one edition per population year (2016, 2019, 2020, 2021, 2022
+and 2023), each on the geography INSEE published that year's figures on where one exists:
+an edition of a later geography can give a commune merged in between its chef-lieu's figure
+only (3.1.1 gives Culoz-Béon, 01138, Culoz's 2020 population without Béon's: France's
+communes add up to 3,278 inhabitants fewer than in 2.3.1, and likewise 2.0.0 against 1.1.1,
+0.9.0-0 against 0.8.0, 5.0.1 against 4.1.0).
+
+:func:`import_populations` reads the editions given and writes a population series:
 
 - one ``indicator_value`` per commune and arrondissement municipal of the knowledge base
-  (indicator ``population``, period = the year, unit ``habitants``);
+  (indicator ``population``, period = the year, unit ``habitants``); a commune formed since
+  an edition by merging several of its communes (the editions' ``anciensCodes``) gets their
+  sum, so that the series follows the knowledge base's geography;
 - EPCI, département and région values: the sum of the edition's own communes, grouped by the
   edition's membership (each commune's ``departement`` and ``region``, the ``membres`` of
   ``epci.json``), kept only when every member commune has a population in that edition (an
@@ -70,8 +78,9 @@ __all__ = [
 
 SOURCE_NAME = "decoupage-administratif"
 INDICATOR, LABEL, UNIT = "population", "Population municipale", "habitants"
-#: The latest edition carrying each population year, all with complete populations.
-DEFAULT_VERSIONS = ("6.0.0", "4.1.0", "4.0.0", "3.1.1", "1.1.1", "0.8.0")
+#: One edition per population year, on INSEE's geography of that year where one exists
+#: (no edition has the 2021 figures on the 2023 geography: 4.0.0 is on 2024's).
+DEFAULT_VERSIONS = ("6.0.0", "4.1.0", "4.0.0", "2.3.1", "1.1.1", "0.8.0")
 #: INSEE pages the editions' README cites for their populations, and the census year of each.
 INSEE_PAGES = {
     "3677855": 2016,
@@ -114,6 +123,7 @@ class EditionReport:
     incomplete: dict[str, int] = field(default_factory=dict)
     superseded: int = 0
     kept_other: int = 0
+    rebased: int = 0
     name_mismatches: int = 0
     name_mismatch_examples: list[str] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
@@ -202,8 +212,11 @@ def _text(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
-def _communes(tarball: Tarball, edition: _Edition) -> dict[str, list[Any]]:
-    """The columns staged from ``communes.json``; a changed layout is an error."""
+def _communes(
+    tarball: Tarball, edition: _Edition
+) -> tuple[dict[str, list[Any]], dict[str, list[str]]]:
+    """The columns staged from ``communes.json``, and its communes' former codes
+    (``anciensCodes``: the communes merged into them); a changed layout is an error."""
     rows = tarball.data["data/communes.json"]
     where = tarball.describe("data/communes.json")
     if not isinstance(rows, list) or not rows:
@@ -212,6 +225,7 @@ def _communes(tarball: Tarball, edition: _Edition) -> dict[str, list[Any]]:
     columns: dict[str, list[Any]] = {
         k: [] for k in ("code", "kind", "nom", "departement", "region", "population", "year")
     }
+    former: dict[str, list[str]] = {"ancien": [], "code": []}
     with_population = 0
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
@@ -244,13 +258,20 @@ def _communes(tarball: Tarball, edition: _Edition) -> dict[str, list[Any]]:
         columns["region"].append(_text(row.get("region")))
         columns["population"].append(population)
         columns["year"].append(year)
+        anciens = row.get("anciensCodes") or []
+        if kind == "commune" and anciens:
+            if not isinstance(anciens, list):
+                msg = f"{where}: 'anciensCodes' of {row['code']!r} is not a list"
+                raise SourceError(msg)
+            former["ancien"] += [str(a) for a in anciens]
+            former["code"] += [str(row["code"])] * len(anciens)
     if not with_population:
         msg = (
             f"{where} has no commune with the key 'population': the layout changed "
             "(the figures moved or were renamed)"
         )
         raise SourceError(msg)
-    return columns
+    return columns, former
 
 
 def _members(tarball: Tarball) -> dict[str, list[str]]:
@@ -375,12 +396,11 @@ def _tmp() -> Path:
 def _stage(
     con: duckdb.DuckDBPyConnection, tarball: Tarball, edition: _Edition, *, first: bool
 ) -> None:
-    """Append an edition's communes (``pop_c``) and EPCI members (``pop_m``) to staging."""
+    """Append an edition's communes (``pop_c``), the former codes of its communes
+    (``pop_a``) and its EPCI members (``pop_m``) to staging."""
     schema = {"population": pa.int64(), "year": pa.int32()}
-    for name, columns in (
-        ("pop_c", _communes(tarball, edition)),
-        ("pop_m", _members(tarball)),
-    ):
+    communes, former = _communes(tarball, edition)
+    for name, columns in (("pop_c", communes), ("pop_a", former), ("pop_m", _members(tarball))):
         size = len(next(iter(columns.values())))
         arrays = {"version": pa.array([edition.version] * size, type=pa.string())}
         arrays |= {k: pa.array(v, type=schema.get(k, pa.string())) for k, v in columns.items()}
@@ -406,27 +426,48 @@ def _rank(con: duckdb.DuckDBPyConnection, editions: Sequence[_Edition]) -> None:
 def _compare(con: duckdb.DuckDBPyConnection) -> None:
     """Every candidate value, whether the knowledge base holds its unit, and which is kept.
 
+    A commune of the knowledge base formed since an edition by merging several of its
+    communes (found by the ``anciensCodes`` of the editions) gets the sum of those communes:
+    the series follows the knowledge base's geography (``parts`` counts them).
     ``complete`` is false for a commune without population and for a sum one of whose
     member communes has none (or whose members carry different years).
     """
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE pop_cand AS
-        WITH candidates AS (
-            SELECT version, kind AS level, code, nom, year, population AS value,
-                   population IS NOT NULL AS complete
-            FROM pop_c
+        WITH kb AS (SELECT code FROM territory WHERE level = 'commune'),
+        former AS (
+            SELECT a.ancien, arg_max(a.code, r.rnk) AS code
+            FROM pop_a a JOIN pop_rank r USING (version)
+            WHERE a.code IN (FROM kb) AND a.ancien NOT IN (FROM kb)
+            GROUP BY a.ancien
+        ),
+        communes AS (
+            SELECT c.version, coalesce(f.code, c.code) AS code, c.code AS own, c.nom, c.year,
+                   c.population
+            FROM pop_c c LEFT JOIN former f ON f.ancien = c.code
+            WHERE c.kind = 'commune'
+        ),
+        candidates AS (
+            SELECT version, 'commune' AS level, code, max(nom) FILTER (WHERE own = code) AS nom,
+                   min(year) AS year, sum(population) AS value,
+                   count(population) = count(*) AND count(DISTINCT year) = 1 AS complete,
+                   count(*) AS parts
+            FROM communes GROUP BY version, code
+            UNION ALL
+            SELECT version, kind, code, nom, year, population, population IS NOT NULL, 1
+            FROM pop_c WHERE kind = 'arrondissement_municipal'
             UNION ALL
             SELECT version, 'departement', departement, NULL, min(year), sum(population),
-                   count(population) = count(*) AND count(DISTINCT year) = 1
+                   count(population) = count(*) AND count(DISTINCT year) = 1, NULL
             FROM pop_c WHERE kind = 'commune' AND departement IS NOT NULL GROUP BY ALL
             UNION ALL
             SELECT version, 'region', region, NULL, min(year), sum(population),
-                   count(population) = count(*) AND count(DISTINCT year) = 1
+                   count(population) = count(*) AND count(DISTINCT year) = 1, NULL
             FROM pop_c WHERE kind = 'commune' AND region IS NOT NULL GROUP BY ALL
             UNION ALL
             SELECT m.version, 'epci', m.epci, NULL, min(c.year), sum(c.population),
-                   count(c.population) = count(*) AND count(DISTINCT c.year) = 1
+                   count(c.population) = count(*) AND count(DISTINCT c.year) = 1, NULL
             FROM pop_m m LEFT JOIN pop_c c
               ON c.version = m.version AND c.code = m.code AND c.kind = 'commune'
             GROUP BY ALL
@@ -463,11 +504,15 @@ _COUNTS = {
     "kept_other": "in_kb AND complete AND other",
     "candidates": "in_kb AND complete AND NOT other",
     "name_mismatches": "in_kb AND nom IS NOT NULL AND nom <> kb_name",
+    "rebased": "in_kb AND complete AND parts > 1",
 }
 #: Which examples the report lists for each edition: (filter on ``pop_cand``, text).
 _EXAMPLES = {
-    "without_population": (_COUNTS["without_population"], "code || ' ' || nom"),
-    "not_in_kb": ("NOT in_kb AND level = 'commune'", "code || ' ' || nom"),
+    "without_population": (
+        _COUNTS["without_population"],
+        "code || ' ' || coalesce(nom, kb_name, '')",
+    ),
+    "not_in_kb": ("NOT in_kb AND level = 'commune'", "code || ' ' || coalesce(nom, '')"),
     "name_mismatch": (
         _COUNTS["name_mismatches"],
         "code || ' ' || nom || ' (knowledge base: ' || kb_name || ')'",
@@ -501,6 +546,7 @@ def _edition_reports(
         item = out[version]
         item.without_population = found["without_population"]
         item.kept_other, item.name_mismatches = found["kept_other"], found["name_mismatches"]
+        item.rebased = found["rebased"]
         item.superseded = found["candidates"]  # less the values kept, below
     for version, n in con.execute(
         "SELECT version, count(*) FROM pop_c WHERE kind = 'commune' GROUP BY version"
@@ -525,7 +571,7 @@ def _edition_reports(
         SELECT r.version, t.code || ' ' || t.name, count(*) OVER (PARTITION BY r.version)
         FROM pop_rank r, territory t
         WHERE t.level = 'commune' AND NOT EXISTS (
-            SELECT 1 FROM pop_c c WHERE c.version = r.version AND c.kind = 'commune'
+            SELECT 1 FROM pop_cand c WHERE c.version = r.version AND c.level = 'commune'
               AND c.code = t.code)
         QUALIFY row_number() OVER (PARTITION BY r.version ORDER BY t.code) <= ?
         """,
@@ -553,15 +599,17 @@ def _edition_reports(
 
 def _note(edition: _Edition) -> str:
     mayotte = (
-        f"; Mayotte: recensement {edition.mayotte_year}"
+        f" ; Mayotte : recensement {edition.mayotte_year}"
         if edition.mayotte_year
-        else "; Mayotte: aucune population dans cette édition"
+        else " ; Mayotte : aucune population dans cette édition"
     )
     return (
         f"Populations légales {edition.year} de l'INSEE (population municipale) publiées dans "
         f"{PACKAGE} {edition.version}{mayotte}. Méthode : communes et arrondissements "
-        "municipaux tels que publiés ; EPCI, départements et régions = somme des communes de "
-        "l'édition selon l'appartenance de l'édition (departement et region de chaque commune, "
+        "municipaux tels que publiés, une commune formée depuis par fusion recevant la somme "
+        "des communes de l'édition qui la composent (anciensCodes des éditions) ; EPCI, "
+        "départements et régions = somme des communes de l'édition selon l'appartenance de "
+        "l'édition (departement et region de chaque commune, "
         "membres d'epci.json), retenue seulement si toutes les communes membres ont une "
         f"population. Lu depuis {edition.path.name}."
     )
