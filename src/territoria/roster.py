@@ -49,6 +49,12 @@ WITH own AS (
     UNION
     SELECT organisation_id FROM body_territory
     WHERE competence = $level AND level = $level AND code = $code
+    UNION
+    -- a body exercising this level's competences on part of it: the Métropole de Lyon
+    -- (the département's, on its EPCI's territory) beside the Rhône's conseil départemental
+    SELECT b.organisation_id FROM body_territory b
+    JOIN membership m ON m.level = b.level AND m.code = b.code
+    WHERE b.competence = $level AND m.parent_level = $level AND m.parent_code = $code
 )
 SELECT DISTINCT coalesce(o.same_as, o.id) AS holder
 FROM organisation o SEMI JOIN own ON own.id = o.id
