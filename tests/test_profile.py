@@ -18,6 +18,7 @@ from territoria.analysis.profile import Profile, ProfileLookups
 from territoria.cli import app
 from territoria.errors import EmptyKnowledgeBase, UnknownLevel, UnknownTerritory
 from territoria.kb import connect
+from territoria.titles import gendered
 
 RENNES, CESSON, RENNES_METROPOLE = "35238", "35051", "243500139"
 
@@ -37,7 +38,8 @@ def officials(data: dict[str, Any], *, body: str, function: str | None = None) -
     return [
         o["name"]
         for o in data["officials"]
-        if o["body"] == body and (function is None or o["function"] == function)
+        if o["body"] == body
+        and (function is None or o["function"] in (function, gendered(function, "F")))
     ]
 
 
@@ -112,9 +114,9 @@ def test_rennes_officials_up_to_parliament(
     ]
     assert len(officials(rennes, body="Conseil départemental d'Ille-et-Vilaine")) == 1
     assert len(officials(rennes, body="Conseil régional de Bretagne", function="président")) == 1
-    deputies = [o for o in rennes["officials"] if o["role"] == "député"]
+    deputies = [o for o in rennes["officials"] if o["role"] in ("député", "députée")]
     assert {d["territory"]["code"] for d in deputies} == {"35-01", "35-02", "35-03", "35-08"}
-    senators = [o for o in rennes["officials"] if o["role"] == "sénateur"]
+    senators = [o for o in rennes["officials"] if o["role"] in ("sénateur", "sénatrice")]
     assert len(senators) == 4
     expected_senators = mini_kb.execute(
         "SELECT count(*) FROM mandate WHERE organisation_id = 'senat' AND code = '35'"
@@ -152,7 +154,7 @@ def test_epci_page(mini_kb: duckdb.DuckDBPyConnection) -> None:
     body = "Conseil communautaire — Rennes Métropole"
     assert len(officials(data, body=body, function="président")) == 1
     assert len(officials(data, body=body, function="vice-président")) == 18
-    assert data["officials"][0]["function"] == "président"
+    assert data["officials"][0]["function"] == "présidente"  # Nathalie Appéré
     assert "243500634" in data["neighbours"]
     assert data["contact"] is None
 
@@ -167,8 +169,8 @@ def test_departement_and_region_pages(mini_kb: duckdb.DuckDBPyConnection) -> Non
     body = "Conseil départemental d'Ille-et-Vilaine"
     assert len(officials(dep, body=body, function="président")) == 1
     assert len(officials(dep, body=body, function="vice-président")) == 15
-    assert len([o for o in dep["officials"] if o["role"] == "député"]) == 8
-    assert len([o for o in dep["officials"] if o["role"] == "sénateur"]) == 4
+    assert len([o for o in dep["officials"] if o["role"] in ("député", "députée")]) == 8
+    assert len([o for o in dep["officials"] if o["role"] in ("sénateur", "sénatrice")]) == 4
     region = profile(mini_kb, "53", level="région").to_dict()
     assert (region["level"], region["name"], region["communes_count"]) == ("region", "Bretagne", 59)
     assert (
@@ -182,9 +184,12 @@ def test_canton_and_circonscription_pages(mini_kb: duckdb.DuckDBPyConnection) ->
     assert canton["name"] == "Rheu"
     councillors = [o for o in canton["officials"] if o["territory"]["code"] == "3524"]
     assert len(councillors) == 2
-    assert {o["role"] for o in councillors} == {"conseiller départemental"}
+    assert {o["role"] for o in councillors} == {
+        "conseiller départemental",
+        "conseillère départementale",
+    }
     circonscription = profile(mini_kb, "35-08").to_dict()
-    deputy = [o for o in circonscription["officials"] if o["role"] == "député"]
+    deputy = [o for o in circonscription["officials"] if o["role"] in ("député", "députée")]
     assert [d["territory"]["code"] for d in deputy] == ["35-08"]
     assert deputy[0]["since"] == "2024-06-30"
 

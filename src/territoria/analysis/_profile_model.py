@@ -85,6 +85,20 @@ class Official(_Part):
     territory: OfficialTerritory
     group: str | None = None
     party: str | None = None
+    date_flag: str | None = Field(
+        default=None,
+        description="'day_month_swapped': `since` corrected, the source wrote `since_source`; "
+        "'implausible': `since` as the source writes it, before the last general election.",
+    )
+    since_source: str | None = Field(default=None, description="The date as the source wrote it.")
+
+
+class BodyWithoutOfficials(_Part):
+    """A council the profile would show whose source names no official (Lyon, Corse …)."""
+
+    id: str
+    name: str
+    note: str
 
 
 class Contact(_Part):
@@ -160,6 +174,7 @@ class Profile(_Part):
     neighbours_detail: list[Neighbour] = Field(default_factory=list)
     communes_count: int | None = Field(default=None, description="EPCI, département, région.")
     officials: list[Official] = Field(default_factory=list)
+    bodies_without_officials: list[BodyWithoutOfficials] = Field(default_factory=list)
     contact: Contact | None = None
     indicators: list[IndicatorValue] = Field(default_factory=list)
     population_series: list[PopulationPoint] = Field(

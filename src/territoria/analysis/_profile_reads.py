@@ -26,6 +26,8 @@ from typing import Any, Final, Protocol, TypeVar
 
 import duckdb
 
+from territoria.kb.bodies import SPECIFICITY, bodies_for, most_specific
+
 __all__ = ["ProfileLookups", "Queries", "fingerprint", "reads_for"]
 
 K = TypeVar("K")
@@ -57,7 +59,7 @@ _TERRITORY_SQL: Final = (
 OFFICIAL_COLUMNS: Final = (
     "id", "person_id", "first_name", "last_name", "role", "organisation_id", "body",
     "function_code", "function", "function_rank", "since", "end_date", "level", "code",
-    "group_name", "party", "source_id",
+    "group_name", "party", "source_id", "date_flag", "since_source",
 )  # fmt: skip
 _ORG, _FUNCTION, _LEVEL, _CODE = (
     OFFICIAL_COLUMNS.index(c) for c in ("organisation_id", "function_code", "level", "code")
@@ -70,10 +72,13 @@ _OFFICIALS_SQL: Final = """
 WITH picked AS ({filters}),
 bodies AS (SELECT id, name FROM organisation WHERE list_contains(?, id))
 SELECT DISTINCT ON (m.id)  -- a canton's councillor may also be its council's president
-       m.id, m.person_id, p.first_name, p.last_name, m.role, m.organisation_id,
-       coalesce(b.name, m.organisation_id) AS body, m.function_code, m.function,
-       m.function_rank, coalesce(m.function_start_date, m.start_date) AS since, m.end_date,
-       m.level, m.code, m.group_name, m.party, m.source_id
+       m.id, m.person_id, p.first_name, p.last_name, coalesce(m.role_label, m.role) AS role,
+       m.organisation_id, coalesce(b.name, m.organisation_id) AS body, m.function_code,
+       coalesce(m.function_label, m.function) AS function, m.function_rank,
+       coalesce(m.function_start_date, m.start_date) AS since, m.end_date,
+       m.level, m.code, m.group_name, m.party, m.source_id, m.date_flag,
+       CASE WHEN m.function_start_date IS NOT NULL THEN m.function_start_date_source
+            ELSE m.start_date_source END AS since_source
 FROM picked m
 JOIN person p ON p.id = m.person_id
 LEFT JOIN bodies b ON b.id = m.organisation_id
@@ -334,6 +339,14 @@ class Reads(Protocol):
         """Candidate mandates (``OFFICIAL_COLUMNS``), before :meth:`Officials.part`."""
         ...
 
+    def bodies(self, competence: str, level: str, code: str) -> list[str]:
+        """Bodies holding ``competence``'s competences there (see :mod:`territoria.kb.bodies`)."""
+        ...
+
+    def body_notes(self, bodies: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """``body -> (name, why it has no official)`` of these bodies."""
+        ...
+
     def contact(self, level: str, code: str) -> dict[str, Any] | None:
         """The town hall's contact (``CONTACT_COLUMNS``)."""
         ...
@@ -418,6 +431,16 @@ class Queries:
     def officials(self, wanted: Officials) -> list[dict[str, Any]]:
         return _records(self.con, *wanted.query())
 
+    def bodies(self, competence: str, level: str, code: str) -> list[str]:
+        return bodies_for(self.con, competence, level, code)
+
+    def body_notes(self, bodies: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        rows = self.con.execute(
+            "SELECT id, name, officials_note FROM organisation WHERE list_contains(?, id)",
+            [list(bodies)],
+        ).fetchall()
+        return {str(r[0]): (str(r[1]), r[2]) for r in rows}
+
     def contact(self, level: str, code: str) -> dict[str, Any] | None:
         row = self.con.execute(_CONTACT_SQL, [level, code]).fetchone()
         return None if row is None else dict(zip(CONTACT_COLUMNS, row, strict=True))
@@ -455,6 +478,8 @@ class ProfileLookups:
         self.contacts: dict[tuple[str, str], tuple[Any, ...]] = {}
         self.sources: dict[int, tuple[Any, ...]] = {}
         self.overlays: dict[tuple[str, str], Sequence[Overlay]] = {}
+        self.body_territory: dict[tuple[str, str], Sequence[tuple[str, str]]] = {}
+        self.body_notes: dict[str, tuple[str, str | None]] = {}
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection) -> ProfileLookups:
@@ -513,11 +538,14 @@ class ProfileLookups:
                     for i, v in enumerate(row)
                 )
                 for row in con.execute(
-                    "SELECT m.id, m.person_id, p.first_name, p.last_name, m.role, "
-                    "m.organisation_id, coalesce(o.name, m.organisation_id), m.function_code, "
-                    "m.function, m.function_rank, "
+                    "SELECT m.id, m.person_id, p.first_name, p.last_name, "
+                    "coalesce(m.role_label, m.role), m.organisation_id, "
+                    "coalesce(o.name, m.organisation_id), m.function_code, "
+                    "coalesce(m.function_label, m.function), m.function_rank, "
                     "coalesce(m.function_start_date, m.start_date), m.end_date, m.level, "
-                    "m.code, m.group_name, m.party, m.source_id "
+                    "m.code, m.group_name, m.party, m.source_id, m.date_flag, "
+                    "CASE WHEN m.function_start_date IS NOT NULL "
+                    "THEN m.function_start_date_source ELSE m.start_date_source END "
                     "FROM mandate m JOIN person p ON p.id = m.person_id "
                     "LEFT JOIN organisation o ON o.id = m.organisation_id "
                     "WHERE list_contains(?, m.function_code) "
@@ -534,6 +562,21 @@ class ProfileLookups:
             self.contacts.setdefault((shared(level), shared(code)), tuple(contact))
         for row in con.execute(_SOURCE_SELECT).fetchall():
             self.sources[int(row[0])] = tuple(row)
+        body_territory: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for level, code, competence, body in con.execute(
+            "SELECT level, code, competence, organisation_id FROM body_territory"
+        ).fetchall():
+            body_territory.setdefault((shared(level), shared(code)), []).append(
+                (shared(competence), shared(body))
+            )
+        self.body_territory = _frozen(body_territory)
+        self.body_notes = {
+            str(r[0]): (str(r[1]), r[2])
+            for r in con.execute(
+                "SELECT id, name, officials_note FROM organisation "
+                "WHERE officials_note IS NOT NULL OR status = 'statut_particulier'"
+            ).fetchall()
+        }
 
         # Polygon intersections, the costliest read, for every territory that may need them.
         split = {
@@ -604,6 +647,24 @@ class _LookupReads:
             dict(zip(OFFICIAL_COLUMNS, row, strict=True))
             for row in wanted.pick(self.lookups.mandates)
         ]
+
+    def bodies(self, competence: str, level: str, code: str) -> list[str]:
+        places = [(level, code)] + [
+            (parent_level, parent_code)
+            for parent_level, parent_code, _, _ in self.lookups.memberships.get((level, code), ())
+            if parent_level in SPECIFICITY
+        ]
+        rows = self.lookups.body_territory
+        return most_specific(
+            (place[0], body)
+            for place in places
+            for kind, body in rows.get(place, ())
+            if kind == competence
+        )
+
+    def body_notes(self, bodies: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        notes = self.lookups.body_notes
+        return {b: notes[b] for b in bodies if b in notes}
 
     def contact(self, level: str, code: str) -> dict[str, Any] | None:
         row = self.lookups.contacts.get((level, code))

@@ -208,43 +208,63 @@ class _Profile:
 
     # ------------------------------------------------------------------ officials
 
+    def _bodies(self, competence: str, places: list[tuple[str, str]]) -> list[str]:
+        """The bodies holding a level's competences over these places (statut particulier)."""
+        found: list[str] = []
+        for level, code in places:
+            for body in self.reads.bodies(competence, level, code):
+                if body not in found:
+                    found.append(body)
+        return found
+
     def _officials_wanted(self) -> Officials:
-        """Which officials this territory's page shows, by level."""
+        """Which officials this territory's page shows, by level.
+
+        The councils come from :mod:`territoria.kb.bodies`: a commune of the Métropole de
+        Lyon shows the Métropole's president where another shows its département's, Paris
+        shows the Conseil de Paris, Ajaccio the Collectivité de Corse.
+        """
         wanted = Officials()
         level, code = self.level, self.code
-        deps, regions = self.parent_codes("departement"), self.parent_codes("region")
+        deps = self.parent_codes("departement")
+        here = [(level, code)]
         if level == "commune" or level in SUB_COMMUNAL:
             commune = code if level == "commune" else next(iter(self.parent_codes("commune")), None)
-            if commune:
-                wanted.executive(f"cm-{commune}", MAYOR_FUNCTIONS)
-            for epci in self.parent_codes("epci"):
-                wanted.executive(f"cc-{epci}", PRESIDENT_FUNCTIONS)
-            for dep in deps:
-                wanted.executive(f"cd-{dep}", PRESIDENT_FUNCTIONS)
-            for region in regions:
-                wanted.executive(f"cr-{region}", PRESIDENT_FUNCTIONS)
+            place = [("commune", commune)] if commune else here
+            for body in self._bodies("commune", place):
+                wanted.executive(body, MAYOR_FUNCTIONS)
+            for body in self._bodies("epci", place):
+                wanted.executive(body, PRESIDENT_FUNCTIONS)
+            for competence in ("departement", "region"):
+                for body in self._bodies(competence, place):
+                    wanted.executive(body, PRESIDENT_FUNCTIONS)
             wanted.circonscriptions = self.parent_codes("circonscription")
             wanted.senator_departements = deps
         elif level == "epci":
-            wanted.executive(f"cc-{code}", EXECUTIVE_FUNCTIONS)
-            for dep in deps:
-                wanted.executive(f"cd-{dep}", PRESIDENT_FUNCTIONS)
-            for region in regions:
-                wanted.executive(f"cr-{region}", PRESIDENT_FUNCTIONS)
+            for body in self._bodies("epci", here):
+                wanted.executive(body, EXECUTIVE_FUNCTIONS)
+            for competence in ("departement", "region"):
+                for body in self._bodies(competence, here):
+                    wanted.executive(body, PRESIDENT_FUNCTIONS)
             wanted.circonscriptions = self.reads.circonscriptions_of_communes("epci", code)
             wanted.senator_departements = deps
         elif level == "departement":
-            wanted.executive(f"cd-{code}", EXECUTIVE_FUNCTIONS)
+            for body in self._bodies("departement", here):
+                # The Ville de Paris is its Conseil de Paris, presided by the mayor.
+                wanted.executive(
+                    body, MAYOR_FUNCTIONS if body.startswith("cm-") else EXECUTIVE_FUNCTIONS
+                )
             wanted.deputy_departements = wanted.senator_departements = [code]
         elif level == "region":
-            wanted.executive(f"cr-{code}", EXECUTIVE_FUNCTIONS)
+            for body in self._bodies("region", here):
+                wanted.executive(body, EXECUTIVE_FUNCTIONS)
             wanted.deputy_departements = wanted.senator_departements = self.reads.children(
                 "region", code, "departement"
             )
         elif level == "canton":
-            for dep in deps:
-                wanted.canton_body, wanted.canton = f"cd-{dep}", code
-                wanted.executive(f"cd-{dep}", PRESIDENT_FUNCTIONS)
+            for body in self._bodies("departement", [("departement", d) for d in deps]):
+                wanted.canton_body, wanted.canton = body, code
+                wanted.executive(body, PRESIDENT_FUNCTIONS)
         elif level == "circonscription":
             wanted.circonscriptions = [code]
             wanted.senator_departements = deps
@@ -287,9 +307,16 @@ class _Profile:
                     "territory": {"level": row["level"], "code": row["code"]},
                     "group": row["group_name"],
                     "party": row["party"],
+                    "date_flag": row["date_flag"],
+                    "since_source": row["since_source"],
                 }
             )
             self.sources.add(int(row["source_id"]))
+        shown = {row["organisation_id"] for _, row in ranked}
+        notes = self.reads.body_notes([b for b in wanted.executives if b not in shown])
+        self.data["bodies_without_officials"] = [
+            {"id": body, "name": name, "note": note} for body, (name, note) in notes.items() if note
+        ]
 
     # ------------------------------------------------------------------ contact, figures
 
