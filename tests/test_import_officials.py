@@ -327,6 +327,18 @@ def test_missing_body_territory_and_bad_values_are_all_reported(
     assert state(kb) == before
 
 
+def test_a_body_without_territory_is_reported(kb: duckdb.DuckDBPyConnection) -> None:
+    kb.execute("UPDATE organisation SET level = NULL, code = NULL WHERE id = 'cd-69M'")
+    kb.execute("DELETE FROM body_territory WHERE organisation_id = 'cd-69M'")
+    with pytest.raises(ValidationError) as failed:
+        import_officials(kb, CSP, repair=True)
+    assert failed.value.problems == [
+        f"line {n}: body 'cd-69M' has no territory in the knowledge base: import France again "
+        "(territoria import france) with a version that models the statut-particulier bodies"
+        for n in (8, 9)
+    ]
+
+
 def test_reimport_replaces_only_its_own_rows(kb: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     data_france = one(kb, "SELECT count(*) FROM mandate")
     first = import_officials(kb, CSP, repair=True)

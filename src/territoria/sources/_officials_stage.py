@@ -9,6 +9,7 @@ import duckdb
 
 from territoria.sources import _rne
 from territoria.sources._persons import define_tnorm, person_id_sql
+from territoria.titles import ROLES_FEMININE
 
 __all__ = ["DATE_MACRO", "define_macros", "stage"]
 
@@ -152,9 +153,11 @@ def _stage_bodies(con: duckdb.DuckDBPyConnection, layout: _rne.Layout) -> None:
         con.executemany("INSERT INTO off_bodies VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
-def _body_territory(con: duckdb.DuckDBPyConnection, body: _rne.Body) -> tuple[str, str]:
-    """The territory a body's councillors are for: its organisation row's, else the widest
-    of its ``body_territory`` rows when there is one, else the collectivité's own."""
+def _body_territory(
+    con: duckdb.DuckDBPyConnection, body: _rne.Body
+) -> tuple[str | None, str | None]:
+    """The territory a body's councillors are for: its organisation row's, else the widest of
+    its ``body_territory`` rows when there is one (``None`` when the knowledge base has none)."""
     row = con.execute(
         "SELECT level, code FROM organisation WHERE id = ? AND code IS NOT NULL LIMIT 1",
         [body.organisation_id],
@@ -162,15 +165,15 @@ def _body_territory(con: duckdb.DuckDBPyConnection, body: _rne.Body) -> tuple[st
     if row:
         return str(row[0]), str(row[1])
     rows = con.execute(
-        "SELECT DISTINCT b.level, b.code, l.rank FROM body_territory b "
-        "JOIN level l ON l.level = b.level WHERE b.organisation_id = ? "
-        "AND b.level IN ('region', 'departement', 'epci') ORDER BY l.rank DESC",
+        "SELECT DISTINCT level, code, CASE level WHEN 'region' THEN 1 WHEN 'departement' THEN 2 "
+        "ELSE 3 END AS width FROM body_territory WHERE organisation_id = ? "
+        "AND level IN ('region', 'departement', 'epci') ORDER BY width",
         [body.organisation_id],
     ).fetchall()
-    widest = [r for r in rows if rows and r[2] == rows[0][2]]
+    widest = [r for r in rows if r[2] == rows[0][2]] if rows else []
     if len(widest) == 1:
         return str(widest[0][0]), str(widest[0][1])
-    return body.level, body.code
+    return None, None
 
 
 def _stage_titles(con: duckdb.DuckDBPyConnection) -> None:
@@ -191,7 +194,10 @@ def _stage_titles(con: duckdb.DuckDBPyConnection) -> None:
     roles = {b.role for b in _rne.BODIES.values()} | set(_rne.ROLES.values())
     con.execute("CREATE OR REPLACE TEMP TABLE off_roles (role VARCHAR, feminine VARCHAR)")
     con.executemany(
-        "INSERT INTO off_roles VALUES (?, ?)", [(r, _rne.feminine(r)) for r in sorted(roles)]
+        "INSERT INTO off_roles VALUES (?, ?)",
+        # the knowledge base's titles (territoria.titles); the RNE's free-text functions are
+        # gendered word by word (_rne.feminine)
+        [(r, ROLES_FEMININE.get(r) or _rne.feminine(r)) for r in sorted(roles)],
     )
 
 

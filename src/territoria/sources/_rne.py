@@ -185,24 +185,23 @@ def missing_columns(layout: Layout, columns: Mapping[str, str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Body:
-    """A statut-particulier body of the CSP file and the territory its councillors are for.
+    """A statut-particulier body of the CSP file and the title of its councillors.
 
-    ``level``/``code`` are used when the knowledge base's organisation row has no territory.
+    The territory the councillors are for is the body's own in the knowledge base (its
+    organisation row, else its ``body_territory``), as ``territoria import france`` models it.
     """
 
     organisation_id: str
     role: str
-    level: str
-    code: str
 
 
 #: The CSP file's collectivité codes (the RNE's and INSEE's) → the body holding the mandates.
 BODIES: dict[str, Body] = {}
 for _codes, _body in (
-    (("94", "20R"), Body("cd-20R", "conseiller à l'Assemblée de Corse", "region", "94")),
-    (("972", "972R"), Body("cd-972R", "conseiller à l'Assemblée de Martinique", "region", "02")),
-    (("973", "973R"), Body("cd-973R", "conseiller à l'Assemblée de Guyane", "region", "03")),
-    (("69M",), Body("cd-69M", "conseiller métropolitain", "epci", "200046977")),
+    (("94", "20R"), Body("cd-20R", "conseiller à l'Assemblée de Corse")),
+    (("972", "972R"), Body("cd-972R", "conseiller à l'Assemblée de Martinique")),
+    (("973", "973R"), Body("cd-973R", "conseiller à l'Assemblée de Guyane")),
+    (("69M",), Body("cd-69M", "conseiller métropolitain")),
 ):
     for _code in _codes:
         BODIES[_code] = _body

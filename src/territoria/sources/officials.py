@@ -335,6 +335,13 @@ _CHECKS: tuple[tuple[str, str, bool], ...] = (
         False,
     ),
     (
+        "body_id IS NOT NULL AND body_known AND code IS NULL",
+        "'body ''' || body_id || ''' has no territory in the knowledge base: import France "
+        "again (territoria import france) with a version that models the statut-particulier "
+        "bodies'",
+        False,
+    ),
+    (
         "org_raw IS NOT NULL AND code IS NULL",
         "'no ' || level || ' code: the line names no territory'",
         False,
