@@ -141,7 +141,7 @@
     const name = [src.name, src.version].filter(Boolean).join(" ") || T.t("source inconnue");
     const year = ind.period || src.reference_date || "";
     return T.t("Source") + " : " + name + (src.dataset ? " (" + src.dataset + ")" : "")
-      + (src.publisher && src.publisher !== src.name ? " — " + src.publisher.split(",")[0] : "")
+      + (src.publisher && !src.publisher.startsWith(src.name || "") ? " — " + src.publisher.split(",")[0] : "")
       + (year ? ", " + year : "") + (src.synthetic ? " — " + T.t("données synthétiques") : "");
   }
 
