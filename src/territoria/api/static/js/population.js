@@ -19,10 +19,10 @@
     mark: { type: "line", point: true },
     encoding: {
       // years as a time axis: the gaps between editions (2017 → 2019) keep their width
-      x: { field: "year", type: "temporal", timeUnit: "year", title: null, axis: { format: "%Y", tickCount: values.length } },
+      x: { field: "year", type: "temporal", timeUnit: "utcyear", title: null, scale: { padding: 10 }, axis: { format: "%Y", tickCount: values.length } },
       y: { field: "value", type: "quantitative", title: null, scale: { zero: false }, axis: { format: "~s" } },
       tooltip: [
-        { field: "year", type: "temporal", timeUnit: "year", title: box.dataset.year, format: "%Y" },
+        { field: "year", type: "temporal", timeUnit: "utcyear", title: box.dataset.year, format: "%Y" },
         { field: "value", type: "quantitative", title: box.dataset.title, format: ",.0f" },
         { field: "source", type: "nominal", title: box.dataset.source },
       ],
