@@ -42,8 +42,8 @@ def list_command(
 ) -> None:
     """List every indicator: code, label, unit, source, years and coverage by level.
 
-    Any of them colours the map (``/carte?indicator=CODE``) and goes into exports
-    (``territoria export LEVEL --indicators CODE``).
+    Any of them colours the map (/carte?indicator=CODE) and goes into exports
+    (territoria export LEVEL --indicators CODE).
     """
     from territoria.kb.territories import check_level, list_indicators
 
