@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import duckdb
 
 from territoria.errors import SourceError
+from territoria.sources._persons import person_id_of_key
 from territoria.titles import FUNCTIONS_FEMININE, ROLES_FEMININE, sql_case
 
 #: General elections that renewed every body of a kind (first round), per neutral role.
@@ -397,11 +398,11 @@ def merge_persons(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE s_pkey AS
         SELECT nkey, bd, cbd, CASE WHEN partner IS NULL THEN NULL
                                    WHEN cbd = bd THEN partner ELSE bd END AS alt,
-               'p-' || substr(md5(nkey || '|' || coalesce(cbd, '?')), 1, 14) AS person_id
+               {person_id_of_key("nkey", "cbd")} AS person_id
         FROM s_pdate
         """
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import duckdb
 
-__all__ = ["TNORM_MACRO", "define_tnorm", "person_id_sql"]
+__all__ = ["TNORM_MACRO", "define_tnorm", "person_id_of_key", "person_id_sql"]
 
 #: ``tnorm(s)``: lower case, no accents, every run of other characters one space, trimmed.
 TNORM_MACRO = (
@@ -24,12 +24,13 @@ def define_tnorm(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(TNORM_MACRO)
 
 
-def person_id_sql(last: str, first: str, birth: str) -> str:
-    """The SQL expression of the person id from three SQL expressions (``tnorm`` defined).
+def person_id_of_key(key: str, birth: str) -> str:
+    """The SQL expression of the person id from the normalised name ``tnorm(last || ' ' ||
+    first)`` and the birth date as ``YYYY-MM-DD`` text (NULL when unknown), both SQL."""
+    return f"'p-' || substr(md5({key} || '|' || coalesce({birth}, '?')), 1, 14)"
 
-    ``birth`` is the birth date as ``YYYY-MM-DD`` text, or NULL when unknown.
-    """
-    return (
-        f"'p-' || substr(md5(tnorm({last} || ' ' || {first}) || '|' "
-        f"|| coalesce({birth}, '?')), 1, 14)"
-    )
+
+def person_id_sql(last: str, first: str, birth: str) -> str:
+    """The SQL expression of the person id from the last name, first name and birth date
+    (``YYYY-MM-DD`` text or NULL), three SQL expressions (``tnorm`` defined)."""
+    return person_id_of_key(f"tnorm({last} || ' ' || {first})", birth)
