@@ -43,7 +43,7 @@ def list_command(
     """List every indicator: code, label, unit, source, years and coverage by level.
 
     Any of them colours the map (/carte?indicator=CODE) and goes into exports
-    (territoria export LEVEL --indicators CODE).
+    (territoria export level LEVEL --indicator CODE).
     """
     from territoria.kb.territories import check_level, list_indicators
 
