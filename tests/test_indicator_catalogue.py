@@ -133,6 +133,13 @@ def test_api_catalogue_and_map(client: TestClient) -> None:
     assert data["indicator"]["period"] == "2021"
     rennes = next(f for f in data["features"] if f["id"] == "35238")
     assert 10 < rennes["properties"]["value"] < 20
+    # the map page offers every indicator of the catalogue, at the levels it has values for
+    page = client.get("/carte", params={"level": "commune", "indicator": "part_65p"}).text
+    option = re.search(r'<option value="part_65p" data-levels="([^"]+)" selected>([^<]+)<', page)
+    assert option is not None and "commune" in option.group(1).split(",")
+    assert option.group(2).startswith(("Part des 65 ans ou plus", "Share aged 65 or over"))
+    offered = set(re.findall(r'<option value="([^"]+)" data-levels=', page))
+    assert set(listed) <= offered
 
 
 def test_indicators_page(client: TestClient) -> None:
