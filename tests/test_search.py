@@ -209,4 +209,31 @@ def test_cli_search_errors(mini_kb_path: Path, tmp_path: Path) -> None:
     assert "territoria import france" in missing.stderr
     nothing = runner.invoke(app, ["search", "zzqxw", "--db", str(mini_kb_path)])
     assert nothing.exit_code == 0
-    assert "no territory matches 'zzqxw'" in nothing.stderr
+    assert "no territory nor official matches 'zzqxw'" in nothing.stderr
+
+
+def test_cli_search_finds_officials_too(mini_kb_path: Path) -> None:
+    result = CliRunner().invoke(app, ["search", "Appéré", "--json", "--db", str(mini_kb_path)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["persons"][0]["name"] == "Nathalie APPÉRÉ"
+    table = CliRunner().invoke(app, ["search", "appere", "--db", str(mini_kb_path)])
+    assert "Nathalie APPÉRÉ" in table.stdout
+    assert "présidente" in table.stdout
+
+
+def test_an_exact_name_then_the_names_holding_it(mini_kb: duckdb.DuckDBPyConnection) -> None:
+    # 'Le Rheu' (article restored from INSEE's TNCC) first, then names holding it whole.
+    hits = search(mini_kb, "Le Rheu")
+    assert (hits[0].code, hits[0].name) == ("35240", "Le Rheu")
+    hits = search(mini_kb, "rennes")
+    assert hits[0].code == RENNES
+    # Rennes Métropole holds the name whole: above every near spelling.
+    assert RENNES_METROPOLE in [h.code for h in hits[:3]]
+
+
+@pytest.mark.slow
+def test_full_france_le_havre(full_db: duckdb.DuckDBPyConnection) -> None:
+    hits = search(full_db, "Le Havre", limit=5)
+    assert [(h.level, h.code) for h in hits[:2]] == [("commune", "76351"), ("epci", "200084952")]
+    assert search(full_db, "havre")[1].code == "76351"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -35,6 +35,25 @@ def _thin(value: int | None) -> str:
     return "—" if value is None else f"{value:,}".replace(",", "\u202f")
 
 
+#: Person hits scoring at least this are shown by 'search' (whole words of the name).
+_PERSON_SCORE = 1.0
+
+
+def _close_persons(hits: list[Any]) -> list[Any]:
+    return [h for h in hits if h.score >= _PERSON_SCORE]
+
+
+def _print_persons(text: str, persons: list[Any]) -> None:
+    table = Table(title=f"officials matching {text!r}", title_justify="left")
+    table.add_column("id")
+    table.add_column("name")
+    table.add_column("current mandates", overflow="fold")
+    for person in persons:
+        titles = "; ".join(t.text() for t in person.titles[:2])
+        table.add_row(person.id, person.name, titles)
+    console.print(table)
+
+
 def search_command(
     text: Annotated[str, typer.Argument(help="Name or code, e.g. 'St-Étienne', 'renn', '35238'.")],
     level: LevelOption = None,
@@ -43,11 +62,13 @@ def search_command(
     db: DbOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Find territories by name or code, whatever the accents, case or typos.
+    """Find territories (and elected officials) by name or code, whatever accents or typos.
 
     Exact codes come first, then exact names, names being typed, then near spellings.
-    Use the code shown with 'territoria profile CODE'.
+    Use the code shown with 'territoria profile CODE'. Officials whose name matches closely
+    are listed after the territories (all of them: 'territoria people search NAME').
     """
+    from territoria.kb.people import search_persons
     from territoria.kb.search import search
 
     ctx = context(db, quiet)
@@ -55,13 +76,24 @@ def search_command(
         con = ctx.connect(read_only=True)
         try:
             hits = search(con, text, level=level, limit=limit)
+            persons = [] if level else _close_persons(search_persons(con, text, limit=5))
         finally:
             con.close()
     if json_output:
-        print_json({"query": text, "level": level, "hits": [h.to_dict() for h in hits]})
+        print_json(
+            {
+                "query": text,
+                "level": level,
+                "hits": [h.to_dict() for h in hits],
+                "persons": [p.to_dict() for p in persons],
+            }
+        )
         return
     if not hits:
-        err_console.print(f"no territory matches {text!r}", highlight=False)
+        if persons and not ctx.quiet:
+            _print_persons(text, persons)
+        elif not persons:
+            err_console.print(f"no territory nor official matches {text!r}", highlight=False)
         return
     if ctx.quiet:
         for hit in hits:
@@ -84,6 +116,8 @@ def search_command(
             f"{hit.score:.3f}",
         )
     console.print(table)
+    if persons:
+        _print_persons(text, persons)
 
 
 def profile_command(

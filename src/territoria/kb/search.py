@@ -62,6 +62,8 @@ _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "ł":
 POPULATION_WEIGHT = 0.1
 #: Scores of the match tiers; prefix and fuzzy scores lie below 1.2.
 EXACT_CODE, EXACT_NAME = 3.0, 2.0
+#: Score of a name holding the query as whole words (above any fuzzy match, below exact).
+PHRASE = 1.2
 #: Jaro-Winkler similarity below which a fuzzy candidate is dropped.
 FUZZY_THRESHOLD = 0.85
 #: Number of trigram candidates scored with Jaro-Winkler.
@@ -316,6 +318,16 @@ class NameIndex:
         ids = self._word_prefix(norm.split())
         value = 0.85 + 0.1 * len(norm) / self.norm_len[ids] + self.importance[ids]
         scores[ids] = np.maximum(scores[ids], value)
+        if len(norm) >= 3 and len(ids):
+            # The whole query as whole words of a longer name ("Le Havre" in "Communauté
+            # urbaine Le Havre Seine Métropole") beats any misspelling ("Le Gâvre").
+            phrase = f" {norm} "
+            whole = np.array(
+                [i for i in ids.tolist() if phrase in f" {self.norm[i]} "], dtype=np.int64
+            )
+            if len(whole):
+                value = PHRASE + 0.1 * len(norm) / self.norm_len[whole] + self.importance[whole]
+                scores[whole] = np.maximum(scores[whole], value)
         if len(norm) >= 4:
             self._fuzzy(norm, scores, allowed)
 
