@@ -731,3 +731,21 @@ def test_full_france_rosters_of_corse(france: duckdb.DuckDBPyConnection) -> None
             "présidente du conseil exécutif de Corse",
             "Collectivité de Corse",
         ), code
+
+
+@pytest.mark.slow
+def test_full_france_paris_and_alsace_titles(
+    france: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    cd = tmp_path / CD.name
+    cd.write_text(
+        CD.read_text(encoding="utf-8").splitlines(keepends=True)[0]
+        + "67;Bas-Rhin;6701;Bischwiller;OBERLIN;Odile;F;1979-05-06;34;;2021-07-01;;\n",
+        encoding="utf-8",
+    )
+    import_officials(france, cd, repair=True)
+    assert france.execute(
+        "SELECT m.organisation_id, m.role, m.role_label FROM mandate m "
+        "JOIN person p ON p.id = m.person_id WHERE p.last_name = 'OBERLIN' "
+        "AND p.first_name = 'Odile'"
+    ).fetchall() == [("cd-6AE", "conseiller départemental", "conseillère d'Alsace")]

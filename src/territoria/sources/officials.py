@@ -534,11 +534,13 @@ def _write(
                l.role, l.function_code, l.function, l.function_rank, l.start_date,
                l.function_start AS function_start_date, {sid} AS source_id,
                '{report.layout}:' || l.record AS source_key,
-               CASE WHEN l.sex = 'F' THEN r.feminine ELSE l.role END AS role_label,
+               CASE WHEN l.sex = 'F' THEN coalesce(b.feminine, r.feminine)
+                    ELSE coalesce(b.masculine, l.role) END AS role_label,
                l.function_label,
                CASE WHEN {_IMPLAUSIBLE} THEN 'implausible' END AS date_flag,
                CASE WHEN {_IMPLAUSIBLE} THEN l.start_text END AS start_date_source
         FROM off_lines l LEFT JOIN off_roles r ON r.role = l.role
+        LEFT JOIN off_body_titles b ON b.organisation_id = l.organisation_id
         WHERE {kept}
         ORDER BY l.organisation_id, l.person_id
         """,
