@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from territoria.cli import app
 from territoria.errors import AmbiguousPerson, InvalidQuery, UnknownPerson
 from territoria.influence.actions import add_action
+from territoria.kb import transaction
 from territoria.kb.people import merges, person, resolve_person, search_persons
 
 APPERE = "p-f32e7ff2540601"  # Nathalie Appéré, mayor of Rennes, born 1975-08-07
@@ -105,11 +106,12 @@ def test_titles_in_the_persons_gender(mini_db: duckdb.DuckDBPyConnection) -> Non
 def test_search_index_follows_imports(mini_db: duckdb.DuckDBPyConnection) -> None:
     assert search_persons(mini_db, "zéphyrine quillévéré") == []
     sid = _source(mini_db, "elus_municipaux.csv")
-    mini_db.execute(
-        "INSERT INTO person (id, last_name, first_name, sex, name_norm, source_id) "
-        "VALUES ('p-0000000000zq', 'QUILLÉVÉRÉ', 'Zéphyrine', 'F', 'zephyrine quillevere', ?)",
-        [sid],
-    )
+    with transaction(mini_db):  # as every import writes
+        mini_db.execute(
+            "INSERT INTO person (id, last_name, first_name, sex, name_norm, source_id) VALUES "
+            "('p-0000000000zq', 'QUILLÉVÉRÉ', 'Zéphyrine', 'F', 'zephyrine quillevere', ?)",
+            [sid],
+        )
     hits = search_persons(mini_db, "zéphyrine quillévéré")
     assert [h.id for h in hits] == ["p-0000000000zq"]
     assert hits[0].titles == []

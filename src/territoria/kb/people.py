@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from datetime import date, datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ from pydantic import BaseModel, Field
 
 from territoria.errors import AmbiguousPerson, EmptyKnowledgeBase, InvalidQuery, UnknownPerson
 from territoria.kb._people_index import WHOLE_NAME, PersonIndex
+from territoria.kb._transaction import generation
 from territoria.kb.search import cached_index, fingerprint, normalise
 
 __all__ = [
@@ -189,8 +191,21 @@ class PersonPage(BaseModel):
         return self.model_dump(mode="json")
 
 
+# The fingerprint of the persons (three queries) as last computed on each connection, with
+# the write generation it was computed at: a search costs one query while nothing is written.
+_CHECKED: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, tuple[int, tuple[Any, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _index(con: duckdb.DuckDBPyConnection) -> PersonIndex:
-    key = fingerprint(con, "person")
+    written = generation(con)
+    checked = _CHECKED.get(con)
+    if checked is not None and checked[0] == written:
+        key = checked[1]
+    else:
+        key = fingerprint(con, "person")
+        _CHECKED[con] = (written, key)
     if not key or not key[0]:
         msg = (
             "the knowledge base holds no persons yet: run 'territoria import france' "
