@@ -399,11 +399,17 @@ def test_a_mandate_already_known_is_reported_or_left_out(kb: duckdb.DuckDBPyConn
             "'1968-03-14', 'maria laura antonetti', ?)",
             [sid],
         )
-        # known through cr-94, which holds its mandates in cd-20R (same_as)
+        # known through cr-94, which holds its mandates in cd-20R (same_as), without the
+        # function the file gives her; and a past seat, which is no duplicate
         kb.execute(
-            "INSERT INTO mandate (id, person_id, organisation_id, role, function_code, function, "
-            "source_id) VALUES (nextval('mandate_id_seq'), 'p-0209afb34772bb', 'cr-94', "
-            "'conseiller régional', 'PRE', 'président', ?)",
+            "INSERT INTO mandate (id, person_id, organisation_id, role, source_id) VALUES "
+            "(nextval('mandate_id_seq'), 'p-0209afb34772bb', 'cr-94', 'conseiller régional', ?)",
+            [sid],
+        )
+        kb.execute(
+            "INSERT INTO mandate (id, person_id, organisation_id, role, end_date, source_id) "
+            "VALUES (nextval('mandate_id_seq'), 'p-ab500c51ff064b', 'cd-20R', "
+            "'conseiller à l''Assemblée de Corse', DATE '2021-06-30', ?)",
             [sid],
         )
     with pytest.raises(ValidationError) as failed:
@@ -416,6 +422,7 @@ def test_a_mandate_already_known_is_reported_or_left_out(kb: duckdb.DuckDBPyConn
     assert report.duplicates_left_out == 1
     assert report.repairs[0].startswith("line 2: left out: already in the knowledge base")
     assert one(kb, "SELECT count(*) FROM mandate WHERE person_id = 'p-0209afb34772bb'") == 1
+    assert one(kb, "SELECT count(*) FROM mandate WHERE person_id = 'p-ab500c51ff064b'") == 2
 
 
 def test_a_line_repeated_in_the_file(kb: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:

@@ -261,8 +261,8 @@ def _stage_persons(con: duckdb.DuckDBPyConnection, previous: list[int]) -> None:
 
 
 def _stage_duplicates(con: duckdb.DuckDBPyConnection, previous: list[int]) -> None:
-    """``off_dups``: lines whose mandate (person, body, function) is in the file already or
-    in the knowledge base from another source."""
+    """``off_dups``: lines whose mandate is in the file already (same person, body and
+    function) or whose person sits in the body already from another source."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE off_dups AS
@@ -274,19 +274,21 @@ def _stage_duplicates(con: duckdb.DuckDBPyConnection, previous: list[int]) -> No
             FROM off_lines WHERE person_id IS NOT NULL AND organisation_id IS NOT NULL
         ),
         known AS (
+            -- a current seat of the person in the body, whatever the function another source
+            -- gives her (it may be older than the file's)
             SELECT m.person_id, coalesce(o.same_as, m.organisation_id) AS organisation_id,
-                   coalesce(m.function_code, m.function, '') AS fn,
                    min(s.name) AS source_name, min(m.id) AS mandate_id
             FROM mandate m JOIN source s ON s.id = m.source_id
             LEFT JOIN (SELECT id, any_value(same_as) AS same_as FROM organisation GROUP BY id) o
                    ON o.id = m.organisation_id
             WHERE NOT list_contains(?, m.source_id)
+              AND (m.end_date IS NULL OR m.end_date >= current_date)
               AND m.person_id IN (SELECT person_id FROM off_lines)
             GROUP BY ALL
         )
         SELECT k.record, CASE WHEN k.first_record < k.record THEN k.first_record END AS repeats,
                n.source_name, n.mandate_id
-        FROM keyed k LEFT JOIN known n USING (person_id, organisation_id, fn)
+        FROM keyed k LEFT JOIN known n USING (person_id, organisation_id)
         WHERE k.first_record < k.record OR n.mandate_id IS NOT NULL
         """,
         [previous],
