@@ -23,8 +23,9 @@ Each line becomes one mandate:
 **Referential integrity** is checked before anything is written: every line's body, territory
 and person must exist, its dates parse, and no mandate may be there twice (the same person,
 body and function twice in the file; or the person already sitting in the body, whatever her
-function, from another source). Any problem fails the import with a :class:`~territoria.errors.ValidationError`
-listing the lines, the bad values and what was expected; nothing is written. With
+function, from another source). Any problem fails the import with a
+:class:`~territoria.errors.ValidationError` listing the lines, the bad values and what was
+expected; nothing is written. With
 ``repair=True`` what can be repaired is, with provenance, and counted in the report: a person
 not yet in the knowledge base is created from the line (her row points to this import's
 source), a mandate already known is left out (the line is listed). Lines that cannot be
