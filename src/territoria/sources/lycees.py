@@ -82,7 +82,8 @@ class LyceeReport:
     #: records of the source that repeat a lycée already listed (same UAI, other case)
     duplicates: int = 0
     #: lycées by how their commune was found: name, name_repaired (a misspelt ç),
-    #: former_commune, homonym_largest, name_overseas; or why not: unknown (no commune of
+    #: former_commune, homonym_largest, name_overseas, name_prefix (a renamed commune whose
+    #: name starts with the town's: Évry → Évry-Courcouronnes); or why not: unknown (no commune of
     #: that name), outside (a territory the knowledge base does not cover: Nouvelle-Calédonie,
     #: Polynésie, Monaco ...), abroad (lycées français à l'étranger), not_a_school (the
     #: source's 'CANDIDAT LIBRE', kept in the lycee table only)
@@ -235,12 +236,25 @@ class _Communes:
         #: (département, town key) → [(commune, population)], for communes and former ones
         self.by_name: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
         self.former: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
+        #: département → [(normalised name, commune)] of its communes, for prefixes
+        self.names: dict[str, list[tuple[str, str]]] = defaultdict(list)
         self.departements: set[str] = set()
         for level, name, population, dep, commune in rows:
             target = self.by_name if level == "commune" else self.former
             self.departements.add(dep)
-            for key in dict.fromkeys(town_keys(name)):
+            keys = town_keys(name)
+            for key in dict.fromkeys(keys):
                 target[dep, key].append((commune, int(population)))
+            if level == "commune":
+                self.names[dep].append((keys[0], commune))
+
+    def _prefix(self, city: str, deps: set[str]) -> str | None:
+        """The one commune of ``deps`` whose name starts with the town's, if only one does
+        (a town renamed or merged with a suffix: 'Évry' is now Évry-Courcouronnes, 'Ancenis'
+        Ancenis-Saint-Géréon)."""
+        start = town_keys(city)[0] + " "
+        found = {c for dep in deps for name, c in self.names.get(dep, []) if name.startswith(start)}
+        return next(iter(found)) if len(found) == 1 else None
 
     def _find(self, city: str, deps: set[str]) -> tuple[str | None, str]:
         for table, how in ((self.by_name, "name"), (self.former, "former_commune")):
@@ -254,9 +268,7 @@ class _Communes:
 
     def place(self, school: _School) -> tuple[str | None, str]:
         """The commune code of a lycée (or ``None``) and how it was found."""
-        if (
-            school.departement == "00"
-        ):  # the source's 'CANDIDAT LIBRE', département 'Candidat libre'
+        if school.departement == "00":  # the source's 'CANDIDAT LIBRE' ('Candidat libre')
             return None, "not_a_school"
         if school.country != "FR" or school.departement == "0":
             return None, "abroad"
@@ -273,6 +285,9 @@ class _Communes:
             how = "name_overseas" if code else how
         if code is None and not deps & self.departements:
             return None, "outside"
+        if code is None:
+            code = self._prefix(school.city, deps)
+            how = "name_prefix" if code else how
         return code, how
 
 
