@@ -38,7 +38,8 @@ CREATE TABLE lycee (
     commune_code VARCHAR,             -- NULL when no commune of the knowledge base matched
     match VARCHAR NOT NULL,           -- how: 'name', 'name_repaired', 'former_commune' (a
                                       -- commune déléguée or associée), 'homonym_largest',
-                                      -- 'name_overseas'; or why not: 'unknown', 'outside',
+                                      -- 'name_overseas', 'name_prefix'; or why not:
+                                      -- 'unknown', 'outside',
                                       -- 'abroad', 'not_a_school' (see sources/lycees.py)
     source_id INTEGER NOT NULL
 );
