@@ -264,3 +264,21 @@ def test_full_france_persons_and_dates(full_db: duckdb.DuckDBPyConnection) -> No
         "WHERE organisation_id = 'cr-53' AND function_code = 'PRE'",
     )
     assert [(d.isoformat(), s) for d, s in bretagne] == [("2021-07-02", "2021-02-07")]
+
+
+@pytest.mark.slow
+def test_full_france_decision_map_reaches_statut_particulier_executives(
+    full_db: duckdb.DuckDBPyConnection,
+) -> None:
+    from territoria.influence.decision import decision_map
+
+    def bodies(code: str) -> set[str]:
+        return {t.body for t in decision_map(full_db, theme="secondary-schools", code=code)}
+
+    # Collèges of Strasbourg: the CeA decides (its councillors were filed under cd-67).
+    assert "Collectivité européenne d'Alsace" in bodies("67482")
+    assert "Conseil départemental du Bas-Rhin" not in bodies("67482")
+    # Collèges of Paris: the Conseil de Paris.
+    assert "Conseil de Paris" in bodies("75056")
+    # Mamoudzou: the Département de Mayotte.
+    assert "Département-Région de Mayotte" in bodies("97611")

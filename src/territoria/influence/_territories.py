@@ -15,10 +15,11 @@ from territoria.errors import InvalidPlanRequest
 _EXECUTIVES_SQL = """
 SELECT t.level, t.code, tt.name, m.person_id
 FROM terr t JOIN territory tt ON tt.level = t.level AND tt.code = t.code
-JOIN mandate m ON m.organisation_id = CASE t.level WHEN 'commune' THEN 'cm-'
-     WHEN 'epci' THEN 'cc-' WHEN 'departement' THEN 'cd-' WHEN 'region' THEN 'cr-'
-     ELSE '' END || t.code
-     AND m.function_code = CASE t.level WHEN 'commune' THEN 'MAI' ELSE 'PRE' END
+-- the body holding the territory's own competences (the CeA for the Bas-Rhin, the
+-- Métropole de Lyon for its EPCI, the Conseil de Paris for Paris): see territoria.kb.bodies
+JOIN body_territory b ON b.competence = t.level AND b.level = t.level AND b.code = t.code
+JOIN mandate m ON m.organisation_id = b.organisation_id
+     AND m.function_code = CASE WHEN b.organisation_id LIKE 'cm-%' THEN 'MAI' ELSE 'PRE' END
      AND m.end_date IS NULL
 """
 

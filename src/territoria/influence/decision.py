@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from territoria.errors import UnknownTerritory, UnknownTheme
+from territoria.kb.bodies import bodies_for
 
 __all__ = ["Target", "Theme", "decision_map", "resolve_territory", "themes"]
 
@@ -150,7 +151,22 @@ def _bodies_for(
     return [str(r[0]) for r in rows]
 
 
-_ORG_PREFIX = {"region": "cr-", "departement": "cd-", "epci": "cc-", "commune": "cm-"}
+def _competent_bodies(
+    con: duckdb.DuckDBPyConnection, level: str, code: str, body_level: str
+) -> list[str]:
+    """The bodies holding ``body_level``'s competences over the project's territory.
+
+    Statut-particulier collectivities come from :mod:`territoria.kb.bodies`: the Métropole de
+    Lyon for a commune of Lyon, the CeA for Strasbourg, the Collectivité de Corse for Ajaccio.
+    A territory containing several (a région's départements) gets each of them.
+    """
+    found = bodies_for(con, body_level, level, code)
+    if found:
+        return found
+    codes = _bodies_for(con, level, code, body_level)
+    return sorted({b for c in codes for b in bodies_for(con, body_level, body_level, c)})
+
+
 _BODY_LABEL = {
     "region": "conseil régional",
     "departement": "conseil départemental",
@@ -193,11 +209,10 @@ def decision_map(
         if body_level == "state":
             _state_targets(con, t_level, t_code, weight, add)
             continue
-        codes = _bodies_for(con, t_level, t_code, body_level)
-        if not codes:
+        orgs = _competent_bodies(con, t_level, t_code, body_level)
+        if not orgs:
             continue
-        per_body = weight / len(codes)
-        orgs = [_ORG_PREFIX[body_level] + c for c in codes]
+        per_body = weight / len(orgs)
         rows = con.execute(
             """
             SELECT m.person_id, p.first_name || ' ' || p.last_name, m.function_code,
@@ -212,8 +227,9 @@ def decision_map(
         by_org: dict[str, list[tuple[Any, ...]]] = {}
         for row in rows:
             by_org.setdefault(str(row[5]), []).append(row)
-        exec_code = "MAI" if body_level == "commune" else "PRE"
-        for org_rows in by_org.values():
+        for org, org_rows in by_org.items():
+            # A commune's council (the Conseil de Paris as département too) has a mayor.
+            exec_code = "MAI" if org.startswith("cm-") else "PRE"
             execs = [r for r in org_rows if r[2] == exec_code]
             deps = [r for r in org_rows if r[2] in ("ADJ", "VPE")]
             total = exec_share + (deputy_share if deps else 0.0)
