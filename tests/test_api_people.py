@@ -183,3 +183,12 @@ def test_forms_take_actors_by_name(client: TestClient, app: Any) -> None:
     assert hit["id"] == APPERE
     again = client.get("/api/v1/persons", params={"q": hit["id"]}).json()["items"]
     assert [h["id"] for h in again] == [APPERE]
+
+
+def test_person_pages_show_no_raw_keys(client: TestClient) -> None:
+    from test_french_pages import raw_tokens
+
+    for person_id in (APPERE, _gatel(client)):
+        page = client.get(f"/personnes/{person_id}")
+        assert page.status_code == 200
+        assert raw_tokens(page.text) == [], person_id
