@@ -295,6 +295,14 @@ def _unknown_page(files: dict[str, bytes]) -> None:
     files["README.md"] = files["README.md"].replace(b"8680726", b"9999999")
 
 
+def _text_population(files: dict[str, bytes]) -> None:
+    def text(rows: list[dict[str, Any]]) -> None:
+        rennes = next(r for r in rows if r["code"] == RENNES)
+        rennes["population"] = f"{rennes['population']:,}".replace(",", " ")
+
+    edit_communes(text)(files)
+
+
 def _no_code(files: dict[str, bytes]) -> None:
     edit_communes(lambda rows: rows[3].pop("code"))(files)
 
@@ -309,6 +317,11 @@ def _no_code(files: dict[str, bytes]) -> None:
         (_no_epci, "has no 'package/data/epci.json'"),
         (_unknown_page, "(package/README.md) cites INSEE page '9999999'"),
         (_no_code, "(package/data/communes.json): item 3 has no key 'code'"),
+        (
+            _text_population,
+            "(package/data/communes.json): commune '35238' has population '230 890', not a "
+            "whole number",
+        ),
     ],
 )
 def test_a_changed_layout_is_refused_naming_file_and_key(
