@@ -216,7 +216,7 @@ def decision_map(
         rows = con.execute(
             """
             SELECT m.person_id, p.first_name || ' ' || p.last_name, m.function_code,
-                   m.function, o.name, o.id
+                   coalesce(m.function_label, m.function), o.name, o.id
             FROM mandate m JOIN person p ON p.id = m.person_id
             JOIN organisation o ON o.id = m.organisation_id
             WHERE m.organisation_id IN (SELECT unnest(?::VARCHAR[]))
@@ -271,7 +271,7 @@ def _state_targets(
               AND parent_level = 'departement' AND code IN (SELECT code FROM area)
             UNION SELECT ? WHERE ? = 'departement'
         )
-        SELECT m.person_id, p.first_name || ' ' || p.last_name, m.role,
+        SELECT m.person_id, p.first_name || ' ' || p.last_name, coalesce(m.role_label, m.role),
                CASE WHEN m.role = 'député' THEN 'Assemblée nationale' ELSE 'Sénat' END
         FROM mandate m JOIN person p ON p.id = m.person_id
         WHERE m.end_date IS NULL AND (

@@ -69,8 +69,9 @@ def describe_actors(
         return {}
     rows = con.execute(
         """
-        SELECT m.person_id, p.first_name || ' ' || p.last_name, m.role, m.function,
-               o.name, o.kind, m.level, m.code
+        SELECT m.person_id, p.first_name || ' ' || p.last_name, m.role,
+               coalesce(m.function_label, m.function), o.name, o.kind, m.level, m.code,
+               coalesce(m.role_label, m.role)
         FROM mandate m JOIN person p ON p.id = m.person_id
         JOIN organisation o ON o.id = m.organisation_id
         WHERE m.person_id IN (SELECT unnest(?::VARCHAR[])) AND m.end_date IS NULL
@@ -79,13 +80,14 @@ def describe_actors(
         [list(ids)],
     ).fetchall()
     out: dict[str, dict[str, Any]] = {}
-    for pid, name, role, function, org, kind, level, code in rows:
+    for pid, name, role_key, function, org, kind, level, code, role in rows:
         entry = out.setdefault(
             str(pid), {"id": pid, "name": name, "mandates": [], "description": ""}
         )
         entry["mandates"].append(
             {
                 "role": role,
+                "role_key": role_key,
                 "function": function,
                 "body": org,
                 "body_kind": kind,
@@ -98,7 +100,7 @@ def describe_actors(
         for m in entry["mandates"]:
             if m["function"]:
                 parts.append(f"{m['function']} ({m['body']})")
-            elif m["role"] in ("député", "sénateur", "député européen"):
+            elif m["role_key"] in ("député", "sénateur", "député européen"):
                 parts.append(m["role"] + (f" ({m['code']})" if m["code"] else ""))
         if not parts and entry["mandates"]:
             first = entry["mandates"][0]
