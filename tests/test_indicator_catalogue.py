@@ -204,3 +204,16 @@ def test_a_population_series_adds_its_years_to_the_builtin_figure(
     assert census.values["35238"] == 216815  # the territory table's figure
     assert census.values["35001"] == 1234  # completed by the series
     assert len(census.values) >= 59
+
+
+def test_territory_pages_list_their_lycees(client: TestClient) -> None:
+    api = client.get("/api/v1/territories/35238/lycees", params={"limit": 5}).json()
+    assert api["total"] == 23 and len(api["items"]) == 5
+    assert api["items"][0]["id"] == "uai-" + api["items"][0]["uai"]
+    assert client.get("/api/v1/territories/35238/lycees", params={"limit": 0}).status_code == 422
+    html = client.get("/territoires/commune/35238", params={"lang": "fr"}).text
+    listed = re.search(r'<ul class="small" id="lycee-list">(.*?)</ul>', html, re.S)
+    assert listed is not None and listed.group(1).count("<li>") == 23
+    assert "LYCÉE CHÂTEAUBRIAND" in listed.group(1)
+    epci = client.get("/territoires/epci/243500139", params={"lang": "fr"}).text
+    assert '<a href="/territoires/commune/35238">Rennes</a>' in epci

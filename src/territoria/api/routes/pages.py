@@ -21,12 +21,15 @@ from territoria.api.routes.influence import themes
 from territoria.errors import AuthenticationFailed, TerritoriaError
 from territoria.influence import actions as action_log
 from territoria.kb import territories as kt
+from territoria.kb.establishments import lycees
 from territoria.kb.jobs import to_jsonable
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(require("read"))]
 
 _LEVEL_ORDER = ("region", "departement", "epci", "commune", "canton", "circonscription")
+#: Lycées a territory page lists (all of a commune's; the first of a département's).
+LYCEES_SHOWN = 60
 
 
 def _safe_next(target: str | None) -> str:
@@ -253,6 +256,7 @@ def territory_page(
         "children": territory.children,
         "profile": profile,
         "economy": _data.has_establishments(state.cache, cur),
+        "lycees": lycees(cur, territory.level, territory.code, limit=LYCEES_SHOWN),
         "page_data": {
             "level": territory.level,
             "code": territory.code,
