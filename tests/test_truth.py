@@ -282,3 +282,27 @@ def test_full_france_decision_map_reaches_statut_particulier_executives(
     assert "Conseil de Paris" in bodies("75056")
     # Mamoudzou: the Département de Mayotte.
     assert "Département-Région de Mayotte" in bodies("97611")
+
+
+def test_an_official_of_an_unknown_commune_is_not_dropped_silently(
+    tmp_path: Path, mini_db_path: Path
+) -> None:
+    folder = tmp_path / "df"
+    shutil.copytree(MINI, folder)
+    officials = folder / "elus_municipaux.csv.lzma"
+    with lzma.open(officials, "rt", encoding="utf-8") as f:
+        lines = f.readlines()
+    header = lines[0].rstrip("\n").split(",")
+    first = lines[1].rstrip("\n").split(",")
+    first[header.index("commune_id")] = "999999"
+    lines[1] = ",".join(first) + "\n"
+    with lzma.open(officials, "wt", encoding="utf-8", format=lzma.FORMAT_XZ) as f:
+        f.writelines(lines)
+    path = tmp_path / "kb.duckdb"
+    shutil.copyfile(mini_db_path, path)
+    con = connect(path)
+    before = rows(con, "SELECT count(*) FROM mandate")
+    with pytest.raises(SourceError, match=r"1 row\(s\) of elus_municipaux.csv have a commune_id"):
+        import_france(con, origin=folder)
+    assert rows(con, "SELECT count(*) FROM mandate") == before
+    con.close()

