@@ -256,7 +256,10 @@ def territory_page(
         "children": territory.children,
         "profile": profile,
         "economy": _data.has_establishments(state.cache, cur),
-        "lycees": lycees(cur, territory.level, territory.code, limit=LYCEES_SHOWN),
+        "lycees": state.cache.get(
+            ("lycees", territory.level, territory.code),
+            lambda: lycees(cur, territory.level, territory.code, limit=LYCEES_SHOWN),
+        ),
         "page_data": {
             "level": territory.level,
             "code": territory.code,
