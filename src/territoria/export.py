@@ -170,7 +170,7 @@ def export_level(
     _check_level(con, level)
     wanted = _all_indicators(con, level) if indicators == "all" else list(indicators or [])
     periods = _indicator_periods(con, level, wanted, period)
-    frame = _frame(con, level, periods)
+    frame = _frame(con, level, periods, with_geometry=fmt not in ("csv", "xlsx"))
     described = describe_indicators(con, level, periods)
     _write_atomic(frame, fmt=fmt, out=out, layer=level, indicators=described)
     return out
@@ -314,7 +314,15 @@ def _column_names(periods: dict[str, str]) -> dict[str, str]:
     return names
 
 
-def _frame(con: duckdb.DuckDBPyConnection, level: str, periods: dict[str, str]) -> gpd.GeoDataFrame:
+def _frame(
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    periods: dict[str, str],
+    *,
+    with_geometry: bool = True,
+) -> gpd.GeoDataFrame:
+    """The territories of the level with their figures, as a GeoDataFrame (geometries left
+    empty without ``with_geometry``: a table export does not read them)."""
     parents = [
         r[0]
         for r in con.execute(
@@ -368,7 +376,7 @@ def _frame(con: duckdb.DuckDBPyConnection, level: str, periods: dict[str, str]) 
         level,
         columns=(
             *("code", "name", "population", "population_year", "area_km2", "density"),
-            "geometry",
+            *(("geometry",) if with_geometry else ()),
         ),
     )
     columns = [
@@ -378,7 +386,7 @@ def _frame(con: duckdb.DuckDBPyConnection, level: str, periods: dict[str, str]) 
             f"{_quote(names[i])}, {_sql_text(when)} AS {_quote(names[i] + '_period')}"
             for i, when in periods.items()
         ),
-        "geometry",
+        "geometry" if with_geometry else "NULL::BLOB AS geometry",
     ]
     joined = base.join(extra, "code = extra_code", how="left")
     table = joined.project(", ".join(columns)).order("code").to_arrow_table()
@@ -452,12 +460,15 @@ def _attributes(frame: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def _write_csv(frame: gpd.GeoDataFrame, path: Path) -> None:
-    table = pd.DataFrame(frame.drop(columns="geometry"))
-    for column in table.columns:
-        if not pd.api.types.is_numeric_dtype(table[column]):
-            # text cells a spreadsheet would run as formulas are neutralised
-            table[column] = table[column].map(_csv_safe.neutralise)
-    table.to_csv(path, index=False, lineterminator="\r\n")
+    """Write the columns without the geometry with DuckDB's CSV writer (some ten times faster
+    than pandas'), text cells a spreadsheet would run as formulas neutralised."""
+    table = pa.Table.from_pandas(pd.DataFrame(frame.drop(columns="geometry")), preserve_index=False)
+    with duckdb.connect() as local:
+        local.register("export_rows", table)
+        columns = local.execute("DESCRIBE export_rows").fetchall()
+        select = ", ".join(_csv_safe.neutralised_column(str(c[0]), str(c[1])) for c in columns)
+        target = str(path).replace("'", "''")
+        local.execute(f"COPY (SELECT {select} FROM export_rows) TO '{target}' (HEADER)")
 
 
 _INDICATOR_HEADERS = (
@@ -479,7 +490,9 @@ def _indicator_rows(described: list[IndicatorColumn]) -> list[list[Any]]:
 def _write_xlsx(
     frame: gpd.GeoDataFrame, path: Path, *, layer: str, indicators: list[IndicatorColumn]
 ) -> None:
-    table = _attributes(frame)
+    # the sheet "indicateurs" gives each indicator's period: no period column beside each
+    periods = [f"{c.column}_period" for c in indicators]
+    table = _attributes(frame.drop(columns=[c for c in periods if c in frame.columns]))
     sheets = [
         Sheet(
             name=layer, headers=[str(c) for c in table.columns], rows=table.itertuples(index=False)
