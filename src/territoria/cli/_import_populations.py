@@ -35,6 +35,7 @@ def import_populations_command(
             help="A .tgz edition of @etalab/decoupage-administratif (as 'npm pack' writes it) "
             "or a folder of them; repeatable. Default: download the editions from the npm "
             "registry into the cache folder.",
+            metavar="PATH",
             show_default=False,
         ),
     ] = None,
@@ -45,6 +46,7 @@ def import_populations_command(
             help="An edition to download (e.g. 6.0.0); repeatable. Default: 6.0.0, 4.1.0, "
             "4.0.0, 2.3.1, 1.1.1 and 0.8.0, one edition per population year (2023, 2022, "
             "2021, 2020, 2019, 2016) on INSEE's geography of that year.",
+            metavar="VERSION",
             show_default=False,
         ),
     ] = None,
@@ -56,8 +58,10 @@ def import_populations_command(
 
     Every commune and arrondissement municipal gets a population series (indicator
     'population', one value per year with its edition as source); EPCI, départements and
-    régions get the sums of their communes in each edition. Units the knowledge base does not
-    hold (merged or new communes, overseas collectivités) are counted in the report. Re-running
+    régions get the sums of their communes in each edition, and a commune formed since by a
+    merger the sum of the communes it absorbed. Units the knowledge base does not hold (the
+    overseas collectivités), communes without a figure and incomplete sums are counted in the
+    report. Re-running
     replaces the previous decoupage-administratif values in one transaction: if a file cannot
     be read or its layout changed, nothing is written.
     """
