@@ -61,9 +61,8 @@ def import_populations_command(
     régions get the sums of their communes in each edition, and a commune formed since by a
     merger the sum of the communes it absorbed. Units the knowledge base does not hold (the
     overseas collectivités), communes without a figure and incomplete sums are counted in the
-    report. Re-running
-    replaces the previous decoupage-administratif values in one transaction: if a file cannot
-    be read or its layout changed, nothing is written.
+    report. Re-running replaces the previous decoupage-administratif values in one
+    transaction: if a file cannot be read or its layout changed, nothing is written.
     """
     from territoria.sources.populations import import_populations
 
