@@ -88,10 +88,12 @@ def import_populations_command(
 
 def _print(report: PopulationsReport, db: Path) -> None:
     table = Table(title=f"@etalab/decoupage-administratif → {db}")
-    for column in ("edition", "year", "communes", "EPCI", "dép.", "rég.", "not in KB"):
+    # outside: units the KB does not hold; missing: KB communes without a value; partial: sums
+    # skipped because a member commune has no figure
+    for column in ("edition", "year", "communes", "EPCI", "dép.", "rég.", "outside"):
         table.add_column(column, justify="left" if column == "edition" else "right")
-    table.add_column("KB communes missing", justify="right")
-    table.add_column("incomplete sums", justify="right")
+    table.add_column("missing", justify="right")
+    table.add_column("partial", justify="right")
     for e in report.editions:
         values = e.values
         table.add_row(
@@ -112,6 +114,8 @@ def _print(report: PopulationsReport, db: Path) -> None:
             notes.append(f"Mayotte under {e.mayotte_year}")
         if e.not_in_kb_examples:
             notes.append("communes not in the KB, e.g. " + ", ".join(e.not_in_kb_examples[:3]))
+        if e.rebased:
+            notes.append(f"{e.rebased:,} communes merged since given the sum of their parts")
         if e.without_population:
             notes.append(f"{e.without_population:,} without population")
         if e.name_mismatches:
