@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from territoria.analysis._economy_model import EconomicProfile, Pole
 from territoria.analysis.poles import pole_feature, poles_geojson
+from territoria.analysis.specialisation import economy_sources
 from territoria.api import _data
 from territoria.api._deps import Cursor, State, field, require
 from territoria.api.routes.territories import GEOJSON, CodePath, LevelQuery, _level
@@ -114,6 +115,8 @@ def poles(
         found = _data.poles(state.cache, cur, region=region, departement=departement)
     if fmt == "geojson":
         collection = poles_geojson(found)
+        # where the establishments come from, for the map's legend
+        collection["sources"] = economy_sources(cur)["sources"]
         return Response(json.dumps(collection, ensure_ascii=False), media_type=GEOJSON)
     return found
 

@@ -152,9 +152,9 @@
     const lang = document.documentElement.lang;
     const ind = data.indicator;
     legend.append(T.el("div", { class: "legend-title", text: (ind.label[lang] || ind.label.fr) + (ind.unit ? " (" + ind.unit + ")" : "") + (ind.period ? " — " + ind.period : "") }));
-    legend.append(T.el("div", { class: "legend-source muted small", text: sourceLine(ind) }));
     const methodLabel = controls.method.selectedOptions[0].textContent;
     legend.append(T.el("div", { class: "muted small", text: methodLabel + " · " + T.fmt(data.count, 0) + " " + T.t("territoires") }));
+    legend.append(T.el("div", { class: "legend-source muted small", text: sourceLine(ind) }));
     const list = T.el("ul", { class: "legend-classes" });
     c.colors.forEach((color, i) => {
       const swatch = T.el("span", { class: "swatch" });
@@ -246,6 +246,8 @@
     const children = [T.el("div", { class: "legend-title", text: T.t("Pôles") })];
     if (!data.features.length) children.push(T.el("p", { class: "muted", text: T.t("Aucun pôle détecté") }));
     else children.push(list, T.el("div", { class: "muted small", text: T.t("Tirets : pôle émergent (croît plus vite que ses secteurs en France)") }));
+    const sirene = (data.sources || []).find((x) => x.name === "sirene") || (data.sources || [])[0];
+    if (sirene) children.push(T.el("div", { class: "legend-source muted small", text: sourceLine({ source: sirene, period: null }) }));
     if (data.synthetic) children.push(T.el("p", { class: "notice synthetic small", text: T.t("données synthétiques") }));
     polesLegend.replaceChildren(...children);
   }
