@@ -473,6 +473,18 @@ def test_full_france_series_of_rennes(full_db_path: Path, tmp_path: Path) -> Non
         assert (by_year[2021], by_year[2022]) == (225_081, 227_830)
         assert values(con, "commune", "75056")["2021"] == 2_133_111  # Paris
         assert values(con, "departement", "976") == {"2017": 256_518}  # Mayotte, 2017 census
+        # the communes (merged ones summed) add up to their départements and régions; 2021
+        # lacks the sums of départements 60 and 85, where 4.0.0 has communes without figure
+        totals = con.execute(
+            "SELECT period, sum(value) FILTER (WHERE level = 'commune'), "
+            "sum(value) FILTER (WHERE level = 'departement'), "
+            "sum(value) FILTER (WHERE level = 'region') FROM indicator_value "
+            "WHERE indicator = 'population' GROUP BY period ORDER BY period"
+        ).fetchall()
+        assert [p for p, c, d, r in totals if c == d == r] == [
+            "2016", "2017", "2019", "2020", "2022", "2023"
+        ]  # fmt: skip
+        assert edition(report, "4.0.0").incomplete["departement"] == 2
         latest = edition(report, "6.0.0")
         assert latest.kb_communes_missing == 0
         assert latest.values["commune"] == 34_875 and latest.values["region"] == 18
