@@ -237,3 +237,22 @@ def test_full_france_statut_particulier_bodies(full_db: duckdb.DuckDBPyConnectio
     metropole = next(b for b in lyon.bodies if b.name == "Métropole de Lyon")
     assert metropole.officials == 0 and "aucun élu dans la source" in (metropole.note or "")
     assert any(o.body_id == "cd-69" for o in lyon.officials)  # the Rhône beside it
+
+
+def test_rest_level_download_with_every_indicator(client: TestClient) -> None:
+    response = client.get("/api/v1/export/commune", params={"format": "xlsx", "indicators": "all"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert 'filename="territoria-commune.xlsx"' in response.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == ["commune", "indicateurs"]
+    header = [c.value for c in book["commune"][1]]
+    rows = {
+        r[0]: dict(zip(header, r, strict=True))
+        for r in book["commune"].iter_rows(min_row=2, values_only=True)
+    }
+    assert rows["35238"]["name"] == "Rennes" and rows["35238"]["ETAB_ACTIFS"] == 32010
+    described = {r[0]: r for r in book["indicateurs"].iter_rows(min_row=2, values_only=True)}
+    assert described["ETAB_ACTIFS"][3] == "établissements" and described["ETAB_ACTIFS"][4] == "2023"
+    gpkg = client.get("/api/v1/export/epci", params={"format": "gpkg"})
+    assert gpkg.status_code == 200 and gpkg.content[:16] == b"SQLite format 3\x00"
