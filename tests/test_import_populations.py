@@ -441,6 +441,10 @@ def test_territory_page_shows_the_latest_population_and_its_chart(client: TestCl
     assert "230\u202f890" in html.split('id="fig-population"', 1)[1].split("</div>", 1)[0]
     year = html.split('id="fig-population-year"', 1)[1].split("</div>", 1)[0]
     assert "Populations légales 2023 · decoupage-administratif 6.0.0" in year
+    density = html.split('id="fig-density"', 1)[1].split("</div>", 2)
+    area = client.get(f"/api/v1/territories/{RENNES}").json()["area_km2"]
+    assert f"{230_890 / area:,.1f}".replace(",", "\u202f").replace(".", ",") in density[0]
+    assert "2023" in density[1]  # the year of the population it divides
     assert 'id="population-chart"' in html and "/static/js/population.js" in html
     data = html.split('id="population-data">', 1)[1].split("</script>", 1)[0]
     assert [(p["year"], p["value"]) for p in json.loads(data)] == [
