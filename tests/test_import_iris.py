@@ -176,6 +176,12 @@ def test_changed_layout_names_the_file_and_column(
     with pytest.raises(SourceError, match=r"'iris_2021.parquet' has no column 'pop_65p'"):
         import_iris(kb, origin=changed)
     assert _snapshot(kb) == before  # the previous import is kept
+    duckdb.connect().execute(
+        f"COPY (SELECT * REPLACE (CAST(pop AS VARCHAR) AS pop) FROM read_parquet('{MINI}')) "
+        f"TO '{changed}' (FORMAT parquet)"
+    )
+    with pytest.raises(SourceError, match=r"column 'pop' holds VARCHAR, not numbers"):
+        import_iris(kb, origin=changed)
     text = tmp_path / "not.parquet"
     text.write_text("iris;com\n")
     with pytest.raises(SourceError, match=r"'not.parquet' as Parquet"):

@@ -127,7 +127,7 @@ SHARES: Final = (
 KEYS: Final = ("iris", "com", "typ_iris")
 #: Levels the commune figures add up to, through the knowledge base's membership.
 PARENTS: Final = ("epci", "departement", "region")
-_INTEGER_TYPES: Final = frozenset(
+_NUMERIC_TYPES: Final = frozenset(
     {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
      "UINTEGER", "UBIGINT", "DOUBLE", "FLOAT", "DECIMAL"}
 )  # fmt: skip
@@ -283,14 +283,14 @@ def _read(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             f"{VERSION}, or a file with the same columns; nothing was imported"
         )
         raise SourceError(msg)
-    wrong = [c.column for c in COUNTS if columns[c.column] not in _INTEGER_TYPES]
+    wrong = [c.column for c in COUNTS if columns[c.column] not in _NUMERIC_TYPES]
     if wrong:
         msg = (
             f"{name!r}: column {wrong[0]!r} holds {columns[wrong[0]]}, not numbers: its layout "
             "changed; nothing was imported"
         )
         raise SourceError(msg)
-    counts = ", ".join(f'CAST("{c.column}" AS BIGINT) AS "{c.code}"' for c in COUNTS)
+    counts = ", ".join(f'CAST("{c.column}" AS DOUBLE) AS "{c.code}"' for c in COUNTS)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE iris_src AS
