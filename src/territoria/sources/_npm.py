@@ -94,7 +94,10 @@ def download_tarball(version: str, cache_dir: Path, *, registry: str = REGISTRY)
     try:
         integrity = _integrity(version, registry)
         data = _get(url)
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+    except SourceError:
+        raise
+    # ValueError: the registry answered something that is not JSON
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
         msg = (
             f"could not download {PACKAGE}@{version} from {url}: {reason}; fetch it elsewhere "
