@@ -260,7 +260,7 @@ def _source(found: PackageFile, version: str | None) -> SourceRecord:
 
 
 def _read(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Check the layout of the file and stage its rows into ``iris_src``."""
+    """Check the layout of the file and stage its rows into ``iris_file``."""
     name = path.name
     try:
         columns = {
@@ -293,7 +293,7 @@ def _read(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     counts = ", ".join(f'CAST("{c.column}" AS DOUBLE) AS "{c.code}"' for c in COUNTS)
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE iris_src AS
+        CREATE OR REPLACE TEMP TABLE iris_file AS
         SELECT CAST(iris AS VARCHAR) AS code, CAST(com AS VARCHAR) AS commune,
                CAST(typ_iris AS VARCHAR) AS kind, {counts}
         FROM read_parquet(?)
@@ -306,7 +306,7 @@ def _read(con: duckdb.DuckDBPyConnection, path: Path) -> None:
                count(*) - count(DISTINCT code),
                count(*) FILTER (WHERE least({", ".join(f'"{c.code}"' for c in COUNTS)}) < 0),
                count(*)
-        FROM iris_src
+        FROM iris_file
         """
     ).fetchone()
     assert problems is not None
@@ -343,7 +343,7 @@ def _place(con: duckdb.DuckDBPyConnection, report: IrisReport) -> None:
         SELECT s.code, s.commune, s.kind,
                CASE WHEN c.code IS NOT NULL THEN 'commune' ELSE p.level END AS commune_level,
                coalesce(c.code, p.parent_code) AS commune_code
-        FROM iris_src s
+        FROM iris_file s
         LEFT JOIN communes c ON c.code = s.commune
         LEFT JOIN parts p ON p.code = s.commune AND c.code IS NULL
         """
@@ -360,7 +360,7 @@ def _place(con: duckdb.DuckDBPyConnection, report: IrisReport) -> None:
         """
         SELECT count(*), count(DISTINCT m.commune), coalesce(sum(s."P_POP"), 0),
                list(DISTINCT m.commune ORDER BY m.commune)[:?]
-        FROM iris_map m JOIN iris_src s USING (code) WHERE m.commune_code IS NULL
+        FROM iris_map m JOIN iris_file s USING (code) WHERE m.commune_code IS NULL
         """,
         [EXAMPLES],
     ).fetchone()
@@ -393,7 +393,7 @@ def _add_up(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE iris_units AS
-        WITH j AS (SELECT m.commune_level, m.commune_code, s.* FROM iris_src s
+        WITH j AS (SELECT m.commune_level, m.commune_code, s.* FROM iris_file s
                    JOIN iris_map m USING (code)),
         communes AS (
             SELECT commune_code AS code, {sums} FROM j
@@ -401,7 +401,7 @@ def _add_up(con: duckdb.DuckDBPyConnection) -> None:
         ),
         up AS (SELECT DISTINCT code, parent_level, parent_code FROM membership
                WHERE level = 'commune' AND parent_level IN ({parents}))
-        SELECT 'iris' AS level, code, {", ".join(codes)} FROM iris_src
+        SELECT 'iris' AS level, code, {", ".join(codes)} FROM iris_file
         UNION ALL
         SELECT 'arrondissement_municipal', commune, {sums} FROM j
         WHERE commune_level = 'arrondissement_municipal' GROUP BY commune
