@@ -60,9 +60,8 @@ END"""
 _CURRENT_SQL = f"""
 SELECT m.person_id,
        coalesce(m.function_label, m.function, m.role_label, m.role) AS label,
-       o.name AS body, t.name AS territory, m.level, m.code, {_WEIGHT_SQL} AS weight
+       m.organisation_id, m.level, m.code, {_WEIGHT_SQL} AS weight
 FROM mandate m
-JOIN organisation o ON o.id = m.organisation_id
 LEFT JOIN territory t ON t.level = m.level AND t.code = m.code
 WHERE m.end_date IS NULL
 """
@@ -85,23 +84,19 @@ SELECT w, i, CASE WHEN row_number() OVER (PARTITION BY w ORDER BY i) = 1 THEN wo
 FROM v ORDER BY w, i
 """
 # The weightiest current mandates of each person with her weight (the weight of the first,
-# a little more for each other mandate); titles numbered, spelt out on their first row only.
+# a little more for each other mandate); each title (label, body, territory) as a hash, the
+# names of bodies and territories looked up once (sorting the strings would cost seconds).
 _TITLES_SQL = f"""
 WITH {_NUMBERED},
 cur AS (SELECT p.i, c.*,
-               row_number() OVER (PARTITION BY p.i ORDER BY c.weight DESC, c.body) AS r,
+               row_number() OVER (PARTITION BY p.i ORDER BY c.weight DESC, c.organisation_id)
+                 AS r,
                max(c.weight) OVER (PARTITION BY p.i)
                  + 0.02 * (count(*) OVER (PARTITION BY p.i) - 1) AS total
-        FROM ({_CURRENT_SQL}) c JOIN p ON p.id = c.person_id),
-top AS (SELECT *, dense_rank() OVER (ORDER BY label, body, territory, level, code) - 1 AS t
-        FROM cur WHERE r <= {TITLES_PER_HIT}),
-spelt AS (SELECT *, row_number() OVER (PARTITION BY t) = 1 AS first FROM top)
-SELECT i, t, least(total, 1.0) AS weight,
-       CASE WHEN first THEN label END AS label, CASE WHEN first THEN body END AS body,
-       CASE WHEN first THEN territory END AS territory,
-       CASE WHEN first THEN level END AS level, CASE WHEN first THEN code END AS code,
-       first
-FROM spelt ORDER BY i, r
+        FROM ({_CURRENT_SQL}) c JOIN p ON p.id = c.person_id)
+SELECT i, least(total, 1.0) AS weight, hash(label, organisation_id, level, code) AS kind,
+       label, organisation_id, level, code
+FROM cur WHERE r <= {TITLES_PER_HIT} ORDER BY i, r
 """
 
 
@@ -149,18 +144,27 @@ class PersonIndex:
     def _load_titles(self, con: duckdb.DuckDBPyConnection) -> None:
         rows = con.execute(_TITLES_SQL).fetchnumpy()
         person = np.asarray(rows["i"], dtype=np.int64)
-        self.title_ids = np.asarray(rows["t"], dtype=np.int64)
         self.title_ptr = _csr(person, self.size)
         # the weight of a person's mandates, on each of her rows
         self.weight = np.zeros(self.size)
         self.weight[person] = WEIGHT * np.asarray(rows["weight"], dtype=np.float64)
-        first = np.asarray(rows["first"], dtype=bool)
-        order = np.argsort(self.title_ids[first])
-        columns = [
-            np.ma.asarray(rows[c])[first][order].tolist()
-            for c in ("label", "body", "territory", "level", "code")
+        _, first, inverse = np.unique(rows["kind"], return_index=True, return_inverse=True)
+        self.title_ids = inverse.astype(np.int64).ravel()
+        bodies = dict(con.execute("SELECT id, name FROM organisation").fetchall())
+        places = {
+            (level, code): name
+            for level, code, name in con.execute(
+                "SELECT level, code, name FROM territory"
+            ).fetchall()
+        }
+        labels, orgs, levels, codes = (
+            np.ma.asarray(rows[c])[first].tolist()
+            for c in ("label", "organisation_id", "level", "code")
+        )
+        self.titles: list[Title] = [
+            (label, bodies.get(org, org), places.get((level, code)), level, code)
+            for label, org, level, code in zip(labels, orgs, levels, codes, strict=True)
         ]
-        self.titles: list[Title] = list(zip(*columns, strict=True))
 
     # ----------------------------------------------------------------------- matching
 
