@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from territoria.influence.decision import themes as decision_themes
 from territoria.kb.jobs import JobRunner
-from test_api_helpers import login, make_app, make_kb
+from test_api_helpers import add_synthetic_sirene, login, make_app, make_kb
 
 #: Words and keys that must not appear in the visible text of a French page.
 RAW_TOKENS = (
@@ -28,9 +28,7 @@ RAW_TOKENS = (
     "Loading", "None", "null", "undefined", "True", "False", "Search", "Export",
 )  # fmt: skip
 # a file name (epci.csv) is not a raw key
-_WORDS = re.compile(
-    r"(?<![\w-])(" + "|".join(map(re.escape, RAW_TOKENS)) + r")(?![\w-]|\.\w)"
-)
+_WORDS = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, RAW_TOKENS)) + r")(?![\w-]|\.\w)")
 #: Visible attributes (tooltips, placeholders, labels read aloud).
 _VISIBLE_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 
@@ -78,8 +76,10 @@ def raw_tokens(page: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def client(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The web app on the mini knowledge base, with a logged action and a finished plan."""
-    path = make_kb(mini_db_path, tmp_path_factory.mktemp("french"))
+    """The web app on the mini knowledge base with a synthetic SIRENE région (poles, sector
+    charts), a logged action and a finished plan."""
+    folder = tmp_path_factory.mktemp("french")
+    path = add_synthetic_sirene(make_kb(mini_db_path, folder), folder)
     web = make_app(path)
     with TestClient(web) as c:
         token = login(c, "admin")
@@ -137,6 +137,13 @@ PAGES = (
     "/admin/comptes",
     "/journal",
 )
+
+
+def test_pole_page_shows_no_raw_token(client: TestClient) -> None:
+    pole = client.get("/api/v1/poles").json()[0]
+    response = client.get(f"/poles/{pole['id']}")
+    assert response.status_code == 200 and pole["name"] in visible_text(response.text)
+    assert raw_tokens(response.text) == []
 
 
 @pytest.mark.parametrize("url", PAGES)

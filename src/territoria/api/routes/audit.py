@@ -61,6 +61,16 @@ EVENT_FAMILIES: Final = {
 CHANNELS: Final = {"web": "site web", "cli": "ligne de commande", "system": "système"}
 #: French names of the details of an audit row.
 DETAIL_LABELS: Final = {
+    # summaries of SIRENE imports
+    "establishments": "établissements",
+    "active": "actifs",
+    "geolocated": "géolocalisés",
+    "legal_units": "unités légales",
+    "history_periods": "périodes d'historique",
+    "reference_date": "date de référence",
+    "synthetic": "données synthétiques",
+    "scope": "périmètre",
+    "problems": "problèmes",
     "subject": "objet",
     "date": "date",
     "type": "type",
@@ -157,6 +167,10 @@ def _value(value: Any, tr: Translator) -> str:
         )
     if isinstance(value, list):
         return ", ".join(_value(v, tr) for v in value) or "–"
+    if isinstance(value, bool):
+        return tr.gettext("oui" if value else "non")
+    if value is None:
+        return "–"
     if isinstance(value, str):
         return tr.label(value)
     return str(value)
