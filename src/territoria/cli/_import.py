@@ -87,6 +87,17 @@ def import_france_command(
             f"{found.mandates_moved_to_statut_particulier:,} mandates moved to their "
             "statut-particulier council"
         )
+        missing = ", ".join(f"{n:,} {kind}" for kind, n in found.councils_without_executive.items())
+        if missing or found.councils_with_several_executives:
+            console.print(
+                f"councils with members but no mayor or president in the source: {missing or 0}"
+                + (
+                    " · with several presidents: "
+                    + ", ".join(found.councils_with_several_executives)
+                    if found.councils_with_several_executives
+                    else ""
+                )
+            )
         if found.bodies_without_officials:
             console.print(
                 "councils without any official in the source: "

