@@ -44,6 +44,8 @@ TABLES = {
         "membership",
         "adjacency",
         "organisation",
+        "body_territory",
+        "person_merge",
         "source",
     ],
     "indicators": ["indicator_value", "indicator_definition", "source"],
