@@ -52,6 +52,7 @@ TABLES = {
     "sirene": ["establishment", "legal_unit", "establishment_history", "source"],
     "relations": ["relation", "actor", "source"],
     "bulk": ["bulk_value", "source"],
+    "populations": ["indicator_value", "indicator_definition", "source"],
 }
 DUPLICATES = {
     "france": [
@@ -67,6 +68,9 @@ DUPLICATES = {
         "SELECT count(*) - count(DISTINCT id) FROM actor",
     ],
     "bulk": ["SELECT count(*) - count(DISTINCT id) FROM bulk_value"],
+    "populations": [
+        "SELECT count(*) - count(DISTINCT (level, code, indicator, period)) FROM indicator_value"
+    ],
 }
 
 
@@ -110,6 +114,10 @@ def _run_import(importer: str, db: str, inputs: dict[str, Any]) -> None:
         import_relations(con, Path(inputs["path"]), source_name="kill sweep")
     elif importer == "bulk":
         _bulk_swap(con, int(inputs["rows"]))
+    elif importer == "populations":
+        from territoria.sources.populations import import_populations
+
+        import_populations(con, origins=[Path(p) for p in inputs["origins"]])
     con.close()
 
 
@@ -408,6 +416,13 @@ def prepare(folder: Path, mini_db: Path) -> dict[str, tuple[Path, list[dict[str,
     bulk = folder / "bulk.duckdb"
     shutil.copyfile(mini_db, bulk)
     plans["bulk"] = (bulk, [{"rows": 2_000_000}, {"rows": 1_500_000}])
+    populations = folder / "populations.duckdb"
+    shutil.copyfile(mini_db, populations)
+    editions = sorted((DATA / "decoupage_mini").glob("*.tgz"))
+    plans["populations"] = (
+        populations,
+        [{"origins": [str(e) for e in editions]}, {"origins": [str(editions[-1])]}],
+    )
     return plans
 
 

@@ -26,7 +26,9 @@ def zygote() -> Zygote:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("importer", ["bulk", "france", "indicators", "sirene", "relations"])
+@pytest.mark.parametrize(
+    "importer", ["bulk", "france", "indicators", "sirene", "relations", "populations"]
+)
 def test_kill_sweep_leaves_previous_or_new_state(
     importer: str, plans: dict[str, tuple], zygote: Zygote
 ) -> None:
