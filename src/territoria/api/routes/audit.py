@@ -61,6 +61,17 @@ EVENT_FAMILIES: Final = {
 CHANNELS: Final = {"web": "site web", "cli": "ligne de commande", "system": "système"}
 #: French names of the details of an audit row.
 DETAIL_LABELS: Final = {
+    "role": "rôle",
+    "source_id": "source n°",
+    "file": "fichier",
+    "replaced_previous": "valeurs remplacées (même source)",
+    "replaced_other": "valeurs remplacées (autre source)",
+    "councils_without_executive": "conseils sans exécutif",
+    "councils_with_several_executives": "conseils à plusieurs exécutifs",
+    "conseil_municipal": "conseil municipal",
+    "conseil_communautaire": "conseil communautaire",
+    "conseil_departemental": "conseil départemental",
+    "conseil_regional": "conseil régional",
     # summaries of SIRENE imports
     "establishments": "établissements",
     "active": "actifs",
