@@ -35,14 +35,6 @@ def _thin(value: int | None) -> str:
     return "—" if value is None else f"{value:,}".replace(",", "\u202f")
 
 
-#: Person hits scoring at least this are shown by 'search' (whole words of the name).
-_PERSON_SCORE = 1.0
-
-
-def _close_persons(hits: list[Any]) -> list[Any]:
-    return [h for h in hits if h.score >= _PERSON_SCORE]
-
-
 def _print_persons(text: str, persons: list[Any]) -> None:
     table = Table(title=f"officials matching {text!r}", title_justify="left")
     table.add_column("id")
@@ -66,9 +58,10 @@ def search_command(
 
     Exact codes come first, then exact names, names being typed, then near spellings.
     Use the code shown with 'territoria profile CODE'. Officials whose name matches closely
-    are listed after the territories (all of them: 'territoria people search NAME').
+    are listed after the territories: those whose name holds every word typed (spelling
+    mistakes and partial words: 'territoria people search NAME').
     """
-    from territoria.kb.people import search_persons
+    from territoria.kb.people import persons_with_words
     from territoria.kb.search import search
 
     ctx = context(db, quiet)
@@ -76,7 +69,7 @@ def search_command(
         con = ctx.connect(read_only=True)
         try:
             hits = search(con, text, level=level, limit=limit)
-            persons = [] if level else _close_persons(search_persons(con, text, limit=5))
+            persons = [] if level else persons_with_words(con, text, limit=5)
         finally:
             con.close()
     if json_output:
