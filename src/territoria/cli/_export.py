@@ -195,6 +195,7 @@ def officials_command(
             f"wrote {written} ({chosen}): {len(found.officials)} officials of {found.name} "
             f"({found.level} {found.code})",
             highlight=False,
+            soft_wrap=True,
         )
         for body in found.bodies:
             if not body.officials and body.note:
