@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import date
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -657,9 +658,9 @@ def test_full_france_corse_and_lyon(france: duckdb.DuckDBPyConnection) -> None:
 
 
 @pytest.fixture(scope="module")
-def web(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def officials_app(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The web application on a knowledge base where the CSP file was imported."""
-    from test_api_helpers import login, make_app, make_kb
+    from test_api_helpers import make_app, make_kb
 
     path = make_kb(mini_db_path, tmp_path_factory.mktemp("officials-web"))
     con = connect(path)
@@ -669,12 +670,26 @@ def web(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     finally:
         con.close()
     application = make_app(path)
-    try:
-        with TestClient(application) as client:
-            login(client, "viewer")
-            yield client
-    finally:
-        application.state.territoria.db.close()
+    yield application
+    application.state.territoria.db.close()
+
+
+def _signed_in(app: Any, role: str) -> Iterator[TestClient]:
+    from test_api_helpers import login
+
+    with TestClient(app) as client:
+        login(client, role)
+        yield client
+
+
+@pytest.fixture(scope="module")
+def web(officials_app: Any) -> Iterator[TestClient]:
+    yield from _signed_in(officials_app, "viewer")
+
+
+@pytest.fixture(scope="module")
+def admin_web(officials_app: Any) -> Iterator[TestClient]:
+    yield from _signed_in(officials_app, "admin")
 
 
 def test_roster_of_corse_lists_the_imported_officials(web: TestClient) -> None:
@@ -791,3 +806,16 @@ def test_territory_page_of_corse_shows_the_imported_officials(web: TestClient) -
     text = " ".join(re.sub(r"<[^>]+>", " ", unescape(page.text)).split())
     assert "Maria-Laura ANTONETTI" in text
     assert "présidente du conseil exécutif de Corse" in text
+
+
+def test_journal_names_the_import_in_french(admin_web: TestClient) -> None:
+    from test_french_pages import raw_tokens, visible_text
+
+    page = admin_web.get("/journal", params={"event": "import.officials"})
+    assert page.status_code == 200
+    text = visible_text(page.text)
+    assert "Élus importés (Répertoire national des élus)" in text
+    assert "personnes créées depuis le fichier : 8" in text
+    assert "Collectivité de Corse : 6" in text
+    assert "Saint-Pierre-et-Miquelon : 1" in text
+    assert not raw_tokens(page.text)

@@ -572,5 +572,30 @@ def _write(
             "source_id, source_key, role_label, function_label, date_flag, start_date_source) "
             "SELECT * FROM off_mandate"
         )
-        detail = {k: v for k, v in report.to_dict().items() if k not in ("timings", "repairs")}
-        record(con, "import.officials", target=report.source_name, detail=detail)
+        record(con, "import.officials", target=report.source_name, detail=_audit(con, report))
+
+
+def _audit(con: duckdb.DuckDBPyConnection, report: OfficialsReport) -> dict[str, Any]:
+    """What the journal says of the import: counts under names it can translate, bodies by
+    their name (no ids)."""
+    names = dict(
+        con.execute(
+            "SELECT id, any_value(name) FROM organisation WHERE list_contains(?, id) GROUP BY id",
+            [list(report.bodies)],
+        ).fetchall()
+    )
+    return {
+        "file": report.dataset,
+        "source": report.source_name,
+        "rows": report.rows,
+        "mandates": report.mandates,
+        "bodies": {names.get(body, body): n for body, n in report.bodies.items()},
+        "persons": report.persons,
+        "persons_reused": report.persons_reused,
+        "persons_created": report.persons_created,
+        "persons_carried_over": report.persons_carried_over,
+        "duplicates_left_out": report.duplicates_left_out,
+        "out_of_scope": report.out_of_scope,
+        "dates_flagged": report.dates_flagged,
+        "mandates_replaced": report.replaced_previous,
+    }

@@ -47,6 +47,7 @@ EVENT_LABELS: Final = {
     "user.token": "Jeton d'accès créé",
     "user.revoke": "Accès révoqués",
     "relations.import": "Relations importées",
+    "import.officials": "Élus importés (Répertoire national des élus)",
 }
 #: French names of families of events, for events without a name of their own.
 EVENT_FAMILIES: Final = {
@@ -109,6 +110,15 @@ DETAIL_LABELS: Final = {
     "particulier",
     "bodies_without_officials": "instances sans élu",
     "mandates_without_territory": "mandats sans territoire",
+    # summaries of officials imports (territoria import officials)
+    "bodies": "instances",
+    "persons_reused": "personnes déjà connues",
+    "persons_created": "personnes créées depuis le fichier",
+    "persons_carried_over": "personnes reprises de l'import précédent",
+    "duplicates_left_out": "mandats déjà connus laissés de côté",
+    "out_of_scope": "lignes de collectivités d'outre-mer laissées de côté",
+    "dates_flagged": "dates invraisemblables signalées",
+    "mandates_replaced": "mandats remplacés (même source)",
     "rows": "lignes",
     "values": "valeurs",
     "indicators": "indicateurs",
