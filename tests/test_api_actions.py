@@ -152,3 +152,21 @@ def test_hatvp_csv_from_the_web_is_neutralised(
     _log(analyst, headers, '=HYPERLINK("http://x")', cost_eur=150)
     assert '\'=HYPERLINK("http://x")' in _report_subjects(analyst)
     assert '=HYPERLINK("http://x")' not in _report_subjects(analyst)
+
+
+def test_actions_list_their_actors_by_name(
+    clients: dict[str, tuple[TestClient, dict[str, str]]],
+) -> None:
+    client, headers = clients["analyst"]
+    hits = client.get("/api/v1/persons", params={"q": "Chesnais-Girard"}).json()
+    person, name = hits["items"][0]["id"], hits["items"][0]["name"]
+    assert name == "Loïg CHESNAIS-GIRARD"
+    action = _log(client, headers, "Réunion TER Rennes–Saint-Malo", actors=[CR53, person])
+    listed = client.get("/api/v1/actions").json()
+    found = next(a for a in listed if a["id"] == action)
+    assert dict(zip(found["actors"], found["actor_names"], strict=True)) == {
+        CR53: "Conseil régional de Bretagne",
+        person: name,
+    }
+    page = client.get("/actions").text
+    assert f'<a href="/personnes/{person}?lang=fr">{name}</a>' in page

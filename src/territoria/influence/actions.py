@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -128,6 +128,8 @@ class Action:
     actors: list[str]
     deleted_at: datetime | None = None
     deleted_by: str | None = None
+    #: the actors' names, in the order of ``actors`` (a person's, a body's, an actor's)
+    actor_names: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (dates as ISO text)."""
@@ -352,8 +354,13 @@ _SELECT = """
 SELECT a.id, a.date, a.type, a.subject, a.policy_areas, a.decision_type, a.decision_targeted,
        a.official_categories, a.hours, a.cost_eur, a.outcome, a.notes, a.created_by,
        a.created_at, list(aa.actor_id ORDER BY aa.actor_id) AS actors, a.deleted_at,
-       a.deleted_by
+       a.deleted_by,
+       list(coalesce(p.first_name || ' ' || p.last_name, o.name, ac.name, aa.actor_id)
+            ORDER BY aa.actor_id) AS actor_names
 FROM action a LEFT JOIN action_actor aa ON aa.action_id = a.id
+LEFT JOIN person p ON p.id = aa.actor_id
+LEFT JOIN organisation o ON o.id = aa.actor_id
+LEFT JOIN actor ac ON ac.id = aa.actor_id
 """
 
 
@@ -380,6 +387,7 @@ def _action(r: tuple[Any, ...]) -> Action:
         actors=[a for a in r[14] or [] if a is not None],
         deleted_at=r[15],
         deleted_by=r[16],
+        actor_names=[a for a in r[17] or [] if a is not None],
     )
 
 

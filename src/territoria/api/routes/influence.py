@@ -245,6 +245,9 @@ class ActionOut(BaseModel):
     actors: list[str]
     deleted_at: dt.datetime | None = None
     deleted_by: str | None = None
+    actor_names: list[str] = Field(
+        default_factory=list, description="The actors' names, in the order of `actors`."
+    )
 
 
 class ActionCreated(BaseModel):
