@@ -297,3 +297,42 @@ def test_migration_adds_soft_delete_to_an_existing_log(tmp_path: Path, mini_db_p
         assert get_action(con, action_id).deleted_by == "root"
     finally:
         con.close()
+
+
+def test_cli_takes_an_actor_by_name(mini_db_path: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from territoria.cli import app
+
+    kb = tmp_path / "kb.duckdb"
+    shutil.copyfile(mini_db_path, kb)
+    runner = CliRunner()
+    db = ["--db", str(kb)]
+    added = runner.invoke(
+        app,
+        [
+            "actions",
+            "add",
+            "--subject",
+            "Métro ligne b",
+            "--actor",
+            "Nathalie Appéré",
+            "--actor",
+            "cr-53",
+            *db,
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(app, ["actions", "list", "--json", *db])
+    action = json.loads(listed.stdout)[0]
+    assert dict(zip(action["actors"], action["actor_names"], strict=True)) == {
+        "cr-53": "Conseil régional de Bretagne",
+        action["actors"][1]: "Nathalie APPÉRÉ",
+    }
+    unknown = runner.invoke(
+        app, ["actions", "add", "--subject", "x", "--actor", "Zzyzx Qwerty", *db]
+    )
+    assert unknown.exit_code != 0
+    assert "no person is named like 'Zzyzx Qwerty'" in unknown.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -28,10 +28,32 @@ actions = typer.Typer(
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
+def _actor_id(con: Any, text: str) -> str:
+    """An actor given by id as such; a name resolved to the one person it names."""
+    from territoria.kb.people import resolve_person
+
+    value = text.strip()
+    known = con.execute(
+        "SELECT 1 FROM organisation WHERE id = ? UNION ALL SELECT 1 FROM actor WHERE id = ? "
+        "UNION ALL SELECT 1 FROM person WHERE id = ?",
+        [value, value, value],
+    ).fetchone()
+    if known or value.startswith("p-"):
+        return value
+    return resolve_person(con, value).id
+
+
 @actions.command("add")
 def actions_add(
     subject: Annotated[str, typer.Option(help="Subject of the action.")],
-    actor: Annotated[list[str], typer.Option("--actor", help="Actor met (repeatable).")],
+    actor: Annotated[
+        list[str],
+        typer.Option(
+            "--actor",
+            help="Actor met (repeatable): a person's id or name ('Nathalie Appéré'), a council "
+            "('cr-53') or an imported actor's id.",
+        ),
+    ],
     type_: Annotated[
         str,
         typer.Option("--type", help="meeting, letter, email, call, event, petition, consultation"),
@@ -62,7 +84,7 @@ def actions_add(
                 when=day,
                 type=type_,
                 subject=subject,
-                actors=actor,
+                actors=[_actor_id(con, a) for a in actor],
                 policy_areas=policy_area,
                 decision_type=decision_type,
                 decision_targeted=decision,
@@ -111,7 +133,7 @@ def actions_list(
             a.date.isoformat(),
             a.type,
             a.subject,
-            ", ".join(a.actors),
+            ", ".join(a.actor_names or a.actors),
             a.outcome,
             a.created_by or "–",
         ]
