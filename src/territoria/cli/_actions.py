@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -26,21 +26,6 @@ actions = typer.Typer(
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def _actor_id(con: Any, text: str) -> str:
-    """An actor given by id as such; a name resolved to the one person it names."""
-    from territoria.kb.people import resolve_person
-
-    value = text.strip()
-    known = con.execute(
-        "SELECT 1 FROM organisation WHERE id = ? UNION ALL SELECT 1 FROM actor WHERE id = ? "
-        "UNION ALL SELECT 1 FROM person WHERE id = ?",
-        [value, value, value],
-    ).fetchone()
-    if known or value.startswith("p-"):
-        return value
-    return resolve_person(con, value).id
 
 
 @actions.command("add")
@@ -73,6 +58,7 @@ def actions_add(
 ) -> None:
     """Log an action (meeting, letter ...) with the actors met."""
     from territoria.influence.actions import add_action
+    from territoria.kb.people import actor_id
 
     ctx = context(db, quiet)
     with handle_errors():
@@ -84,7 +70,7 @@ def actions_add(
                 when=day,
                 type=type_,
                 subject=subject,
-                actors=[_actor_id(con, a) for a in actor],
+                actors=[actor_id(con, a) for a in actor],
                 policy_areas=policy_area,
                 decision_type=decision_type,
                 decision_targeted=decision,

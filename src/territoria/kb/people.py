@@ -515,3 +515,18 @@ def persons_with_words(
         )
         for pid, name, born, _, titles in rows
     ]
+
+
+def actor_id(con: duckdb.DuckDBPyConnection, text: str) -> str:
+    """The actor ``text`` names: an id as such (person, council, imported actor), or the one
+    person whose name it is (see :func:`resolve_person`, which raises when there are none or
+    several)."""
+    value = text.strip()
+    known = con.execute(
+        "SELECT 1 FROM organisation WHERE id = ? UNION ALL SELECT 1 FROM actor WHERE id = ? "
+        "UNION ALL SELECT 1 FROM person WHERE id = ?",
+        [value, value, value],
+    ).fetchone()
+    if known or value.startswith("p-"):
+        return value
+    return resolve_person(con, value).id
