@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from territoria.analysis.profile import profile
-from territoria.export import export_level, roster_bytes
+from territoria.export import export_level
 from territoria.kb import connect
-from territoria.roster import roster
+from territoria.roster import roster, roster_bytes
 
 ROSTERS = [
     ("35238", "commune", "Rennes"),

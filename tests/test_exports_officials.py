@@ -18,9 +18,8 @@ from typer.testing import CliRunner
 
 from territoria.cli import app
 from territoria.errors import UnknownTerritory
-from territoria.export import export_officials, roster_bytes
 from territoria.kb import connect
-from territoria.roster import roster
+from territoria.roster import export_officials, roster, roster_bytes
 from test_api_helpers import login, make_app, make_kb
 
 FORMULA = '=HYPERLINK("http://attacker.example","clic")'

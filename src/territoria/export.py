@@ -1,5 +1,5 @@
 """Export the territories of one level with their figures, as files GIS tools and spreadsheets
-open as they are; and the roster of a territory's officials.
+open as they are (a territory's officials: :mod:`territoria.roster`).
 
 Every territory of the level is written, with its code, name, population (and its year), area,
 density, the codes of the territories it belongs to, the requested indicators as columns and its
@@ -35,7 +35,6 @@ then renamed over it.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -60,10 +59,8 @@ from territoria.errors import (
     UnknownPeriod,
 )
 from territoria.kb.territories import territories_of_level
-from territoria.roster import Roster
 
 Format = Literal["geojson", "gpkg", "parquet", "csv", "xlsx"]
-RosterFormat = Literal["csv", "xlsx"]
 
 #: Export formats and the file suffix each one usually carries.
 FORMATS: dict[str, str] = {
@@ -521,135 +518,3 @@ def _parquet_indicators(path: Path, described: list[IndicatorColumn]) -> None:
         {"indicators": [asdict(c) for c in described]}, ensure_ascii=False
     ).encode()
     pq.write_table(table.replace_schema_metadata(metadata), path)
-
-
-# --------------------------------------------------------------------------- officials
-
-#: Columns of a roster export: French header, English header, value.
-_ROSTER_COLUMNS: tuple[tuple[str, str, Any], ...] = (
-    ("nom", "last name", lambda o: o.last_name),
-    ("prénom", "first name", lambda o: o.first_name),
-    ("titre", "title", lambda o: o.title),
-    ("mandat", "mandate", lambda o: o.mandate),
-    ("fonction", "function", lambda o: o.function),
-    ("instance", "body", lambda o: o.body),
-    ("territoire du mandat", "territory of the mandate", lambda o: _territory(o)),
-    ("début du mandat", "mandate since", lambda o: o.start_date),
-    ("début de la fonction", "function since", lambda o: o.function_start_date),
-    ("date signalée", "flagged date", lambda o: _flag(o.date_flag)),
-    ("date dans la source", "date in the source", lambda o: _source_dates(o)),
-    ("groupe", "group", lambda o: o.group),
-    ("parti", "party", lambda o: o.party),
-    (
-        "source",
-        "source",
-        lambda o: o.source + (f" ({o.source_dataset})" if o.source_dataset else ""),
-    ),
-    ("date de la source", "source date", lambda o: o.source_date),
-    ("identifiant", "id", lambda o: o.person_id),
-)
-#: How a date defect of the source is written in an export.
-DATE_FLAGS: dict[str, tuple[str, str]] = {
-    "day_month_swapped": (
-        "date corrigée : jour et mois inversés dans la source",
-        "date corrected: day and month swapped in the source",
-    ),
-    "implausible": (
-        "date invraisemblable dans la source (gardée telle quelle)",
-        "implausible date in the source (kept as written)",
-    ),
-}
-
-
-def _flag(flag: str | None, english: bool = False) -> str | None:
-    if flag is None:
-        return None
-    texts = DATE_FLAGS.get(flag)
-    return flag if texts is None else texts[1 if english else 0]
-
-
-def _territory(official: Any) -> str | None:
-    if official.territory_code is None:
-        return None
-    if official.territory_name:
-        return f"{official.territory_name} ({official.territory_code})"
-    return str(official.territory_code)
-
-
-def _source_dates(official: Any) -> str | None:
-    texts = [t for t in (official.start_date_source, official.function_start_date_source) if t]
-    return " ; ".join(dict.fromkeys(texts)) or None
-
-
-def roster_table(roster: Roster, *, lang: str = "fr") -> tuple[list[str], list[list[Any]]]:
-    """Headers and rows of a roster export (dates as dates, empty cells as ``None``)."""
-    english = lang == "en"
-    headers = [en if english else fr for fr, en, _ in _ROSTER_COLUMNS]
-    rows = []
-    for official in roster.officials:
-        row = [value(official) for _, _, value in _ROSTER_COLUMNS]
-        if english:
-            row[9] = _flag(official.date_flag, english=True)
-        rows.append(row)
-    return headers, rows
-
-
-def roster_bytes(roster: Roster, *, fmt: RosterFormat, lang: str = "fr") -> bytes:
-    """The roster as a CSV (UTF-8, text cells neutralised) or XLSX file."""
-    headers, rows = roster_table(roster, lang=lang)
-    if fmt == "csv":
-        text = io.StringIO()
-        writer = _csv_safe.writer(text, lineterminator="\r\n")
-        writer.writerow(headers)
-        writer.writerows([["" if v is None else v for v in row] for row in rows])
-        return text.getvalue().encode("utf-8")
-    if fmt != "xlsx":
-        msg = f"unknown export format {fmt!r} for officials: use csv or xlsx"
-        raise ExportError(msg)
-    english = lang == "en"
-    body_headers = (
-        ["body", "id", "status", "current officials", "note"]
-        if english
-        else ["instance", "identifiant", "statut", "élus en cours", "remarque"]
-    )
-    buffer = io.BytesIO()
-    write_workbook(
-        buffer,
-        [
-            Sheet(name="officials" if english else "élus", headers=headers, rows=rows),
-            Sheet(
-                name="bodies" if english else "instances",
-                headers=body_headers,
-                rows=[[b.name, b.id, b.status, b.officials, b.note] for b in roster.bodies],
-            ),
-        ],
-    )
-    return buffer.getvalue()
-
-
-def export_officials(roster: Roster, *, fmt: RosterFormat, out: Path, lang: str = "fr") -> Path:
-    """Write a roster (:func:`territoria.roster.roster`) as CSV or XLSX to ``out``, whole or not
-    at all; return ``out``.
-
-    Raises
-    ------
-    ExportError
-        Unknown format, missing folder, or the file cannot be written.
-    """
-    out = Path(out)
-    if not out.parent.is_dir():
-        msg = f"folder {str(out.parent)!r} does not exist: create it or choose another -o path"
-        raise ExportError(msg)
-    data = roster_bytes(roster, fmt=fmt, lang=lang)
-    try:
-        folder = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        try:
-            tmp = folder / out.name
-            tmp.write_bytes(data)
-            os.replace(tmp, out)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-    except OSError as exc:
-        msg = f"cannot write {str(out)!r}: {exc}"
-        raise ExportError(msg) from exc
-    return out

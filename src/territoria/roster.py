@@ -17,20 +17,44 @@ plus the deputies of the circonscriptions that cover the territory and the senat
 départements. Titles are those of the person's gender as the knowledge base records them
 (``mandate.role_label``, ``mandate.function_label``); dates carry the flag of a defect found in
 the source (a day and month swapped, an implausible date) with the source's own text.
+
+:func:`roster_bytes` and :func:`export_officials` write it as CSV (text cells a spreadsheet
+would evaluate neutralised) or XLSX (a sheet of officials, a sheet of bodies).
 """
 
 from __future__ import annotations
 
+import io
+import os
+import shutil
+import tempfile
 from datetime import date, datetime
-from typing import Any, Final
+from pathlib import Path
+from typing import Any, Final, Literal
 
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field
 
+from territoria import _csv_safe
+from territoria._xlsx import Sheet, write_workbook
 from territoria.analysis._profile_reads import SUB_COMMUNAL, reads_for
 from territoria.analysis.profile import profile
+from territoria.errors import ExportError
 
-__all__ = ["COUNCIL_KINDS", "Body", "Official", "Roster", "roster"]
+__all__ = [
+    "COUNCIL_KINDS",
+    "DATE_FLAGS",
+    "Body",
+    "Official",
+    "Roster",
+    "RosterFormat",
+    "export_officials",
+    "roster",
+    "roster_bytes",
+    "roster_table",
+]
+
+RosterFormat = Literal["csv", "xlsx"]
 
 #: Organisation kinds whose every member is an official of the territory they govern.
 COUNCIL_KINDS: Final = (
@@ -308,3 +332,135 @@ def _official(row: tuple[Any, ...]) -> Official:
         source_date=None if when is None else str(when),
         synthetic=bool(row[25]),
     )
+
+
+# --------------------------------------------------------------------------- officials
+
+#: Columns of a roster export: French header, English header, value.
+_ROSTER_COLUMNS: tuple[tuple[str, str, Any], ...] = (
+    ("nom", "last name", lambda o: o.last_name),
+    ("prénom", "first name", lambda o: o.first_name),
+    ("titre", "title", lambda o: o.title),
+    ("mandat", "mandate", lambda o: o.mandate),
+    ("fonction", "function", lambda o: o.function),
+    ("instance", "body", lambda o: o.body),
+    ("territoire du mandat", "territory of the mandate", lambda o: _territory(o)),
+    ("début du mandat", "mandate since", lambda o: o.start_date),
+    ("début de la fonction", "function since", lambda o: o.function_start_date),
+    ("date signalée", "flagged date", lambda o: _flag(o.date_flag)),
+    ("date dans la source", "date in the source", lambda o: _source_dates(o)),
+    ("groupe", "group", lambda o: o.group),
+    ("parti", "party", lambda o: o.party),
+    (
+        "source",
+        "source",
+        lambda o: o.source + (f" ({o.source_dataset})" if o.source_dataset else ""),
+    ),
+    ("date de la source", "source date", lambda o: o.source_date),
+    ("identifiant", "id", lambda o: o.person_id),
+)
+#: How a date defect of the source is written in an export.
+DATE_FLAGS: dict[str, tuple[str, str]] = {
+    "day_month_swapped": (
+        "date corrigée : jour et mois inversés dans la source",
+        "date corrected: day and month swapped in the source",
+    ),
+    "implausible": (
+        "date invraisemblable dans la source (gardée telle quelle)",
+        "implausible date in the source (kept as written)",
+    ),
+}
+
+
+def _flag(flag: str | None, english: bool = False) -> str | None:
+    if flag is None:
+        return None
+    texts = DATE_FLAGS.get(flag)
+    return flag if texts is None else texts[1 if english else 0]
+
+
+def _territory(official: Official) -> str | None:
+    if official.territory_code is None:
+        return None
+    if official.territory_name:
+        return f"{official.territory_name} ({official.territory_code})"
+    return str(official.territory_code)
+
+
+def _source_dates(official: Official) -> str | None:
+    texts = [t for t in (official.start_date_source, official.function_start_date_source) if t]
+    return " ; ".join(dict.fromkeys(texts)) or None
+
+
+def roster_table(roster: Roster, *, lang: str = "fr") -> tuple[list[str], list[list[Any]]]:
+    """Headers and rows of a roster export (dates as dates, empty cells as ``None``)."""
+    english = lang == "en"
+    headers = [en if english else fr for fr, en, _ in _ROSTER_COLUMNS]
+    rows = []
+    for official in roster.officials:
+        row = [value(official) for _, _, value in _ROSTER_COLUMNS]
+        if english:
+            row[9] = _flag(official.date_flag, english=True)
+        rows.append(row)
+    return headers, rows
+
+
+def roster_bytes(roster: Roster, *, fmt: RosterFormat, lang: str = "fr") -> bytes:
+    """The roster as a CSV (UTF-8, text cells neutralised) or XLSX file."""
+    headers, rows = roster_table(roster, lang=lang)
+    if fmt == "csv":
+        text = io.StringIO()
+        writer = _csv_safe.writer(text, lineterminator="\r\n")
+        writer.writerow(headers)
+        writer.writerows([["" if v is None else v for v in row] for row in rows])
+        return text.getvalue().encode("utf-8")
+    if fmt != "xlsx":
+        msg = f"unknown export format {fmt!r} for officials: use csv or xlsx"
+        raise ExportError(msg)
+    english = lang == "en"
+    body_headers = (
+        ["body", "id", "status", "current officials", "note"]
+        if english
+        else ["instance", "identifiant", "statut", "élus en cours", "remarque"]
+    )
+    buffer = io.BytesIO()
+    write_workbook(
+        buffer,
+        [
+            Sheet(name="officials" if english else "élus", headers=headers, rows=rows),
+            Sheet(
+                name="bodies" if english else "instances",
+                headers=body_headers,
+                rows=[[b.name, b.id, b.status, b.officials, b.note] for b in roster.bodies],
+            ),
+        ],
+    )
+    return buffer.getvalue()
+
+
+def export_officials(roster: Roster, *, fmt: RosterFormat, out: Path, lang: str = "fr") -> Path:
+    """Write a roster (:func:`territoria.roster.roster`) as CSV or XLSX to ``out``, whole or not
+    at all; return ``out``.
+
+    Raises
+    ------
+    ExportError
+        Unknown format, missing folder, or the file cannot be written.
+    """
+    out = Path(out)
+    if not out.parent.is_dir():
+        msg = f"folder {str(out.parent)!r} does not exist: create it or choose another -o path"
+        raise ExportError(msg)
+    data = roster_bytes(roster, fmt=fmt, lang=lang)
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        try:
+            tmp = folder / out.name
+            tmp.write_bytes(data)
+            os.replace(tmp, out)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    except OSError as exc:
+        msg = f"cannot write {str(out)!r}: {exc}"
+        raise ExportError(msg) from exc
+    return out

@@ -166,8 +166,7 @@ def officials_command(
     communautaire, départemental, régional, or the body with a special status that replaces
     it), then its deputies and senators: name, title in the person's gender, body, start date
     (with the source's date defects flagged), group, party, source and its date."""
-    from territoria.export import export_officials
-    from territoria.roster import roster
+    from territoria.roster import export_officials, roster
 
     suffix = out.suffix.lower()
     chosen = fmt.value if fmt is not None else {".csv": "csv", ".xlsx": "xlsx"}.get(suffix)

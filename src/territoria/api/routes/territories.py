@@ -22,7 +22,7 @@ from territoria.api._geo import resolution_for_zoom
 from territoria.api._models import Me, SearchItem, SearchPage, ServerStatus
 from territoria.kb import territories as kt
 from territoria.kb.search import search
-from territoria.roster import Roster, roster
+from territoria.roster import Roster, roster, roster_bytes
 
 router = APIRouter(prefix="/api/v1", tags=["territories"], dependencies=[Depends(require("read"))])
 
@@ -315,7 +315,7 @@ def territory_officials(
         return result
     name = f"territoria-elus-{found.level}-{found.code}.{fmt}"
     return Response(
-        exports.roster_bytes(result, fmt=fmt, lang=lang),
+        roster_bytes(result, fmt=fmt, lang=lang),
         media_type=exports.MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
