@@ -53,6 +53,7 @@ TABLES = {
     "relations": ["relation", "actor", "source"],
     "bulk": ["bulk_value", "source"],
     "populations": ["indicator_value", "indicator_definition", "source"],
+    "officials": ["mandate", "person", "source"],
 }
 DUPLICATES = {
     "france": [
@@ -71,6 +72,7 @@ DUPLICATES = {
     "populations": [
         "SELECT count(*) - count(DISTINCT (level, code, indicator, period)) FROM indicator_value"
     ],
+    "officials": ["SELECT count(*) - count(DISTINCT id) FROM person"],
 }
 
 
@@ -118,6 +120,10 @@ def _run_import(importer: str, db: str, inputs: dict[str, Any]) -> None:
         from territoria.sources.populations import import_populations
 
         import_populations(con, origins=[Path(p) for p in inputs["origins"]])
+    elif importer == "officials":
+        from territoria.sources.officials import import_officials
+
+        import_officials(con, Path(inputs["path"]), repair=True)
     con.close()
 
 
@@ -422,6 +428,12 @@ def prepare(folder: Path, mini_db: Path) -> dict[str, tuple[Path, list[dict[str,
     plans["populations"] = (
         populations,
         [{"origins": [str(e) for e in editions]}, {"origins": [str(editions[-1])]}],
+    )
+    officials = folder / "officials.duckdb"
+    shutil.copyfile(mini_db, officials)
+    plans["officials"] = (
+        officials,
+        [{"path": str(DATA / "rne" / "elus-conseillers-departementaux-cd.csv")}],
     )
     return plans
 

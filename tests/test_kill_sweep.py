@@ -27,7 +27,8 @@ def zygote() -> Zygote:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "importer", ["bulk", "france", "indicators", "sirene", "relations", "populations"]
+    "importer",
+    ["bulk", "france", "indicators", "sirene", "relations", "populations", "officials"],
 )
 def test_kill_sweep_leaves_previous_or_new_state(
     importer: str, plans: dict[str, tuple], zygote: Zygote
