@@ -197,3 +197,10 @@ def test_english_pages_exist_for_every_page(client: TestClient) -> None:
     for url in PAGES:
         joined = url + ("&" if "?" in url else "?") + "lang=en"
         assert client.get(joined).status_code == 200, joined
+
+
+def test_poles_layer_names_its_source(client: TestClient) -> None:
+    layer = client.get("/api/v1/poles", params={"format": "geojson"}).json()
+    sirene = next(s for s in layer["sources"] if s["name"] == "sirene")
+    # the map's legend shows it: synthetic establishments are said to be so
+    assert sirene["synthetic"] is True and sirene["reference_date"]
