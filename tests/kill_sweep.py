@@ -54,6 +54,7 @@ TABLES = {
     "bulk": ["bulk_value", "source"],
     "populations": ["indicator_value", "indicator_definition", "source"],
     "officials": ["mandate", "person", "source"],
+    "iris": ["indicator_value", "iris", "source"],
 }
 DUPLICATES = {
     "france": [
@@ -73,6 +74,9 @@ DUPLICATES = {
         "SELECT count(*) - count(DISTINCT (level, code, indicator, period)) FROM indicator_value"
     ],
     "officials": ["SELECT count(*) - count(DISTINCT id) FROM person"],
+    "iris": [
+        "SELECT count(*) - count(DISTINCT (level, code, indicator, period)) FROM indicator_value"
+    ],
 }
 
 
@@ -124,6 +128,10 @@ def _run_import(importer: str, db: str, inputs: dict[str, Any]) -> None:
         from territoria.sources.officials import import_officials
 
         import_officials(con, Path(inputs["path"]), repair=True)
+    elif importer == "iris":
+        from territoria.sources.iris import import_iris
+
+        import_iris(con, origin=Path(inputs["path"]))
     con.close()
 
 
@@ -435,6 +443,9 @@ def prepare(folder: Path, mini_db: Path) -> dict[str, tuple[Path, list[dict[str,
         officials,
         [{"path": str(DATA / "rne" / "elus-conseillers-departementaux-cd.csv")}],
     )
+    iris = folder / "iris.duckdb"
+    shutil.copyfile(mini_db, iris)
+    plans["iris"] = (iris, [{"path": str(DATA / "iris" / "iris_2021_mini.parquet")}])
     return plans
 
 
