@@ -167,7 +167,10 @@ class Body(_Result):
     kind: str
     status: str | None = None
     officials: int = Field(description="Current mandates in the knowledge base.")
-    note: str | None = Field(default=None, description="Why the body has no official.")
+    note: str | None = Field(
+        default=None,
+        description="What the source lacks for this body: any official, a president ...",
+    )
 
 
 class Roster(_Result):

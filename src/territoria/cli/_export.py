@@ -197,8 +197,8 @@ def officials_command(
             soft_wrap=True,
         )
         for body in found.bodies:
-            if not body.officials and body.note:
-                console.print(f"  {body.name}: {body.note}", highlight=False)
+            if body.note:
+                console.print(f"  {body.name}: {body.note}", highlight=False, soft_wrap=True)
 
 
 def register(root: typer.Typer) -> None:
