@@ -45,7 +45,15 @@ def _translate(exc: duckdb.Error, path: Path) -> DatabaseError:
             "open the state of its last checkpoint, and report the problem"
         )
         return DatabaseError(msg)
-    if "lock" in text.lower():
+    lower = text.lower()
+    if "corrupt database file" in lower:
+        msg = (
+            f"the knowledge base {str(path)!r} is corrupt ({text.splitlines()[0]}): restore it "
+            "from a copy, or rebuild it with 'territoria import france' and the other imports"
+        )
+        return DatabaseError(msg)
+    # "Could not set lock on file … Conflicting lock is held" (not "block", "unique_lock")
+    if "could not set lock" in lower or "conflicting lock" in lower:
         msg = (
             f"the knowledge base {str(path)!r} is in use by another process: "
             "close it (or stop 'territoria serve') and try again"
