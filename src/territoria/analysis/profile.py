@@ -318,7 +318,9 @@ class _Profile:
         # a body another source filled (territoria import officials) lacks officials no more
         shown = {row["organisation_id"] for _, row in ranked}
         notes = {
-            k: v for k, v in notes.items() if not (k in shown and (v[1] or "").startswith("aucun"))
+            k: v
+            for k, v in notes.items()
+            if not (k in shown and (v[1] or "").startswith("aucun élu"))
         }
         empty = {k for k, (_, note) in notes.items() if note and note.startswith("aucun élu")}
         self.data["bodies_without_officials"] = [
