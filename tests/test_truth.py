@@ -313,3 +313,19 @@ def test_an_official_of_an_unknown_commune_is_not_dropped_silently(
         import_france(con, origin=folder)
     assert rows(con, "SELECT count(*) FROM mandate") == before
     con.close()
+
+
+def test_cli_profile_says_which_dates_it_corrected(mini_kb_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from territoria.cli import app
+
+    shown = CliRunner().invoke(
+        app,
+        ["profile", "35", "--level", "departement", "--db", str(mini_kb_path)],
+        env={"COLUMNS": "200"},
+    )
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.stdout.replace("│", " ").split())
+    assert "Jean-Luc CHENUT" in text
+    assert "2021-07-01 (corrigée : 2021-01-07 dans la source)" in text

@@ -620,10 +620,15 @@ def render_profile(result: Profile) -> RenderableType:
             where = person.get("territory") or {}
             if where.get("level") == "circonscription" and where.get("code"):
                 function = f"{function} ({where['code']})"
-            table.add_row(
-                person["name"], function, person.get("body") or "", person.get("since") or ""
-            )
+            since = person.get("since") or ""
+            if person.get("date_flag") == "day_month_swapped" and person.get("since_source"):
+                since += f" (corrigée : {person['since_source']} dans la source)"
+            elif person.get("date_flag") == "implausible":
+                since += " (douteuse dans la source)"
+            table.add_row(person["name"], function, person.get("body") or "", since)
         parts.append(table)
+    for note in [*data.get("bodies_without_officials", []), *data.get("council_notes", [])]:
+        parts.append(Text(f"{note['name']} : {note['note']}", style="yellow"))
     # the population series is shown above, with its sources
     indicators = [i for i in data.get("indicators", []) if i["indicator"] != POPULATION]
     if indicators:
