@@ -38,6 +38,7 @@ import duckdb
 from territoria.errors import (
     DatabaseError,
     DatabaseLocked,
+    EmptyKnowledgeBase,
     ReadOnlyDatabase,
     SourceError,
     TerritoriaError,
@@ -154,6 +155,14 @@ class SourceRecord:
 
 _COLUMNS = ", ".join(f.name for f in fields(SourceRecord))
 _MARKS = ", ".join("?" for _ in fields(SourceRecord))
+
+
+def require_communes(con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse to import figures placed in communes before ``territoria import france``."""
+    row = con.execute("SELECT count(*) FROM territory WHERE level = 'commune'").fetchone()
+    if not row or not row[0]:
+        msg = "the knowledge base holds no communes: run 'territoria import france' first"
+        raise EmptyKnowledgeBase(msg)
 
 
 def record_source(

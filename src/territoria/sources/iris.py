@@ -46,13 +46,14 @@ from typing import Any, Final
 
 import duckdb
 
-from territoria.errors import EmptyKnowledgeBase, SourceError
+from territoria.errors import SourceError
 from territoria.kb.audit import record
 from territoria.sources._framework import (
     Progress,
     SourceRecord,
     Staging,
     StepTimer,
+    require_communes,
     translate_error,
 )
 from territoria.sources._package_data import PackageFile, package_file
@@ -208,9 +209,7 @@ def import_iris(
     """
     report = IrisReport()
     step = StepTimer(report, progress)
-    if not _one(con, "SELECT count(*) FROM territory WHERE level = 'commune'"):
-        msg = "the knowledge base holds no communes: run 'territoria import france' first"
-        raise EmptyKnowledgeBase(msg)
+    require_communes(con)
     with (
         tempfile.TemporaryDirectory(prefix="territoria-iris-") as tmp,
         Staging(con, "iris_") as staging,

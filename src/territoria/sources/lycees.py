@@ -36,10 +36,16 @@ from typing import Any, Final
 
 import duckdb
 
-from territoria.errors import EmptyKnowledgeBase, SourceError
+from territoria.errors import SourceError
 from territoria.kb.audit import record
 from territoria.kb.search import normalise
-from territoria.sources._framework import Progress, SourceRecord, Staging, StepTimer
+from territoria.sources._framework import (
+    Progress,
+    SourceRecord,
+    Staging,
+    StepTimer,
+    require_communes,
+)
 from territoria.sources._package_data import PackageFile, package_file
 
 __all__ = ["LyceeReport", "import_lycees", "town_keys"]
@@ -343,9 +349,7 @@ def import_lycees(
     """
     report = LyceeReport()
     step = StepTimer(report, progress)
-    if not con.execute("SELECT count(*) FROM territory WHERE level = 'commune'").fetchone()[0]:  # type: ignore[index]
-        msg = "the knowledge base holds no communes: run 'territoria import france' first"
-        raise EmptyKnowledgeBase(msg)
+    require_communes(con)
     with (
         tempfile.TemporaryDirectory(prefix="territoria-lycees-") as tmp,
         Staging(con, "lyc_") as staging,
