@@ -51,33 +51,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``territoria serve`` process; yields its address."""
-    folder = tmp_path_factory.mktemp("e2e")
-    kb = add_synthetic_sirene(make_kb(mini_db_path, folder), folder)
+@contextlib.contextmanager
+def serve_kb(kb: Path, folder: Path) -> Iterator[str]:
+    """Run ``territoria serve`` on ``kb`` (127.0.0.1, a free port) until the block ends; yield
+    its address once it answers. Its log goes to ``folder/server.log``."""
     port = _free_port()
     env = dict(os.environ, TERRITORIA_SECRET_KEY=SECRET, TERRITORIA_WARM_CACHE="false")
+    command = [sys.executable, "-m", "territoria", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--db", str(kb), "--log-level", "warning"]
     log = (folder / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "territoria",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--db",
-            str(kb),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     address = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -99,6 +82,15 @@ def server(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``territoria serve`` process; yields its address."""
+    folder = tmp_path_factory.mktemp("e2e")
+    kb = add_synthetic_sirene(make_kb(mini_db_path, folder), folder)
+    with serve_kb(kb, folder) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

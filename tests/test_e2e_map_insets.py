@@ -10,20 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from territoria.accounts import add_user
 from territoria.kb import connect
-from test_api_helpers import SECRET
-from test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, _free_port
+from test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, serve_kb
 
 pytestmark = [
     pytest.mark.browser,
@@ -55,39 +49,8 @@ def server(full_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         add_user(con, "carto", role="viewer", password=PASSWORD)
     finally:
         con.close()
-    port = _free_port()
-    env = dict(os.environ, TERRITORIA_SECRET_KEY=SECRET, TERRITORIA_WARM_CACHE="false")
-    log = (folder / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "territoria", "serve", "--host", "127.0.0.1"),
-            *("--port", str(port), "--db", str(kb), "--log-level", "warning"),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    address = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(address + "/login", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("server did not start:\n" + (folder / "server.log").read_text())
-            time.sleep(0.3)
+    with serve_kb(kb, folder) as address:
         yield address
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def test_overseas_insets_in_the_map_colour_scale(server: str, tmp_path: Path) -> None:

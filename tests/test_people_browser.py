@@ -7,19 +7,14 @@ Skipped only when ``/usr/bin/chromium`` is absent outside CI; in CI (``CI`` set)
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from test_api_helpers import PASSWORDS, SECRET, make_kb
-from test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, _free_port
+from test_api_helpers import PASSWORDS, make_kb
+from test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, serve_kb
 
 APPERE = "p-f32e7ff2540601"
 
@@ -37,33 +32,8 @@ def server(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     """``territoria serve`` on the web test knowledge base; yields its address."""
     folder = tmp_path_factory.mktemp("people-browser")
     kb = make_kb(mini_db_path, folder)
-    port = _free_port()
-    env = dict(os.environ, TERRITORIA_SECRET_KEY=SECRET, TERRITORIA_WARM_CACHE="false")
-    command = [sys.executable, "-m", "territoria", "serve", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--db", str(kb), "--log-level", "warning"]
-    log = (folder / "server.log").open("w")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    address = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(address + "/login", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("server did not start:\n" + (folder / "server.log").read_text())
-            time.sleep(0.2)
+    with serve_kb(kb, folder) as address:
         yield address
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
