@@ -28,6 +28,7 @@ from territoria.influence.decision import Target, decision_map, get_theme, resol
 from territoria.influence.graph import InfluenceGraph
 from territoria.influence.network import GraphBundle, load_graph
 from territoria.influence.optimiser import PlanResult, maximise
+from territoria.influence.stance import Stance, validate_stances
 
 __all__ = ["coalition", "describe_actors", "explain_seeds", "plan_project", "robustness"]
 
@@ -315,6 +316,7 @@ def plan_project(
     config: InfluenceConfig | None = None,
     bundle: GraphBundle | None = None,
     progress: Progress | None = None,
+    stances: Mapping[str, Stance] | None = None,
 ) -> dict[str, Any]:
     """Plan the actors to engage for a project and explain the plan.
 
@@ -338,6 +340,9 @@ def plan_project(
         Actor ids who could sign the project with us (a pole's firms and knowledge actors,
         see :func:`territoria.influence.poles.pole_candidates`): those not chosen as seeds are
         ranked by the influence they would add (``co_signers`` in the result).
+    stances
+        Known stances ``{actor id: Stance}`` of stakeholders (see
+        :mod:`territoria.influence.stance`).
     model, epsilon, delta, seed, mc_samples, min_rr_sets
         Passed to :func:`territoria.influence.maximise`; starting from at least
         ``min_rr_sets`` RR sets per collection makes the greedy choice less noisy than
@@ -353,6 +358,7 @@ def plan_project(
         ``guarantee``, ``graph`` (nodes, edges, cached, built_at), ``timings``.
     """
     report = progress or _noop
+    stances = validate_stances(stances)
     config = config or load_config()
     if include_targets is None:
         include_targets = config.include_targets
