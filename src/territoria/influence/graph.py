@@ -83,6 +83,11 @@ class InfluenceGraph:
     def _index(self) -> dict[str, int]:
         return {node: i for i, node in enumerate(self.ids)}
 
+    @property
+    def positions(self) -> dict[str, int]:
+        """Position of every node id, built once per graph (shared: do not modify it)."""
+        return self._index
+
     def index(self, node_id: str) -> int:
         """Return the position of node ``node_id``.
 
