@@ -240,6 +240,13 @@ class UnknownAction(TerritoriaError, LookupError):
     exit_code = 2
 
 
+class InvalidExercise(TerritoriaError, ValueError):
+    """The figures of a register exercise (dates, spend, staff, clients) are not valid."""
+
+    http_status = 422
+    exit_code = 2
+
+
 class NoEstablishments(TerritoriaError, LookupError):
     """The knowledge base holds no SIRENE establishments for this scope."""
 
