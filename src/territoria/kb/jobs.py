@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from territoria.errors import (
     JobCancelled,
@@ -33,7 +33,10 @@ from territoria.errors import (
 from territoria.kb._database import Database
 from territoria.kb._transaction import transaction
 
-__all__ = ["FINISHED", "Job", "JobRunner", "Progress", "error_code", "to_jsonable"]
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["FINISHED", "Job", "JobRunner", "Progress", "error_code", "save_job", "to_jsonable"]
 
 log = logging.getLogger("territoria.kb")
 
@@ -399,25 +402,32 @@ class JobRunner:
                 self._cancel.discard(job.id)
 
     def _save(self, job: Job) -> None:
-        values = [
-            job.id,
-            job.kind,
-            job.owner,
-            json.dumps(job.params, ensure_ascii=False),
-            job.status,
-            job.progress,
-            job.step,
-            job.created_at,
-            job.started_at,
-            job.finished_at,
-            json.dumps(job.result, ensure_ascii=False) if job.result is not None else None,
-            json.dumps(job.error, ensure_ascii=False) if job.error else None,
-        ]
         # No cache derives from the job table: do not make the server's caches refresh.
         with self._db.writer(actor=f"job:{job.owner}", invalidate=False) as cur, transaction(cur):
-            cur.execute(
-                f"INSERT OR REPLACE INTO job ({_COLUMNS}) VALUES ({', '.join('?' * 12)})", values
-            )
+            save_job(cur, job)
+
+
+def save_job(con: duckdb.DuckDBPyConnection, job: Job) -> None:
+    """Write ``job`` (insert or replace) on ``con``, inside the caller's transaction.
+
+    The runner saves its jobs with it; a command that computes a plan in its own process (a
+    dossier's plan version from the CLI) records it as a finished job the same way.
+    """
+    values = [
+        job.id,
+        job.kind,
+        job.owner,
+        json.dumps(job.params, ensure_ascii=False),
+        job.status,
+        job.progress,
+        job.step,
+        job.created_at,
+        job.started_at,
+        job.finished_at,
+        json.dumps(job.result, ensure_ascii=False) if job.result is not None else None,
+        json.dumps(job.error, ensure_ascii=False) if job.error else None,
+    ]
+    con.execute(f"INSERT OR REPLACE INTO job ({_COLUMNS}) VALUES ({', '.join('?' * 12)})", values)
 
 
 def _cancelled(by: str) -> dict[str, Any]:
