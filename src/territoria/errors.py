@@ -240,6 +240,20 @@ class UnknownAction(TerritoriaError, LookupError):
     exit_code = 2
 
 
+class UnknownDossier(TerritoriaError, LookupError):
+    """No dossier (or no item of a dossier) has this id, or it is not in the state needed."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class InvalidDossier(TerritoriaError, ValueError):
+    """A dossier's field or item is missing or malformed (a date, a position, a salience)."""
+
+    http_status = 422
+    exit_code = 2
+
+
 class InvalidExercise(TerritoriaError, ValueError):
     """The figures of a register exercise (dates, spend, staff, clients) are not valid."""
 
