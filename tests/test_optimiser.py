@@ -183,6 +183,8 @@ def test_plan_to_dict_is_json_with_the_documented_keys() -> None:
     assert set(data) == {
         "seeds",
         "estimate",
+        "estimate_ci95",
+        "selection_rr_sets",
         "upper_bound",
         "approx_ratio",
         "mc_estimate",

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from territoria.errors import UnknownActor
 from territoria.influence import _rrsets
 from territoria.influence.graph import InfluenceGraph
+from territoria.influence.simulate import _model_code
 
 __all__ = ["added_influence", "rank_co_signers"]
 
@@ -27,12 +28,18 @@ def added_influence(
     *,
     seed: int,
     samples: int = 20_000,
+    model: str = "ic",
 ) -> NDArray[np.float64]:
-    """Added influence of every node of ``graph`` beyond ``seeds`` (0 for the seeds' sets)."""
+    """Added influence of every node of ``graph`` beyond ``seeds`` (0 for the seeds' sets).
+
+    ``model`` is the plan's diffusion model (``"ic"`` or ``"lt"``): the RR sets are drawn under
+    it, so that a linear-threshold plan ranks its coalition and co-signers under LT too.
+    """
+    code = _model_code(graph, model)
     root_nodes = np.array(list(targets), dtype=np.int32)
     root_w = np.array([targets[int(t)] for t in root_nodes], dtype=np.float64)
     sampler = _rrsets.Sampler.build(
-        graph.rindptr, graph.rindices, graph.rprob, root_nodes, root_w, _rrsets.IC
+        graph.rindptr, graph.rindices, graph.rprob, root_nodes, root_w, code
     )
     rr = _rrsets.RRCollection(sampler, _rrsets.stream_seed(seed, 99))
     rr.grow_to(samples)
@@ -57,6 +64,7 @@ def rank_co_signers(
     gain: NDArray[np.float64] | None = None,
     samples: int = 20_000,
     limit: int = 15,
+    model: str = "ic",
 ) -> list[dict[str, Any]]:
     """Rank ``actors`` (ids) that are not seeds by the influence they would add to the plan.
 
@@ -68,13 +76,13 @@ def rank_co_signers(
     UnknownActor
         When an id is not a node of the influence graph.
     """
-    index = {pid: i for i, pid in enumerate(graph.ids)}
+    index = graph.positions
     missing = [a for a in actors if a not in index]
     if missing:
         msg = f"unknown co-signer actor {missing[0]!r}: it is not in the influence graph"
         raise UnknownActor(msg)
     if gain is None:
-        gain = added_influence(graph, seeds, targets, seed=seed, samples=samples)
+        gain = added_influence(graph, seeds, targets, seed=seed, samples=samples, model=model)
     chosen = set(seeds)
     names = graph.names or graph.ids
     found: list[dict[str, Any]] = []

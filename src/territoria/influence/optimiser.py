@@ -13,8 +13,10 @@ Sampling stops as soon as the certified ratio lower/upper reaches the target
 ``gamma - epsilon`` (``gamma = 1 - 1/e`` for ``k`` seeds, ``(1 - 1/e)/2`` under a budget), or
 once the first collection reaches the IMM size (Tang, Shi, Xiao 2015) that guarantees that
 ratio for the current certified lower bound on the optimum. Because the stopping rule looked
-at the second collection, a third independent one of the same size gives the unbiased
-estimate and the marginal gains. The forward Monte-Carlo check is independent of the sampling.
+at the second collection, a third independent one gives the unbiased estimate and the
+marginal gains; it holds at least as many sets as the others, and more when needed for its
+standard error to be at most half the forward Monte-Carlo check's (the two then agree within
+their intervals). The Monte-Carlo check is independent of the sampling.
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ ONE_MINUS_INV_E = 1.0 - 1.0 / math.e
 # OPIM-C starts with theta_0 RR sets; very small starts only add doubling rounds
 MIN_START_SETS = 256
 DEFAULT_MAX_RR_SETS = 1 << 26
+# the estimate's standard error is kept at most this share of the Monte-Carlo check's ...
+ESTIMATE_SE_RATIO = 0.5
+# ... with at most this many times the sets of the other collections (a nearly deterministic
+# spread has a tiny Monte-Carlo error that no affordable RR collection matches)
+ESTIMATE_MAX_GROWTH = 16
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,12 @@ class PlanResult:
         Random seed used (give it back to reproduce the plan).
     mc_seconds
         Time of the Monte-Carlo check.
+    estimate_ci95
+        95 % confidence interval of ``estimate`` (normal approximation of the share of the
+        estimate collection's RR sets the seeds cover).
+    selection_rr_sets
+        Size of the RR collection the greedy chose the seeds on (the robustness re-plans
+        draw collections of this size).
     """
 
     seeds: list[SeedChoice]
@@ -127,6 +140,8 @@ class PlanResult:
     total_cost: float
     seed: int
     mc_seconds: float = field(default=0.0)
+    estimate_ci95: tuple[float, float] = field(default=(0.0, 0.0))
+    selection_rr_sets: int = field(default=0)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the plan as JSON-serialisable built-in types."""
@@ -135,12 +150,14 @@ class PlanResult:
                 {"id": s.id, "name": s.name, "marginal_gain": s.marginal_gain} for s in self.seeds
             ],
             "estimate": self.estimate,
+            "estimate_ci95": list(self.estimate_ci95),
             "upper_bound": self.upper_bound,
             "approx_ratio": self.approx_ratio,
             "mc_estimate": self.mc_estimate,
             "mc_ci95": list(self.mc_ci95),
             "targets": [{"id": node, "weight": w} for node, w in self.targets],
             "rr_sets": self.rr_sets,
+            "selection_rr_sets": self.selection_rr_sets,
             "seconds": self.seconds,
             "model": self.model,
             "epsilon": self.epsilon,
@@ -230,6 +247,54 @@ def _imm_size(
     a = math.log(2.0 / fail)
     root = gamma * math.sqrt(a) + math.sqrt(gamma * (log_sets + a))
     return 2.0 * total_weight * root**2 / (epsilon**2 * opt_lb)
+
+
+def greedy_choice(
+    rr: _rrsets.RRCollection,
+    useful: NDArray[np.int64],
+    n: int,
+    k: int,
+    cost: NDArray[np.float64] | None,
+    budget: float,
+) -> tuple[NDArray[np.int64], float]:
+    """Greedy seeds on ``rr`` among ``useful`` candidates, and the bound on the optimum's
+    coverage (see :func:`_coverage.greedy_cover`).
+
+    Only the candidates that belong to at least one RR set are scanned: the others cover
+    nothing, so leaving them out changes neither the choice nor the bound, and spares a scan
+    of every candidate of the graph at each greedy step.
+    """
+    present = np.zeros(n, dtype=np.bool_)
+    present[rr.members] = True
+    chosen, _, _, bound = _coverage.greedy_cover(
+        rr.offsets, rr.members, n, useful[present[useful]], k=k, costs=cost, budget=budget
+    )
+    return chosen, bound
+
+
+def _estimate_size(
+    covered: int, theta: int, total_weight: float, mc_se: float, max_rr_sets: int
+) -> int:
+    """RR sets the estimate needs for its standard error to be at most half the Monte-Carlo
+    check's, so that the estimate and the check's interval agree (at most ``max_rr_sets`` and
+    ``ESTIMATE_MAX_GROWTH * theta``; ``estimate_ci95`` reports the precision reached).
+
+    With ``theta`` sets of which ``covered`` are covered, the estimate's standard error is
+    ``W sqrt(p (1 - p) / theta)``, ``p = covered / theta``; it falls as ``1 / sqrt(size)``.
+    """
+    share = covered / theta
+    rr_se = total_weight * math.sqrt(share * (1.0 - share) / theta)
+    if mc_se <= 0.0 or rr_se <= ESTIMATE_SE_RATIO * mc_se:
+        return theta
+    wanted = math.ceil(theta * (rr_se / (ESTIMATE_SE_RATIO * mc_se)) ** 2)
+    return max(theta, min(max_rr_sets, ESTIMATE_MAX_GROWTH * theta, wanted))
+
+
+def _binomial_ci95(covered: int, size: int, total_weight: float) -> tuple[float, float]:
+    """95 % normal-approximation interval of the RR estimate ``W covered / size``."""
+    share = covered / size
+    half = 1.96 * math.sqrt(share * (1.0 - share) / size)
+    return (max(0.0, share - half) * total_weight, min(1.0, share + half) * total_weight)
 
 
 def _check_request(
@@ -461,9 +526,7 @@ def maximise(
         i += 1
         r1.grow_to(theta)
         r2.grow_to(theta)
-        chosen, _, _, cover_bound = _coverage.greedy_cover(
-            r1.offsets, r1.members, graph.n_nodes, useful, k=k_eff, costs=cost, budget=budget_eff
-        )
+        chosen, cover_bound = greedy_choice(r1, useful, graph.n_nodes, k_eff, cost, budget_eff)
         # each of the three failure events of round i gets delta / (3 i (i + 1)): they sum
         # to delta over all rounds, so no round count has to be fixed in advance
         fail = delta / (3.0 * i * (i + 1))
@@ -479,14 +542,28 @@ def maximise(
         if ratio >= target or by_size or 2 * theta > max_rr_sets:
             break
         theta *= 2
+    selected_at = time.perf_counter()
+    mc_started = selected_at
+    check = simulate.simulate(
+        graph, chosen.tolist(), targets=targets, model=model, samples=mc_samples, seed=seed
+    )
+    mc_seconds = time.perf_counter() - mc_started
     # the stopping rule looked at the second collection, which biases its estimate upwards:
-    # estimate the spread and the marginal gains on a third, untouched collection
+    # estimate the spread and the marginal gains on a third, untouched collection, large
+    # enough for its standard error to stay well below the Monte-Carlo check's
     r3 = _rrsets.RRCollection(sampler, _rrsets.stream_seed(seed, 3))
     r3.grow_to(theta)
     gains = _coverage.coverage_by_rank(r3.offsets, r3.members, chosen, graph.n_nodes)
-    seconds = time.perf_counter() - started
+    wanted = _estimate_size(
+        int(gains.sum()), theta, total_weight, check.std / math.sqrt(mc_samples), max_rr_sets
+    )
+    if wanted > r3.size:
+        r3.grow_to(wanted)
+        gains = _coverage.coverage_by_rank(r3.offsets, r3.members, chosen, graph.n_nodes)
+    seconds = time.perf_counter() - started - mc_seconds
+    estimate_ci95 = _binomial_ci95(int(gains.sum()), r3.size, total_weight)
 
-    unit = total_weight / theta
+    unit = total_weight / r3.size
     seeds = [
         SeedChoice(
             index=int(v),
@@ -497,11 +574,6 @@ def maximise(
         )
         for v, g in zip(chosen.tolist(), gains.tolist(), strict=True)
     ]
-    mc_started = time.perf_counter()
-    check = simulate.simulate(
-        graph, chosen.tolist(), targets=targets, model=model, samples=mc_samples, seed=seed
-    )
-    mc_seconds = time.perf_counter() - mc_started
     certified = ratio >= target or by_size
     plan_k = k_requested if cost is None else None
     plan_budget = None if cost is None else budget_eff
@@ -534,6 +606,8 @@ def maximise(
         total_cost=float(sum(s.cost for s in seeds)),
         seed=seed,
         mc_seconds=mc_seconds,
+        estimate_ci95=estimate_ci95,
+        selection_rr_sets=theta,
     )
 
 

@@ -16,12 +16,12 @@ from typing import Any
 
 import duckdb
 import numpy as np
-from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from territoria.errors import InvalidPlanRequest, UnknownActor
 from territoria.influence._gain import added_influence, rank_co_signers
+from territoria.influence._robustness import robustness
 from territoria.influence._territories import _area_territories, _similar_territories
 from territoria.influence.config import InfluenceConfig, load_config
 from territoria.influence.decision import Target, decision_map, get_theme, resolve_territory
@@ -183,47 +183,6 @@ def explain_seeds(
     return out
 
 
-def robustness(
-    graph: InfluenceGraph,
-    chosen: Sequence[int],
-    *,
-    targets: Mapping[int, float],
-    k: int | None,
-    budget: float | None,
-    costs: NDArray[np.float64] | None,
-    candidates: NDArray[np.bool_],
-    sigma: float,
-    replans: int,
-    epsilon: float,
-    seed: int,
-    progress: Progress = _noop,
-) -> dict[str, float]:
-    """Share of re-plans (probabilities times log-normal noise of ``sigma``) keeping each actor."""
-    if replans <= 0 or not chosen:
-        return {}
-    rng = np.random.default_rng(seed)
-    kept = dict.fromkeys(chosen, 0)
-    for r in range(replans):
-        noisy = np.clip(graph.prob * rng.lognormal(0.0, sigma, graph.n_edges), 0.0, 1.0)
-        plan = maximise(
-            graph.with_probabilities(noisy),
-            targets=targets,
-            k=k,
-            budget=budget,
-            costs=costs,
-            candidates=candidates,
-            epsilon=max(epsilon, 0.2),
-            delta=0.05,
-            seed=seed + 1 + r,
-            mc_samples=2,
-        )
-        picked = {s.index for s in plan.seeds}
-        for c in chosen:
-            kept[c] += c in picked
-        progress("robustness", (r + 1) / replans)
-    return {graph.ids[c]: kept[c] / replans for c in chosen}
-
-
 def coalition(
     con: duckdb.DuckDBPyConnection,
     graph: InfluenceGraph,
@@ -236,6 +195,7 @@ def coalition(
     samples: int = 20_000,
     limit: int = 15,
     profile: Sequence[str] | None = None,
+    model: str = "ic",
 ) -> list[dict[str, Any]]:
     """Territories sharing the project's stake, ranked by the influence their executives add.
 
@@ -251,10 +211,10 @@ def coalition(
         rows = _area_territories(con, level=level, code=code)
     if not rows:
         return []
-    gain = added_influence(graph, seeds, targets, seed=seed, samples=samples)
+    gain = added_influence(graph, seeds, targets, seed=seed, samples=samples, model=model)
     seed_mask = np.zeros(graph.n_nodes, dtype=bool)
     seed_mask[list(seeds)] = True
-    index = {pid: i for i, pid in enumerate(graph.ids)}
+    index = graph.positions
     names = graph.names or graph.ids
     out = []
     for t_level, t_code, t_name, pid in rows:
@@ -370,7 +330,7 @@ def plan_project(
     bundle = bundle or load_graph(con, config=config)
     graph = bundle.graph
     timings["graph"] = time.perf_counter() - t0
-    index = {pid: i for i, pid in enumerate(graph.ids)}
+    index = graph.positions
     target_list: list[Target] = []
     territory = None
     theme_info = None
@@ -431,6 +391,7 @@ def plan_project(
         delta=delta,
         seed=seed,
         mc_samples=mc_samples,
+        min_rr_sets=min_rr_sets,
     )
     timings["optimise_and_check"] = time.perf_counter() - t1
     report("explain", 0.5)
@@ -451,8 +412,9 @@ def plan_project(
             candidates=mask,
             sigma=config.sigma,
             replans=config.replans,
-            epsilon=epsilon,
+            rr_sets=result.selection_rr_sets,
             seed=seed,
+            model=result.model,
             progress=lambda s, f: report(s, 0.55 + 0.35 * f),
         )
         timings["robustness"] = time.perf_counter() - t3
@@ -469,6 +431,7 @@ def plan_project(
             code=territory[1],
             seed=seed,
             profile=coalition_profile,
+            model=result.model,
         )
         timings["coalition"] = time.perf_counter() - t4
     signers: list[dict[str, Any]] = []
@@ -476,7 +439,13 @@ def plan_project(
         report("co-signers", 0.96)
         t5 = time.perf_counter()
         signers = rank_co_signers(
-            graph, seed_idx, tmap, list(co_signers), seed=seed, kinds=bundle.kinds
+            graph,
+            seed_idx,
+            tmap,
+            list(co_signers),
+            seed=seed,
+            kinds=bundle.kinds,
+            model=result.model,
         )
         timings["co_signers"] = time.perf_counter() - t5
     ids = [s.id for s in result.seeds] + [t.id for t in target_list]
