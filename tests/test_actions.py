@@ -71,11 +71,19 @@ def test_actions_update_relations_and_report(mini_db: duckdb.DuckDBPyConnection)
     assert strength == (pytest.approx(0.6),)
     assert len(list_actions(mini_db, year=2026)) == 2
     report = json.loads(register_report(mini_db, year=2026))
-    assert report["exercice"] == 2026 and report["nombre_activites"] == 1
-    activity = report["activites"][0]
-    assert activity["nombre_actions"] == 2
-    assert "Maire" in activity["responsables_publics"]
-    assert activity["tranche_depenses"] == "10 000 € à 24 999 €"
+    exercise = report["exercices"][0]["publicationCourante"]
+    assert (exercise["dateDebut"], exercise["nombreActivite"]) == ("01-01-2026", 1)
+    activity = exercise["activites"][0]["publicationCourante"]
+    # the mayor of Rennes and the regional council: one category, two decision types
+    parts = activity["actionsRepresentationInteret"]
+    assert sum(p["nombreActions"] for p in parts) == 2
+    assert {c for p in parts for c in p["reponsablesPublics"]} == {
+        "Élu ou membre de cabinet d'une collectivité territoriale"
+    }
+    assert {p["observation"] for p in parts} == {"Convention TER 2027", ""}
+    # no spend declared for the exercise: the bracket is estimated from the log's costs
+    assert exercise["montantDepense"] == "> = 10 000 euros et < 25 000 euros"
+    assert exercise["montantDepenseOrigine"] == "estime"
     rows = list(csv.DictReader(io.StringIO(register_report(mini_db, year=2026, fmt="csv"))))
     assert rows[0]["objet"].startswith("Réouverture")
     # Our organisation now reaches the mayor in the influence graph.
@@ -94,9 +102,11 @@ def test_bad_actions(mini_db: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_expense_brackets() -> None:
-    assert expense_bracket(0) == "moins de 10 000 €"
-    assert expense_bracket(10_000) == "10 000 € à 24 999 €"
-    assert expense_bracket(2_000_000) == "1 000 000 € et plus"
+    """The register's own labels (open data, field montantDepense)."""
+    assert expense_bracket(0) == "< 10 000 euros"
+    assert expense_bracket(10_000) == "> = 10 000 euros et < 25 000 euros"
+    assert expense_bracket(2_000_000) == "> = 2 000 000 euros et < 2 250 000 euros"
+    assert expense_bracket(12_000_000) == "> = 10 000 000 euros"
 
 
 def test_relations_import(mini_db: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
@@ -182,9 +192,10 @@ def test_deletion_is_soft_owned_audited_and_undoable(mini_db: duckdb.DuckDBPyCon
     assert mine not in [a.id for a in list_actions(mini_db)]
     binned = list_actions(mini_db, deleted=True)
     assert [(a.id, a.deleted_by) for a in binned] == [(mine, "alice")]
-    report = json.loads(register_report(mini_db, year=2026))
-    assert [a["objet"] for a in report["activites"]] == ["Ligne b du métro"]
-    assert report["tranche_depenses_totales"] == "moins de 10 000 €"
+    exercise = json.loads(register_report(mini_db, year=2026))["exercices"][0]
+    activities = exercise["publicationCourante"]["activites"]
+    assert [a["publicationCourante"]["objet"] for a in activities] == ["Ligne b du métro"]
+    assert exercise["publicationCourante"]["montantDepense"] == "< 10 000 euros"
     # Its only trace in the influence graph, the engagement of the mayor, is gone.
     assert _engaged(mini_db, mayor) is None
     assert not _graph_edge(mini_db, "self", mayor)
@@ -199,7 +210,8 @@ def test_deletion_is_soft_owned_audited_and_undoable(mini_db: duckdb.DuckDBPyCon
     assert mine in [a.id for a in list_actions(mini_db)]
     assert _engaged(mini_db, mayor) == pytest.approx(0.6)
     assert _graph_edge(mini_db, "self", mayor)
-    assert json.loads(register_report(mini_db, year=2026))["nombre_activites"] == 2
+    restored_report = json.loads(register_report(mini_db, year=2026))
+    assert restored_report["exercices"][0]["publicationCourante"]["nombreActivite"] == 2
     with pytest.raises(UnknownAction, match="not deleted"):
         restore_action(mini_db, mine, user="alice")
     # Every write left one audit row naming who did it; the refused ones left none.
@@ -286,13 +298,15 @@ def test_migration_adds_soft_delete_to_an_existing_log(tmp_path: Path, mini_db_p
     action_id = add_action(
         con, when=date(2025, 9, 1), type="call", subject="ancienne", actors=["cr-53"]
     )
+    for column in ("client", "decision_type_original", "type_original", "type_detail"):
+        con.execute(f"ALTER TABLE action DROP COLUMN {column}")
     con.execute("ALTER TABLE action DROP COLUMN deleted_by")
     con.execute("ALTER TABLE action DROP COLUMN deleted_at")
-    con.execute("DELETE FROM schema_version WHERE version = 7")
+    con.execute("DELETE FROM schema_version WHERE version IN (7, 11)")
     con.close()
     con = connect(path)
     try:
-        assert [a.subject for a in list_actions(con)] == ["ancienne"]
+        assert [(a.subject, a.type) for a in list_actions(con)] == [("ancienne", "meeting")]
         delete_action(con, action_id, user="root", admin=True)
         assert get_action(con, action_id).deleted_by == "root"
     finally:

@@ -1,11 +1,12 @@
-"""Lobbying actions log and the annual activity report of the HATVP register.
+"""Lobbying actions log, the content of the annual activity report of the HATVP register.
 
 Interest representatives registered with the Haute Autorité pour la transparence de la vie
-publique (HATVP) declare each year, per activity ("fiche d'activité"): its subject, the policy
-areas, the type of public decision targeted, the types of action, the categories of public
-officials met, and the expenses bracket. ``register_report`` assembles that content from the
-actions log. The log's outcomes update the relation from "us" (actor ``self``) to the actors
-met, which the influence graph then uses.
+publique (HATVP) declare each exercise its figures and, per activity ("fiche d'activité"), its
+subject, the policy areas, and its actions: the categories of public officials met, the types of
+decision targeted, the types of action, the tiers for whom it was done. Actions are logged in
+the register's vocabulary (:mod:`territoria.influence.agora`); ``register_report`` assembles the
+report (:mod:`territoria.influence.agora_report`). The log's outcomes update the relation from
+"us" (actor ``self``) to the actors met, which the influence graph then uses.
 
 Every action records who logged it (``created_by``). Deleting is soft (``deleted_at``,
 ``deleted_by``): a deleted action leaves lists, reports and the influence graph but stays in the
@@ -16,16 +17,21 @@ transaction.
 
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
 
-from territoria import _csv_safe
 from territoria.errors import InvalidPlanRequest, PermissionDenied, UnknownAction, UnknownActor
+from territoria.influence.agora import (
+    ACTION_TYPE_ALIASES,
+    ACTION_TYPES,
+    DECISION_TYPE_ALIASES,
+    DECISION_TYPES,
+    coverage,
+    spend_bracket,
+)
 from territoria.kb._transaction import transaction
 from territoria.kb.audit import current_actor, record
 from territoria.sources._framework import SourceRecord, record_source
@@ -42,69 +48,9 @@ __all__ = [
     "restore_action",
 ]
 
-ACTION_TYPES = {
-    "meeting": "Organiser des discussions informelles ou des réunions en tête-à-tête",
-    "letter": "Envoyer des pétitions, lettres, tracts",
-    "email": "Établir une correspondance régulière (par courriel, par courrier…)",
-    "call": "Téléphoner",
-    "event": "Organiser des séminaires, conférences, colloques, réceptions",
-    "petition": "Lancer des pétitions",
-    "consultation": "Répondre à une consultation publique",
-}
-DECISION_TYPES = {
-    "legislative": "Lois, y compris constitutionnelles",
-    "regulatory": "Actes réglementaires",
-    "individual": "Décisions individuelles",
-    "contract": "Contrats, marchés publics, concessions",
-    "other": "Autres décisions publiques",
-}
 OUTCOME_DELTA = {"positive": 0.1, "neutral": 0.0, "negative": -0.1, "unknown": 0.0}
-# HATVP expense brackets for an activity report (euros, lower bound inclusive).
-_BRACKETS = [
-    (0, "moins de 10 000 €"),
-    (10_000, "10 000 € à 24 999 €"),
-    (25_000, "25 000 € à 49 999 €"),
-    (50_000, "50 000 € à 74 999 €"),
-    (75_000, "75 000 € à 99 999 €"),
-    (100_000, "100 000 € à 199 999 €"),
-    (200_000, "200 000 € à 299 999 €"),
-    (300_000, "300 000 € à 399 999 €"),
-    (400_000, "400 000 € à 499 999 €"),
-    (500_000, "500 000 € à 999 999 €"),
-    (1_000_000, "1 000 000 € et plus"),
-]
-
-
-def expense_bracket(amount: float) -> str:
-    """The HATVP bracket label of an expense in euros."""
-    label = _BRACKETS[0][1]
-    for low, text in _BRACKETS:
-        if amount >= low:
-            label = text
-    return label
-
-
-def _official_category(con: duckdb.DuckDBPyConnection, actor_ids: list[str]) -> list[str]:
-    rows = con.execute(
-        """
-        SELECT DISTINCT CASE
-            WHEN m.role = 'député' THEN 'Député'
-            WHEN m.role = 'sénateur' THEN 'Sénateur'
-            WHEN m.role = 'député européen' THEN 'Député européen'
-            WHEN m.function_code = 'MAI' THEN 'Maire'
-            WHEN m.function_code = 'PRE' AND o.kind = 'conseil_regional'
-                 THEN 'Président de conseil régional'
-            WHEN m.function_code = 'PRE' AND o.kind = 'conseil_departemental'
-                 THEN 'Président de conseil départemental'
-            WHEN m.function_code = 'PRE' AND o.kind = 'conseil_communautaire'
-                 THEN 'Président d''établissement public de coopération intercommunale'
-            ELSE 'Titulaire d''une fonction ou d''un mandat local' END
-        FROM mandate m JOIN organisation o ON o.id = m.organisation_id
-        WHERE m.person_id IN (SELECT unnest(?::VARCHAR[])) AND m.end_date IS NULL
-        """,
-        [actor_ids],
-    ).fetchall()
-    return sorted(str(r[0]) for r in rows)
+#: The register's spend bracket of an amount (kept under its former name).
+expense_bracket = spend_bracket
 
 
 @dataclass(frozen=True)
@@ -130,6 +76,16 @@ class Action:
     deleted_by: str | None = None
     #: the actors' names, in the order of ``actors`` (a person's, a body's, an actor's)
     actor_names: list[str] = field(default_factory=list)
+    #: the register's labels of ``type`` and ``decision_type``
+    type_label: str = ""
+    decision_type_label: str = ""
+    #: the user's own words for the type ("Téléphoner"; what "Autres : à préciser" asks for)
+    type_detail: str = ""
+    #: the types as logged before the register's vocabulary (migration 0011): "call: Téléphoner"
+    type_original: str | None = None
+    decision_type_original: str | None = None
+    #: the tiers (client) for whom the action was done; None: for our own organisation
+    client: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (dates as ISO text)."""
@@ -155,13 +111,28 @@ def add_action(
     outcome: str = "unknown",
     notes: str = "",
     created_by: str | None = None,
+    client: str | None = None,
+    type_detail: str = "",
 ) -> int:
     """Record an action; its outcome strengthens or weakens our relation to the actors met.
 
-    ``created_by`` names its author (who may later delete it); by default, whoever the current
-    writes are attributed to (:func:`territoria.kb.audit.current_actor`). Returns the new
-    action's id. Unknown actors, types or outcomes raise clear errors and nothing is written.
+    ``type`` and ``decision_type`` are keys of the register's lists
+    (:data:`territoria.influence.agora.ACTION_TYPES`, ``DECISION_TYPES``); the former keys
+    ``call``, ``email``, ``letter``, ``consultation``, ``legislative`` and ``contract`` are
+    recorded as the closest official type, their words kept in ``type_detail``. ``client``
+    names the tiers for whom the action was done (a consultancy's client). ``created_by`` names
+    its author (who may later delete it); by default, whoever the current writes are attributed
+    to (:func:`territoria.kb.audit.current_actor`). Returns the new action's id. Unknown actors,
+    types or outcomes raise clear errors and nothing is written.
     """
+    if type in ACTION_TYPE_ALIASES:
+        type, words = ACTION_TYPE_ALIASES[type]
+        type_detail = type_detail.strip() or words
+    decision_type = DECISION_TYPE_ALIASES.get(decision_type, decision_type)
+    client = (client or "").strip() or None
+    if type == "other" and not type_detail.strip():
+        msg = "the type 'other' (Autres : à préciser) needs its precision: give type_detail"
+        raise InvalidPlanRequest(msg)
     _check_action(
         type=type,
         subject=subject,
@@ -184,14 +155,16 @@ def add_action(
     if unknown:
         msg = f"unknown actor(s) {unknown!r}: use person ids ('p-…') or council ids ('cr-53')"
         raise UnknownActor(msg)
-    categories = _official_category(con, actors)
+    covered = coverage(con, actors, on=when).values()
+    categories = sorted({c.category for c in covered if c.category is not None})
     author = created_by if created_by is not None else current_actor()
     now = _now()
     with transaction(con):
         row = con.execute(
             "INSERT INTO action (date, type, subject, policy_areas, decision_type, "
             "decision_targeted, official_categories, hours, cost_eur, outcome, notes, "
-            "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "created_by, created_at, type_detail, client) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             [
                 when,
                 type,
@@ -199,13 +172,15 @@ def add_action(
                 ",".join(policy_areas or []),
                 decision_type,
                 decision_targeted,
-                ",".join(categories),
+                "".join("|" + c for c in categories),
                 hours,
                 cost_eur,
                 outcome,
                 notes,
                 author,
                 now,
+                type_detail.strip(),
+                client,
             ],
         ).fetchone()
         assert row is not None
@@ -221,6 +196,7 @@ def add_action(
                 "date": when.isoformat(),
                 "type": type,
                 "actors": actors,
+                "client": client,
                 "created_by": author,
             },
         )
@@ -356,7 +332,8 @@ SELECT a.id, a.date, a.type, a.subject, a.policy_areas, a.decision_type, a.decis
        a.created_at, list(aa.actor_id ORDER BY aa.actor_id) AS actors, a.deleted_at,
        a.deleted_by,
        list(coalesce(p.first_name || ' ' || p.last_name, o.name, ac.name, aa.actor_id)
-            ORDER BY aa.actor_id) AS actor_names
+            ORDER BY aa.actor_id) AS actor_names,
+       a.type_detail, a.type_original, a.decision_type_original, a.client
 FROM action a LEFT JOIN action_actor aa ON aa.action_id = a.id
 LEFT JOIN person p ON p.id = aa.actor_id
 LEFT JOIN organisation o ON o.id = aa.actor_id
@@ -368,6 +345,12 @@ def _split(text: str | None) -> list[str]:
     return [p for p in (text or "").split(",") if p]
 
 
+def _categories(text: str | None) -> list[str]:
+    # the register's labels hold commas: they are kept as '|a|b' (as 'a,b' before migration 0011)
+    value = text or ""
+    return [p for p in value.split("|" if value.startswith("|") else ",") if p]
+
+
 def _action(r: tuple[Any, ...]) -> Action:
     return Action(
         id=int(r[0]),
@@ -377,7 +360,7 @@ def _action(r: tuple[Any, ...]) -> Action:
         policy_areas=_split(r[4]),
         decision_type=str(r[5] or "other"),
         decision_targeted=str(r[6] or ""),
-        official_categories=_split(r[7]),
+        official_categories=_categories(r[7]),
         hours=float(r[8] or 0.0),
         cost_eur=float(r[9] or 0.0),
         outcome=str(r[10] or "unknown"),
@@ -388,6 +371,12 @@ def _action(r: tuple[Any, ...]) -> Action:
         deleted_at=r[15],
         deleted_by=r[16],
         actor_names=[a for a in r[17] or [] if a is not None],
+        type_label=ACTION_TYPES.get(str(r[2]), str(r[2])),
+        decision_type_label=DECISION_TYPES.get(str(r[5] or "other"), str(r[5])),
+        type_detail=str(r[18] or ""),
+        type_original=r[19],
+        decision_type_original=r[20],
+        client=r[21],
     )
 
 
@@ -519,84 +508,13 @@ def _audit_detail(action: Action) -> dict[str, Any]:
 
 
 def register_report(con: duckdb.DuckDBPyConnection, *, year: int, fmt: str = "hatvp-json") -> str:
-    """The content of the annual HATVP activity report for ``year``.
+    """The annual activity report of the register for the exercise ``year``, as text:
+    ``hatvp-json`` (the AGORA open-data structure) or ``csv`` (one row per action of an
+    activity). See :func:`territoria.influence.agora_report.activity_report`."""
+    from territoria.influence.agora_report import activity_report, report_csv, report_json
 
-    One activity per subject: its policy areas, the types of decisions targeted (with the
-    decision named), the types of action, the categories of officials met, the number of
-    actions and the expense bracket of the time and money spent.
-    """
     if fmt not in ("hatvp-json", "csv"):
         msg = f"unknown report format {fmt!r}: use hatvp-json or csv"
         raise InvalidPlanRequest(msg)
-    activities: dict[str, dict[str, Any]] = {}
-    for a in reversed(list_actions(con, year=year)):
-        act = activities.setdefault(
-            a.subject,
-            {
-                "objet": a.subject,
-                "domaines_intervention": set(),
-                "decisions_concernees": set(),
-                "decisions_visees": set(),
-                "actions_menees": set(),
-                "responsables_publics": set(),
-                "nombre_actions": 0,
-                "depenses_eur": 0.0,
-                "heures": 0.0,
-            },
-        )
-        act["domaines_intervention"].update(a.policy_areas)
-        act["decisions_concernees"].add(DECISION_TYPES[a.decision_type])
-        if a.decision_targeted:
-            act["decisions_visees"].add(a.decision_targeted)
-        act["actions_menees"].add(ACTION_TYPES[a.type])
-        act["responsables_publics"].update(a.official_categories)
-        act["nombre_actions"] += 1
-        act["depenses_eur"] += a.cost_eur
-        act["heures"] += a.hours
-    items: list[dict[str, Any]] = []
-    for act in activities.values():
-        item: dict[str, Any] = {k: sorted(v) if isinstance(v, set) else v for k, v in act.items()}
-        item["tranche_depenses"] = expense_bracket(act["depenses_eur"])
-        items.append(item)
-    total = sum(float(i["depenses_eur"]) for i in items)
-    if fmt == "hatvp-json":
-        return json.dumps(
-            {
-                "exercice": year,
-                "nombre_activites": len(items),
-                "tranche_depenses_totales": expense_bracket(total),
-                "activites": items,
-            },
-            ensure_ascii=False,
-            indent=2,
-        )
-    buffer = io.StringIO()
-    writer = _csv_safe.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        [
-            "exercice",
-            "objet",
-            "domaines_intervention",
-            "decisions_concernees",
-            "decisions_visees",
-            "actions_menees",
-            "responsables_publics",
-            "nombre_actions",
-            "tranche_depenses",
-        ]
-    )
-    for i in items:
-        writer.writerow(
-            [
-                year,
-                i["objet"],
-                "; ".join(i["domaines_intervention"]),
-                "; ".join(i["decisions_concernees"]),
-                "; ".join(i["decisions_visees"]),
-                "; ".join(i["actions_menees"]),
-                "; ".join(i["responsables_publics"]),
-                i["nombre_actions"],
-                i["tranche_depenses"],
-            ]
-        )
-    return buffer.getvalue()
+    report = activity_report(con, year=year)
+    return report_json(report) if fmt == "hatvp-json" else report_csv(report)
