@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 import duckdb
 
-__all__ = ["COMPETENCES", "SPECIFICITY", "bodies_for", "most_specific"]
+__all__ = ["COMPETENCES", "SPECIFICITY", "bodies_for", "bodies_for_communes", "most_specific"]
 
 #: Levels whose competences a body may hold, from the most local.
 COMPETENCES = ("commune", "epci", "departement", "region")
@@ -72,3 +72,32 @@ def bodies_for(con: duckdb.DuckDBPyConnection, competence: str, level: str, code
     """
     rows = con.execute(_SQL, [level, code, level, code, competence]).fetchall()
     return most_specific((str(r[0]), str(r[1])) for r in rows)
+
+
+_MANY_SQL = """
+WITH area(code) AS (SELECT DISTINCT unnest(?::VARCHAR[])),
+place(commune, level, code) AS (
+    SELECT code, 'commune', code FROM area
+    UNION ALL
+    SELECT m.code, m.parent_level, m.parent_code FROM membership m JOIN area a ON a.code = m.code
+    WHERE m.level = 'commune' AND m.parent_level IN ('epci', 'departement', 'region')
+)
+SELECT DISTINCT p.commune, b.competence, b.level, b.organisation_id
+FROM body_territory b JOIN place p ON p.level = b.level AND p.code = b.code
+WHERE b.competence IN (SELECT unnest(?::VARCHAR[]))
+"""
+
+
+def bodies_for_communes(
+    con: duckdb.DuckDBPyConnection, competences: Iterable[str], communes: Iterable[str]
+) -> dict[tuple[str, str], list[str]]:
+    """:func:`bodies_for` of many communes at once: ``{(commune, competence): bodies}``.
+
+    One query for a whole région's communes (the decision map of a regional project);
+    a pair with no body is absent.
+    """
+    rows = con.execute(_MANY_SQL, [list(communes), list(competences)]).fetchall()
+    found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for commune, competence, level, body in rows:
+        found.setdefault((str(commune), str(competence)), []).append((str(level), str(body)))
+    return {key: most_specific(pairs) for key, pairs in found.items()}
