@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from territoria.errors import EmptyKnowledgeBase, ReadOnlyDatabase
+from territoria.influence._state_edges import STATE_EDGES_SQL
 from territoria.influence.config import InfluenceConfig, load_config
 from territoria.influence.graph import InfluenceGraph, from_edges
 from territoria.kb._transaction import transaction
@@ -126,6 +127,7 @@ FROM cur WHERE group_name IS NOT NULL AND role IN ('député', 'sénateur')
 UNION ALL
 SELECT 'grp-' || organisation_id || ':' || group_name, person_id, 'group_to_group_member'
 FROM cur WHERE group_name IS NOT NULL AND role IN ('député', 'sénateur')
+{STATE_EDGES_SQL}
 -- imported relations and the actions log
 UNION ALL
 SELECT source_actor, target_actor, type FROM relation
