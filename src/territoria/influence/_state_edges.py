@@ -104,6 +104,17 @@ _SILENT_COMMUNES = """
        AND NOT EXISTS (SELECT 1 FROM cur WHERE cur.organisation_id = o.id))
 """
 
+# Préfectures de région and de département of the région, but for the chef-lieu's département
+# (one préfet for both: both préfectures have their seat in the same commune).
+_PREFECT_PAIRS = f"""
+    (SELECT r.organisation_id AS reg, d.organisation_id AS dep
+     FROM {_STATE_DEP} r JOIN {_STATE_DEP} d ON d.dep = r.dep
+     WHERE r.competence = 'prefecture_region' AND d.competence = 'prefecture'
+       AND NOT EXISTS (SELECT 1 FROM contact cr JOIN contact cd ON cd.code = cr.code
+                       WHERE cr.organisation_id = r.organisation_id
+                         AND cd.organisation_id = d.organisation_id))
+"""
+
 STATE_EDGES_SQL: Final = f"""
 -- parliamentarians -> the State's services of their département (parliamentarian_to_state)
 UNION ALL
@@ -139,19 +150,9 @@ SELECT DISTINCT c.person_id, 'ue-commission', 'mep_to_commission'
 FROM cur c WHERE c.role = 'député européen'
 -- préfet de région <-> préfets de département (prefect_hierarchy)
 UNION ALL
-SELECT r.organisation_id, d.organisation_id, 'prefect_hierarchy'
-FROM {_STATE_DEP} r JOIN {_STATE_DEP} d ON d.dep = r.dep
-WHERE r.competence = 'prefecture_region' AND d.competence = 'prefecture'
-  AND NOT EXISTS (SELECT 1 FROM contact cr JOIN contact cd ON cd.code = cr.code
-                  WHERE cr.organisation_id = r.organisation_id
-                    AND cd.organisation_id = d.organisation_id)
+SELECT reg, dep, 'prefect_hierarchy' FROM {_PREFECT_PAIRS} pairs
 UNION ALL
-SELECT d.organisation_id, r.organisation_id, 'prefect_hierarchy'
-FROM {_STATE_DEP} r JOIN {_STATE_DEP} d ON d.dep = r.dep
-WHERE r.competence = 'prefecture_region' AND d.competence = 'prefecture'
-  AND NOT EXISTS (SELECT 1 FROM contact cr JOIN contact cd ON cd.code = cr.code
-                  WHERE cr.organisation_id = r.organisation_id
-                    AND cd.organisation_id = d.organisation_id)
+SELECT dep, reg, 'prefect_hierarchy' FROM {_PREFECT_PAIRS} pairs
 -- the préfets -> the services they direct or represent (prefect_to_services)
 UNION ALL
 SELECT DISTINCT r.organisation_id, s.organisation_id, 'prefect_to_services'
