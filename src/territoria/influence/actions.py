@@ -131,7 +131,10 @@ def add_action(
     decision_type = DECISION_TYPE_ALIASES.get(decision_type, decision_type)
     client = (client or "").strip() or None
     if type == "other" and not type_detail.strip():
-        msg = "the type 'other' (Autres : à préciser) needs its precision: give type_detail"
+        msg = (
+            "the type 'other' (Autres : à préciser) needs its precision: give it with "
+            "--type-detail (type_detail in the API)"
+        )
         raise InvalidPlanRequest(msg)
     _check_action(
         type=type,
