@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from territoria.sources._state_bodies import BASIS_SECONDARY
+from territoria.kb.state_bodies import BASIS_SECONDARY
 
 __all__ = ["LARGE_COMMUNE", "STATE_EDGES_SQL", "STATE_RELATIONS"]
 

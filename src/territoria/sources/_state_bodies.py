@@ -41,10 +41,10 @@ import pyarrow as pa
 
 from territoria.errors import SourceError
 from territoria.kb.audit import record
+from territoria.kb.state_bodies import BASIS_SECONDARY
 from territoria.sources._framework import SourceRecord, Staging, previous_sources
 
 __all__ = [
-    "BASIS_SECONDARY",
     "COVERED",
     "SOURCE_NAME",
     "StateBodiesReport",
@@ -76,8 +76,6 @@ FILES: Final = {
 }
 #: The services every département (and région) of the knowledge base must have.
 COVERED: Final = ("prefecture", "prefecture_region", "rectorat", "ars", "agence_eau", "dreal")
-#: How ``body_territory.basis`` marks a basin covering only part of a département.
-BASIS_SECONDARY: Final = "partie du département seulement"
 
 _PREFECTURE_BASIS = "décret n° 2004-374 (pouvoirs des préfets)"
 _BASIN_BASIS = "arrêté du 16 mai 2005 (délimitation des bassins)"
