@@ -254,6 +254,13 @@ class InvalidDossier(TerritoriaError, ValueError):
     exit_code = 2
 
 
+class ReportUnavailable(TerritoriaError, RuntimeError):
+    """PDF reports need WeasyPrint and pango, which are not installed."""
+
+    http_status = 503
+    exit_code = 1
+
+
 class InvalidExercise(TerritoriaError, ValueError):
     """The figures of a register exercise (dates, spend, staff, clients) are not valid."""
 
