@@ -44,6 +44,7 @@ from territoria.api.routes import (
     people,
     territories,
 )
+from territoria.api.routes import state as state_routes
 from territoria.errors import AuthenticationFailed, TerritoriaError
 from territoria.kb import Database
 from territoria.kb.jobs import JobRunner, error_code
@@ -280,6 +281,7 @@ def create_app(
     app.include_router(indicators.router)
     app.include_router(establishments.router)
     app.include_router(people.router)
+    app.include_router(state_routes.router)
     app.include_router(people.pages)
 
     read = [Depends(require("read"))]

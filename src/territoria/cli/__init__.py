@@ -33,6 +33,7 @@ for _name in (
     "_audit",
     "_people",
     "_indicators",
+    "_state",
 ):
     try:
         _module = importlib.import_module(f"territoria.cli.{_name}")
