@@ -11,6 +11,8 @@ __all__ = [
     "EVENT_KINDS",
     "EVENT_STATUSES",
     "ITEM_KINDS",
+    "JOB_STATUSES",
+    "OUTCOMES",
     "STATUSES",
     "STEP_STATUSES",
     "Dossier",
@@ -50,6 +52,15 @@ STEP_STATUSES = {
     "fait": "fait",
     "abandonne": "abandonné",
 }
+#: A plan version's job status and an action's outcome, in French.
+JOB_STATUSES = {
+    "queued": "en attente",
+    "running": "en cours",
+    "done": "terminé",
+    "failed": "échec",
+    "cancelled": "annulé",
+}
+OUTCOMES = {"positive": "positif", "neutral": "neutre", "negative": "négatif", "unknown": "inconnu"}
 #: Where a stakeholder sits in their council, when known.
 CAMPS = {"majorite": "majorité", "opposition": "opposition"}
 #: Kinds of items of a dossier and their table.
@@ -189,6 +200,7 @@ class LinkedAction(_Item):
     type: str
     subject: str
     outcome: str
+    outcome_label: str
     actor_names: list[str]
     action_deleted: bool  # the action itself was deleted from the log
     created_by: str
@@ -202,6 +214,7 @@ class PlanVersion(_Item):
     id: int
     job_id: str
     status: str  # the job's: queued, running, done, failed, cancelled
+    status_label: str
     created_by: str
     created_at: dt.datetime
     finished_at: dt.datetime | None

@@ -13,6 +13,8 @@ from territoria.influence._dossier_model import (
     EVENT_KINDS,
     EVENT_STATUSES,
     ITEM_KINDS,
+    JOB_STATUSES,
+    OUTCOMES,
     STATUSES,
     STEP_STATUSES,
     Dossier,
@@ -247,8 +249,8 @@ def _actions(con: duckdb.DuckDBPyConnection, dossier_id: int) -> list[LinkedActi
         [dossier_id],
     ).fetchall()
     return [
-        LinkedAction(int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], list(r[6] or []), bool(r[7]),
-                     r[8], r[9])
+        LinkedAction(int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], OUTCOMES.get(r[5], r[5]),
+                     list(r[6] or []), bool(r[7]), r[8], r[9])
         for r in rows
     ]  # fmt: skip
 
@@ -262,8 +264,7 @@ def plan_versions(con: duckdb.DuckDBPyConnection, dossier_id: int) -> list[PlanV
                json_extract_string(j.result, '$.seeds[*].id'),
                json_extract_string(j.result, '$.seeds[*].name'),
                TRY_CAST(json_extract(j.result, '$.estimate') AS DOUBLE),
-               coalesce(json_extract_string(j.result, '$.guarantee_fr'),
-                        json_extract_string(j.result, '$.guarantee'), ''),
+               coalesce(json_extract_string(j.result, '$.guarantee_fr'), ''),
                coalesce(json_extract_string(j.error, '$.message'), '')
         FROM dossier_plan v LEFT JOIN job j ON j.id = v.job_id
         WHERE v.dossier_id = ? AND v.deleted_at IS NULL
@@ -275,7 +276,10 @@ def plan_versions(con: duckdb.DuckDBPyConnection, dossier_id: int) -> list[PlanV
     for r in rows:
         seeds = [{"id": i, "name": n} for i, n in zip(r[6] or [], r[7] or [], strict=False)]
         error = r[10] if r[2] != "failed" or r[10] else "the plan's job is no longer recorded"
-        out.append(PlanVersion(int(r[0]), r[1], r[2], r[3], r[4], r[5], seeds, r[8], r[9], error))
+        label = JOB_STATUSES.get(r[2], r[2])
+        out.append(
+            PlanVersion(int(r[0]), r[1], r[2], label, r[3], r[4], r[5], seeds, r[8], r[9], error)
+        )
     return out
 
 
