@@ -3,6 +3,7 @@ lives in :mod:`territoria.cli._actions`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -152,24 +153,6 @@ def _pole_actors(con: Any, mode: str, option: str) -> Any:
     return pole_candidates(con, pole_id)
 
 
-def _candidates(con: Any, mode: str, code: str | None, level: str | None) -> list[str] | None:
-    from territoria.influence.candidates import network_candidates, official_candidates
-
-    if mode == "all":
-        return None
-    if mode.startswith("pole:"):
-        return list(_pole_actors(con, mode, "--candidates").actors)
-    if mode == "network":
-        return network_candidates(con)
-    if mode == "officials":
-        if code is None:
-            msg = "--candidates officials needs --territory"
-            raise InvalidPlanRequest(msg)
-        return official_candidates(con, code, level)
-    msg = f"--candidates {mode!r}: use all, network, officials or pole:ID"
-    raise InvalidPlanRequest(msg)
-
-
 def _print_plan(plan: dict[str, Any]) -> None:
     project = plan.get("project") or {}
     terr = project.get("territory") or {}
@@ -260,6 +243,15 @@ def plan_command(
     epsilon: Annotated[float, typer.Option(help="Approximation slack ε.")] = 0.1,
     delta: Annotated[float, typer.Option(help="Failure probability δ.")] = 0.01,
     seed: Annotated[int | None, typer.Option(help="Random seed (reproducible runs).")] = None,
+    min_rr_sets: Annotated[
+        int,
+        typer.Option(
+            "--min-rr-sets",
+            min=0,
+            help="RR sets per collection to start from: more makes the choice less noisy "
+            "(0: stop at the first certified round).",
+        ),
+    ] = 10_000,
     robustness: Annotated[bool, typer.Option(help="Re-plan under perturbed probabilities.")] = True,
     coalition: Annotated[bool, typer.Option(help="Rank territories sharing the stake.")] = True,
     coalition_profile: Annotated[
@@ -275,6 +267,7 @@ def plan_command(
     quiet: QuietOption = False,
 ) -> None:
     """Plan whom to engage for a project (theme + territory, or explicit targets)."""
+    from territoria.influence.candidates import candidates_for
     from territoria.influence.config import load_config
     from territoria.influence.planner import plan_project
 
@@ -298,9 +291,9 @@ def plan_command(
             poles = []
             if candidates.startswith("pole:"):
                 poles.append(_pole_actors(con, candidates, "--candidates"))
-                allowed: list[str] | None = list(poles[0].actors)
+                allowed: Sequence[str] | None = list(poles[0].actors)
             else:
-                allowed = _candidates(con, candidates, territory, level)
+                allowed = candidates_for(con, candidates, code=territory, level=level)
             if co_signers and co_signers != candidates:
                 poles.append(_pole_actors(con, co_signers, "--co-signers"))
             # the pole's actors not chosen as seeds are ranked as co-signers by default
@@ -321,6 +314,7 @@ def plan_command(
                 epsilon=epsilon,
                 delta=delta,
                 seed=seed,
+                min_rr_sets=min_rr_sets,
                 with_robustness=robustness,
                 with_coalition=coalition,
                 config=cfg,

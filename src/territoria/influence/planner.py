@@ -23,6 +23,7 @@ from territoria.errors import InvalidPlanRequest, UnknownActor
 from territoria.influence._gain import added_influence, rank_co_signers
 from territoria.influence._robustness import robustness
 from territoria.influence._territories import _area_territories, _similar_territories
+from territoria.influence.candidates import no_candidate_left
 from territoria.influence.config import InfluenceConfig, load_config
 from territoria.influence.decision import Target, decision_map, get_theme, resolve_territory
 from territoria.influence.graph import InfluenceGraph
@@ -371,6 +372,8 @@ def plan_project(
         mask &= allowed
     if not include_targets:
         mask[list(tmap)] = False
+    if candidates is not None and not mask.any():
+        raise InvalidPlanRequest(no_candidate_left(candidates))
     cost_arr = None
     if costs:
         cost_arr = np.ones(graph.n_nodes)
