@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from territoria.kb.state_bodies import StateBody
+
 __all__ = [
     "Contact",
     "IndicatorValue",
@@ -185,6 +187,11 @@ class Profile(_Part):
     bodies_without_officials: list[BodyWithoutOfficials] = Field(default_factory=list)
     council_notes: list[CouncilNote] = Field(default_factory=list)
     contact: Contact | None = None
+    state_bodies: list[StateBody] = Field(
+        default_factory=list,
+        description="The State's services of the territory: préfecture, rectorat, ARS, agence "
+        "de l'eau, DREAL ... (territoria.kb.state_bodies).",
+    )
     indicators: list[IndicatorValue] = Field(default_factory=list)
     population_series: list[PopulationPoint] = Field(
         default_factory=list,

@@ -33,6 +33,7 @@ from territoria.analysis._profile_reads import (
 )
 from territoria.errors import EmptyKnowledgeBase, UnknownTerritory
 from territoria.kb.search import resolve_level
+from territoria.kb.state_bodies import BASIS_SECONDARY, PROFILE_SERVICES, state_bodies
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -353,6 +354,11 @@ class _Profile:
         }
         self.sources.add(int(row["source_id"]))
 
+    def collect_state_bodies(self) -> None:
+        found = state_bodies(self.con, self.level, self.code, services=PROFILE_SERVICES)
+        self.data["state_bodies"] = found.bodies
+        self.sources.update(b.source_id for b in found.bodies if b.source_id is not None)
+
     def collect_indicators(self) -> None:
         self.data["indicators"] = indicators = []
         rows = self.con.execute(_INDICATORS_SQL, [self.level, self.code]).fetchall()
@@ -531,6 +537,7 @@ def profile(con: duckdb.DuckDBPyConnection, code: str, *, level: str | None = No
     parts.collect_communes_count()
     parts.collect_officials()
     parts.collect_contact()
+    parts.collect_state_bodies()
     parts.collect_indicators()
     parts.collect_population_series(int(row["source_id"]))
     parts.collect_sources()
@@ -548,6 +555,23 @@ def _number(value: float | int | None, digits: int = 0) -> str:
         return "—"
     text = f"{value:,.{digits}f}".replace(",", _THIN).replace(".", ",")
     return text
+
+
+def _state_table(bodies: list[dict[str, Any]]) -> RenderableType:
+    """The State's services of the profile: service, name, seat or address, offices."""
+    from rich.table import Table
+
+    table = Table(title="Services de l'État", title_justify="left")
+    for column in ("service", "nom", "siège", "fonctions à rencontrer"):
+        table.add_column(column)
+    for body in bodies:
+        name = body["name"]
+        if BASIS_SECONDARY in (body.get("scope_note") or ""):
+            name += f" ({BASIS_SECONDARY})"
+        seat = (body.get("address") or "").replace("\n", ", ") or body.get("seat_name") or "—"
+        offices = ", ".join(o["office"] for o in body.get("offices", []))
+        table.add_row(body["service"], name, seat, offices)
+    return table
 
 
 def render_profile(result: Profile) -> RenderableType:
@@ -629,6 +653,8 @@ def render_profile(result: Profile) -> RenderableType:
         parts.append(table)
     for note in [*data.get("bodies_without_officials", []), *data.get("council_notes", [])]:
         parts.append(Text(f"{note['name']} : {note['note']}", style="yellow"))
+    if data.get("state_bodies"):
+        parts.append(_state_table(data["state_bodies"]))
     # the population series is shown above, with its sources
     indicators = [i for i in data.get("indicators", []) if i["indicator"] != POPULATION]
     if indicators:

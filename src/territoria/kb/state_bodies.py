@@ -72,7 +72,8 @@ WITH place(level, code) AS (
           AND parent_code = $code
 )
 SELECT o.id, o.kind, any_value(o.name), min(b.basis), any_value(c.code), any_value(t.name),
-       any_value(c.address), any_value(s.name || coalesce(' ' || s.version, ''))
+       any_value(c.address), any_value(s.name || coalesce(' ' || s.version, '')),
+       any_value(o.source_id)
 FROM body_territory b
 JOIN place p ON p.level = b.level AND p.code = b.code
 JOIN organisation o ON o.id = b.organisation_id AND o.kind = b.competence
@@ -116,6 +117,7 @@ class StateBody(_Result):
         description="Legal basis of its scope, and whether it covers only part of a département.",
     )
     offices: list[StateOffice] = Field(default_factory=list)
+    source_id: int | None = Field(default=None, description="The list it comes from.")
 
 
 class StateBodyList(_Result):
@@ -175,6 +177,7 @@ def state_bodies(
             seat_name=r[5],
             address=r[6],
             offices=offices.get(str(r[0]), []),
+            source_id=r[8],
         )
         for r in rows
     ]
