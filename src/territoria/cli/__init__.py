@@ -33,6 +33,7 @@ for _name in (
     "_audit",
     "_people",
     "_indicators",
+    "_delegations",
     "_state",
 ):
     try:
