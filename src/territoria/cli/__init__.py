@@ -35,6 +35,7 @@ for _name in (
     "_indicators",
     "_delegations",
     "_state",
+    "_dossiers",
 ):
     try:
         _module = importlib.import_module(f"territoria.cli.{_name}")
