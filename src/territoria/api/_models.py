@@ -16,7 +16,7 @@ from territoria.influence.decision import Theme
 from territoria.kb.search import SearchHit
 from territoria.kb.territories import TerritoryRow
 
-__all__ = ["Me", "SearchPage", "ServerStatus", "ThemeBody", "ThemeOut"]
+__all__ = ["Me", "SearchPage", "ServerStatus", "SubThemeOut", "ThemeBody", "ThemeOut", "ThemeRule"]
 
 
 class Me(BaseModel):
@@ -65,6 +65,39 @@ class ThemeBody(BaseModel):
     weight: float
 
 
+class ThemeRule(BaseModel):
+    """A body competent for a sub-theme: its conditions, weight, legal basis and dates."""
+
+    body: str = Field(description="commune, epci, departement, region, deputies, senators, "
+                      "meps, or a State service key (prefecture, rectorat, ars …)")  # fmt: skip
+    weight: float
+    basis: str = Field(description="The article that makes the body competent.")
+    law: str
+    in_force_from: str | None = None
+    in_force_until: str | None = None
+    epci_kinds: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list)
+    not_regions: list[str] = Field(default_factory=list)
+    departements: list[str] = Field(default_factory=list)
+    not_departements: list[str] = Field(default_factory=list)
+    min_population: int | None = None
+    note: str = ""
+
+
+class SubThemeOut(BaseModel):
+    """A sub-theme of the decision map (where the law splits a theme), with its rules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    theme: str
+    label_fr: str
+    label_en: str
+    law: str
+    bodies: list[ThemeBody]
+    rules: list[ThemeRule]
+
+
 class ThemeOut(BaseModel):
     """A theme of the decision map (stable id), its competent levels and legal basis."""
 
@@ -75,6 +108,7 @@ class ThemeOut(BaseModel):
     label_en: str
     law: str
     bodies: list[ThemeBody]
+    subthemes: list[SubThemeOut] = Field(default_factory=list)
 
     @classmethod
     def of(cls, theme: Theme) -> ThemeOut:

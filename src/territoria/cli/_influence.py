@@ -43,18 +43,22 @@ def register(app: typer.Typer) -> None:
 
 @influence.command("themes")
 def themes_command(json_output: JsonOption = False) -> None:
-    """List the decision-map themes (stable ids), their competent levels and legal basis."""
+    """List the decision-map themes and their sub-themes (stable ids, both accepted by
+    'influence plan --theme'), the competent bodies (weights) and the law in force."""
     from territoria.influence.decision import themes
 
     found = themes()
     if json_output:
         print_json([t.to_dict() for t in found])
         return
-    table = Table(title="Thèmes de la carte de décision")
-    for col in ("id", "thème", "niveaux compétents (poids)", "fondement"):
+    table = Table(title="Thèmes et sous-thèmes de la carte de décision")
+    for col in ("id", "thème", "instances compétentes (poids)", "fondement"):
         table.add_column(col, overflow="fold")
     for t in found:
-        table.add_row(t.id, t.label_fr, ", ".join(f"{lv} ({w:g})" for lv, w in t.bodies), t.law)
+        table.add_row(t.id, t.label_fr, "", t.law, style="bold")
+        for s in t.subthemes:
+            bodies = ", ".join(f"{lv} ({w:g})" for lv, w in s.bodies)
+            table.add_row(f"  {s.id}", s.label_fr, bodies, s.law)
     console.print(table)
 
 

@@ -1,52 +1,63 @@
-"""Decision map: from a project's theme and territory to the weighted decision-makers.
+"""Decision map: from a project's sub-theme and territory to the weighted decision-makers.
 
-The competences of each level by theme follow French law and ship in ``competences.toml``
-(each theme cites its legal basis). Inside each competent body, the executive (mayor,
-president) and the vice-presidents / deputy mayors become targets; the State level is
-represented by the territory's deputies and senators.
+The law ships in ``competences.toml`` (themes, sub-themes, and for each sub-theme the
+competent bodies with their conditions, weight, legal basis and dates in force; see
+:mod:`territoria.influence._competences`). A project on a commune weighs each competent body
+fully; a larger area gets every competent body inside it, its weight shared in proportion to
+the population of the communes it covers. Statut-particulier collectivities and the State's
+services come from ``body_territory`` (:func:`territoria.kb.bodies.bodies_for_communes`).
+
+Inside a body the executive carries ``executive``; the vice-presidents / adjoints whose
+delegation names the sub-theme (or its theme) share ``delegated`` and the others get nothing;
+without such a delegation all of them share ``deputies``. An EPCI council adds ``council``,
+shared between its member communes by population (seats follow population, CGCT L5211-6-1),
+inside a commune equally between its conseillers communautaires, or its mayor when the
+source names none. A body with no official in the knowledge base (the Métropole de Lyon, the
+Collectivité de Corse, the CTM, the CTG, the State's services) is itself the target, with a
+note saying so: it is never replaced by another body.
 """
 
 from __future__ import annotations
 
-import tomllib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
+from datetime import date
 from typing import Any
 
 import duckdb
 
-from territoria.errors import UnknownTerritory, UnknownTheme
-from territoria.kb.bodies import bodies_for
+from territoria.errors import UnknownTerritory
+from territoria.influence._competences import (
+    LOCAL_BODIES,
+    STATE_BODIES,
+    BodyRule,
+    Theme,
+    defaults,
+    get_theme,
+    themes,
+)
+from territoria.kb.bodies import bodies_for_communes
 
-__all__ = ["Target", "Theme", "decision_map", "resolve_territory", "themes"]
+__all__ = ["Target", "Theme", "decision_map", "get_theme", "resolve_territory", "themes"]
 
-LEVELS_UP = ("commune", "epci", "departement", "region")
-
-
-@dataclass(frozen=True)
-class Theme:
-    """A policy theme with its competent levels and legal basis."""
-
-    id: str
-    label_fr: str
-    label_en: str
-    law: str
-    bodies: tuple[tuple[str, float], ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form: the competent levels as ``{"level", "weight"}`` objects."""
-        return {
-            "id": self.id,
-            "label_fr": self.label_fr,
-            "label_en": self.label_en,
-            "law": self.law,
-            "bodies": [{"level": level, "weight": weight} for level, weight in self.bodies],
-        }
+#: The Métropole du Grand Paris: a métropole whose competences are its own list (L5219-1).
+GRAND_PARIS = "200054781"
+NO_OFFICIAL_NOTE = "aucun élu dans la source : l'institution elle-même est la cible"
+STATE_NOTE = (
+    "service de l'État : l'institution elle-même est la cible (ses responsables ne sont pas "
+    "dans la base)"
+)
 
 
 @dataclass
 class Target:
-    """A decision-maker targeted by a project."""
+    """A decision-maker targeted by a project: a person, or a body with no official known.
+
+    ``kind`` is ``'person'`` or ``'body'`` (then ``id`` is the organisation id); ``note``
+    says why a body is its own target; ``basis`` is the legal basis of the largest part of
+    the weight.
+    """
 
     id: str
     weight: float
@@ -54,6 +65,9 @@ class Target:
     role: str = ""
     body: str = ""
     reasons: list[str] = field(default_factory=list)
+    kind: str = "person"
+    note: str = ""
+    basis: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -63,38 +77,22 @@ class Target:
             "name": self.name,
             "role": self.role,
             "body": self.body,
+            "kind": self.kind,
+            "note": self.note,
+            "basis": self.basis,
         }
 
 
-def _data() -> dict[str, Any]:
-    text = (resources.files("territoria.influence") / "competences.toml").read_text("utf-8")
-    return tomllib.loads(text)
-
-
-def themes() -> list[Theme]:
-    """Every theme of the decision map, with stable ids."""
-    out = []
-    for key, value in _data()["themes"].items():
-        out.append(
-            Theme(
-                id=key,
-                label_fr=value["label_fr"],
-                label_en=value["label_en"],
-                law=value["law"],
-                bodies=tuple((b["level"], float(b["weight"])) for b in value["bodies"]),
-            )
-        )
-    return out
-
-
-def get_theme(theme_id: str) -> Theme:
-    """The theme ``theme_id``; raises :class:`UnknownTheme` with the known ids."""
-    for theme in themes():
-        if theme.id == theme_id:
-            return theme
-    known = ", ".join(t.id for t in themes())
-    msg = f"unknown theme {theme_id!r}: choose one of {known} ('territoria influence themes')"
-    raise UnknownTheme(msg)
+@dataclass(frozen=True)
+class _Commune:
+    code: str
+    population: float
+    epci: str
+    epci_kind: str
+    epci_population: float
+    departement: str
+    region: str
+    circonscription: str
 
 
 def resolve_territory(
@@ -113,66 +111,80 @@ def resolve_territory(
     return str(row[0]), str(row[1]), str(row[2])
 
 
-def _bodies_for(
-    con: duckdb.DuckDBPyConnection, level: str, code: str, body_level: str
-) -> list[str]:
-    """Territory codes at ``body_level`` whose body is competent for the project's area."""
-    if body_level == level:
-        return [code]
-    rank = {lv: i for i, lv in enumerate(LEVELS_UP)}
-    if level in rank and body_level in rank and rank[body_level] > rank[level]:
-        rows = con.execute(
-            "SELECT parent_code FROM membership WHERE level = ? AND code = ? AND parent_level = ?",
-            [level, code, body_level],
-        ).fetchall()
-        if not rows and level != "commune":
-            # e.g. an EPCI spanning two départements: go through its communes
-            rows = con.execute(
-                "SELECT DISTINCT p.parent_code FROM membership c JOIN membership p "
-                "ON p.level = 'commune' AND p.code = c.code AND p.parent_level = ? "
-                "WHERE c.level = 'commune' AND c.parent_level = ? AND c.parent_code = ?",
-                [body_level, level, code],
-            ).fetchall()
-        return [str(r[0]) for r in rows]
-    # A project covering a larger area than the body: every such body inside it.
-    if body_level == "commune":
-        rows = con.execute(
-            "SELECT code FROM membership WHERE level = 'commune' AND parent_level = ? "
-            "AND parent_code = ?",
-            [level, code],
-        ).fetchall()
-    else:
-        rows = con.execute(
-            "SELECT DISTINCT c.parent_code FROM membership m JOIN membership c "
-            "ON c.level = 'commune' AND c.code = m.code AND c.parent_level = ? "
-            "WHERE m.level = 'commune' AND m.parent_level = ? AND m.parent_code = ?",
-            [body_level, level, code],
-        ).fetchall()
-    return [str(r[0]) for r in rows]
+_AREA_SQL = """
+WITH area(code) AS (
+    SELECT ?::VARCHAR WHERE ?::VARCHAR = 'commune'
+    UNION SELECT code FROM membership WHERE level = 'commune' AND parent_level = ?
+      AND parent_code = ?
+    UNION SELECT parent_code FROM membership WHERE level = ? AND code = ?
+      AND parent_level = 'commune'
+)
+SELECT c.code, coalesce(any_value(c.population), 0),
+       any_value(m.parent_code) FILTER (WHERE m.parent_level = 'epci'),
+       any_value(e.kind), coalesce(any_value(e.population), 0),
+       any_value(m.parent_code) FILTER (WHERE m.parent_level = 'departement'),
+       any_value(m.parent_code) FILTER (WHERE m.parent_level = 'region'),
+       any_value(m.parent_code) FILTER (WHERE m.parent_level = 'circonscription')
+FROM area a JOIN territory c ON c.level = 'commune' AND c.code = a.code
+LEFT JOIN membership m ON m.level = 'commune' AND m.code = a.code
+     AND m.parent_level IN ('epci', 'departement', 'region', 'circonscription')
+LEFT JOIN territory e ON e.level = 'epci' AND m.parent_level = 'epci' AND e.code = m.parent_code
+GROUP BY c.code ORDER BY c.code
+"""
 
 
-def _competent_bodies(
-    con: duckdb.DuckDBPyConnection, level: str, code: str, body_level: str
-) -> list[str]:
-    """The bodies holding ``body_level``'s competences over the project's territory.
+def _area(con: duckdb.DuckDBPyConnection, level: str, code: str) -> list[_Commune]:
+    """The communes a project covers, with what the rules' conditions look at."""
+    rows = con.execute(_AREA_SQL, [code, level, level, code, level, code]).fetchall()
+    out = []
+    for c, pop, epci, kind, epop, dep, reg, circo in rows:
+        if epci is None:
+            kind = "NONE"
+        elif str(epci) == GRAND_PARIS:
+            kind = "MGP"
+        out.append(
+            _Commune(
+                str(c), float(pop), str(epci or ""), str(kind or "NONE"), float(epop),
+                str(dep or ""), str(reg or ""), str(circo or ""),
+            )
+        )  # fmt: skip
+    return out
 
-    Statut-particulier collectivities come from :mod:`territoria.kb.bodies`: the Métropole de
-    Lyon for a commune of Lyon, the CeA for Strasbourg, the Collectivité de Corse for Ajaccio.
-    A territory containing several (a région's départements) gets each of them.
-    """
-    found = bodies_for(con, body_level, level, code)
-    if found:
-        return found
-    codes = _bodies_for(con, level, code, body_level)
-    return sorted({b for c in codes for b in bodies_for(con, body_level, body_level, c)})
+
+def _applies(rule: BodyRule, c: _Commune) -> bool:
+    """Whether ``rule``'s conditions hold for commune ``c``."""
+    if rule.epci_kinds and c.epci_kind not in rule.epci_kinds:
+        return False
+    if rule.regions and c.region not in rule.regions:
+        return False
+    if c.region in rule.not_regions:
+        return False
+    if rule.departements and c.departement not in rule.departements:
+        return False
+    if c.departement in rule.not_departements:
+        return False
+    if rule.min_population is not None:
+        own = c.epci_population if rule.body == "epci" else c.population
+        if own < rule.min_population:
+            return False
+    return True
 
 
-_BODY_LABEL = {
-    "region": "conseil régional",
-    "departement": "conseil départemental",
-    "epci": "conseil communautaire",
-    "commune": "conseil municipal",
-}
+@dataclass
+class _Share:
+    """Weight gathered by one body (or one parliamentarian) for one sub-theme."""
+
+    weight: float = 0.0
+    by_rule: dict[BodyRule, float] = field(default_factory=dict)
+
+    def add(self, rule: BodyRule, weight: float) -> None:
+        self.weight += weight
+        self.by_rule[rule] = self.by_rule.get(rule, 0.0) + weight
+
+    @property
+    def rule(self) -> BodyRule:
+        """The rule that brought the largest part of the weight."""
+        return max(self.by_rule.items(), key=lambda kv: kv[1])[0]
 
 
 def decision_map(
@@ -181,107 +193,308 @@ def decision_map(
     theme: str,
     code: str,
     level: str | None = None,
+    as_of: date | None = None,
 ) -> list[Target]:
     """Weighted decision-makers for a project of ``theme`` on territory ``code``.
 
-    A competent level's weight is split evenly between the bodies of that level concerned by
-    the project, then inside each body between the executive (share ``executive``) and the
-    vice-presidents or deputy mayors (who share ``deputies``). The State level goes to the
-    deputies of the circonscriptions and the senators of the départements covering the area.
+    Parameters
+    ----------
+    theme
+        A sub-theme id (``colleges``) or a theme id (``secondary-schools``: its sub-themes
+        combined, each entering once with its own weights).
+    code, level
+        The project's territory (a commune, an EPCI, a département, a région …).
+    as_of
+        The date whose law applies (default: today; see ``competences.toml``).
+
+    Returns
+    -------
+    list of Target
+        Persons and bodies, heaviest first.
+
+    Raises
+    ------
+    UnknownTheme, UnknownTerritory
+        An unknown theme or territory, or no competent body at all there.
     """
     spec = get_theme(theme)
-    defaults = _data().get("defaults", {})
-    exec_share = float(defaults.get("executive", 1.0))
-    deputy_share = float(defaults.get("deputies", 0.5))
+    on = as_of or date.today()
     t_level, t_code, _ = resolve_territory(con, code, level)
-    targets: dict[str, Target] = {}
-
-    def add(pid: str, weight: float, name: str, role: str, body: str) -> None:
-        if weight <= 0:
-            return
-        if pid in targets:
-            targets[pid].weight += weight
-            targets[pid].reasons.append(f"{role} — {body}")
-        else:
-            targets[pid] = Target(pid, weight, name, role, body, [f"{role} — {body}"])
-
-    for body_level, weight in spec.bodies:
-        if body_level == "state":
-            _state_targets(con, t_level, t_code, weight, add)
-            continue
-        orgs = _competent_bodies(con, t_level, t_code, body_level)
-        if not orgs:
-            continue
-        per_body = weight / len(orgs)
-        rows = con.execute(
-            """
-            SELECT m.person_id, p.first_name || ' ' || p.last_name, m.function_code,
-                   coalesce(m.function_label, m.function), o.name, o.id
-            FROM mandate m JOIN person p ON p.id = m.person_id
-            JOIN organisation o ON o.id = m.organisation_id
-            WHERE m.organisation_id IN (SELECT unnest(?::VARCHAR[]))
-              AND m.end_date IS NULL AND m.function_code IS NOT NULL
-            """,
-            [orgs],
-        ).fetchall()
-        by_org: dict[str, list[tuple[Any, ...]]] = {}
-        for row in rows:
-            by_org.setdefault(str(row[5]), []).append(row)
-        for org, org_rows in by_org.items():
-            # A commune's council (the Conseil de Paris as département too) has a mayor.
-            exec_code = "MAI" if org.startswith("cm-") else "PRE"
-            execs = [r for r in org_rows if r[2] == exec_code]
-            deps = [r for r in org_rows if r[2] in ("ADJ", "VPE")]
-            total = exec_share + (deputy_share if deps else 0.0)
-            for r in execs:
-                add(str(r[0]), per_body * exec_share / total, str(r[1]), str(r[3]), str(r[4]))
-            for r in deps:
-                share = per_body * deputy_share / total / len(deps)
-                add(str(r[0]), share, str(r[1]), str(r[3]), str(r[4]))
+    area = _area(con, t_level, t_code)
+    leaves = [(leaf, [r for r in leaf.rules if r.in_force(on)]) for leaf in spec.leaves()]
+    keys = {
+        r.body for _, rules in leaves for r in rules if r.body in (*LOCAL_BODIES, *STATE_BODIES)
+    }
+    bodies = bodies_for_communes(con, keys, [c.code for c in area]) if keys else {}
+    total = sum(c.population for c in area)
+    shares: dict[tuple[str, str], _Share] = defaultdict(_Share)  # (leaf id, body or person)
+    parl = _parliamentarians(con, area, {r.body for _, rules in leaves for r in rules})
+    for leaf, rules in leaves:
+        for rule in rules:
+            for c in area:
+                if not _applies(rule, c):
+                    continue
+                part = rule.weight * (c.population / total if total else 1.0 / len(area))
+                for member in _members(rule.body, c, bodies, parl):
+                    shares[(leaf.id, member[0])].add(rule, part / member[1])
+    targets = _targets(con, leaves, shares, parl)
     if not targets:
         msg = (
-            f"no decision-maker found for theme {theme!r} on {t_level} {t_code!r}: the "
-            "knowledge base holds no officials for the competent bodies; give --target"
+            f"no decision-maker found for theme {theme!r} on {t_level} {t_code!r}: no body is "
+            "competent there in the decision map (territoria influence themes); give --target"
         )
         raise UnknownTerritory(msg)
     return sorted(targets.values(), key=lambda t: (-t.weight, t.id))
 
 
-def _state_targets(
+def _members(
+    key: str,
+    c: _Commune,
+    bodies: dict[tuple[str, str], list[str]],
+    parl: dict[str, Any],
+) -> list[tuple[str, int]]:
+    """``(id, n)`` pairs receiving ``1/n`` of a commune's part of a rule's weight."""
+    if key in ("deputies", "senators"):
+        seat = c.circonscription if key == "deputies" else c.departement
+        people = parl[key].get(seat, [])
+        return [(f"person:{p[0]}", len(people)) for p in people]
+    if key == "meps":
+        return [(f"person:{p[0]}", len(parl["meps"])) for p in parl["meps"]]
+    found = bodies.get((c.code, key), [])
+    return [(f"body:{b}", len(found)) for b in found]
+
+
+def _parliamentarians(
+    con: duckdb.DuckDBPyConnection, area: Sequence[_Commune], keys: Iterable[str]
+) -> dict[str, Any]:
+    """Serving deputies by circonscription, senators by département, and the MEPs."""
+    out: dict[str, Any] = {"deputies": {}, "senators": {}, "meps": [], "info": {}}
+    wanted = set(keys)
+    roles = {"deputies": "député", "senators": "sénateur", "meps": "député européen"}
+    seats = {
+        "deputies": sorted({c.circonscription for c in area}),
+        "senators": sorted({c.departement for c in area}),
+        "meps": [],
+    }
+    for key, role in roles.items():
+        if key not in wanted:
+            continue
+        rows = con.execute(
+            """
+            SELECT m.code, m.person_id, p.first_name || ' ' || p.last_name,
+                   coalesce(m.role_label, m.role), o.name
+            FROM mandate m JOIN person p ON p.id = m.person_id
+            LEFT JOIN organisation o ON o.id = m.organisation_id
+            WHERE m.role = ? AND m.end_date IS NULL
+              AND (? OR m.code IN (SELECT unnest(?::VARCHAR[])))
+            ORDER BY m.person_id
+            """,
+            [role, key == "meps", seats[key]],
+        ).fetchall()
+        for seat, pid, name, label, body in rows:
+            out["info"][str(pid)] = (str(name), str(label), str(body or ""))
+            if key == "meps":
+                out["meps"].append((str(pid),))
+            else:
+                out[key].setdefault(str(seat), []).append((str(pid),))
+    return out
+
+
+class _Collector:
+    """Targets under construction: weights, reasons and the legal basis of each."""
+
+    def __init__(self) -> None:
+        self.targets: dict[str, Target] = {}
+        self.rules: dict[str, dict[BodyRule, float]] = defaultdict(dict)
+
+    def add(self, pid: str, weight: float, who: tuple[str, str, str], rule: BodyRule,
+            leaf: Theme, *, kind: str = "person", note: str = "") -> None:  # fmt: skip
+        if weight <= 0:
+            return
+        name, role, body = who
+        reason = f"{role} — {body} : {leaf.label_fr}" if role else f"{body} : {leaf.label_fr}"
+        t = self.targets.get(pid)
+        if t is None:
+            t = self.targets[pid] = Target(pid, 0.0, name, role, body, [], kind, note)
+        t.weight += weight
+        t.reasons.append(reason)
+        rules = self.rules[pid]
+        rules[rule] = rules.get(rule, 0.0) + weight
+
+    def done(self) -> dict[str, Target]:
+        """The targets, each with the basis (and note) of the rule bringing most weight."""
+        for pid, t in self.targets.items():
+            rule = max(self.rules[pid].items(), key=lambda kv: kv[1])[0]
+            t.basis = rule.legal_basis
+            if t.kind == "person":
+                t.note = rule.note
+        return self.targets
+
+
+def _targets(
     con: duckdb.DuckDBPyConnection,
-    level: str,
-    code: str,
-    weight: float,
-    add: Any,
-) -> None:
-    rows = con.execute(
-        """
-        WITH area AS (
-            SELECT code FROM membership WHERE level = 'commune' AND parent_level = ?
-              AND parent_code = ?
-            UNION SELECT ? WHERE ? = 'commune'
-        ),
-        circos AS (
-            SELECT DISTINCT parent_code AS c FROM membership WHERE level = 'commune'
-              AND parent_level = 'circonscription' AND code IN (SELECT code FROM area)
-            UNION SELECT ? WHERE ? = 'circonscription'
-        ),
-        deps AS (
-            SELECT DISTINCT parent_code AS d FROM membership WHERE level = 'commune'
-              AND parent_level = 'departement' AND code IN (SELECT code FROM area)
-            UNION SELECT ? WHERE ? = 'departement'
-        )
-        SELECT m.person_id, p.first_name || ' ' || p.last_name, coalesce(m.role_label, m.role),
-               CASE WHEN m.role = 'député' THEN 'Assemblée nationale' ELSE 'Sénat' END
-        FROM mandate m JOIN person p ON p.id = m.person_id
-        WHERE m.end_date IS NULL AND (
-            (m.role = 'député' AND m.code IN (SELECT c FROM circos))
-            OR (m.role = 'sénateur' AND m.code IN (SELECT d FROM deps)))
-        """,
-        [level, code, code, level, code, level, code, level],
-    ).fetchall()
-    if not rows:
-        return
-    per = weight / len(rows)
-    for pid, name, role, body in rows:
-        add(str(pid), per, str(name), str(role), str(body))
+    leaves: Sequence[tuple[Theme, Sequence[BodyRule]]],
+    shares: dict[tuple[str, str], _Share],
+    parl: dict[str, Any],
+) -> dict[str, Target]:
+    """Turn each body's share into its officials' (or its own) weights."""
+    share_of = defaults()
+    orgs = sorted({k.removeprefix("body:") for _, k in shares if k.startswith("body:")})
+    inside = _insiders(con, orgs)
+    out = _Collector()
+    for leaf, _ in leaves:
+        for (leaf_id, key), share in sorted(shares.items()):
+            if leaf_id != leaf.id:
+                continue
+            if key.startswith("person:"):
+                pid = key.removeprefix("person:")
+                out.add(pid, share.weight, parl["info"][pid], share.rule, leaf)
+                continue
+            org = key.removeprefix("body:")
+            body = inside.get(org) or _Body(org, org, "", "")
+            parts = body.split(leaf, share_of)
+            if not parts:
+                note = body.note_for_target()
+                who = (body.name, "", body.name)
+                out.add(org, share.weight, who, share.rule, leaf, kind="body", note=note)
+                continue
+            whole = sum(w for _, w, _ in parts)
+            for pid, w, who in parts:
+                out.add(pid, share.weight * w / whole, who, share.rule, leaf)
+    return out.done()
+
+
+@dataclass
+class _Body:
+    """The officials of one body who can carry its weight."""
+
+    id: str
+    name: str
+    kind: str
+    officials_note: str
+    executives: list[tuple[str, tuple[str, str, str]]] = field(default_factory=list)
+    deputies: list[tuple[str, tuple[str, str, str]]] = field(default_factory=list)
+    delegations: dict[str, set[str]] = field(default_factory=dict)  # person -> theme ids
+    delegates: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # person -> who
+    council: list[tuple[str, float, tuple[str, str, str]]] = field(default_factory=list)
+
+    def note_for_target(self) -> str:
+        if self.kind in STATE_BODIES or self.id.startswith(("etat-", "ue-")):
+            return STATE_NOTE
+        return NO_OFFICIAL_NOTE
+
+    def split(
+        self, leaf: Theme, share: dict[str, float]
+    ) -> list[tuple[str, float, tuple[str, str, str]]]:
+        """``(person, relative weight, (name, role, body))`` of the body's officials."""
+        out: list[tuple[str, float, tuple[str, str, str]]] = []
+        ids = {leaf.id, leaf.parent}
+        out += [(pid, share.get("executive", 1.0) / len(self.executives), who)
+                for pid, who in self.executives]  # fmt: skip
+        delegated = [pid for pid, themes_ in self.delegations.items() if themes_ & ids]
+        if delegated:
+            w = share.get("delegated", 1.0) / len(delegated)
+            out += [(pid, w, self.delegates[pid]) for pid in delegated]
+        elif self.deputies:
+            w = share.get("deputies", 0.5) / len(self.deputies)
+            out += [(pid, w, who) for pid, who in self.deputies]
+        if self.council:
+            total = sum(p for _, p, _ in self.council) or 1.0
+            w = share.get("council", 0.5)
+            out += [(pid, w * p / total, who) for pid, p, who in self.council]
+        return out
+
+
+_OFFICIALS_SQL = """
+SELECT o.id, m.person_id, p.first_name || ' ' || p.last_name, m.function_code,
+       coalesce(m.function_label, m.function, m.role_label, m.role)
+FROM organisation o JOIN mandate m ON m.organisation_id = o.id AND m.end_date IS NULL
+JOIN person p ON p.id = m.person_id
+WHERE o.id IN (SELECT unnest(?::VARCHAR[])) AND m.function_code IN ('MAI', 'PRE', 'ADJ', 'VPE')
+ORDER BY o.id, m.person_id
+"""
+
+# The council of an EPCI: each member commune's conseillers communautaires (a current mandate
+# in the cc- body and a municipal one in the commune), with the commune's population.
+_COUNCIL_SQL = """
+WITH orgs AS (
+    SELECT id, code FROM organisation WHERE id IN (SELECT unnest(?::VARCHAR[]))
+      AND kind = 'conseil_communautaire'
+),
+members AS (
+    SELECT o.id AS org, m.code AS commune, coalesce(t.population, 0) AS population
+    FROM orgs o JOIN membership m ON m.level = 'commune' AND m.parent_level = 'epci'
+         AND m.parent_code = o.code
+    JOIN territory t ON t.level = 'commune' AND t.code = m.code
+),
+seats AS (
+    SELECT cc.organisation_id AS org, mu.code AS commune, cc.person_id,
+           coalesce(cc.role_label, cc.role) AS role
+    FROM mandate cc JOIN mandate mu ON mu.person_id = cc.person_id AND mu.level = 'commune'
+         AND mu.end_date IS NULL
+    WHERE cc.organisation_id IN (SELECT id FROM orgs) AND cc.end_date IS NULL
+),
+mayors AS (
+    SELECT mb.org, mb.commune, mu.person_id, coalesce(mu.function_label, 'maire') AS role
+    FROM members mb JOIN mandate mu ON mu.organisation_id = 'cm-' || mb.commune
+         AND mu.function_code = 'MAI' AND mu.end_date IS NULL
+    WHERE NOT EXISTS (SELECT 1 FROM seats s WHERE s.org = mb.org AND s.commune = mb.commune)
+),
+chosen AS (
+    SELECT org, commune, person_id, role FROM seats
+    UNION ALL SELECT org, commune, person_id, role FROM mayors
+)
+SELECT c.org, c.person_id, p.first_name || ' ' || p.last_name, c.role, mb.population,
+       count(*) OVER (PARTITION BY c.org, c.commune) AS n, t.name
+FROM chosen c JOIN members mb ON mb.org = c.org AND mb.commune = c.commune
+JOIN person p ON p.id = c.person_id
+JOIN territory t ON t.level = 'commune' AND t.code = c.commune
+ORDER BY c.org, c.commune, c.person_id
+"""
+
+
+def _insiders(con: duckdb.DuckDBPyConnection, orgs: list[str]) -> dict[str, _Body]:
+    """The executives, deputies, delegations and council of each body."""
+    if not orgs:
+        return {}
+    out: dict[str, _Body] = {}
+    for oid, name, kind, note in con.execute(
+        "SELECT id, name, kind, officials_note FROM organisation "
+        "WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+        [orgs],
+    ).fetchall():
+        out[str(oid)] = _Body(str(oid), str(name), str(kind or ""), str(note or ""))
+    for oid, pid, pname, fcode, label in con.execute(_OFFICIALS_SQL, [orgs]).fetchall():
+        body = out[str(oid)]
+        exec_code = "MAI" if body.id.startswith("cm-") else "PRE"
+        who = (str(pname), str(label), body.name)
+        if fcode == exec_code:
+            body.executives.append((str(pid), who))
+        elif fcode in ("ADJ", "VPE"):
+            body.deputies.append((str(pid), who))
+    for oid, pid, pname, text, themes_ in _delegations(con, orgs):
+        body = out[oid]
+        body.delegations.setdefault(pid, set()).update(themes_)
+        body.delegates[pid] = (pname, f"délégation : {text}", body.name)
+    for oid, pid, pname, role, pop, n, commune in con.execute(_COUNCIL_SQL, [orgs]).fetchall():
+        body = out[str(oid)]
+        who = (str(pname), f"{role} ({commune})", body.name)
+        body.council.append((str(pid), float(pop) / int(n), who))
+    return out
+
+
+def _delegations(
+    con: duckdb.DuckDBPyConnection, orgs: list[str]
+) -> list[tuple[str, str, str, str, list[str]]]:
+    """``(body, person, name, text, themes)`` of the delegations imported for these bodies."""
+    try:
+        rows = con.execute(
+            "SELECT d.organisation_id, d.person_id, p.first_name || ' ' || p.last_name, "
+            "d.text, d.themes FROM delegation d JOIN person p ON p.id = d.person_id "
+            "WHERE d.organisation_id IN (SELECT unnest(?::VARCHAR[])) "
+            "ORDER BY d.organisation_id, d.person_id, d.line",
+            [orgs],
+        ).fetchall()
+    except duckdb.CatalogException:  # a read-only knowledge base older than migration 0012
+        return []
+    return [(str(o), str(p), str(n), str(t), [str(x) for x in th]) for o, p, n, t, th in rows]
