@@ -48,6 +48,7 @@ EVENT_LABELS: Final = {
     "user.revoke": "Accès révoqués",
     "relations.import": "Relations importées",
     "import.officials": "Élus importés (Répertoire national des élus)",
+    "register.exercise": "Exercice du registre HATVP renseigné",
 }
 #: French names of families of events, for events without a name of their own.
 EVENT_FAMILIES: Final = {
@@ -57,12 +58,18 @@ EVENT_FAMILIES: Final = {
     "relations": "Relations",
     "plan": "Plan d'influence",
     "job": "Tâche",
+    "register": "Registre HATVP",
 }
 #: French names of the channels an actor writes through.
 CHANNELS: Final = {"web": "site web", "cli": "ligne de commande", "system": "système"}
 #: French names of the details of an audit row.
 DETAIL_LABELS: Final = {
     "role": "rôle",
+    "spend_bracket": "tranche de dépenses",
+    "staff": "personnes employées",
+    "fte": "équivalent temps plein",
+    "turnover_bracket": "tranche de chiffre d'affaires",
+    "clients": "clients",
     "source_id": "source n°",
     "file": "fichier",
     "replaced_previous": "valeurs remplacées (même source)",
