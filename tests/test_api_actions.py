@@ -56,9 +56,9 @@ def clients(app: Any) -> Iterator[dict[str, tuple[TestClient, dict[str, str]]]]:
         client.__exit__(None, None, None)
 
 
-def _log(client: TestClient, headers: dict[str, str], subject: str, **extra: Any) -> int:
+def _log(http: TestClient, headers: dict[str, str], subject: str, **extra: Any) -> int:
     body = {"date": "2026-05-12", "type": "meeting", "subject": subject, "actors": [CR53]}
-    created = client.post("/api/v1/actions", json=body | extra, headers=headers)
+    created = http.post("/api/v1/actions", json=body | extra, headers=headers)
     assert created.status_code == 201, created.text
     return int(created.json()["id"])
 
@@ -170,3 +170,68 @@ def test_actions_list_their_actors_by_name(
     }
     page = client.get("/actions").text
     assert f'<a href="/personnes/{person}?lang=fr">{name}</a>' in page
+
+
+def test_exercise_figures_and_clients_reach_the_register_report(
+    clients: dict[str, tuple[TestClient, dict[str, str]]],
+) -> None:
+    analyst, headers = clients["analyst"]
+    viewer, v_headers = clients["viewer"]
+    put = analyst.put(
+        "/api/v1/actions/exercises/2025",
+        json={
+            "spend": 60_000,
+            "staff": 2,
+            "fte": 1.2,
+            "clients": [{"name": "Fédération des transports", "identifier": "775663438"}],
+        },
+        headers=headers,
+    )
+    assert put.status_code == 200, put.text
+    assert put.json()["spend_eur"] == 60_000 and put.json()["declared"] is True
+    shown = viewer.get("/api/v1/actions/exercises/2025").json()
+    assert shown["clients"] == [{"name": "Fédération des transports", "identifier": "775663438"}]
+    assert (
+        viewer.put("/api/v1/actions/exercises/2025", json={}, headers=v_headers).status_code == 403
+    )
+    bad = analyst.put("/api/v1/actions/exercises/2025", json={"spend": "beaucoup"}, headers=headers)
+    assert bad.status_code == 422 and "beaucoup" in bad.json()["error"]["message"]
+    _log(
+        analyst,
+        headers,
+        "Fret ferroviaire breton",
+        date="2025-10-02",
+        type="call",
+        client="Fédération des transports",
+    )
+    report = analyst.get("/api/v1/actions/report", params={"year": 2025}).json()
+    exercise = report["exercices"][0]["publicationCourante"]
+    assert exercise["montantDepense"] == "> = 50 000 euros et < 75 000 euros"
+    assert (exercise["nombreSalaries"], exercise["nombrePersonnes"]) == (1.2, 2)
+    action = exercise["activites"][0]["publicationCourante"]["actionsRepresentationInteret"][0]
+    # a call is a meeting at a distance in the register's words, done for the client
+    assert action["actionsMenees"] == [
+        "Organiser des discussions informelles ou des réunions en tête-à-tête"
+    ]
+    assert action["tiers"] == ["Fédération des transports"]
+    listed = analyst.get("/api/v1/actions", params={"year": 2025}).json()
+    assert (listed[0]["type"], listed[0]["type_detail"], listed[0]["client"]) == (
+        "meeting",
+        "Téléphoner",
+        "Fédération des transports",
+    )
+
+
+def test_actions_page_offers_the_registers_types_and_a_client_field(
+    clients: dict[str, tuple[TestClient, dict[str, str]]],
+) -> None:
+    analyst, headers = clients["analyst"]
+    _log(analyst, headers, "Schéma régional des mobilités", client="Ville de Vitré")
+    page = analyst.get("/actions").text
+    form = page.split('id="action-type"')[1].split("</select>")[0]
+    assert '<option value="third_party_meeting">Convenir pour un tiers d&#39;une entrevue' in form
+    assert "Téléphoner" not in form and "Répondre à une consultation publique" not in form
+    assert 'id="action-client"' in page
+    assert "<td>Ville de Vitré</td>" in page
+    decisions = page.split('id="action-decision-type"')[1].split("</select>")[0]
+    assert '<option value="other" selected>Autres décisions publiques</option>' in decisions

@@ -213,7 +213,15 @@ def _write_exercise(con: duckdb.DuckDBPyConnection, ex: Exercise) -> None:
             "INSERT INTO register_client VALUES (?, ?, ?, ?)",
             [(ex.year, i, c.name, c.identifier) for i, c in enumerate(ex.clients)],
         )
-        record(con, "register.exercise", target=str(ex.year), detail=ex.to_dict())
+        detail = {
+            "spend_bracket": ex.spend_bracket
+            or (spend_bracket(ex.spend_eur) if ex.spend_eur is not None else None),
+            "staff": ex.staff,
+            "fte": ex.fte,
+            "turnover_bracket": ex.turnover_bracket,
+            "clients": ", ".join(c.name for c in ex.clients),
+        }
+        record(con, "register.exercise", target=str(ex.year), detail=detail)
 
 
 @dataclass(frozen=True)

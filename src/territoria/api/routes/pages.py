@@ -20,6 +20,7 @@ from territoria.api._security import LOGIN_COOKIE, SESSION_COOKIE, client_addres
 from territoria.api.routes.influence import themes
 from territoria.errors import AuthenticationFailed, TerritoriaError
 from territoria.influence import actions as action_log
+from territoria.influence import agora
 from territoria.kb import territories as kt
 from territoria.kb.establishments import lycees
 from territoria.kb.jobs import to_jsonable
@@ -360,4 +361,5 @@ def actions_page(
     """The actions log: logged actions, a form to add one, the annual register report."""
     actions = to_jsonable(action_log.list_actions(cur, year=year))
     context = {"actions": actions, "error": None, "year": year, "can_act": user.can("act")}
+    context["register"] = {"types": agora.ACTION_TYPES, "decisions": agora.DECISION_TYPES}
     return render(request, "actions.html", context)

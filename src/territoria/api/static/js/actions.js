@@ -47,6 +47,8 @@
         actors: $("action-actors").value.split(",").map((s) => s.trim()).filter(Boolean),
         decision_targeted: $("action-decision").value,
         decision_type: $("action-decision-type").value,
+        type_detail: $("action-type-detail").value,
+        client: $("action-client").value || null,
         hours: parseFloat($("action-hours").value || "0"),
         cost_eur: parseFloat($("action-cost").value || "0"),
         outcome: $("action-outcome").value,
