@@ -15,6 +15,7 @@ from territoria.api import _data
 from territoria.api._deps import AppState, Cursor, State, field, require
 from territoria.api._models import ThemeOut
 from territoria.influence import actions as action_log
+from territoria.influence import agora_report
 from territoria.influence._validate import check_plan_request
 from territoria.influence.decision import themes as decision_themes
 from territoria.influence.planner import plan_project
@@ -95,7 +96,9 @@ class ActionIn(BaseModel):
     type: str = Field(
         min_length=1,
         max_length=40,
-        description="meeting, letter, event, petition, consultation, call, email",
+        description="The register's type of action: meeting, third_party_meeting, event, "
+        "correspondence, petition, public_campaign, hearing, information, drafting, other "
+        "(call, email, letter, consultation are recorded as the closest of these).",
     )
     subject: str = Field(min_length=1, max_length=500)
     actors: list[str] = Field(
@@ -105,13 +108,21 @@ class ActionIn(BaseModel):
     decision_type: str = Field(
         default="other",
         max_length=40,
-        description="legislative, regulatory, individual, contract, other",
+        description="The register's type of decision: law, ordinance, regulatory, individual, "
+        "public_procurement, concession, state_property_sale, long_lease, "
+        "public_domain_occupation, sem, other.",
     )
     decision_targeted: str = Field(default="", max_length=500)
     hours: float = Field(default=0.0, ge=0, le=10_000)
     cost_eur: float = Field(default=0.0, ge=0, le=1e12)
     outcome: str = Field(default="unknown", max_length=40)
     notes: str = Field(default="", max_length=5000)
+    client: str | None = Field(
+        default=None, max_length=300, description="The tiers for whom it was done, if not us."
+    )
+    type_detail: str = Field(
+        default="", max_length=300, description="Own words for the type (required for other)."
+    )
 
 
 @router.get(
@@ -248,6 +259,50 @@ class ActionOut(BaseModel):
     actor_names: list[str] = Field(
         default_factory=list, description="The actors' names, in the order of `actors`."
     )
+    type_label: str = Field(default="", description="The register's label of `type`.")
+    decision_type_label: str = Field(default="", description="The register's label.")
+    type_detail: str = ""
+    type_original: str | None = Field(
+        default=None, description="The type as logged before the register's vocabulary."
+    )
+    decision_type_original: str | None = None
+    client: str | None = Field(default=None, description="The tiers it was done for.")
+
+
+class ClientIO(BaseModel):
+    """A client (tiers) of the exercise."""
+
+    name: str = Field(min_length=1, max_length=300)
+    identifier: str | None = Field(default=None, max_length=40, description="SIREN or other.")
+
+
+class ExerciseIn(BaseModel):
+    """Figures of an exercise of the register; fields left out keep their recorded value."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    spend: float | str | None = Field(
+        default=None, description="Euros spent, or the register's bracket label."
+    )
+    staff: int | None = Field(default=None, ge=0, le=1_000_000)
+    fte: float | None = Field(default=None, ge=0, le=1_000_000)
+    turnover: float | str | None = Field(default=None, description="Euros, or a bracket label.")
+    clients: list[ClientIO] | None = Field(default=None, max_length=1000)
+
+
+class ExerciseOut(BaseModel):
+    """The figures of an exercise of the register (defaults when nothing was recorded)."""
+
+    year: int
+    start: dt.date
+    end: dt.date
+    spend_eur: float | None
+    spend_bracket: str | None
+    staff: int | None
+    fte: float | None
+    turnover_bracket: str | None
+    clients: list[ClientIO]
+    declared: bool
 
 
 class ActionCreated(BaseModel):
@@ -313,14 +368,45 @@ def restore_action(
         return action_log.restore_action(cur, action_id, user=user.name, admin=user.can("admin"))
 
 
+Year = Annotated[int, PathParam(ge=1990, le=2100, description="Year the exercise ends in.")]
+
+
+@router.get(
+    "/actions/exercises/{year}",
+    summary="Figures of a register exercise",
+    response_model=ExerciseOut,
+)
+def exercise(cur: Cursor, year: Year) -> ExerciseOut:
+    """Return the exercise's dates, spend, staff, turnover and clients."""
+    return ExerciseOut.model_validate(agora_report.get_exercise(cur, year).to_dict())
+
+
+@router.put(
+    "/actions/exercises/{year}", summary="Record a register exercise", response_model=ExerciseOut
+)
+def set_exercise(
+    year: Year, body: ExerciseIn, state: State, user: Annotated[User, Depends(require("act"))]
+) -> ExerciseOut:
+    """Record the figures of the exercise ending in ``year`` (fields left out are kept)."""
+    fields = body.model_dump(exclude={"clients"})
+    clients = None
+    if body.clients is not None:
+        clients = [agora_report.Client(c.name, c.identifier) for c in body.clients]
+    with state.db.writer(actor=f"web:{user.name}") as cur:
+        figures = agora_report.set_exercise(cur, year, **fields, clients=clients)
+    return ExerciseOut.model_validate(figures.to_dict())
+
+
 @router.get("/actions/report", summary="Annual register report (HATVP)", response_class=Response)
 def register_report(
     cur: Cursor,
     year: Annotated[int, Query(ge=1990, le=2100)],
     fmt: Annotated[Literal["hatvp-json", "csv"], Query(alias="format")] = "hatvp-json",
 ) -> Response:
-    """Return the content of the annual activity report the HATVP asks of lobbyists (deleted
-    actions left out; CSV cells that a spreadsheet would run as formulas are neutralised)."""
+    """Return the annual activity report of the HATVP register (AGORA open-data structure):
+    the actions towards the officials the register covers (loi 3DS), the others counted under
+    ``horsChamp`` with their reason; deleted actions left out; CSV cells that a spreadsheet
+    would run as formulas are neutralised."""
     text = action_log.register_report(cur, year=year, fmt=fmt)
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
     suffix = "csv" if fmt == "csv" else "json"
