@@ -18,6 +18,7 @@ from territoria.influence import actions as action_log
 from territoria.influence import agora_report
 from territoria.influence._validate import check_plan_request
 from territoria.influence.decision import themes as decision_themes
+from territoria.influence.dossiers import stances_of
 from territoria.influence.planner import plan_project
 from territoria.influence.poles import (
     pole_actor_rows,
@@ -192,6 +193,7 @@ def plan_work(state: AppState) -> Work:
                 co_signers=actors.get("co_signers", candidates),
                 epsilon=body.epsilon,
                 seed=body.seed,
+                stances=stances_of(params),  # a dossier's plan version
                 progress=progress,
             )
 
