@@ -144,8 +144,10 @@ def import_france(
         report.officials = officials.summary(con)
         step("adjacency")
         _adjacency(con)
-        step("state")
-        state = state_bodies.stage(con, staging) if with_state_bodies else None
+        state = None
+        if with_state_bodies:
+            step("state")
+            state = state_bodies.stage(con, staging)
         step("write")
         with staging.swap(names=[SOURCE_NAME], tables=_TABLES):
             _replace(con)
