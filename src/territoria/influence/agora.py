@@ -295,7 +295,8 @@ def _persons(con: duckdb.DuckDBPyConnection, actors: list[str], on: date) -> dic
         if covered:
             result[person] = covered[0]
         elif options:
-            result[person] = options[0]
+            # say why the most relevant mandate is left out: an executive one before a seat
+            result[person] = min(options, key=lambda c: c.rule == RULES["plain"])
         else:
             result[person] = Coverage(person, None, _no_mandate(con, person, on), RULES["none"])
     return result

@@ -209,10 +209,11 @@ def _write_exercise(con: duckdb.DuckDBPyConnection, ex: Exercise) -> None:
             ],
         )
         con.execute("DELETE FROM register_client WHERE year = ?", [ex.year])
-        con.executemany(
-            "INSERT INTO register_client VALUES (?, ?, ?, ?)",
-            [(ex.year, i, c.name, c.identifier) for i, c in enumerate(ex.clients)],
-        )
+        if ex.clients:
+            con.executemany(
+                "INSERT INTO register_client VALUES (?, ?, ?, ?)",
+                [(ex.year, i, c.name, c.identifier) for i, c in enumerate(ex.clients)],
+            )
         detail = {
             "spend_bracket": ex.spend_bracket
             or (spend_bracket(ex.spend_eur) if ex.spend_eur is not None else None),
