@@ -13,7 +13,9 @@ stored in the ``influence_node`` / ``influence_edge`` tables, and rebuilt only w
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +26,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from territoria.errors import EmptyKnowledgeBase, ReadOnlyDatabase
+from territoria.influence import _graph_blob
 from territoria.influence._state_edges import STATE_EDGES_SQL
 from territoria.influence.config import InfluenceConfig, load_config
 from territoria.influence.graph import InfluenceGraph, from_edges
 from territoria.kb._transaction import transaction
+from territoria.settings import get_settings
 
-__all__ = ["GraphBundle", "build_graph", "export_graph", "load_graph"]
+__all__ = [
+    "SERVED_GRAPHS",
+    "GraphBundle",
+    "GraphMemo",
+    "build_graph",
+    "export_graph",
+    "load_graph",
+]
 
 # Bodies whose executive is the "PRE" function; councils of communes use "MAI".
 _EXEC = "CASE WHEN o.kind = 'conseil_municipal' THEN 'MAI' ELSE 'PRE' END"
@@ -158,6 +169,10 @@ class GraphBundle:
     fingerprint: str
 
 
+#: Bump when :func:`build_graph` changes the graph it builds from the same inputs and query.
+BUILD_VERSION = 2
+
+
 def _fingerprint(con: duckdb.DuckDBPyConnection, config: InfluenceConfig) -> str:
     parts = con.execute(
         """
@@ -170,6 +185,8 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, config: InfluenceConfig) -> str
         """
     ).fetchone()
     text = "|".join(str(p) for p in (parts or ())) + "|" + config.fingerprint()
+    # the build itself: a changed query or version gives another graph from the same inputs
+    text += f"|{BUILD_VERSION}|{_EDGES_SQL}|{_NODES_SQL}"
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -261,8 +278,13 @@ def load_graph(
     config: InfluenceConfig | None = None,
     rebuild: bool = False,
     cache: bool = True,
+    cache_dir: Path | None = None,
 ) -> GraphBundle:
     """Return the influence graph, from the cache when its inputs have not changed.
+
+    The cache is the NumPy file of the graph's fingerprint under ``$TERRITORIA_CACHE_DIR``
+    (``graphs/``, fastest, see ``_graph_blob``), else the knowledge base's tables (and the
+    file is written from them); a rebuilt graph is stored in both.
 
     Parameters
     ----------
@@ -274,10 +296,16 @@ def load_graph(
         Ignore the cache.
     cache
         Store a rebuilt graph in the knowledge base (needs a writable connection).
+    cache_dir
+        Folder of the graph files (default: the ``cache_dir`` setting).
     """
     start = time.perf_counter()
     config = config or load_config()
     fingerprint = _fingerprint(con, config)
+    blob = _graph_blob.path_for(cache_dir or get_settings().cache_dir, fingerprint)
+    stored = None if rebuild else _graph_blob.read(blob)
+    if stored is not None:
+        return GraphBundle(*stored, True, time.perf_counter() - start, fingerprint)
     row = con.execute("SELECT value FROM influence_meta WHERE key = 'fingerprint'").fetchone()
     if not rebuild and row and row[0] == fingerprint:
         nodes = con.execute(
@@ -287,6 +315,7 @@ def load_graph(
             "SELECT source, target, probability, type FROM influence_edge"
         ).to_arrow_table()
         graph, kinds = _to_graph(nodes, edges)
+        _store_blob(blob, graph, kinds)
         return GraphBundle(graph, kinds, True, time.perf_counter() - start, fingerprint)
     nodes, edges = build_graph(con, config=config)
     if cache:
@@ -305,7 +334,48 @@ def load_graph(
             # A read-only knowledge base: keep the graph in memory only.
             pass
     graph, kinds = _to_graph(nodes, edges)
+    if cache:
+        _store_blob(blob, graph, kinds)
     return GraphBundle(graph, kinds, False, time.perf_counter() - start, fingerprint)
+
+
+def _store_blob(path: Path, graph: InfluenceGraph, kinds: list[str]) -> None:
+    # an unwritable cache folder: the knowledge base's tables remain the cache
+    with contextlib.suppress(OSError):
+        _graph_blob.write(path, graph, kinds)
+
+
+class GraphMemo:
+    """The influence graph kept in memory while its inputs do not change (a serving process).
+
+    :meth:`load` checks the graph's fingerprint (one small query) and returns the graph in
+    memory when it still matches; otherwise it loads it with :func:`load_graph`. Thread-safe:
+    concurrent plans wait for one load instead of loading the graph each.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._bundle: GraphBundle | None = None
+
+    def load(
+        self, con: duckdb.DuckDBPyConnection, *, config: InfluenceConfig | None = None
+    ) -> GraphBundle:
+        """Return the graph of ``con``'s knowledge base under ``config``."""
+        config = config or load_config()
+        start = time.perf_counter()
+        with self._lock:
+            fingerprint = _fingerprint(con, config)
+            kept = self._bundle
+            if kept is not None and kept.fingerprint == fingerprint:
+                seconds = time.perf_counter() - start
+                return GraphBundle(kept.graph, kept.kinds, True, seconds, fingerprint)
+            self._bundle = None  # let the old graph go before loading the new one
+            self._bundle = load_graph(con, config=config)
+            return self._bundle
+
+
+#: The graphs of this process (the web server and the CLI commands it runs share them).
+SERVED_GRAPHS = GraphMemo()
 
 
 def export_graph(bundle: GraphBundle, out: Path, *, fmt: str = "parquet") -> list[Path]:
