@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -27,6 +28,7 @@ from territoria.api._security import (
 )
 from territoria.api._settings import WebSettings
 from territoria.errors import AuthenticationFailed, PermissionDenied, TerritoriaError
+from territoria.influence.network import SERVED_GRAPHS, GraphMemo
 from territoria.kb._database import Database
 from territoria.kb.jobs import JobRunner
 
@@ -56,6 +58,8 @@ class AppState:
     throttle: LoginThrottle
     codec: SessionCodec
     templates: Jinja2Templates
+    #: the influence graph in memory, reloaded when its fingerprint changes (plans)
+    graphs: GraphMemo = dataclasses.field(default_factory=lambda: SERVED_GRAPHS)
 
 
 async def get_state(request: Request) -> AppState:
