@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
@@ -17,6 +18,7 @@ from territoria.api._models import ThemeOut
 from territoria.influence import actions as action_log
 from territoria.influence import agora_report
 from territoria.influence._validate import check_plan_request
+from territoria.influence.candidates import candidates_for
 from territoria.influence.decision import themes as decision_themes
 from territoria.influence.dossiers import stances_of
 from territoria.influence.planner import plan_project
@@ -50,12 +52,23 @@ class PlanRequest(BaseModel):
     budget: float | None = Field(default=None, gt=0)
     epsilon: float = Field(default=0.1, gt=0, lt=1)
     seed: int | None = Field(default=None, ge=0)
+    model: Literal["ic", "lt"] = Field(
+        default="ic", description="Diffusion model: independent cascade or linear threshold."
+    )
+    min_rr_sets: int = Field(
+        default=10_000,
+        ge=0,
+        le=1_000_000,
+        description="RR sets per collection to start from (more: a less noisy choice).",
+    )
     candidates: str | None = Field(
         default=None,
         max_length=210,
-        pattern=r"^(all|pole:[^/]+-[0-9A-Za-z]{5})$",
-        description="Who may be engaged: all (default) or pole:ID (the firms and knowledge "
-        "actors of a pole of GET /api/v1/poles, also ranked as co-signers).",
+        pattern=r"^(all|network|officials|pole:[^/]+-[0-9A-Za-z]{5})$",
+        description="Who may be engaged: all (default), network (the actors we met), "
+        "officials (of the territory's councils and its parliamentarians) or pole:ID (the "
+        "firms and knowledge actors of a pole of GET /api/v1/poles, also ranked as "
+        "co-signers).",
     )
     co_signers: str | None = Field(
         default=None,
@@ -179,10 +192,13 @@ def plan_work(state: AppState) -> Work:
                 with state.db.reader() as cur:
                     pole = _data.pole(state.cache, cur, value.removeprefix("pole:"))
                 actors[name] = _pole_actors(state, pole)
-        candidates = actors.get("candidates")
+        candidates: Sequence[str] | None = actors.get("candidates")
         with state.db.reader() as cur:
+            if body.candidates in ("network", "officials"):
+                candidates = candidates_for(cur, body.candidates, code=body.code, level=body.level)
             return plan_project(
                 cur,
+                bundle=state.graphs.load(cur),
                 code=body.code,
                 level=body.level,
                 theme=body.theme,
@@ -190,10 +206,12 @@ def plan_work(state: AppState) -> Work:
                 budget=body.budget,
                 targets=targets,
                 candidates=candidates,
-                co_signers=actors.get("co_signers", candidates),
+                co_signers=actors.get("co_signers", actors.get("candidates")),
                 epsilon=body.epsilon,
                 seed=body.seed,
                 stances=stances_of(params),  # a dossier's plan version
+                model=body.model,
+                min_rr_sets=body.min_rr_sets,
                 progress=progress,
             )
 
