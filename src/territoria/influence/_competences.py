@@ -36,6 +36,7 @@ PARLIAMENT_BODIES = ("deputies", "senators", "meps")
 STATE_BODIES = (
     "prefecture",
     "prefecture_region",
+    "prefecture_police",
     "rectorat",
     "ars",
     "agence_eau",

@@ -45,9 +45,10 @@ __all__ = ["Target", "Theme", "decision_map", "get_theme", "resolve_territory", 
 GRAND_PARIS = "200054781"
 NO_OFFICIAL_NOTE = "aucun élu dans la source : l'institution elle-même est la cible"
 STATE_NOTE = (
-    "service de l'État : l'institution elle-même est la cible (ses responsables ne sont pas "
-    "dans la base)"
+    "service ou agence publique : l'institution elle-même est la cible (ses responsables ne "
+    "sont pas dans la base)"
 )
+EU_NOTE = "institution de l'Union européenne : l'institution elle-même est la cible"
 
 
 @dataclass
@@ -55,8 +56,8 @@ class Target:
     """A decision-maker targeted by a project: a person, or a body with no official known.
 
     ``kind`` is ``'person'`` or ``'body'`` (then ``id`` is the organisation id); ``note``
-    says why a body is its own target; ``basis`` is the legal basis of the largest part of
-    the weight.
+    says why a body is its own target (or a condition of the rule: "seulement si …");
+    ``body_id``, ``body``, ``role`` and ``basis`` are those of the largest part of the weight.
     """
 
     id: str
@@ -68,6 +69,7 @@ class Target:
     kind: str = "person"
     note: str = ""
     basis: str = ""
+    body_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -80,6 +82,7 @@ class Target:
             "kind": self.kind,
             "note": self.note,
             "basis": self.basis,
+            "body_id": self.body_id,
         }
 
 
@@ -282,7 +285,7 @@ def _parliamentarians(
         rows = con.execute(
             """
             SELECT m.code, m.person_id, p.first_name || ' ' || p.last_name,
-                   coalesce(m.role_label, m.role), o.name
+                   coalesce(m.role_label, m.role), o.name, m.organisation_id
             FROM mandate m JOIN person p ON p.id = m.person_id
             LEFT JOIN organisation o ON o.id = m.organisation_id
             WHERE m.role = ? AND m.end_date IS NULL
@@ -291,8 +294,8 @@ def _parliamentarians(
             """,
             [role, key == "meps", seats[key]],
         ).fetchall()
-        for seat, pid, name, label, body in rows:
-            out["info"][str(pid)] = (str(name), str(label), str(body or ""))
+        for seat, pid, name, label, body, org in rows:
+            out["info"][str(pid)] = (str(name), str(label), str(body or ""), str(org or ""))
             if key == "meps":
                 out["meps"].append((str(pid),))
             else:
@@ -301,33 +304,46 @@ def _parliamentarians(
 
 
 class _Collector:
-    """Targets under construction: weights, reasons and the legal basis of each."""
+    """Targets under construction: weights, reasons, and what brought the most weight."""
 
     def __init__(self) -> None:
         self.targets: dict[str, Target] = {}
         self.rules: dict[str, dict[BodyRule, float]] = defaultdict(dict)
+        self.bodies: dict[str, dict[tuple[str, str, str], float]] = defaultdict(dict)
 
-    def add(self, pid: str, weight: float, who: tuple[str, str, str], rule: BodyRule,
-            leaf: Theme, *, kind: str = "person", note: str = "") -> None:  # fmt: skip
+    def add(
+        self,
+        pid: str,
+        weight: float,
+        who: tuple[str, str, str],
+        rule: BodyRule,
+        leaf: Theme,
+        *,
+        body_id: str,
+        kind: str = "person",
+        note: str = "",
+    ) -> None:
         if weight <= 0:
             return
         name, role, body = who
         reason = f"{role} — {body} : {leaf.label_fr}" if role else f"{body} : {leaf.label_fr}"
         t = self.targets.get(pid)
         if t is None:
-            t = self.targets[pid] = Target(pid, 0.0, name, role, body, [], kind, note)
+            t = self.targets[pid] = Target(pid, 0.0, name, kind=kind, note=note)
         t.weight += weight
         t.reasons.append(reason)
-        rules = self.rules[pid]
+        rules, bodies = self.rules[pid], self.bodies[pid]
         rules[rule] = rules.get(rule, 0.0) + weight
+        bodies[(body_id, role, body)] = bodies.get((body_id, role, body), 0.0) + weight
 
     def done(self) -> dict[str, Target]:
-        """The targets, each with the basis (and note) of the rule bringing most weight."""
+        """The targets, each with the body, role, basis (and note) bringing most weight."""
         for pid, t in self.targets.items():
             rule = max(self.rules[pid].items(), key=lambda kv: kv[1])[0]
             t.basis = rule.legal_basis
             if t.kind == "person":
                 t.note = rule.note
+            t.body_id, t.role, t.body = max(self.bodies[pid].items(), key=lambda kv: kv[1])[0]
         return self.targets
 
 
@@ -348,7 +364,8 @@ def _targets(
                 continue
             if key.startswith("person:"):
                 pid = key.removeprefix("person:")
-                out.add(pid, share.weight, parl["info"][pid], share.rule, leaf)
+                *who, org = parl["info"][pid]
+                out.add(pid, share.weight, tuple(who), share.rule, leaf, body_id=org)
                 continue
             org = key.removeprefix("body:")
             body = inside.get(org) or _Body(org, org, "", "")
@@ -356,11 +373,12 @@ def _targets(
             if not parts:
                 note = body.note_for_target()
                 who = (body.name, "", body.name)
-                out.add(org, share.weight, who, share.rule, leaf, kind="body", note=note)
+                out.add(org, share.weight, who, share.rule, leaf, body_id=org, kind="body",
+                        note=note)  # fmt: skip
                 continue
             whole = sum(w for _, w, _ in parts)
             for pid, w, who in parts:
-                out.add(pid, share.weight * w / whole, who, share.rule, leaf)
+                out.add(pid, share.weight * w / whole, who, share.rule, leaf, body_id=org)
     return out.done()
 
 
@@ -379,7 +397,9 @@ class _Body:
     council: list[tuple[str, float, tuple[str, str, str]]] = field(default_factory=list)
 
     def note_for_target(self) -> str:
-        if self.kind in STATE_BODIES or self.id.startswith(("etat-", "ue-")):
+        if self.id.startswith("ue-"):
+            return EU_NOTE
+        if self.kind in STATE_BODIES or self.id.startswith("etat-"):
             return STATE_NOTE
         return NO_OFFICIAL_NOTE
 
