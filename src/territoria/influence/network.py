@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from territoria.errors import EmptyKnowledgeBase, ReadOnlyDatabase
@@ -356,6 +357,11 @@ class GraphMemo:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._bundle: GraphBundle | None = None
+
+    @property
+    def current(self) -> GraphBundle | None:
+        """The graph in memory, if any."""
+        return self._bundle
 
     def load(
         self, con: duckdb.DuckDBPyConnection, *, config: InfluenceConfig | None = None
