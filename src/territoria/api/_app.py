@@ -36,6 +36,8 @@ from territoria.api._settings import WebSettings
 from territoria.api.routes import (
     admin,
     audit,
+    dossier_pages,
+    dossiers,
     economy,
     establishments,
     indicators,
@@ -283,6 +285,8 @@ def create_app(
     app.include_router(people.router)
     app.include_router(state_routes.router)
     app.include_router(people.pages)
+    app.include_router(dossiers.router)
+    app.include_router(dossier_pages.router)
 
     read = [Depends(require("read"))]
 
