@@ -23,7 +23,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from territoria.errors import EmptyKnowledgeBase, ReadOnlyDatabase
