@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,11 @@ class InfluenceConfig:
         Probability in ``[0, 1]`` for each relation type.
     max_in_sum
         Cap on the sum of the probabilities into any one node.
+    attention
+        Attention budget per source for each relation type: the probabilities of one source's
+        out-edges of that type are scaled down to sum to at most this value (``[attention]``).
+    attention_default
+        Budget of the types ``attention`` does not name (``inf`` for none).
     sigma, replans
         Log-normal noise and number of re-plans of the robustness check.
     include_targets
@@ -43,15 +49,27 @@ class InfluenceConfig:
     replans: int
     include_targets: bool
     origin: tuple[str, ...]
+    attention: dict[str, float] = field(default_factory=dict)
+    attention_default: float = math.inf
 
     def probability(self, relation_type: str) -> float:
         """Probability of ``relation_type`` (the ``other`` value for an unknown type)."""
         return self.probabilities.get(relation_type, self.probabilities.get("other", 0.1))
 
+    def budget(self, relation_type: str) -> float:
+        """Attention budget of one source for ``relation_type`` (``inf`` when unbounded)."""
+        return self.attention.get(relation_type, self.attention_default)
+
     def fingerprint(self) -> str:
         """A short hash of the values that shape the graph (for cache invalidation)."""
         data = json.dumps(
-            {"p": self.probabilities, "cap": self.max_in_sum}, sort_keys=True
+            {
+                "p": self.probabilities,
+                "cap": self.max_in_sum,
+                "attention": self.attention,
+                "attention_default": str(self.attention_default),
+            },
+            sort_keys=True,
         ).encode()
         return hashlib.sha256(data).hexdigest()[:16]
 
@@ -119,6 +137,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> InfluenceConfig:
         msg = f"robustness.replans = {replans!r} must be a non-negative integer"
         raise ConfigurationError(msg)
     include = bool(data.get("candidates", {}).get("include_targets", False))
+    attention, attention_default = _attention(data.get("attention", {}), origin[-1])
     return InfluenceConfig(
         probabilities=probabilities,
         max_in_sum=float(cap),
@@ -126,4 +145,24 @@ def load_config(path: str | os.PathLike[str] | None = None) -> InfluenceConfig:
         replans=replans,
         include_targets=include,
         origin=tuple(origin),
+        attention=attention,
+        attention_default=attention_default,
     )
+
+
+def _attention(section: dict[str, Any], where: str) -> tuple[dict[str, float], float]:
+    """Read ``[attention]``: ``default`` and one budget per relation type (``inf``: none)."""
+    budgets: dict[str, float] = {}
+    default = math.inf
+    for key, value in section.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            msg = (
+                f"attention.{key} = {value!r} in {where} must be a positive number "
+                "(the expected number of persons one source can move; inf for no budget)"
+            )
+            raise ConfigurationError(msg)
+        if key == "default":
+            default = float(value)
+        else:
+            budgets[key] = float(value)
+    return budgets, default

@@ -23,10 +23,12 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from territoria.errors import EmptyKnowledgeBase, ReadOnlyDatabase
 from territoria.influence import _graph_blob
+from territoria.influence._attention import attention_budget, budgets_for
 from territoria.influence._state_edges import STATE_EDGES_SQL
 from territoria.influence.config import InfluenceConfig, load_config
 from territoria.influence.graph import InfluenceGraph, from_edges
@@ -219,9 +221,8 @@ def build_graph(
         "GROUP BY id"
     )
     other = config.probability("other")
-    con.execute(
+    raw = con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE ig_raw AS
         SELECT s.idx AS source, t.idx AS target, e.type,
                coalesce(pr.p, {other}) * coalesce(r.strength, 1.0) AS p
         FROM ({_EDGES_SQL}) e
@@ -233,7 +234,8 @@ def build_graph(
           ON r.source_actor = e.src AND r.target_actor = e.dst AND r.type = e.type
         WHERE s.idx <> t.idx
         """
-    )
+    ).to_arrow_table()
+    con.register("ig_raw", _calibrated(raw, config))
     # Several relations between the same pair: independent channels, 1 - prod(1 - p).
     con.execute(
         f"""
@@ -251,9 +253,23 @@ def build_graph(
     )
     nodes = con.execute("SELECT idx, id, name, kind FROM ig_nodes ORDER BY idx").to_arrow_table()
     edges = con.execute("SELECT source, target, probability, type FROM ig_edges").to_arrow_table()
-    for name in ("ig_prob", "ig_nodes", "ig_raw", "ig_edges"):
+    for name in ("ig_prob", "ig_nodes", "ig_edges"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.unregister("ig_raw")
     return nodes, edges
+
+
+def _calibrated(raw: pa.Table, config: InfluenceConfig) -> pa.Table:
+    """Apply each source's attention budget per relation type (see ``_attention``)."""
+    encoded = pc.dictionary_encode(raw.column("type").combine_chunks())
+    names = encoded.dictionary.to_pylist()
+    prob = attention_budget(
+        np.asarray(raw.column("source").to_numpy()),
+        np.asarray(encoded.indices.to_numpy(zero_copy_only=False)),
+        np.asarray(raw.column("p").to_numpy()),
+        budgets_for(config, names),
+    )
+    return raw.set_column(raw.schema.get_field_index("p"), "p", pa.array(prob))
 
 
 def _to_graph(nodes: pa.Table, edges: pa.Table) -> tuple[InfluenceGraph, list[str]]:

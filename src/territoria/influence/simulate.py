@@ -23,7 +23,13 @@ from territoria.errors import InvalidPlanRequest, TooManyWorlds, UnknownNode
 from territoria.influence._rrsets import IC, LT, seed_state, stream_seed, uniform
 from territoria.influence.graph import InfluenceGraph
 
-__all__ = ["SpreadEstimate", "exact_spread", "exact_spreads", "simulate"]
+__all__ = [
+    "SpreadEstimate",
+    "activation_probabilities",
+    "exact_spread",
+    "exact_spreads",
+    "simulate",
+]
 
 Model = Literal["ic", "lt"]
 MAX_WORLDS = 1 << 22
@@ -265,6 +271,121 @@ def simulate(
 
 
 @njit(cache=True)  # type: ignore[misc]
+def _activation_range(
+    indptr: NDArray[np.int64],
+    indices: NDArray[np.int32],
+    prob: NDArray[np.float64],
+    seeds: NDArray[np.int64],
+    slot: NDArray[np.int64],
+    model: int,
+    base: np.uint64,
+    lo: int,
+    hi: int,
+    counts: NDArray[np.int64],
+) -> None:
+    """Run cascades ``lo .. hi - 1`` from ``seeds`` and add 1 to ``counts[slot[v]]`` for every
+    tracked node ``v`` (``slot[v] >= 0``) each cascade activates."""
+    n = indptr.shape[0] - 1
+    active = np.zeros(n, dtype=np.int32)
+    touched = np.zeros(n, dtype=np.int32)
+    acc = np.zeros(n, dtype=np.float64)
+    threshold = np.zeros(n, dtype=np.float64)
+    queue = np.empty(n, dtype=np.int32)
+    state = np.zeros(1, dtype=np.uint64)
+    for i in range(lo, hi):
+        mark = i - lo + 1
+        seed_state(state, base, i)
+        tail = 0
+        for s in seeds:
+            if active[s] != mark:
+                active[s] = mark
+                queue[tail] = s
+                tail += 1
+        head = 0
+        while head < tail:
+            u = queue[head]
+            head += 1
+            for e in range(indptr[u], indptr[u + 1]):
+                v = indices[e]
+                if active[v] == mark:
+                    continue
+                if model == IC:
+                    p = prob[e]
+                    fire = p >= 1.0 or (p > 0.0 and uniform(state) < p)
+                else:
+                    if touched[v] != mark:
+                        touched[v] = mark
+                        acc[v] = 0.0
+                        threshold[v] = 1.0 - uniform(state)
+                    acc[v] += prob[e]
+                    fire = acc[v] >= threshold[v]
+                if fire:
+                    active[v] = mark
+                    queue[tail] = v
+                    tail += 1
+        for j in range(tail):
+            k = slot[queue[j]]
+            if k >= 0:
+                counts[k] += 1
+
+
+@njit(cache=True, parallel=True)  # type: ignore[misc]
+def _activation_parallel(
+    indptr: NDArray[np.int64],
+    indices: NDArray[np.int32],
+    prob: NDArray[np.float64],
+    seeds: NDArray[np.int64],
+    slot: NDArray[np.int64],
+    model: int,
+    base: np.uint64,
+    count: int,
+    counts: NDArray[np.int64],
+) -> None:
+    """Run ``count`` cascades in ``counts.shape[0]`` parallel chunks, one row of counts each."""
+    n_chunks = counts.shape[0]
+    per = (count + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        start = c * per
+        stop = min(count, start + per)
+        if start < stop:
+            _activation_range(
+                indptr, indices, prob, seeds, slot, model, base, start, stop, counts[c]
+            )
+
+
+def activation_probabilities(
+    graph: InfluenceGraph,
+    seeds: Sequence[int],
+    nodes: Sequence[int],
+    *,
+    model: Model = "ic",
+    samples: int = 10_000,
+    seed: int = 0,
+) -> NDArray[np.float64]:
+    """Estimate, for each of ``nodes``, the probability that a cascade from ``seeds`` activates
+    it (the share of ``samples`` forward cascades in which it is active).
+
+    The cascades are those of :func:`simulate` with the same ``seed``: the weighted sum of
+    these probabilities is its estimate. A seed's own probability is 1.
+    """
+    if samples < 1:
+        msg = f"samples={samples!r}: activation probabilities need at least 1 cascade"
+        raise InvalidPlanRequest(msg)
+    code = _model_code(graph, model)
+    seed_arr = _seed_array(graph, seeds)
+    node_arr = _seed_array(graph, nodes)
+    slot = np.full(graph.n_nodes, -1, dtype=np.int64)
+    slot[node_arr] = np.arange(node_arr.size, dtype=np.int64)
+    chunks = max(1, min(4 * numba.get_num_threads(), samples))
+    counts = np.zeros((chunks, max(node_arr.size, 1)), dtype=np.int64)
+    args = (graph.indptr, graph.indices, graph.prob, seed_arr, slot, code)
+    _activation_parallel(*args, np.uint64(stream_seed(seed, 1000)), samples, counts)
+    total = counts.sum(axis=0)[: node_arr.size]
+    # a node tracked twice takes its count once per slot
+    return np.asarray(total[slot[node_arr]] / samples, dtype=np.float64)
+
+
+@njit(cache=True)  # type: ignore[misc]
 def _enumerate_worlds(
     indptr: NDArray[np.int64],
     indices: NDArray[np.int32],
@@ -438,3 +559,4 @@ def warm_up() -> None:
         values = np.empty(4)
         args = (g.indptr, g.indices, g.prob, np.zeros(1, dtype=np.int64), weight, code)
         _cascades_parallel(*args, np.uint64(1), 0, 4, values, 2)
+    activation_probabilities(g, [0], [1, 2], samples=8)
