@@ -72,9 +72,14 @@ def _cascade_range(
     lo: int,
     hi: int,
     values: NDArray[np.float64],
+    slot: NDArray[np.int64],
+    counts: NDArray[np.int64],
 ) -> int:
     """Run cascades ``lo .. hi - 1`` from ``seeds``, storing each one's weighted activated
-    count in ``values``; return the number of edges examined (the work done)."""
+    count in ``values``; return the number of edges examined (the work done).
+
+    When ``slot`` is not empty, also add 1 to ``counts[slot[v]]`` for every tracked node
+    ``v`` (``slot[v] >= 0``) a cascade activates."""
     n = indptr.shape[0] - 1
     active = np.zeros(n, dtype=np.int32)
     touched = np.zeros(n, dtype=np.int32)
@@ -120,6 +125,11 @@ def _cascade_range(
                     tail += 1
                     total += weight[v]
         values[i] = total
+        if slot.shape[0] > 0:
+            for j in range(tail):
+                k = slot[queue[j]]
+                if k >= 0:
+                    counts[k] += 1
     return work
 
 
@@ -136,14 +146,20 @@ def _cascades_parallel(
     hi: int,
     values: NDArray[np.float64],
     n_chunks: int,
+    slot: NDArray[np.int64],
+    counts: NDArray[np.int64],
 ) -> None:
-    """Run cascades ``lo .. hi - 1`` in ``n_chunks`` parallel chunks."""
+    """Run cascades ``lo .. hi - 1`` in ``n_chunks`` parallel chunks (chunk ``c`` counts
+    activations in ``counts[c]``, see :func:`_cascade_range`)."""
     per = (hi - lo + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
         start = lo + c * per
         stop = min(hi, start + per)
         if start < stop:
-            _cascade_range(indptr, indices, prob, seeds, weight, model, base, start, stop, values)
+            _cascade_range(
+                indptr, indices, prob, seeds, weight, model, base, start, stop, values,
+                slot, counts[c],
+            )  # fmt: skip
 
 
 def _run_cascades(
@@ -153,20 +169,34 @@ def _run_cascades(
     model: int,
     base: int,
     count: int,
-) -> NDArray[np.float64]:
-    """Run ``count`` cascades; every cascade's value depends only on ``(base, index)``."""
+    track: NDArray[np.int64] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Run ``count`` cascades; every cascade's value depends only on ``(base, index)``.
+
+    Returns each cascade's value and, for every node position of ``track``, the number of
+    cascades that activated it.
+    """
     values = np.empty(count, dtype=np.float64)
+    slot = np.empty(0, dtype=np.int64)
+    if track is not None and track.size:
+        slot = np.full(graph.n_nodes, -1, dtype=np.int64)
+        slot[track] = np.arange(track.size, dtype=np.int64)
+    chunks = 4 * numba.get_num_threads()
+    counts = np.zeros((chunks + 1, max(1, track.size if track is not None else 0)), np.int64)
     args = (graph.indptr, graph.indices, graph.prob, seeds, weight, model, np.uint64(base))
     # a pilot run in this thread tells whether waking other threads is worth it
     pilot = min(count, PILOT_CASCADES)
-    work = _cascade_range(*args, 0, pilot, values)
+    work = _cascade_range(*args, 0, pilot, values, slot, counts[chunks])
     expected = (work + pilot * (seeds.size + 1)) * (count - pilot) / max(pilot, 1)
     if expected > PARALLEL_WORK:
-        chunks = 4 * numba.get_num_threads()
-        _cascades_parallel(*args, pilot, count, values, chunks)
+        _cascades_parallel(*args, pilot, count, values, chunks, slot, counts)
     elif count > pilot:
-        _cascade_range(*args, pilot, count, values)
-    return values
+        _cascade_range(*args, pilot, count, values, slot, counts[chunks])
+    total = counts.sum(axis=0)
+    if track is None or not track.size:
+        return values, total[:0]
+    # a node listed twice in ``track`` was counted in its last slot
+    return values, total[slot[track]]
 
 
 def _model_code(graph: InfluenceGraph, model: str) -> int:
@@ -263,94 +293,11 @@ def simulate(
     code = _model_code(graph, model)
     weight = target_weights(graph, targets)
     seed_arr = _seed_array(graph, seeds)
-    values = _run_cascades(graph, seed_arr, weight, code, stream_seed(seed, 1000), samples)
+    values, _ = _run_cascades(graph, seed_arr, weight, code, stream_seed(seed, 1000), samples)
     mean = float(values.mean())
     std = float(values.std(ddof=1))
     half = 1.96 * std / math.sqrt(samples)
     return SpreadEstimate(mean=mean, ci95=(mean - half, mean + half), std=std, samples=samples)
-
-
-@njit(cache=True)  # type: ignore[misc]
-def _activation_range(
-    indptr: NDArray[np.int64],
-    indices: NDArray[np.int32],
-    prob: NDArray[np.float64],
-    seeds: NDArray[np.int64],
-    slot: NDArray[np.int64],
-    model: int,
-    base: np.uint64,
-    lo: int,
-    hi: int,
-    counts: NDArray[np.int64],
-) -> None:
-    """Run cascades ``lo .. hi - 1`` from ``seeds`` and add 1 to ``counts[slot[v]]`` for every
-    tracked node ``v`` (``slot[v] >= 0``) each cascade activates."""
-    n = indptr.shape[0] - 1
-    active = np.zeros(n, dtype=np.int32)
-    touched = np.zeros(n, dtype=np.int32)
-    acc = np.zeros(n, dtype=np.float64)
-    threshold = np.zeros(n, dtype=np.float64)
-    queue = np.empty(n, dtype=np.int32)
-    state = np.zeros(1, dtype=np.uint64)
-    for i in range(lo, hi):
-        mark = i - lo + 1
-        seed_state(state, base, i)
-        tail = 0
-        for s in seeds:
-            if active[s] != mark:
-                active[s] = mark
-                queue[tail] = s
-                tail += 1
-        head = 0
-        while head < tail:
-            u = queue[head]
-            head += 1
-            for e in range(indptr[u], indptr[u + 1]):
-                v = indices[e]
-                if active[v] == mark:
-                    continue
-                if model == IC:
-                    p = prob[e]
-                    fire = p >= 1.0 or (p > 0.0 and uniform(state) < p)
-                else:
-                    if touched[v] != mark:
-                        touched[v] = mark
-                        acc[v] = 0.0
-                        threshold[v] = 1.0 - uniform(state)
-                    acc[v] += prob[e]
-                    fire = acc[v] >= threshold[v]
-                if fire:
-                    active[v] = mark
-                    queue[tail] = v
-                    tail += 1
-        for j in range(tail):
-            k = slot[queue[j]]
-            if k >= 0:
-                counts[k] += 1
-
-
-@njit(cache=True, parallel=True)  # type: ignore[misc]
-def _activation_parallel(
-    indptr: NDArray[np.int64],
-    indices: NDArray[np.int32],
-    prob: NDArray[np.float64],
-    seeds: NDArray[np.int64],
-    slot: NDArray[np.int64],
-    model: int,
-    base: np.uint64,
-    count: int,
-    counts: NDArray[np.int64],
-) -> None:
-    """Run ``count`` cascades in ``counts.shape[0]`` parallel chunks, one row of counts each."""
-    n_chunks = counts.shape[0]
-    per = (count + n_chunks - 1) // n_chunks
-    for c in prange(n_chunks):
-        start = c * per
-        stop = min(count, start + per)
-        if start < stop:
-            _activation_range(
-                indptr, indices, prob, seeds, slot, model, base, start, stop, counts[c]
-            )
 
 
 def activation_probabilities(
@@ -365,24 +312,20 @@ def activation_probabilities(
     """Estimate, for each of ``nodes``, the probability that a cascade from ``seeds`` activates
     it (the share of ``samples`` forward cascades in which it is active).
 
-    The cascades are those of :func:`simulate` with the same ``seed``: the weighted sum of
-    these probabilities is its estimate. A seed's own probability is 1.
+    The cascades are those of :func:`simulate` with the same ``seed``, so the weighted sum of
+    these probabilities is exactly its estimate. A seed's own probability is 1.
     """
     if samples < 1:
         msg = f"samples={samples!r}: activation probabilities need at least 1 cascade"
         raise InvalidPlanRequest(msg)
     code = _model_code(graph, model)
     seed_arr = _seed_array(graph, seeds)
-    node_arr = _seed_array(graph, nodes)
-    slot = np.full(graph.n_nodes, -1, dtype=np.int64)
-    slot[node_arr] = np.arange(node_arr.size, dtype=np.int64)
-    chunks = max(1, min(4 * numba.get_num_threads(), samples))
-    counts = np.zeros((chunks, max(node_arr.size, 1)), dtype=np.int64)
-    args = (graph.indptr, graph.indices, graph.prob, seed_arr, slot, code)
-    _activation_parallel(*args, np.uint64(stream_seed(seed, 1000)), samples, counts)
-    total = counts.sum(axis=0)[: node_arr.size]
-    # a node tracked twice takes its count once per slot
-    return np.asarray(total[slot[node_arr]] / samples, dtype=np.float64)
+    track = _seed_array(graph, nodes)
+    weight = np.zeros(graph.n_nodes, dtype=np.float64)
+    _, counts = _run_cascades(
+        graph, seed_arr, weight, code, stream_seed(seed, 1000), samples, track
+    )
+    return np.asarray(counts / samples, dtype=np.float64)
 
 
 @njit(cache=True)  # type: ignore[misc]
@@ -558,5 +501,6 @@ def warm_up() -> None:
     for code in (IC, LT):
         values = np.empty(4)
         args = (g.indptr, g.indices, g.prob, np.zeros(1, dtype=np.int64), weight, code)
-        _cascades_parallel(*args, np.uint64(1), 0, 4, values, 2)
+        counts = np.zeros((2, 1), dtype=np.int64)
+        _cascades_parallel(*args, np.uint64(1), 0, 4, values, 2, np.empty(0, np.int64), counts)
     activation_probabilities(g, [0], [1, 2], samples=8)
