@@ -1,78 +1,246 @@
-"""Decision map: the competent bodies and decision-makers for themes and territories."""
+"""Decision map v2 on the mini knowledge base: sub-themes, the law in force, weights inside
+bodies (executive, delegations, EPCI councils by population), the themes listing (library,
+CLI, API) and the delegations import."""
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
 import duckdb
 import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
-from territoria.errors import UnknownTerritory, UnknownTheme
-from territoria.influence.decision import decision_map, themes
+from territoria.cli import app
+from territoria.errors import UnknownTerritory, UnknownTheme, ValidationError
+from territoria.influence.decision import Target, decision_map, get_theme, themes
+from territoria.influence.delegations import delegations, import_delegations
+from test_api_helpers import login, make_app, make_kb
 
-REQUIRED_THEMES = {
+HISTORICAL = {
     "economic-development",
     "roads",
     "regional-trains",
+    "secondary-schools",
     "higher-education",
     "competitiveness-poles",
+    "eu-funds",
+    "water",
+    "housing",
+    "social-action",
 }
+RENNES, JANZE, RM, ROCHE = "35238", "35136", "cc-243500139", "cc-243500634"
+ROULLIER, LOUAPRE = "p-22a38ff2182964", "p-21a42b10e4623b"  # vice-presidents of Rennes Métropole
 
 
-def bodies(targets: list) -> set[str]:  # type: ignore[type-arg]
-    return {t.body for t in targets}
+def by_body(targets: list[Target]) -> dict[str, float]:
+    out: dict[str, float] = defaultdict(float)
+    for t in targets:
+        out[t.body_id] += t.weight
+    return dict(out)
 
 
-def test_themes_have_stable_ids_and_legal_basis() -> None:
+def test_themes_keep_their_ids_and_group_dated_subthemes_with_their_law() -> None:
     found = {t.id: t for t in themes()}
-    assert set(found) >= REQUIRED_THEMES
-    assert all(t.law and t.bodies for t in found.values())
-    assert dict(found["regional-trains"].bodies)["region"] > 0
+    assert set(found) >= HISTORICAL
+    subs = [s for t in found.values() for s in t.subthemes]
+    assert len(subs) >= 30
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", s.id) for s in subs)
+    assert {s.id for s in found["secondary-schools"].subthemes} == {"colleges", "lycees"}
+    assert {"eau-potable", "assainissement", "gemapi"} <= {s.id for s in found["water"].subthemes}
+    assert all(r.basis and r.law for s in subs for r in s.rules)
+    gemapi = get_theme("gemapi")
+    assert gemapi.parent == "water"
+    epci = next(r for r in gemapi.rules if r.body == "epci")
+    assert "MAPTAM" in epci.law and epci.in_force_from == date(2018, 1, 1)
+    # the competent body first: the largest weight of every sub-theme is a collectivity's or
+    # a State service's, never the parliamentarians'
+    for s in subs:
+        top = max(s.bodies, key=lambda b: b[1])
+        assert top[0] not in {"deputies", "senators", "meps"}, s.id
 
 
-def test_regional_trains_target_the_regional_executive(mini_db: duckdb.DuckDBPyConnection) -> None:
-    targets = decision_map(mini_db, theme="regional-trains", code="53", level="region")
-    top = targets[0]
-    assert top.body == "Conseil régional de Bretagne"
-    assert top.role == "président"
-    assert "Conseil régional de Bretagne" in bodies(targets)
-    # The State part goes to parliamentarians; no département or commune body is involved.
-    assert {"Assemblée nationale", "Sénat"} & bodies(targets)
-    assert not any("départemental" in b or "municipal" in b for b in bodies(targets))
-    assert sum(t.weight for t in targets) == pytest.approx(4.0)
-
-
-def test_roads_in_rennes_reach_departement_epci_and_commune(
+def test_voirie_in_rennes_is_the_metropole_not_the_departement(
     mini_db: duckdb.DuckDBPyConnection,
 ) -> None:
-    targets = decision_map(mini_db, theme="roads", code="35238")
-    found = bodies(targets)
-    assert "Conseil départemental d'Ille-et-Vilaine" in found
-    assert "Conseil communautaire — Rennes Métropole" in found
-    assert "Conseil municipal de Rennes" in found
-    assert not any("régional" in b for b in found)
-    # The mayor of Rennes presides Rennes Métropole: one person, both weights.
-    mayor = mini_db.execute(
-        "SELECT person_id FROM mandate WHERE organisation_id = 'cm-35238' AND function_code = 'MAI'"
-    ).fetchone()
-    assert mayor is not None
-    weights = {t.id: t.weight for t in targets}
-    assert weights[mayor[0]] > 1.0
+    weights = by_body(decision_map(mini_db, theme="voirie-communale", code=RENNES))
+    assert max(weights, key=lambda b: weights[b]) == RM
+    assert "cd-35" not in weights and "cr-53" not in weights
+    assert sum(weights.values()) == pytest.approx(3.5)  # métropole 3, the mayor's police 0.5
 
 
-def test_water_is_intercommunal(mini_db: duckdb.DuckDBPyConnection) -> None:
-    found = bodies(decision_map(mini_db, theme="water", code="35238"))
-    assert "Conseil communautaire — Rennes Métropole" in found
-    assert not any("régional" in b or "départemental" in b for b in found)
+def test_water_follows_the_epci_category(mini_db: duckdb.DuckDBPyConnection) -> None:
+    """Janzé is in a communauté de communes: the commune keeps the water (loi n° 2025-327),
+    the CC counts only if it was transferred; Rennes's métropole holds it."""
+    janze = decision_map(mini_db, theme="eau-potable", code=JANZE)
+    weights = by_body(janze)
+    assert max(weights, key=lambda b: weights[b]) == "cm-35136"
+    assert weights[ROCHE] < weights["cm-35136"]
+    mayor = next(t for t in janze if t.body_id == "cm-35136" and t.role.startswith("maire"))
+    assert "2025-327" in mayor.basis
+    rennes = by_body(decision_map(mini_db, theme="eau-potable", code=RENNES))
+    assert {b for b in rennes if not b.startswith("etat-")} == {RM}
+    assert rennes[RM] == pytest.approx(3.0)  # the agence de l'eau and the préfet lower
 
 
-def test_secondary_schools_split_region_and_departement(
+def test_the_law_in_force_on_the_date_asked(mini_db: duckdb.DuckDBPyConnection) -> None:
+    before = by_body(decision_map(mini_db, theme="gemapi", code=RENNES, as_of=date(2017, 6, 1)))
+    after = by_body(decision_map(mini_db, theme="gemapi", code=RENNES, as_of=date(2024, 1, 1)))
+    assert max(before, key=lambda b: before[b]) == "cm-35238" and RM not in before
+    assert max(after, key=lambda b: after[b]) == RM and "cm-35238" not in after
+    janze = decision_map(mini_db, theme="eau-potable", code=JANZE, as_of=date(2024, 1, 1))
+    assert "2018-702" in max(janze, key=lambda t: t.weight).basis
+
+
+def test_a_theme_is_its_subthemes_combined(mini_db: duckdb.DuckDBPyConnection) -> None:
+    """secondary-schools = collèges (département 3) + lycées (région 3), each counted once."""
+    weights = by_body(
+        decision_map(mini_db, theme="secondary-schools", code="35", level="departement")
+    )
+    colleges = by_body(decision_map(mini_db, theme="colleges", code="35", level="departement"))
+    assert weights["cd-35"] == pytest.approx(3.0) == colleges["cd-35"]
+    assert weights["cr-53"] == pytest.approx(3.0) and "cr-53" not in colleges
+
+
+def test_epci_council_members_weigh_by_their_communes_population(
     mini_db: duckdb.DuckDBPyConnection,
 ) -> None:
-    found = bodies(decision_map(mini_db, theme="secondary-schools", code="35", level="departement"))
-    assert {"Conseil régional de Bretagne", "Conseil départemental d'Ille-et-Vilaine"} <= found
+    """Inside Rennes Métropole, the council's share goes to each member commune's conseillers
+    communautaires in proportion to the commune's population (seats, CGCT L5211-6-1), equally
+    between a commune's councillors: not equally between communes."""
+    targets = decision_map(mini_db, theme="gemapi", code=RENNES)
+    seat: dict[str, float] = {}  # the weight of one seat, from councillors with no other role
+    for t in targets:
+        found = re.fullmatch(r"conseill\w+ communautaire \((.+?)\) — .*", t.reasons[0])
+        if found and len(t.reasons) == 1:
+            seat[found[1]] = t.weight
+    rows = mini_db.execute(
+        """
+        SELECT t.name, t.population, count(DISTINCT cc.person_id)
+        FROM territory t JOIN mandate mu ON mu.level = 'commune' AND mu.code = t.code
+             AND mu.end_date IS NULL
+        JOIN mandate cc ON cc.person_id = mu.person_id AND cc.organisation_id = ?
+             AND cc.end_date IS NULL
+        WHERE t.level = 'commune' AND t.name IN ('Rennes', 'Bruz', 'Langan')
+        GROUP BY ALL
+        """,
+        [RM],
+    ).fetchall()
+    per_inhabitant = {name: seat[name] * seats / pop for name, pop, seats in rows}
+    assert len(per_inhabitant) == 3
+    assert per_inhabitant["Rennes"] == pytest.approx(per_inhabitant["Bruz"])
+    assert per_inhabitant["Langan"] == pytest.approx(per_inhabitant["Bruz"])
+    assert seat["Bruz"] > 5 * seat["Langan"]
+    # the executive first: the president carries more than the whole council share (0.5/2)
+    president = max(targets, key=lambda t: t.weight)
+    assert president.role == "présidente" and president.weight > 1.0
+
+
+def write_delegations(path: Path, rows: list[str]) -> Path:
+    path.write_text("person,body,delegation,themes,source,date\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_a_delegated_vice_president_gets_a_larger_share(
+    mini_db: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    before = {t.id: t.weight for t in decision_map(mini_db, theme="voirie-communale", code=RENNES)}
+    file = write_delegations(
+        tmp_path / "rm.csv",
+        [
+            f'Olivier Roullier,{RM},"Voirie, espaces publics",voirie-communale,arrêté,2020-07-16',
+            f"{LOUAPRE},{RM},Eau et assainissement,water,,",
+        ],
+    )
+    report = import_delegations(mini_db, file)
+    assert (report.delegations, report.bodies, report.source_name) == (2, 1, "rm.csv")
+    after = {t.id: t for t in decision_map(mini_db, theme="voirie-communale", code=RENNES)}
+    assert after[ROULLIER].weight > 10 * before[ROULLIER]
+    assert after[ROULLIER].role == "délégation : Voirie, espaces publics"
+    # the other vice-presidents hold other portfolios: only their council seat is left
+    assert after[LOUAPRE].weight < before[LOUAPRE]
+    water = {t.id: t.weight for t in decision_map(mini_db, theme="assainissement", code=RENNES)}
+    assert water[LOUAPRE] > water[ROULLIER]
+    assert [d.person for d in delegations(mini_db, body=RM)] == [
+        "Françoise LOUAPRE",
+        "Olivier ROULLIER",
+    ]
+    # importing the same file again replaces its delegations
+    assert import_delegations(mini_db, file).replaced == 2
+
+
+def test_a_bad_delegation_line_writes_nothing(
+    mini_db: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    file = write_delegations(
+        tmp_path / "bad.csv",
+        [
+            f"Olivier Roullier,{RM},Voirie,voirie-communale,,",
+            f"Personne Inconnue,{RM},Voirie,voirie-communale,,",
+            f"{LOUAPRE},cm-35238,Eau,water,,",
+            f"Olivier Roullier,{RM},Voirie,voirie,,16/07/2020",
+        ],
+    )
+    with pytest.raises(ValidationError) as error:
+        import_delegations(mini_db, file)
+    assert error.value.problems == [
+        f"line 3: no serving official of '{RM}' is named 'Personne Inconnue'",
+        f"line 4: '{LOUAPRE}' holds no current mandate in 'cm-35238'",
+        "line 5: date '16/07/2020' is not YYYY-MM-DD",
+        "line 5: unknown theme 'voirie': see 'territoria influence themes'",
+    ]
+    assert mini_db.execute("SELECT count(*) FROM delegation").fetchone() == (0,)
+    assert mini_db.execute(
+        "SELECT count(*) FROM source WHERE dataset = 'delegations'"
+    ).fetchone() == (0,)
+
+
+def test_cli_delegations_and_themes(mini_db_path: Path, tmp_path: Path) -> None:
+    kb = tmp_path / "kb.duckdb"
+    shutil.copyfile(mini_db_path, kb)
+    runner = CliRunner()
+    file = write_delegations(
+        tmp_path / "d.csv", [f"Olivier Roullier,{RM},Voirie,voirie-communale,,"]
+    )
+    done = runner.invoke(app, ["delegations", "import", str(file), "--json", "--db", str(kb)])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["delegations"] == 1
+    listed = runner.invoke(app, ["delegations", "list", "--json", "--db", str(kb)])
+    assert json.loads(listed.stdout)[0]["person"] == "Olivier ROULLIER"
+    bad = write_delegations(tmp_path / "b.csv", [f"Olivier Roullier,{RM},Voirie,voirie,,"])
+    refused = runner.invoke(app, ["delegations", "import", str(bad), "--db", str(kb)])
+    assert refused.exit_code == 2 and "unknown theme 'voirie'" in refused.output
+    shown = runner.invoke(app, ["influence", "themes", "--json"])
+    water = next(t for t in json.loads(shown.stdout) if t["id"] == "water")
+    gemapi = next(s for s in water["subthemes"] if s["id"] == "gemapi")
+    assert any("MAPTAM" in r["law"] for r in gemapi["rules"] if r["body"] == "epci")
+    table = runner.invoke(app, ["influence", "themes"])
+    assert "GEMAPI" in table.stdout and "Collèges" in table.stdout
+
+
+def test_api_themes_show_subthemes_bodies_and_law(mini_db_path: Path, tmp_path: Path) -> None:
+    application = make_app(make_kb(mini_db_path, tmp_path))
+    with TestClient(application) as client:
+        login(client, "analyst")
+        found = {t["id"]: t for t in client.get("/api/v1/influence/themes").json()}
+    application.state.territoria.db.close()
+    assert set(found) >= HISTORICAL
+    colleges = next(s for s in found["secondary-schools"]["subthemes"] if s["id"] == "colleges")
+    assert colleges["bodies"][0] == {"level": "departement", "weight": 3.0}
+    rule = colleges["rules"][0]
+    assert (
+        rule["basis"].startswith("Code de l'éducation L213-2")
+        and rule["in_force_from"] == "1986-01-01"
+    )
 
 
 def test_unknown_theme_and_territory(mini_db: duckdb.DuckDBPyConnection) -> None:
-    with pytest.raises(UnknownTheme, match="regional-trains"):
-        decision_map(mini_db, theme="space-program", code="35238")
+    with pytest.raises(UnknownTheme, match="sub-themes"):
+        decision_map(mini_db, theme="space-program", code=RENNES)
     with pytest.raises(UnknownTerritory, match="territoria search"):
         decision_map(mini_db, theme="roads", code="99999")
