@@ -9,6 +9,7 @@ perturbed probabilities) and completed with a coalition of territories sharing t
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -474,8 +475,9 @@ def plan_project(
         if t.id in merged:
             merged[t.id].weight += t.weight
         else:
-            merged[t.id] = Target(
-                t.id, t.weight, t.name or actors.get(t.id, {}).get("name", ""), t.role, t.body
+            # keep kind, note, body_id and basis of the decision map's target
+            merged[t.id] = dataclasses.replace(
+                t, name=t.name or actors.get(t.id, {}).get("name", ""), reasons=[]
             )
     report("done", 1.0)
     timings["total"] = time.perf_counter() - t0
