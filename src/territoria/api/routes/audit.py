@@ -14,6 +14,7 @@ from territoria.api._deps import Cursor, require
 from territoria.api._i18n import Translator
 from territoria.api._render import render, request_translator
 from territoria.kb.audit import MAX_LIMIT, AuditEntry, list_audit
+from territoria.kb.state_bodies import SERVICES
 
 router = APIRouter(tags=["audit"])
 Admin = Annotated[User, Depends(require("admin"))]
@@ -49,6 +50,7 @@ EVENT_LABELS: Final = {
     "relations.import": "Relations importées",
     "import.officials": "Élus importés (Répertoire national des élus)",
     "register.exercise": "Exercice du registre HATVP renseigné",
+    "import.state_bodies": "Services de l'État importés (listes du paquet)",
 }
 #: French names of families of events, for events without a name of their own.
 EVENT_FAMILIES: Final = {
@@ -133,6 +135,10 @@ DETAIL_LABELS: Final = {
     "lycees": "lycées dans leur commune",
     "unplaced": "lycées sans commune",
     "source": "source",
+    # summaries of the State's services (territoria.sources._state_bodies)
+    "scope_rows": "territoires couverts",
+    "offices": "fonctions à rencontrer",
+    **SERVICES,
     # levels, as keys of the counts
     "region": "région",
     "departement": "département",
