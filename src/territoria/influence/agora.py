@@ -25,9 +25,11 @@ so that a report can be pasted into the register or compared with its open data)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
+from typing import Any
 
 import duckdb
 
@@ -44,6 +46,7 @@ __all__ = [
     "TURNOVER_BRACKETS",
     "Coverage",
     "coverage",
+    "coverage_pairs",
     "spend_bracket",
     "turnover_bracket",
 ]
@@ -250,65 +253,77 @@ def coverage(con: duckdb.DuckDBPyConnection, actors: list[str], *, on: date) -> 
     (the source does not tell the conseillers délégués, who are covered, from the others);
     MEPs and the European Commission are outside the French register.
     """
-    found: dict[str, Coverage] = {}
-    for actor, reason in _persons(con, actors, on).items():
-        found[actor] = reason
-    for actor, reason in _bodies(con, [a for a in actors if a not in found], on).items():
-        found[actor] = reason
-    for actor in actors:
-        if actor not in found:
-            found[actor] = Coverage(actor, None, _NOT_OFFICIAL, _NOT_OFFICIAL)
+    found = coverage_pairs(con, [(actor, on) for actor in actors])
+    return {actor: found[(actor, on)] for actor in actors}
+
+
+def coverage_pairs(
+    con: duckdb.DuckDBPyConnection, pairs: Iterable[tuple[str, date]]
+) -> dict[tuple[str, date], Coverage]:
+    """:func:`coverage` of many (actor, day) pairs at once (four queries in all)."""
+    wanted = set(pairs)
+    actors = sorted({actor for actor, _ in wanted})
+    found = _persons(con, actors, wanted)
+    persons = {actor for actor, _ in found}
+    bodies = _bodies(con, [a for a in actors if a not in persons])
+    for actor, day in wanted:
+        if (actor, day) in found:
+            continue
+        body = bodies.get(actor)
+        if body is None:
+            found[(actor, day)] = Coverage(actor, None, _NOT_OFFICIAL, _NOT_OFFICIAL)
+        else:
+            found[(actor, day)] = body(day)
     return found
 
 
 _MANDATES = """
-SELECT m.person_id, m.role, m.function_code, o.kind, o.name, t.population, t.population_year,
-       o.level
+SELECT m.person_id, m.start_date, m.end_date, m.role, m.function_code, o.kind, o.name,
+       t.population, t.population_year, o.level
 FROM mandate m JOIN organisation o ON o.id = m.organisation_id
 LEFT JOIN territory t ON t.level = o.level AND t.code = o.code
 WHERE m.person_id IN (SELECT unnest(?::VARCHAR[]))
-  AND (m.start_date IS NULL OR m.start_date <= ?) AND (m.end_date IS NULL OR m.end_date >= ?)
 ORDER BY m.person_id, m.id
 """
 
 
-def _persons(con: duckdb.DuckDBPyConnection, actors: list[str], on: date) -> dict[str, Coverage]:
-    verdicts: dict[str, list[Coverage]] = {}
-    known = {
-        str(r[0])
-        for r in con.execute(
-            "SELECT id FROM person WHERE id IN (SELECT unnest(?::VARCHAR[]))", [actors]
+def _persons(
+    con: duckdb.DuckDBPyConnection, actors: list[str], wanted: set[tuple[str, date]]
+) -> dict[tuple[str, date], Coverage]:
+    first = dict(
+        con.execute(
+            "SELECT p.id, min(m.start_date) FROM person p LEFT JOIN mandate m "
+            "ON m.person_id = p.id WHERE p.id IN (SELECT unnest(?::VARCHAR[])) GROUP BY p.id",
+            [actors],
         ).fetchall()
-    }
-    for person, role, function, kind, body, population, year, level in con.execute(
-        _MANDATES, [actors, on, on]
-    ).fetchall():
-        verdicts.setdefault(str(person), []).append(
-            _mandate_coverage(
-                str(person), str(role), function, str(kind), str(body), population, year, level, on
-            )
-        )
-    result: dict[str, Coverage] = {}
-    for person in known:
-        options = verdicts.get(person, [])
-        covered = [c for c in options if c.covered]
-        if covered:
-            result[person] = covered[0]
-        elif options:
-            # say why the most relevant mandate is left out: an executive one before a seat
-            result[person] = min(options, key=lambda c: c.rule == RULES["plain"])
-        else:
-            result[person] = Coverage(person, None, _no_mandate(con, person, on), RULES["none"])
+    )
+    mandates: dict[str, list[tuple[Any, ...]]] = {}
+    for row in con.execute(_MANDATES, [sorted(first)]).fetchall():
+        mandates.setdefault(str(row[0]), []).append(row)
+    result: dict[tuple[str, date], Coverage] = {}
+    for person, on in wanted:
+        if person in first:
+            result[(person, on)] = _person_on(person, mandates.get(person, []), first[person], on)
     return result
 
 
-def _no_mandate(con: duckdb.DuckDBPyConnection, person: str, on: date) -> str:
-    row = con.execute(
-        "SELECT min(start_date) FROM mandate WHERE person_id = ?", [person]
-    ).fetchone()
-    first = row[0] if row else None
+def _person_on(
+    person: str, mandates: list[tuple[Any, ...]], first: date | None, on: date
+) -> Coverage:
+    options = [
+        _mandate_coverage(person, str(role), function, str(kind), str(body), pop, year, level, on)
+        for _, start, end, role, function, kind, body, pop, year, level in mandates
+        if (start is None or start <= on) and (end is None or end >= on)
+    ]
+    covered = [c for c in options if c.covered]
+    if covered:
+        return covered[0]
+    if options:
+        # say why the most relevant mandate is left out: an executive one before a seat
+        return min(options, key=lambda c: c.rule == RULES["plain"])
     since = f" (ses mandats dans la source commencent le {first:%d/%m/%Y})" if first else ""
-    return f"aucun mandat en cours le {on:%d/%m/%Y} dans la source{since}"
+    reason = f"aucun mandat en cours le {on:%d/%m/%Y} dans la source{since}"
+    return Coverage(person, None, reason, RULES["none"])
 
 
 def _mandate_coverage(
@@ -354,26 +369,39 @@ def _sized(
     return _local(actor, f"{what}, {count}", on)
 
 
-def _bodies(con: duckdb.DuckDBPyConnection, actors: list[str], on: date) -> dict[str, Coverage]:
+def _bodies(
+    con: duckdb.DuckDBPyConnection, actors: list[str]
+) -> dict[str, Callable[[date], Coverage]]:
+    """For each organisation among ``actors``, its coverage as a function of the day."""
     rows = con.execute(
         "SELECT o.id, o.kind, o.name, t.population, t.population_year, o.level "
         "FROM organisation o LEFT JOIN territory t ON t.level = o.level AND t.code = o.code "
         "WHERE o.id IN (SELECT unnest(?::VARCHAR[]))",
         [actors],
     ).fetchall()
-    result: dict[str, Coverage] = {}
-    for oid, kind, name, population, year, level in rows:
-        oid, kind, name = str(oid), str(kind), str(name)
-        if kind in ("assemblee_nationale", "senat"):
-            result[oid] = Coverage(oid, CATEGORIES["parliament"], name)
-        elif kind in _OUT_OF_REGISTER:
-            result[oid] = Coverage(oid, None, _OUT_OF_REGISTER[kind], _OUT_OF_REGISTER[kind])
-        elif kind in _STATE_KINDS:
-            result[oid] = Coverage(oid, CATEGORIES[_STATE_KINDS[kind]], name)
-        elif kind in ("conseil_regional", "conseil_departemental"):
-            result[oid] = _local(oid, name, on)
-        elif kind in ("conseil_municipal", "conseil_communautaire"):
-            result[oid] = _sized(oid, name, population, year, level, on)
-        else:
-            result[oid] = Coverage(oid, None, f"{name} ({kind})", _NOT_OFFICIAL)
-    return result
+    return {
+        str(oid): partial(_body_coverage, str(oid), str(kind), str(name), population, year, level)
+        for oid, kind, name, population, year, level in rows
+    }
+
+
+def _body_coverage(
+    oid: str,
+    kind: str,
+    name: str,
+    population: int | None,
+    year: int | None,
+    level: str | None,
+    on: date,
+) -> Coverage:
+    if kind in ("assemblee_nationale", "senat"):
+        return Coverage(oid, CATEGORIES["parliament"], name)
+    if kind in _OUT_OF_REGISTER:
+        return Coverage(oid, None, _OUT_OF_REGISTER[kind], _OUT_OF_REGISTER[kind])
+    if kind in _STATE_KINDS:
+        return Coverage(oid, CATEGORIES[_STATE_KINDS[kind]], name)
+    if kind in ("conseil_regional", "conseil_departemental"):
+        return _local(oid, name, on)
+    if kind in ("conseil_municipal", "conseil_communautaire"):
+        return _sized(oid, name, population, year, level, on)
+    return Coverage(oid, None, f"{name} ({kind})", _NOT_OFFICIAL)

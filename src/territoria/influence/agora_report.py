@@ -31,7 +31,7 @@ from territoria.influence.agora import (
     DECISION_TYPES,
     SPEND_BRACKETS,
     TURNOVER_BRACKETS,
-    coverage,
+    coverage_pairs,
     spend_bracket,
     turnover_bracket,
 )
@@ -350,14 +350,7 @@ def activity_report(con: duckdb.DuckDBPyConnection, *, year: int) -> AgoraReport
         for a in reversed(list_actions(con, year=y))
         if ex.start <= a.date <= ex.end
     ]
-    by_day: dict[date, set[str]] = {}
-    for a in actions:
-        by_day.setdefault(a.date, set()).update(a.actors)
-    verdicts = {
-        (day, actor): c
-        for day, actors in by_day.items()
-        for actor, c in coverage(con, sorted(actors), on=day).items()
-    }
+    verdicts = coverage_pairs(con, ((actor, a.date) for a in actions for actor in a.actors))
     groups: dict[str, dict[tuple[Any, ...], list[Any]]] = {}
     areas: dict[str, set[str]] = {}
     reasons: Counter[str] = Counter()
@@ -365,7 +358,7 @@ def activity_report(con: duckdb.DuckDBPyConnection, *, year: int) -> AgoraReport
     excluded = 0
     spent = 0.0
     for a in actions:
-        found = [verdicts[(a.date, actor)] for actor in a.actors]
+        found = [verdicts[(actor, a.date)] for actor in a.actors]
         categories = tuple(sorted({c.category for c in found if c.category}))
         if not categories:
             excluded += 1
