@@ -228,7 +228,13 @@ def test_api_themes_show_subthemes_bodies_and_law(mini_db_path: Path, tmp_path: 
     with TestClient(application) as client:
         login(client, "analyst")
         found = {t["id"]: t for t in client.get("/api/v1/influence/themes").json()}
+        page = client.get("/influence", params={"code": RENNES, "level": "commune"}).text
+        english = client.get("/influence", params={"code": RENNES, "lang": "en"}).text
     application.state.territoria.db.close()
+    # the planner's theme list: each theme an optgroup, the whole theme then its sub-themes
+    assert '<optgroup label="Collèges et lycées">' in page
+    assert re.search(r'<option value="colleges" title="[^"]*L213-2[^"]*"\s*>Collèges</option>', page)
+    assert "Secondary schools (whole theme)" in english
     assert set(found) >= HISTORICAL
     colleges = next(s for s in found["secondary-schools"]["subthemes"] if s["id"] == "colleges")
     assert colleges["bodies"][0] == {"level": "departement", "weight": 3.0}

@@ -198,7 +198,9 @@ def _load() -> tuple[tuple[Theme, ...], dict[str, float]]:
             msg = f"sub-theme {key!r} names an unknown theme {parent!r} in competences.toml"
             raise ValueError(msg)
         rules = tuple(_rule(b, f"sub-theme {key!r}") for b in value["bodies"])
-        laws = dict.fromkeys(r.law or r.basis for r in rules if r.in_force(today))
+        # the sub-theme's law: that of its competent bodies (the heaviest rules in force)
+        top = max((r.weight for r in rules if r.in_force(today)), default=0.0)
+        laws = dict.fromkeys(r.legal_basis for r in rules if r.in_force(today) and r.weight == top)
         by_theme[parent].append(
             Theme(
                 id=key,
