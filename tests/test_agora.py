@@ -442,8 +442,14 @@ def test_cli_sets_the_exercise_and_logs_for_a_client(mini_db_path: Path, tmp_pat
         ],
     )
     assert added.exit_code == 0, added.output
+    runner.invoke(
+        app,
+        ["actions", "add", "--subject", "Bruz", "--actor", "cm-35047", "--date", "2026-05-04", *db],
+    )
     out = tmp_path / "agora.json"
-    runner.invoke(app, ["actions", "report", "--year", "2026", "-o", str(out), *db])
+    done = runner.invoke(app, ["actions", "report", "--year", "2026", "-o", str(out), *db])
+    assert done.exit_code == 0, done.output
+    assert "1 actions declared" in done.stderr and "1 actions left out" in done.stderr
     report = json.loads(out.read_text(encoding="utf-8"))
     assert _parts(report)[0]["actionsMenees"] == [ACTION_TYPES["drafting"]]
     assert _parts(report)[0]["tiers"] == ["Ville de Vitré"]
@@ -469,3 +475,36 @@ def test_3ds_scope_on_all_of_france(full_db: duckdb.DuckDBPyConnection) -> None:
     found = coverage(full_db, [*actors.values(), str(small[0])], on=day)
     assert {k: found[v].category for k, v in actors.items()} == dict.fromkeys(actors, LOCAL)
     assert found[str(small[0])].rule == RULES["small"]
+
+
+def test_state_services_and_the_european_commission(mini_db: duckdb.DuckDBPyConnection) -> None:
+    """Organisations of the State's services (ids and kinds of the State bodies import)."""
+    source = mini_db.execute("SELECT min(id) FROM source").fetchone()
+    assert source is not None
+    for oid, kind, name in (
+        ("etat-pref-35", "prefecture", "Préfecture d'Ille-et-Vilaine"),
+        ("etat-ars-53", "ars", "Agence régionale de santé de Bretagne"),
+        ("etat-dreal-53", "dreal", "DREAL Bretagne"),
+        ("etat-bpi-53", "bpifrance", "Bpifrance Bretagne"),
+        ("ue-commission", "commission_europeenne", "Commission européenne"),
+    ):
+        if mini_db.execute("SELECT count(*) FROM organisation WHERE id = ?", [oid]).fetchone() == (
+            0,
+        ):
+            mini_db.execute(
+                "INSERT INTO organisation (id, kind, name, source_id) VALUES (?, ?, ?, ?)",
+                [oid, kind, name, source[0]],
+            )
+    found = coverage(
+        mini_db,
+        ["etat-pref-35", "etat-ars-53", "etat-dreal-53", "etat-bpi-53", "ue-commission"],
+        on=date(2026, 4, 1),
+    )
+    assert {k: c.category for k, c in found.items()} == {
+        "etat-pref-35": CATEGORIES["government_appointee"],
+        "etat-ars-53": CATEGORIES["government_appointee"],
+        "etat-dreal-53": CATEGORIES["state_agent"],
+        "etat-bpi-53": None,
+        "ue-commission": None,
+    }
+    assert "Union européenne" in found["ue-commission"].reason

@@ -217,27 +217,43 @@ def actions_undo(
 
 @actions.command("report")
 def actions_report(
-    year: Annotated[int, typer.Option(help="Year of the report.")],
+    year: Annotated[int, typer.Option(help="Year the exercise ends in.")],
     fmt: Annotated[str, typer.Option("--format", help="hatvp-json or csv")] = "hatvp-json",
     out: Annotated[Path | None, typer.Option("-o", help="Output file (default stdout).")] = None,
     db: DbOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """The annual activity report of the HATVP register (AGORA) for the exercise ending in a
     year: only the actions towards officials the register covers (loi 3DS); the others are
-    counted with their reason under 'horsChamp'."""
-    from territoria.influence.actions import register_report
+    counted with their reason under 'horsChamp' (a summary is printed on stderr)."""
+    from territoria.influence.agora_report import activity_report, report_csv, report_json
 
-    ctx = context(db)
+    ctx = context(db, quiet)
     with handle_errors():
+        if fmt not in ("hatvp-json", "csv"):
+            msg = f"unknown report format {fmt!r}: use hatvp-json or csv"
+            raise typer.BadParameter(msg, param_hint="--format")
         con = ctx.connect()
         try:
-            text = register_report(con, year=year, fmt=fmt)
+            report = activity_report(con, year=year)
         finally:
             con.close()
+        text = report_json(report) if fmt == "hatvp-json" else report_csv(report)
         if out:
             out.write_text(text, encoding="utf-8")
         else:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if not ctx.quiet:
+        declared = sum(p.nombre_actions for a in report.activities for p in a.actions)
+        err_console.print(
+            f"exercise {year}: {len(report.activities)} activities, {declared} actions declared, "
+            f"spend {report.montant_depense} ({report.montant_depense_origine}); "
+            f"{report.excluded_actions} actions left out of the register",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for reason, count in sorted(report.excluded_reasons.items(), key=lambda x: -x[1]):
+            err_console.print(f"  {count} × {reason}", highlight=False, soft_wrap=True)
 
 
 exercise = typer.Typer(
