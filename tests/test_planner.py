@@ -231,3 +231,34 @@ def test_coalition_by_indicator_profile(mini_db: duckdb.DuckDBPyConnection) -> N
             with_robustness=False,
             coalition_profile=["missing_indicator"],
         )
+
+
+def test_plan_answers_direct_and_relays_with_explanations(
+    mini_db: duckdb.DuckDBPyConnection,
+) -> None:
+    plan = plan_project(
+        mini_db, code="53", level="region", theme="regional-trains", k=2, seed=4,
+        with_robustness=False, with_coalition=False, mc_samples=4_000,
+    )  # fmt: skip
+    target_ids = {t["id"] for t in plan["targets"]}
+    direct, relays = plan["answers"]["direct"], plan["answers"]["relays"]
+    assert {s["id"] for s in direct["seeds"]} <= target_ids
+    assert not {s["id"] for s in relays["seeds"]} & target_ids
+    # the top-level plan is the relays answer
+    assert [s["id"] for s in relays["seeds"]] == [s["id"] for s in plan["seeds"]]
+    # meeting the decision-makers themselves moves more of them than any relay
+    assert direct["mc_estimate"] > relays["mc_estimate"]
+    for answer in (direct, relays):
+        assert sum(s["value_share"] for s in answer["seeds"]) == pytest.approx(1.0)
+        assert answer["guarantee_fr"].startswith("garantie : au moins ")
+        assert answer["guarantee"].startswith("With probability")
+    assert direct["candidates_count"] == len(target_ids)
+    count = f"{relays['candidates_count']:,}".replace(",", "\u202f")
+    assert f"parmi les {count} acteurs proposés" in plan["guarantee_fr"]
+    # activation probabilities come from the Monte-Carlo check's own cascades
+    moved = sum(t["plan_weight"] * t["activation_probability"] for t in plan["targets"])
+    assert moved == pytest.approx(plan["mc_estimate"], rel=1e-9)
+    assert sum(t["value_share"] for t in plan["targets"]) == pytest.approx(1.0)
+    president = next(t for t in plan["targets"] if t["role"].startswith("président"))
+    assert president["group"] is None
+    assert "absente de la source" in president["majority_note"]

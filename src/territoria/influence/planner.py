@@ -17,10 +17,12 @@ from typing import Any
 
 import duckdb
 import numpy as np
+from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from territoria.errors import InvalidPlanRequest, UnknownActor
+from territoria.influence._explain import answer, target_activation, target_entries
 from territoria.influence._gain import added_influence, rank_co_signers
 from territoria.influence._robustness import robustness
 from territoria.influence._territories import _area_territories, _similar_territories
@@ -30,7 +32,8 @@ from territoria.influence.decision import Target, decision_map, get_theme, resol
 from territoria.influence.graph import InfluenceGraph
 from territoria.influence.network import GraphBundle, load_graph
 from territoria.influence.optimiser import PlanResult, maximise
-from territoria.influence.stance import Stance, validate_stances
+from territoria.influence.stance import Stance, relay_costs, stance_weights, validate_stances
+from territoria.kb.state_bodies import SERVICES
 
 __all__ = ["coalition", "describe_actors", "explain_seeds", "plan_project", "robustness"]
 
@@ -57,6 +60,12 @@ KIND_LABELS = {
     "university": "enseignement supérieur",
     "research_centre": "centre de recherche",
     "media": "média",
+    "conseil_municipal": "conseil municipal",
+    "conseil_communautaire": "conseil communautaire",
+    "conseil_departemental": "conseil départemental",
+    "conseil_regional": "conseil régional",
+    "groupe_parlementaire": "groupe parlementaire",
+    **SERVICES,
 }
 
 
@@ -74,7 +83,7 @@ def describe_actors(
         """
         SELECT m.person_id, p.first_name || ' ' || p.last_name, m.role,
                coalesce(m.function_label, m.function), o.name, o.kind, m.level, m.code,
-               coalesce(m.role_label, m.role)
+               coalesce(m.role_label, m.role), m.group_name
         FROM mandate m JOIN person p ON p.id = m.person_id
         JOIN organisation o ON o.id = m.organisation_id
         WHERE m.person_id IN (SELECT unnest(?::VARCHAR[])) AND m.end_date IS NULL
@@ -83,7 +92,7 @@ def describe_actors(
         [list(ids)],
     ).fetchall()
     out: dict[str, dict[str, Any]] = {}
-    for pid, name, role_key, function, org, kind, level, code, role in rows:
+    for pid, name, role_key, function, org, kind, level, code, role, group in rows:
         entry = out.setdefault(
             str(pid), {"id": pid, "name": name, "mandates": [], "description": ""}
         )
@@ -96,6 +105,7 @@ def describe_actors(
                 "body_kind": kind,
                 "level": level,
                 "code": code,
+                "group": group,
             }
         )
     for entry in out.values():
@@ -237,6 +247,49 @@ def coalition(
     return out[:limit]
 
 
+def _answers(
+    graph: InfluenceGraph,
+    result: PlanResult,
+    tmap: Mapping[int, float],
+    mask: NDArray[np.bool_],
+    *,
+    include_targets: bool,
+    solve: Callable[[NDArray[np.bool_]], PlanResult],
+    mc_samples: int,
+) -> dict[str, dict[str, Any]]:
+    """The plan's answers: ``main`` (the plan itself, with its value shares), ``direct`` (the
+    targets as candidates) and, when the plan's candidates include the targets, ``relays``
+    (the candidates without them; otherwise the plan itself is the relays answer)."""
+    nodes = list(tmap)
+
+    def one(plan: PlanResult, allowed: NDArray[np.bool_]) -> dict[str, Any]:
+        activation = target_activation(
+            graph,
+            [s.index for s in plan.seeds],
+            nodes,
+            model="lt" if plan.model == "lt" else "ic",
+            samples=mc_samples,
+            seed=plan.seed,
+        )
+        return answer(
+            plan,
+            candidates_count=int(np.count_nonzero(allowed)),
+            activation=activation,
+            graph=graph,
+        )
+
+    main = one(result, mask)
+    main["value_shares"] = {s["id"]: s["value_share"] for s in main["seeds"]}
+    direct_mask = np.zeros(graph.n_nodes, dtype=bool)
+    direct_mask[nodes] = True
+    relays_mask = mask.copy()
+    relays_mask[nodes] = False
+    out = {"main": main, "direct": one(solve(direct_mask), direct_mask)}
+    if include_targets:
+        out["relays"] = one(solve(relays_mask), relays_mask)
+    return out
+
+
 def _action_sentence(
     seed: dict[str, Any], paths: list[dict[str, Any]], actors: dict[str, dict[str, Any]]
 ) -> str:
@@ -318,6 +371,17 @@ def plan_project(
         ``targets`` (id, weight, name, role, body), ``actions`` (plain French), ``coalition``,
         ``co_signers`` (id, name, kind, added_influence),
         ``guarantee``, ``graph`` (nodes, edges, cached, built_at), ``timings``.
+        Explanations: ``seeds[i].value_share`` (share of the estimate the seed carries, see
+        :mod:`territoria.influence._explain`), ``targets[j].activation_probability`` (Monte
+        Carlo), ``plan_weight`` (the weight once the stance is known), ``stance``, ``group``
+        (parliamentarians) or ``majority_note`` (council members); ``guarantee_fr`` (plain
+        French, scoped to the ``candidates_count`` actors the plan could choose from).
+        ``answers``: ``direct`` (meet the decision-makers themselves: the targets are the
+        candidates) and ``relays`` (who moves them: the candidates without the targets), each
+        with ``seeds``, ``estimate``, ``mc_estimate``, ``mc_ci95``, ``guarantee``,
+        ``guarantee_fr``, ``candidates_count`` and ``activation`` per target. For backward
+        compatibility the top-level plan is the relays answer (with ``include_targets``: the
+        plan over the candidates and the targets together).
     """
     report = progress or _noop
     stances = validate_stances(stances)
@@ -362,6 +426,16 @@ def plan_project(
             )
             raise UnknownActor(msg)
         tmap[index[t.id]] = tmap.get(index[t.id], 0.0) + t.weight
+    plan_weights = stance_weights({graph.ids[i]: w for i, w in tmap.items()}, stances)
+    if not any(w > 0 for w in plan_weights.values()):
+        msg = (
+            "every decision-maker of the plan already supports the project (or has salience 0): "
+            "there is nobody to move; check the stakeholders' stances"
+        )
+        raise InvalidPlanRequest(msg)
+    tmap = {index[pid]: w for pid, w in plan_weights.items()}
+    if budget is not None:
+        costs = relay_costs(costs, stances)
     mask = np.array([kind in SEED_KINDS for kind in bundle.kinds], dtype=bool)
     if candidates is not None:
         allowed = np.zeros(graph.n_nodes, dtype=bool)
@@ -398,6 +472,30 @@ def plan_project(
         min_rr_sets=min_rr_sets,
     )
     timings["optimise_and_check"] = time.perf_counter() - t1
+    t6 = time.perf_counter()
+    answers = _answers(
+        graph,
+        result,
+        tmap,
+        mask,
+        include_targets=include_targets,
+        solve=lambda allowed: maximise(
+            graph,
+            targets=tmap,
+            k=k,
+            budget=budget,
+            costs=cost_arr,
+            candidates=allowed,
+            model="lt" if model == "lt" else "ic",
+            epsilon=epsilon,
+            delta=delta,
+            seed=seed,
+            mc_samples=mc_samples,
+            min_rr_sets=min_rr_sets,
+        ),
+        mc_samples=mc_samples,
+    )
+    timings["answers"] = time.perf_counter() - t6
     report("explain", 0.5)
     t2 = time.perf_counter()
     seed_idx = [s.index for s in result.seeds]
@@ -453,6 +551,7 @@ def plan_project(
         )
         timings["co_signers"] = time.perf_counter() - t5
     ids = [s.id for s in result.seeds] + [t.id for t in target_list]
+    ids += [s["id"] for a in answers.values() for s in a["seeds"]]
     for p in paths:
         for path in p:
             ids.extend(path["path"])
@@ -470,6 +569,15 @@ def plan_project(
         }
         entry["action"] = _action_sentence(entry, p, actors)
         seeds_out.append(entry)
+    main = answers.pop("main")
+    shares = main.pop("value_shares")
+    for entry in seeds_out:
+        entry["value_share"] = shares[entry["id"]]
+    main["seeds"] = seeds_out
+    answers.setdefault("relays", main)
+    for other in answers.values():
+        for entry in other["seeds"]:
+            entry.setdefault("description", actors.get(entry["id"], {}).get("description", ""))
     merged: dict[str, Target] = {}
     for t in target_list:
         if t.id in merged:
@@ -485,7 +593,16 @@ def plan_project(
     base.update(
         {
             "seeds": seeds_out,
-            "targets": [t.to_dict() for t in merged.values()],
+            "targets": target_entries(
+                [t.to_dict() for t in merged.values()],
+                plan_weights=plan_weights,
+                activation=main["activation"],
+                stances=stances,
+                actors=actors,
+            ),
+            "answers": answers,
+            "guarantee_fr": main["guarantee_fr"],
+            "candidates_count": main["candidates_count"],
             "actions": [s["action"] for s in seeds_out],
             "coalition": coal,
             "co_signers": signers,
