@@ -15,6 +15,7 @@ from territoria.api import _data
 from territoria.api._deps import CurrentUser, Cursor, Lang, State, field, require
 from territoria.api._geo import OVERSEAS_INSETS
 from territoria.api._i18n import Translator
+from territoria.api._plan_view import plan_context
 from territoria.api._render import render
 from territoria.api._security import LOGIN_COOKIE, SESSION_COOKIE, client_address
 from territoria.api.routes.influence import themes
@@ -285,9 +286,11 @@ def influence_page(
     candidates: Annotated[
         str | None, Query(max_length=210, pattern=r"^(all|pole:[^/]+-[0-9A-Za-z]{5})$")
     ] = None,
+    plan: Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")] = None,
 ) -> Response:
     """The influence planner: territory and theme (or targets), k or budget, then the plan;
-    ``candidates=pole:ID`` restricts the plan to a pole's firms and knowledge actors."""
+    ``candidates=pole:ID`` restricts the plan to a pole's firms and knowledge actors;
+    ``plan=ID`` shows that plan (its progress, or the finished plan)."""
     pole = None
     if candidates and candidates.startswith("pole:"):
         with field("candidates"):
@@ -309,8 +312,23 @@ def influence_page(
         ],
         "theme": theme,
         "pole": pole,
+        **plan_context(tr, state.jobs.get(plan).to_dict() if plan else None),
     }
     return render(request, "influence.html", context)
+
+
+@router.get("/influence/plans/{plan_id}", response_class=HTMLResponse)
+def influence_plan_fragment(
+    request: Request,
+    state: State,
+    tr: Lang,
+    user: Reader,
+    plan_id: Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")],
+) -> Response:
+    """A finished plan as the planner page shows it (the page's script inserts it)."""
+    job = state.jobs.get(plan_id).to_dict()
+    context = {**plan_context(tr, job), "plan": job.get("result") or {}}
+    return render(request, "_plan_result.html", context)
 
 
 def _with_territory(state: Any, cur: Any, job: dict[str, Any]) -> dict[str, Any]:

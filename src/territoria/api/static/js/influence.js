@@ -47,16 +47,11 @@
         catch (e) { showError(e.message); }
       };
     }
-    $("plan-progress-text").textContent = label + (job.step ? " · " + job.step : "") + " · " + pct + " %";
+    const step = job.status === "running" && job.step ? " · " + (steps[job.step] || job.step) : "";
+    $("plan-progress-text").textContent = label + step + " · " + pct + " %";
   }
-
-  function figure(label, value, sub) {
-    return T.el("div", { class: "figure-card" }, [
-      T.el("div", { class: "label", text: label }),
-      T.el("div", { class: "value", text: value }),
-      T.el("div", { class: "src", text: sub || "" }),
-    ]);
-  }
+  // the plan's steps in the page's language (graph, optimise, robustness ...)
+  const steps = JSON.parse($("plan-progress").dataset.steps || "{}");
 
   function network(plan) {
     const nodes = new Map(), edges = new Map();
@@ -95,37 +90,15 @@
     return cy;
   }
 
-  function show(plan, params) {
+  // the finished plan is rendered by the server (the same view as /influence?plan=ID)
+  async function show(id, plan) {
+    // same language as the page: its ?lang= is remembered in a cookie
+    const response = await fetch("/influence/plans/" + encodeURIComponent(id), { credentials: "same-origin" });
+    if (!response.ok) { showError(T.t("Erreur") + " " + response.status); return; }
+    $("plan-result-body").innerHTML = await response.text();
     $("plan-result").hidden = false;
     const project = plan.project || {};
-    $("plan-title").textContent = [project.theme_label || project.theme || "", project.territory ? project.territory.name : ""].filter(Boolean).join(" · ");
-    const ci = plan.mc_ci95 || [];
-    $("plan-figures").replaceChildren(
-      figure(T.t("Acteurs choisis"), T.fmt((plan.seeds || []).length, 0), plan.budget ? "budget " + T.fmt(plan.budget) : "k = " + (plan.k || "")),
-      figure("Estimation (RIS)", T.fmt(plan.estimate, 3), "≤ " + T.fmt(plan.upper_bound, 3)),
-      figure("Monte-Carlo", T.fmt(plan.mc_estimate, 3), ci.length ? "IC 95 % [" + T.fmt(ci[0], 3) + " ; " + T.fmt(ci[1], 3) + "]" : ""),
-      figure("Ratio garanti", T.fmt(plan.approx_ratio, 3), "ε = " + T.fmt(plan.epsilon, 2)),
-    );
-    $("plan-guarantee").textContent = plan.guarantee || "";
-    const list = $("plan-actions");
-    list.replaceChildren();
-    for (const s of plan.seeds || []) {
-      const meta = T.t("Gain marginal") + " " + T.fmt(s.marginal_gain, 3) + (s.robustness !== null && s.robustness !== undefined ? " · " + T.t("Robustesse") + " " + T.fmt(100 * s.robustness, 0) + " %" : "");
-      list.append(T.el("li", { "data-id": s.id }, [T.el("div", { text: s.action || s.name }), T.el("div", { class: "muted small", text: meta })]));
-    }
-    const tbody = $("plan-targets-table").querySelector("tbody");
-    tbody.replaceChildren(...(plan.targets || []).map((t) => T.el("tr", {}, [T.el("td", { text: t.name || t.id }), T.el("td", { text: [t.role, t.body].filter(Boolean).join(", ") }), T.el("td", { text: T.fmt(t.weight, 2) })])));
-    const cbody = $("plan-coalition").querySelector("tbody");
-    cbody.replaceChildren(...(plan.coalition || []).slice(0, 15).map((c) => {
-      const link = T.el("a", { href: "/territoires/" + encodeURIComponent(c.level) + "/" + encodeURIComponent(c.code), text: c.name });
-      return T.el("tr", {}, [T.el("td", {}, [link]), T.el("td", { text: c.executive_name || "" }), T.el("td", { text: T.fmt(c.added_influence, 2) })]);
-    }));
-    const kinds = { company: "entreprise", university: "enseignement supérieur", research_centre: "centre de recherche", association: "association" };
-    const signers = plan.co_signers || [];
-    $("plan-co-signers-box").hidden = !signers.length;
-    $("plan-co-signers").querySelector("tbody").replaceChildren(...signers.map((c) => T.el("tr", { "data-id": c.id }, [
-      T.el("td", { text: c.name || c.id }), T.el("td", { text: T.t(kinds[c.kind] || c.kind || "") }), T.el("td", { text: T.fmt(c.added_influence, 3) }),
-    ])));
+    $("plan-title").textContent = [project.theme_label || "", project.territory ? project.territory.name : ""].filter(Boolean).join(" · ");
     network(plan);
   }
 
@@ -136,7 +109,7 @@
       try { job = await T.api("/api/v1/influence/plans/" + encodeURIComponent(id)); }
       catch (e) { showError(e.message); return; }
       progress(job);
-      if (job.status === "done") { show(job.result, job.params); return; }
+      if (job.status === "done") { await show(job.id, job.result); return; }
       if (job.status === "failed") { showError(job.error ? job.error.message : T.t("Échec")); return; }
       if (job.status === "cancelled") { showError(T.t("Plan annulé.")); return; }
       await new Promise((r) => setTimeout(r, 400));
@@ -153,6 +126,8 @@
     if (targets.size) body.targets = [...targets].map(([id, t]) => ({ id, weight: t.weight }));
     if (mode === "k") body.k = parseInt($("plan-k").value, 10); else body.budget = parseFloat($("plan-budget").value);
     if ($("plan-seed").value) body.seed = parseInt($("plan-seed").value, 10);
+    const mode_ = $("plan-candidates-mode").value;
+    if (mode_ !== "all") body.candidates = mode_;
     const pole = $("plan-candidates");
     if (pole) {
       if (pole.checked) body.candidates = pole.value;
