@@ -271,8 +271,10 @@ def plan_command(
     quiet: QuietOption = False,
 ) -> None:
     """Plan whom to engage for a project (theme + territory, or explicit targets)."""
+    from territoria.cli._remote import current_session
     from territoria.influence.candidates import candidates_for
     from territoria.influence.config import load_config
+    from territoria.influence.network import SERVED_GRAPHS
     from territoria.influence.planner import plan_project
 
     ctx = context(db, quiet)
@@ -304,6 +306,8 @@ def plan_command(
             signers = poles[-1].actors if poles else None
             plan = plan_project(
                 con,
+                # run by 'territoria serve': its graph in memory
+                bundle=SERVED_GRAPHS.load(con, config=cfg) if current_session() else None,
                 code=territory,
                 level=level,
                 theme=theme,
