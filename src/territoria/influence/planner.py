@@ -457,29 +457,9 @@ def plan_project(
                 cost_arr[index[pid]] = float(c)
     report("optimise", 0.2)
     t1 = time.perf_counter()
-    result: PlanResult = maximise(
-        graph,
-        targets=tmap,
-        k=k,
-        budget=budget,
-        costs=cost_arr,
-        candidates=mask,
-        model="lt" if model == "lt" else "ic",
-        epsilon=epsilon,
-        delta=delta,
-        seed=seed,
-        mc_samples=mc_samples,
-        min_rr_sets=min_rr_sets,
-    )
-    timings["optimise_and_check"] = time.perf_counter() - t1
-    t6 = time.perf_counter()
-    answers = _answers(
-        graph,
-        result,
-        tmap,
-        mask,
-        include_targets=include_targets,
-        solve=lambda allowed: maximise(
+
+    def solve(allowed: NDArray[np.bool_]) -> PlanResult:
+        return maximise(
             graph,
             targets=tmap,
             k=k,
@@ -492,9 +472,15 @@ def plan_project(
             seed=seed,
             mc_samples=mc_samples,
             min_rr_sets=min_rr_sets,
-        ),
+        )
+
+    result = solve(mask)
+    timings["optimise_and_check"] = time.perf_counter() - t1
+    t6 = time.perf_counter()
+    answers = _answers(
+        graph, result, tmap, mask, include_targets=include_targets, solve=solve,
         mc_samples=mc_samples,
-    )
+    )  # fmt: skip
     timings["answers"] = time.perf_counter() - t6
     report("explain", 0.5)
     t2 = time.perf_counter()
