@@ -28,6 +28,9 @@ SAMPLES = {
     "pole_id": "g01-35238",
     "name": "viewer",
     "person_id": "p-f32e7ff2540601",
+    "dossier_id": "1",
+    "kind": "steps",
+    "item_id": "1",
 }
 
 
