@@ -22,8 +22,11 @@ their intervals). The Monte-Carlo check is independent of the sampling.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
+import threading
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -247,6 +250,31 @@ def _imm_size(
     a = math.log(2.0 / fail)
     root = gamma * math.sqrt(a) + math.sqrt(gamma * (log_sets + a))
     return 2.0 * total_weight * root**2 / (epsilon**2 * opt_lb)
+
+
+# nodes with a path to the targets, per graph and target set: a plan solves several problems
+# on one graph (its answers), and a server plans again on the graph it keeps in memory
+_REACHING: weakref.WeakKeyDictionary[InfluenceGraph, dict[bytes, NDArray[np.bool_]]] = (
+    weakref.WeakKeyDictionary()
+)
+_REACHING_LOCK = threading.Lock()
+_REACHING_PER_GRAPH = 16
+
+
+def _reaching(graph: InfluenceGraph, roots: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """The nodes with a path of positive probability to a ``roots`` node (do not modify)."""
+    key = hashlib.blake2b(np.packbits(roots).tobytes(), digest_size=16).digest()
+    with _REACHING_LOCK:
+        known = _REACHING.get(graph, {}).get(key)
+    if known is not None:
+        return known
+    found: NDArray[np.bool_] = _coverage.reaching(graph.rindptr, graph.rindices, graph.rprob, roots)
+    with _REACHING_LOCK:
+        per_graph = _REACHING.setdefault(graph, {})
+        if len(per_graph) >= _REACHING_PER_GRAPH:
+            per_graph.pop(next(iter(per_graph)))
+        per_graph[key] = found
+    return found
 
 
 def greedy_choice(
@@ -488,7 +516,7 @@ def maximise(
     _ensure_compiled()
 
     started = time.perf_counter()
-    useful_mask = cand & _coverage.reaching(graph.rindptr, graph.rindices, graph.rprob, weight > 0)
+    useful_mask = cand & _reaching(graph, weight > 0)
     useful = np.flatnonzero(useful_mask).astype(np.int64)
     if useful.size == 0:
         msg = (
