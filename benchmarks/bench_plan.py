@@ -19,14 +19,17 @@ robustness re-plans and coalition, as ``territoria influence plan`` runs it. Row
   plan (it loads the graph) and the next ones (graph in memory), and the same CLI command
   forwarded to the server.
 
-Each row shows the median of ``--runs`` runs and the machine's 1-minute load average when it
-started: other jobs on a shared machine slow everything down, so compare rows of one run.
+Each row shows the median wall time of ``--runs`` runs, the median CPU time they cost (this
+process and its children; for server rows, the server's too), and the machine's 1-minute load
+average when they started: other jobs on a shared machine stretch wall times, CPU times much
+less, so compare rows of one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -109,14 +112,30 @@ def load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
 
-def median_time(fn: Callable[[int], Any], runs: int) -> tuple[float, str]:
+def _cpu(pid: int | None) -> float:
+    """CPU seconds used so far by this process and its finished children, or by ``pid``."""
+    if pid is not None:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def median_time(
+    fn: Callable[[int], Any], runs: int, *, pid: int | None = None
+) -> tuple[float, str, str]:
+    """Median wall time of ``runs`` calls, the load when they started, and the median CPU
+    time they cost (this process and its children, or the server ``pid`` with ours)."""
     started_load = load()
-    times = []
+    times, cpu = [], []
     for i in range(runs):
+        c0 = _cpu(None) + (_cpu(pid) if pid else 0.0)
         t0 = time.perf_counter()
         fn(i)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), started_load
+        cpu.append(_cpu(None) + (_cpu(pid) if pid else 0.0) - c0)
+    return statistics.median(times), started_load, f"{statistics.median(cpu):.2f} s"
 
 
 def in_process(kb: Path, folder: Path, runs: int, table: Table) -> None:
@@ -153,20 +172,21 @@ def in_process(kb: Path, folder: Path, runs: int, table: Table) -> None:
             plan = plan_project(con, **PLAN, seed=1 + i, bundle=memo.load(con))
             timings.append(plan["timings"])
 
-        seconds, at = median_time(baseline, runs)
-        table.add_row("in-process warm plan: baseline (previous path)", f"{seconds:.2f} s", at)
-        seconds, at = median_time(now, runs)
-        table.add_row("in-process warm plan: now", f"{seconds:.2f} s", at)
+        seconds, at, cpu = median_time(baseline, runs)
+        table.add_row("in-process warm plan: baseline (previous path)", f"{seconds:.2f} s", cpu, at)
+        seconds, at, cpu = median_time(now, runs)
+        table.add_row("in-process warm plan: now", f"{seconds:.2f} s", cpu, at)
         for step in ("optimise_and_check", "explain", "robustness", "coalition"):
             value = statistics.median(t.get(step, 0.0) for t in timings)
-            table.add_row(f"  of which {step}", f"{value:.2f} s", "")
+            table.add_row(f"  of which {step}", f"{value:.2f} s", "", "")
         t0 = time.perf_counter()
         load_graph(con, cache_dir=Path(tempfile.mkdtemp(dir=folder)))
         table.add_row("  graph from the KB tables (baseline)", f"{time.perf_counter() - t0:.2f} s")
+        # (the load column of these two rows is the one of the row above)
         load_graph(con, cache_dir=folder / "cache")  # writes the graph file
         t1 = time.perf_counter()
         load_graph(con, cache_dir=folder / "cache")
-        table.add_row("  graph from its file (now)", f"{time.perf_counter() - t1:.2f} s", "")
+        table.add_row("  graph from its file (now)", f"{time.perf_counter() - t1:.2f} s", "", "")
     finally:
         con.close()
 
@@ -185,10 +205,10 @@ def cold_cli(kb: Path, folder: Path, runs: int, table: Table) -> None:
             command, env=dict(env, TERRITORIA_CACHE_DIR=empty), check=True, capture_output=True
         )
 
-    seconds, at = median_time(baseline, runs)
-    table.add_row("cold CLI: baseline (graph from the KB tables)", f"{seconds:.2f} s", at)
-    seconds, at = median_time(now, runs)
-    table.add_row("cold CLI: now (graph file)", f"{seconds:.2f} s", at)
+    seconds, at, cpu = median_time(baseline, runs)
+    table.add_row("cold CLI: baseline (graph from the KB tables)", f"{seconds:.2f} s", cpu, at)
+    seconds, at, cpu = median_time(now, runs)
+    table.add_row("cold CLI: now (graph file)", f"{seconds:.2f} s", cpu, at)
 
 
 def _free_port() -> int:
@@ -240,15 +260,17 @@ def server(kb: Path, folder: Path, runs: int, table: Table) -> None:
                     time.sleep(0.02)
                 raise SystemExit("plan not finished after 2 minutes")
 
-            seconds, at = median_time(one, 1)
-            table.add_row("warm server: first plan (loads the graph)", f"{seconds:.2f} s", at)
-            seconds, at = median_time(lambda i: one(10 + i), runs)
-            table.add_row("warm server: next plans (graph in memory)", f"{seconds:.2f} s", at)
+            seconds, at, cpu = median_time(one, 1, pid=process.pid)
+            table.add_row("warm server: first plan (loads the graph)", f"{seconds:.2f} s", cpu, at)
+            seconds, at, cpu = median_time(lambda i: one(10 + i), runs, pid=process.pid)
+            table.add_row("warm server: next plans (graph in memory)", f"{seconds:.2f} s", cpu, at)
         command = [*CLI, "--db", str(kb), "--seed", "2"]
-        seconds, at = median_time(
-            lambda _i: subprocess.run(command, env=env, check=True, capture_output=True), runs
+        seconds, at, cpu = median_time(
+            lambda _i: subprocess.run(command, env=env, check=True, capture_output=True),
+            runs,
+            pid=process.pid,
         )
-        table.add_row("CLI forwarded to the warm server", f"{seconds:.2f} s", at)
+        table.add_row("CLI forwarded to the warm server", f"{seconds:.2f} s", cpu, at)
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -270,7 +292,8 @@ def main() -> None:
     args = parser.parse_args()
     table = Table(title="Regional plan (economic-development, Bretagne, k = 10), 2 cores")
     table.add_column("measure")
-    table.add_column("median", justify="right")
+    table.add_column("median wall", justify="right")
+    table.add_column("median CPU", justify="right")
     table.add_column("load", justify="right")
     folder = Path(tempfile.mkdtemp(prefix="territoria-bench-plan-"))
     try:
