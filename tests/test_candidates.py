@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import duckdb
 import pytest
 
@@ -14,6 +19,7 @@ from territoria.influence.candidates import (
 )
 from territoria.influence.network import load_graph
 from territoria.influence.planner import plan_project
+from territoria.kb import connect
 
 
 def test_officials_of_rennes_include_its_mayor(mini_kb: duckdb.DuckDBPyConnection) -> None:
@@ -147,3 +153,21 @@ def test_officials_follow_statut_particulier_bodies(full_db: duckdb.DuckDBPyConn
     # Paris: the Conseil de Paris is both commune and département
     paris = _officials_by_body(full_db, official_candidates(full_db, "75056"))
     assert _serving(full_db, "organisation_id = 'cm-75056'") <= paris["cm-75056"]
+
+
+def test_cli_plan_with_officials_and_min_rr_sets(mini_db_path: Path, tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    db.write_bytes(mini_db_path.read_bytes())
+    command = [sys.executable, "-m", "territoria", "influence", "plan", "--territory", "35238"]
+    command += ["--theme", "water", "--k", "2", "--seed", "3", "--candidates", "officials"]
+    command += ["--min-rr-sets", "20000", "--no-robustness", "--no-coalition", "--json"]
+    done = subprocess.run([*command, "--db", str(db)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["selection_rr_sets"] >= 20_000
+    con = connect(db, read_only=True)
+    try:
+        officials = set(official_candidates(con, "35238"))
+    finally:
+        con.close()
+    assert plan["seeds"] and {s["id"] for s in plan["seeds"]} <= officials
