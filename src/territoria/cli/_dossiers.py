@@ -115,6 +115,7 @@ def update_command(
         str | None, typer.Option(help="actif, suspendu, gagne, perdu or clos.")
     ] = None,
     owner: Annotated[str | None, typer.Option()] = None,
+    json_output: JsonOption = False,
     db: DbOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -132,7 +133,7 @@ def update_command(
             status=status,
             owner=owner,
         )
-    _done(f"dossier {d.id} updated ({d.status_label})", quiet)
+    _done(f"dossier {d.id} updated ({d.status_label})", quiet, json_output, d.to_dict())
 
 
 @dossiers.command("list")
@@ -221,6 +222,7 @@ def export_command(
     dossier_id: DossierId,
     out: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
     fmt: Annotated[str, typer.Option("--format", help="pdf or csv.")] = "pdf",
+    json_output: JsonOption = False,
     db: DbOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -231,7 +233,10 @@ def export_command(
     with _kb(db, quiet) as con:
         data = export_dossier(get_dossier(con, dossier_id), fmt)
         out.write_bytes(data)
-    _done(f"dossier {dossier_id} written to {out} ({len(data):,} bytes)", quiet)
+    written = {"dossier": dossier_id, "format": fmt, "path": str(out), "bytes": len(data)}
+    _done(
+        f"dossier {dossier_id} written to {out} ({len(data):,} bytes)", quiet, json_output, written
+    )
 
 
 @dossiers.command("plan")
@@ -268,6 +273,7 @@ def plan_command(
 def delete_command(
     dossier_id: DossierId,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json_output: JsonOption = False,
     db: DbOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -281,19 +287,25 @@ def delete_command(
             console.print("nothing deleted")
             raise typer.Exit(code=1)
         # whoever can open the knowledge base file administers it
-        delete_dossier(con, dossier_id, user=current_actor(), admin=True)
-    _done(f"dossier {dossier_id} deleted: 'territoria dossiers restore {dossier_id}'", quiet)
+        deleted = delete_dossier(con, dossier_id, user=current_actor(), admin=True)
+    message = f"dossier {dossier_id} deleted: 'territoria dossiers restore {dossier_id}'"
+    _done(message, quiet, json_output, deleted.to_dict())
 
 
 @dossiers.command("restore")
-def restore_command(dossier_id: DossierId, db: DbOption = None, quiet: QuietOption = False) -> None:
+def restore_command(
+    dossier_id: DossierId,
+    json_output: JsonOption = False,
+    db: DbOption = None,
+    quiet: QuietOption = False,
+) -> None:
     """Restore a deleted dossier ('territoria dossiers list --deleted')."""
     from territoria.influence.dossiers import restore_dossier
     from territoria.kb.audit import current_actor
 
     with _kb(db, quiet) as con:
         d = restore_dossier(con, dossier_id, user=current_actor(), admin=True)
-    _done(f"dossier {d.id} restored ({d.title})", quiet)
+    _done(f"dossier {d.id} restored ({d.title})", quiet, json_output, d.to_dict())
 
 
 # ---------------------------------------------------------------------------- items
@@ -465,6 +477,7 @@ def item_delete(
     dossier_id: DossierId,
     kind: ItemKind,
     item_id: ItemId,
+    json_output: JsonOption = False,
     db: DbOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -474,7 +487,8 @@ def item_delete(
 
     with _kb(db, quiet) as con:
         delete_item(con, dossier_id, kind, item_id, user=current_actor(), admin=True)
-    _done(f"{kind} {item_id} of dossier {dossier_id} deleted", quiet)
+    data = {"dossier": dossier_id, "kind": kind, "id": item_id, "deleted": True}
+    _done(f"{kind} {item_id} of dossier {dossier_id} deleted", quiet, json_output, data)
 
 
 @groups["item"].command("restore")
@@ -482,6 +496,7 @@ def item_restore(
     dossier_id: DossierId,
     kind: ItemKind,
     item_id: ItemId,
+    json_output: JsonOption = False,
     db: DbOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -491,7 +506,8 @@ def item_restore(
 
     with _kb(db, quiet) as con:
         restore_item(con, dossier_id, kind, item_id, user=current_actor(), admin=True)
-    _done(f"{kind} {item_id} of dossier {dossier_id} restored", quiet)
+    data = {"dossier": dossier_id, "kind": kind, "id": item_id, "deleted": False}
+    _done(f"{kind} {item_id} of dossier {dossier_id} restored", quiet, json_output, data)
 
 
 @groups["item"].command("status")
@@ -500,6 +516,7 @@ def item_status(
     kind: Annotated[str, typer.Argument(help="step or event.")],
     item_id: ItemId,
     status: Annotated[str, typer.Argument(help="fait, en_cours … (a step); reporte … (event)")],
+    json_output: JsonOption = False,
     db: DbOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -508,4 +525,5 @@ def item_status(
 
     with _kb(db, quiet) as con:
         set_item_status(con, dossier_id, kind, item_id, status)
-    _done(f"{kind} {item_id} of dossier {dossier_id}: {status}", quiet)
+    data = {"dossier": dossier_id, "kind": kind, "id": item_id, "status": status}
+    _done(f"{kind} {item_id} of dossier {dossier_id}: {status}", quiet, json_output, data)
