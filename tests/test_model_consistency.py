@@ -165,3 +165,15 @@ def test_estimate_within_its_check_on_a_real_plan(full_db: duckdb.DuckDBPyConnec
         assert _inside_widened(plan["estimate"], tuple(plan["mc_ci95"]), est_ci), seed
         assert plan["selection_rr_sets"] >= 10_000  # min_rr_sets reached maximise
         assert plan["estimate"] > 0
+
+
+def test_perturbation_is_log_normal_noise_of_sigma() -> None:
+    n = 200_000
+    graph = from_edges(np.arange(n), np.arange(1, n + 1), 0.2, ids=[str(i) for i in range(n + 1)])
+    rng = np.random.default_rng(1)
+    first = np.log(perturbed_probabilities(graph, rng, sigma=0.3) / 0.2)
+    second = np.log(perturbed_probabilities(graph, rng, sigma=0.3) / 0.2)
+    assert abs(first.mean()) < 0.005 and first.std() == pytest.approx(0.3, rel=0.01)
+    # every edge and every re-plan gets its own noise
+    assert abs(np.corrcoef(first, second)[0, 1]) < 0.01
+    assert np.unique(first).size > 50_000
