@@ -25,6 +25,7 @@ SAMPLES = {
     "level": "commune",
     "plan_id": "0" * 32,
     "action_id": "1",
+    "year": "2026",
     "pole_id": "g01-35238",
     "name": "viewer",
     "person_id": "p-f32e7ff2540601",

@@ -66,7 +66,7 @@ def test_list_audit_filters_and_pages(kb: Path) -> None:
         assert created.detail == {
             "subject": "a",
             "date": "2026-03-01",
-            "type": "call",
+            "type": "meeting",  # a call is recorded as the register's closest type
             "actors": ["cr-53"],
             "created_by": "web:alice",
         }

@@ -199,9 +199,9 @@ def add_action(
                 "date": when.isoformat(),
                 "type": type,
                 "actors": actors,
-                "client": client,
                 "created_by": author,
-            },
+            }
+            | ({"client": client} if client else {}),
         )
     return action_id
 

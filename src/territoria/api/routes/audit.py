@@ -128,6 +128,7 @@ DETAIL_LABELS: Final = {
     "type": "type",
     "actors": "acteurs",
     "created_by": "consignée par",
+    "client": "pour le compte de",
     "deleted_by": "supprimée par",
     "outcome": "résultat",
     # dossiers
