@@ -48,7 +48,8 @@ def app(kb: Path) -> Iterator[Any]:
 @pytest.fixture
 def clients(app: Any) -> Iterator[dict[str, Client]]:
     made: dict[str, Client] = {}
-    for name, password in (("analyst", None), ("bob", BOB_PASSWORD), ("viewer", None)):
+    logins = (("analyst", None), ("bob", BOB_PASSWORD), ("viewer", None), ("admin", None))
+    for name, password in logins:
         client = TestClient(app)
         client.__enter__()
         made[name] = (client, {"X-CSRF-Token": login(client, name, password)})
@@ -230,3 +231,16 @@ def test_the_french_pages_show_stances_and_a_timeline_in_date_order(
                         data={"csrf_token": token, "label": "x", "due": "2026-02-30"})  # fmt: skip
     assert wrong.status_code == 422
     assert "is not a date" in visible_text(wrong.text)
+
+
+def test_the_journal_names_the_dossiers_writes_in_french(clients: dict[str, Client]) -> None:
+    analyst, headers = clients["analyst"]
+    dossier_id = _create(analyst, headers, "Halte ferroviaire de Cesson")
+    stance = {"actor": CR53, "position": "indecis", "salience": 0.4}
+    analyst.post(f"/api/v1/dossiers/{dossier_id}/stakeholders", json=stance, headers=headers)
+    admin, _ = clients["admin"]
+    journal = visible_text(admin.get("/journal").text)
+    assert "Dossier ouvert" in journal
+    assert "Dossier : ajout (position d'une partie prenante)" in journal
+    assert "importance : 0.4" in journal
+    assert raw_tokens(admin.get("/journal").text) == []

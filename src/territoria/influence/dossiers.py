@@ -111,8 +111,8 @@ def create_dossier(
         Nothing is written.
     """
     title = clean_text(title, "title", required=True, limit=300)
-    get_theme(theme)
-    t_level, t_code, _name = resolve_territory(con, code, level)
+    theme_label = get_theme(theme).label_fr
+    t_level, t_code, t_name = resolve_territory(con, code, level)
     author = created_by if created_by is not None else current_actor()
     now = utc_now()
     fields: list[Any] = [title, theme, t_level, t_code, clean_text(objective, "objective")]
@@ -126,7 +126,8 @@ def create_dossier(
         ).fetchone()
         assert row is not None
         dossier_id = int(row[0])
-        detail = {"title": title, "theme": theme, "territory": f"{t_level}:{t_code}"}
+        # the journal shows the details: names rather than keys
+        detail = {"title": title, "theme": theme_label, "territory": f"{t_name} ({t_code})"}
         record(con, "dossier.create", target=str(dossier_id), detail=detail)
     return dossier_id
 
@@ -165,7 +166,10 @@ def update_dossier(
                 f"UPDATE dossier SET {sets}, updated_at = ? WHERE id = ?",
                 [*values.values(), utc_now(), dossier_id],
             )
-            record(con, "dossier.update", target=str(dossier_id), detail=values)
+            detail = dict(values)
+            if "theme" in detail:
+                detail["theme"] = get_theme(detail["theme"]).label_fr
+            record(con, "dossier.update", target=str(dossier_id), detail=detail)
     return get_dossier(con, dossier_id)
 
 
