@@ -37,18 +37,13 @@ from territoria.influence._competences import (
     get_theme,
     themes,
 )
+from territoria.influence._decision_bodies import Body, insiders
 from territoria.kb.bodies import bodies_for_communes
 
 __all__ = ["Target", "Theme", "decision_map", "get_theme", "resolve_territory", "themes"]
 
 #: The Métropole du Grand Paris: a métropole whose competences are its own list (L5219-1).
 GRAND_PARIS = "200054781"
-NO_OFFICIAL_NOTE = "aucun élu dans la source : l'institution elle-même est la cible"
-STATE_NOTE = (
-    "service ou agence publique : l'institution elle-même est la cible (ses responsables ne "
-    "sont pas dans la base)"
-)
-EU_NOTE = "institution de l'Union européenne : l'institution elle-même est la cible"
 
 
 @dataclass
@@ -272,34 +267,32 @@ def _parliamentarians(
 ) -> dict[str, Any]:
     """Serving deputies by circonscription, senators by département, and the MEPs."""
     out: dict[str, Any] = {"deputies": {}, "senators": {}, "meps": [], "info": {}}
-    wanted = set(keys)
-    roles = {"deputies": "député", "senators": "sénateur", "meps": "député européen"}
-    seats = {
-        "deputies": sorted({c.circonscription for c in area}),
-        "senators": sorted({c.departement for c in area}),
-        "meps": [],
-    }
-    for key, role in roles.items():
-        if key not in wanted:
-            continue
-        rows = con.execute(
-            """
-            SELECT m.code, m.person_id, p.first_name || ' ' || p.last_name,
-                   coalesce(m.role_label, m.role), o.name, m.organisation_id
-            FROM mandate m JOIN person p ON p.id = m.person_id
-            LEFT JOIN organisation o ON o.id = m.organisation_id
-            WHERE m.role = ? AND m.end_date IS NULL
-              AND (? OR m.code IN (SELECT unnest(?::VARCHAR[])))
-            ORDER BY m.person_id
-            """,
-            [role, key == "meps", seats[key]],
-        ).fetchall()
-        for seat, pid, name, label, body, org in rows:
-            out["info"][str(pid)] = (str(name), str(label), str(body or ""), str(org or ""))
-            if key == "meps":
-                out["meps"].append((str(pid),))
-            else:
-                out[key].setdefault(str(seat), []).append((str(pid),))
+    wanted = set(keys) & {"deputies", "senators", "meps"}
+    if not wanted:
+        return out
+    circos = sorted({c.circonscription for c in area}) if "deputies" in wanted else []
+    deps = sorted({c.departement for c in area}) if "senators" in wanted else []
+    rows = con.execute(
+        """
+        SELECT m.role, m.code, m.person_id, p.first_name || ' ' || p.last_name,
+               coalesce(m.role_label, m.role), o.name, m.organisation_id
+        FROM mandate m JOIN person p ON p.id = m.person_id
+        LEFT JOIN organisation o ON o.id = m.organisation_id
+        WHERE m.end_date IS NULL AND (
+            (m.role = 'député' AND list_contains(?::VARCHAR[], m.code))
+            OR (m.role = 'sénateur' AND list_contains(?::VARCHAR[], m.code))
+            OR (m.role = 'député européen' AND ?))
+        ORDER BY m.person_id
+        """,
+        [circos, deps, "meps" in wanted],
+    ).fetchall()
+    key_of = {"député": "deputies", "sénateur": "senators", "député européen": "meps"}
+    for role, seat, pid, name, label, body, org in rows:
+        out["info"][str(pid)] = (str(name), str(label), str(body or ""), str(org or ""))
+        if key_of[str(role)] == "meps":
+            out["meps"].append((str(pid),))
+        else:
+            out[key_of[str(role)]].setdefault(str(seat), []).append((str(pid),))
     return out
 
 
@@ -356,7 +349,7 @@ def _targets(
     """Turn each body's share into its officials' (or its own) weights."""
     share_of = defaults()
     orgs = sorted({k.removeprefix("body:") for _, k in shares if k.startswith("body:")})
-    inside = _insiders(con, orgs)
+    inside = insiders(con, orgs)
     out = _Collector()
     for leaf, _ in leaves:
         for (leaf_id, key), share in sorted(shares.items()):
@@ -368,7 +361,7 @@ def _targets(
                 out.add(pid, share.weight, tuple(who), share.rule, leaf, body_id=org)
                 continue
             org = key.removeprefix("body:")
-            body = inside.get(org) or _Body(org, org, "", "")
+            body = inside.get(org) or Body(org, org, "", "")
             parts = body.split(leaf, share_of)
             if not parts:
                 note = body.note_for_target()
@@ -380,141 +373,3 @@ def _targets(
             for pid, w, who in parts:
                 out.add(pid, share.weight * w / whole, who, share.rule, leaf, body_id=org)
     return out.done()
-
-
-@dataclass
-class _Body:
-    """The officials of one body who can carry its weight."""
-
-    id: str
-    name: str
-    kind: str
-    officials_note: str
-    executives: list[tuple[str, tuple[str, str, str]]] = field(default_factory=list)
-    deputies: list[tuple[str, tuple[str, str, str]]] = field(default_factory=list)
-    delegations: dict[str, set[str]] = field(default_factory=dict)  # person -> theme ids
-    delegates: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # person -> who
-    council: list[tuple[str, float, tuple[str, str, str]]] = field(default_factory=list)
-
-    def note_for_target(self) -> str:
-        if self.id.startswith("ue-"):
-            return EU_NOTE
-        if self.kind in STATE_BODIES or self.id.startswith("etat-"):
-            return STATE_NOTE
-        return NO_OFFICIAL_NOTE
-
-    def split(
-        self, leaf: Theme, share: dict[str, float]
-    ) -> list[tuple[str, float, tuple[str, str, str]]]:
-        """``(person, relative weight, (name, role, body))`` of the body's officials."""
-        out: list[tuple[str, float, tuple[str, str, str]]] = []
-        ids = {leaf.id, leaf.parent}
-        out += [(pid, share.get("executive", 1.0) / len(self.executives), who)
-                for pid, who in self.executives]  # fmt: skip
-        delegated = [pid for pid, themes_ in self.delegations.items() if themes_ & ids]
-        if delegated:
-            w = share.get("delegated", 1.0) / len(delegated)
-            out += [(pid, w, self.delegates[pid]) for pid in delegated]
-        elif self.deputies:
-            w = share.get("deputies", 0.5) / len(self.deputies)
-            out += [(pid, w, who) for pid, who in self.deputies]
-        if self.council:
-            total = sum(p for _, p, _ in self.council) or 1.0
-            w = share.get("council", 0.5)
-            out += [(pid, w * p / total, who) for pid, p, who in self.council]
-        return out
-
-
-_OFFICIALS_SQL = """
-SELECT o.id, m.person_id, p.first_name || ' ' || p.last_name, m.function_code,
-       coalesce(m.function_label, m.function, m.role_label, m.role)
-FROM organisation o JOIN mandate m ON m.organisation_id = o.id AND m.end_date IS NULL
-JOIN person p ON p.id = m.person_id
-WHERE o.id IN (SELECT unnest(?::VARCHAR[])) AND m.function_code IN ('MAI', 'PRE', 'ADJ', 'VPE')
-ORDER BY o.id, m.person_id
-"""
-
-# The council of an EPCI: each member commune's conseillers communautaires (a current mandate
-# in the cc- body and a municipal one in the commune), with the commune's population.
-_COUNCIL_SQL = """
-WITH orgs AS (
-    SELECT id, code FROM organisation WHERE id IN (SELECT unnest(?::VARCHAR[]))
-      AND kind = 'conseil_communautaire'
-),
-members AS (
-    SELECT o.id AS org, m.code AS commune, coalesce(t.population, 0) AS population
-    FROM orgs o JOIN membership m ON m.level = 'commune' AND m.parent_level = 'epci'
-         AND m.parent_code = o.code
-    JOIN territory t ON t.level = 'commune' AND t.code = m.code
-),
-seats AS (
-    SELECT cc.organisation_id AS org, mu.code AS commune, cc.person_id,
-           coalesce(cc.role_label, cc.role) AS role
-    FROM mandate cc JOIN mandate mu ON mu.person_id = cc.person_id AND mu.level = 'commune'
-         AND mu.end_date IS NULL
-    WHERE cc.organisation_id IN (SELECT id FROM orgs) AND cc.end_date IS NULL
-),
-mayors AS (
-    SELECT mb.org, mb.commune, mu.person_id, coalesce(mu.function_label, 'maire') AS role
-    FROM members mb JOIN mandate mu ON mu.organisation_id = 'cm-' || mb.commune
-         AND mu.function_code = 'MAI' AND mu.end_date IS NULL
-    WHERE NOT EXISTS (SELECT 1 FROM seats s WHERE s.org = mb.org AND s.commune = mb.commune)
-),
-chosen AS (
-    SELECT org, commune, person_id, role FROM seats
-    UNION ALL SELECT org, commune, person_id, role FROM mayors
-)
-SELECT c.org, c.person_id, p.first_name || ' ' || p.last_name, c.role, mb.population,
-       count(*) OVER (PARTITION BY c.org, c.commune) AS n, t.name
-FROM chosen c JOIN members mb ON mb.org = c.org AND mb.commune = c.commune
-JOIN person p ON p.id = c.person_id
-JOIN territory t ON t.level = 'commune' AND t.code = c.commune
-ORDER BY c.org, c.commune, c.person_id
-"""
-
-
-def _insiders(con: duckdb.DuckDBPyConnection, orgs: list[str]) -> dict[str, _Body]:
-    """The executives, deputies, delegations and council of each body."""
-    if not orgs:
-        return {}
-    out: dict[str, _Body] = {}
-    for oid, name, kind, note in con.execute(
-        "SELECT id, name, kind, officials_note FROM organisation "
-        "WHERE id IN (SELECT unnest(?::VARCHAR[]))",
-        [orgs],
-    ).fetchall():
-        out[str(oid)] = _Body(str(oid), str(name), str(kind or ""), str(note or ""))
-    for oid, pid, pname, fcode, label in con.execute(_OFFICIALS_SQL, [orgs]).fetchall():
-        body = out[str(oid)]
-        exec_code = "MAI" if body.id.startswith("cm-") else "PRE"
-        who = (str(pname), str(label), body.name)
-        if fcode == exec_code:
-            body.executives.append((str(pid), who))
-        elif fcode in ("ADJ", "VPE"):
-            body.deputies.append((str(pid), who))
-    for oid, pid, pname, text, themes_ in _delegations(con, orgs):
-        body = out[oid]
-        body.delegations.setdefault(pid, set()).update(themes_)
-        body.delegates[pid] = (pname, f"délégation : {text}", body.name)
-    for oid, pid, pname, role, pop, n, commune in con.execute(_COUNCIL_SQL, [orgs]).fetchall():
-        body = out[str(oid)]
-        who = (str(pname), f"{role} ({commune})", body.name)
-        body.council.append((str(pid), float(pop) / int(n), who))
-    return out
-
-
-def _delegations(
-    con: duckdb.DuckDBPyConnection, orgs: list[str]
-) -> list[tuple[str, str, str, str, list[str]]]:
-    """``(body, person, name, text, themes)`` of the delegations imported for these bodies."""
-    try:
-        rows = con.execute(
-            "SELECT d.organisation_id, d.person_id, p.first_name || ' ' || p.last_name, "
-            "d.text, d.themes FROM delegation d JOIN person p ON p.id = d.person_id "
-            "WHERE d.organisation_id IN (SELECT unnest(?::VARCHAR[])) "
-            "ORDER BY d.organisation_id, d.person_id, d.line",
-            [orgs],
-        ).fetchall()
-    except duckdb.CatalogException:  # a read-only knowledge base older than migration 0012
-        return []
-    return [(str(o), str(p), str(n), str(t), [str(x) for x in th]) for o, p, n, t, th in rows]
