@@ -191,19 +191,22 @@ def in_process(kb: Path, folder: Path, runs: int, table: Table) -> None:
         con.close()
 
 
+def _run(command: list[str], env: dict[str, str]) -> None:
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+
+
 def cold_cli(kb: Path, folder: Path, runs: int, table: Table) -> None:
     env = dict(os.environ, TERRITORIA_CACHE_DIR=str(folder / "cache"))
     command = [*CLI, "--db", str(kb), "--seed", "1"]
-    subprocess.run(command, env=env, check=True, capture_output=True)  # writes the graph file
+    _run(command, env)  # writes the graph file
 
     def now(_i: int) -> None:
-        subprocess.run(command, env=env, check=True, capture_output=True)
+        _run(command, env)
 
     def baseline(_i: int) -> None:
-        empty = tempfile.mkdtemp(dir=folder)
-        subprocess.run(
-            command, env=dict(env, TERRITORIA_CACHE_DIR=empty), check=True, capture_output=True
-        )
+        _run(command, dict(env, TERRITORIA_CACHE_DIR=tempfile.mkdtemp(dir=folder)))
 
     seconds, at, cpu = median_time(baseline, runs)
     table.add_row("cold CLI: baseline (graph from the KB tables)", f"{seconds:.2f} s", cpu, at)
@@ -266,7 +269,7 @@ def server(kb: Path, folder: Path, runs: int, table: Table) -> None:
             table.add_row("warm server: next plans (graph in memory)", f"{seconds:.2f} s", cpu, at)
         command = [*CLI, "--db", str(kb), "--seed", "2"]
         seconds, at, cpu = median_time(
-            lambda _i: subprocess.run(command, env=env, check=True, capture_output=True),
+            lambda _i: _run(command, env),
             runs,
             pid=process.pid,
         )
