@@ -216,7 +216,11 @@ def plan_command(
     territory: Annotated[str | None, typer.Option("--territory", help="Territory code.")] = None,
     level: Annotated[str | None, typer.Option(help="Level of the territory code.")] = None,
     theme: Annotated[
-        str | None, typer.Option(help="Theme id (territoria influence themes).")
+        str | None,
+        typer.Option(
+            help="Theme or sub-theme id (territoria influence themes); a theme means its "
+            "sub-themes combined."
+        ),
     ] = None,
     target: Annotated[
         list[str] | None,
