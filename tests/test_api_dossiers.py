@@ -45,8 +45,9 @@ def app(kb: Path) -> Iterator[Any]:
     application.state.territoria.db.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def clients(app: Any) -> Iterator[dict[str, Client]]:
+    # one application lifetime for the module: leaving a client stops the plan workers
     made: dict[str, Client] = {}
     logins = (("analyst", None), ("bob", BOB_PASSWORD), ("viewer", None), ("admin", None))
     for name, password in logins:
@@ -207,6 +208,10 @@ def test_the_french_pages_show_stances_and_a_timeline_in_date_order(
     assert client.post(f"/dossiers/{dossier_id}/etapes", data=step).status_code == 200
     event = {"csrf_token": token, "date": "2025-12-01", "label": "Commission permanente"}
     assert client.post(f"/dossiers/{dossier_id}/calendrier", data=event).status_code == 200
+    planned = client.post(f"/dossiers/{dossier_id}/plans", data={"csrf_token": token, "k": "2"})
+    assert planned.status_code == 200
+    version = _plan_done(client, dossier_id)
+    assert version["status"] == "done"
     # a form without its CSRF token is refused
     no_csrf = client.post(f"/dossiers/{dossier_id}/notes", data={"text": "x"})
     assert no_csrf.status_code == 403
@@ -220,6 +225,9 @@ def test_the_french_pages_show_stances_and_a_timeline_in_date_order(
     assert dates[:2] == ["2025-12-01", "2026-01-10"] and dates == sorted(dates)
     assert raw_tokens(page.text) == []
     assert f'href="/api/v1/dossiers/{dossier_id}/export?format=pdf"' in page.text
+    # the plan version links to the planner's page of its job, and names its seeds
+    assert f'href="/influence?plan={version["job_id"]}&amp;lang=fr"' in page.text
+    assert version["seeds"][0]["name"] in text
 
     listing = client.get("/dossiers")
     assert "Collège de Bruz" in visible_text(listing.text)

@@ -9,8 +9,15 @@ from typing import Any
 import duckdb
 
 from territoria.errors import InvalidDossier, PermissionDenied, UnknownActor, UnknownDossier
-from territoria.influence._dossier_model import ITEM_KINDS
+from territoria.influence._dossier_model import (
+    CAMPS,
+    EVENT_KINDS,
+    EVENT_STATUSES,
+    ITEM_KINDS,
+    STEP_STATUSES,
+)
 from territoria.influence._dossier_reads import dossier_row
+from territoria.influence.stance import POSITION_LABELS
 from territoria.kb._transaction import transaction
 from territoria.kb.audit import current_actor, record
 
@@ -22,6 +29,7 @@ __all__ = [
     "insert_rows",
     "item_row",
     "item_table",
+    "journal_values",
     "live_row",
     "may_change",
     "parse_date",
@@ -30,6 +38,22 @@ __all__ = [
 ]
 
 _MAX_TEXT = 5000
+
+
+_PARTNER_KINDS = {"territory": "collectivité", "pole": "pôle"}
+
+
+def journal_values(kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """An item's values as the journal shows them: statuses, kinds, positions by their
+    French names (each name stands for one key)."""
+    names: dict[str, Mapping[str, str]] = {"position": POSITION_LABELS, "camp": CAMPS}
+    if kind == "event":
+        names |= {"kind": EVENT_KINDS, "status": EVENT_STATUSES}
+    elif kind == "step":
+        names |= {"status": STEP_STATUSES}
+    elif kind == "partner":
+        names |= {"kind": _PARTNER_KINDS}
+    return {k: names[k].get(v, v) if k in names and v else v for k, v in values.items()}
 
 
 def utc_now() -> dt.datetime:
@@ -121,7 +145,7 @@ def insert_rows(
     assert row is not None
     con.execute("UPDATE dossier SET updated_at = ? WHERE id = ?", [now, dossier_id])
     item_id = int(row[0])
-    detail = {"dossier": dossier_id, "id": item_id, **values}
+    detail = {"dossier": dossier_id, "id": item_id, **journal_values(kind, values)}
     record(con, f"dossier.{kind}.add", target=str(dossier_id), detail=detail)
     return item_id
 

@@ -49,6 +49,7 @@ from territoria.influence._dossier_writes import (
     insert_item,
     insert_rows,
     item_row,
+    journal_values,
     live_row,
     may_change,
     parse_date,
@@ -434,7 +435,8 @@ def set_item_status(
         item_row(con, dossier_id, kind, item_id, deleted=False)
         con.execute(f"UPDATE {ITEM_KINDS[kind]} SET status = ? WHERE id = ?", [status, item_id])
         con.execute("UPDATE dossier SET updated_at = ? WHERE id = ?", [utc_now(), dossier_id])
-        detail = {"dossier": dossier_id, "id": item_id, "status": status}
+        detail = {"dossier": dossier_id, "id": item_id}
+        detail |= journal_values(kind, {"status": status})
         record(con, f"dossier.{kind}.status", target=str(dossier_id), detail=detail)
 
 

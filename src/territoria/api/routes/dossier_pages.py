@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from territoria.accounts import User
 from territoria.api._deps import Cursor, State, require
 from territoria.api._render import render
-from territoria.api.routes.dossiers import DossierId
+from territoria.api.routes.dossiers import DossierId, PlanIn, submit_plan
 from territoria.errors import TerritoriaError
 from territoria.influence import dossiers as lib
 from territoria.influence._dossier_model import EVENT_KINDS, STEP_STATUSES
@@ -25,6 +25,7 @@ from territoria.kb.people import actor_id
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(require("read"))]
 Writer = Annotated[User, Depends(require("act"))]
+Planner = Annotated[User, Depends(require("plan"))]
 
 
 def _themes() -> list[dict[str, str]]:
@@ -229,3 +230,24 @@ def note_form(
         return lib.add_note(cur, dossier_id, text=text, created_by=user.name)
 
     return _write(request, state, user, dossier_id, write)
+
+
+@router.post("/dossiers/{dossier_id}/plans", response_class=HTMLResponse)
+def plan_form(
+    request: Request,
+    state: State,
+    user: Planner,
+    dossier_id: DossierId,
+    k: Annotated[int, Form(ge=1, le=200)] = 10,
+) -> Response:
+    """Compute a new version of the plan (a background job); back to the dossier's page."""
+    try:
+        submit_plan(state, user, dossier_id, PlanIn(k=k))
+    except TerritoriaError as exc:
+        if exc.http_status >= 500:
+            raise
+        with state.db.reader() as cur:
+            return _dossier_page(
+                request, cur, user, dossier_id, error=str(exc), status=exc.http_status
+            )
+    return _back(request, f"/dossiers/{dossier_id}")

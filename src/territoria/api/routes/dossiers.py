@@ -397,6 +397,12 @@ def start_plan(dossier_id: DossierId, body: PlanIn, state: State, user: Planner)
     """Queue a plan job (kind ``plan``, as ``POST /influence/plans``) on the dossier's theme,
     territory and current stances, and record it as the dossier's latest plan version; poll
     ``GET /influence/plans/{job id}`` or this dossier for its result."""
+    return submit_plan(state, user, dossier_id, body)
+
+
+def submit_plan(state: AppState, user: User, dossier_id: int, body: PlanIn) -> PlanVersion:
+    """Queue a plan job for the dossier and record it as its latest plan version (the API's
+    and the page's form's one way)."""
     with state.db.reader() as cur:
         params = lib.plan_params(cur, dossier_id, **body.model_dump())
     job = state.jobs.submit("plan", user.name, params)
