@@ -57,32 +57,45 @@ PROFILE_SERVICES: Final = (
     "idfm",
 )
 
-# The territory, its départements and régions (a commune's, a région's own départements).
-_PLACES = """
-WITH place(level, code) AS (
-    SELECT $level, $code
-    UNION SELECT parent_level, parent_code FROM membership
-    WHERE level = $level AND code = $code AND parent_level IN ('departement', 'region')
-    UNION SELECT m2.parent_level, m2.parent_code FROM membership m1
-    JOIN membership m2 ON m2.level = 'commune' AND m2.code = m1.parent_code
-         AND m2.parent_level IN ('departement', 'region')
-    WHERE m1.level = $level AND m1.code = $code AND m1.parent_level = 'commune'
-    UNION SELECT 'departement', code FROM membership
-    WHERE $level = 'region' AND level = 'departement' AND parent_level = 'region'
-          AND parent_code = $code
+_PARENTS = (
+    "SELECT parent_level, parent_code FROM membership WHERE level = ? AND code = ? "
+    "AND parent_level IN ('commune', 'departement', 'region')"
 )
-SELECT o.id, o.kind, any_value(o.name), min(b.basis), any_value(c.code), any_value(t.name),
-       any_value(c.address), any_value(s.name || coalesce(' ' || s.version, '')),
-       any_value(o.source_id)
-FROM body_territory b
-JOIN place p ON p.level = b.level AND p.code = b.code
-JOIN organisation o ON o.id = b.organisation_id AND o.kind = b.competence
+
+# The bodies whose scope holds one of the places, with their seat and source.
+_BODIES = """
+WITH place AS (SELECT unnest($levels) AS level, unnest($codes) AS code),
+bt AS MATERIALIZED (
+    SELECT b.organisation_id, b.competence, min(b.basis) AS basis
+    FROM body_territory b JOIN place p ON p.level = b.level AND p.code = b.code
+    WHERE list_contains($services, b.competence) GROUP BY 1, 2
+)
+SELECT o.id, o.kind, o.name, bt.basis, c.code, t.name, c.address,
+       s.name || coalesce(' ' || s.version, ''), o.source_id
+FROM bt JOIN organisation o ON o.id = bt.organisation_id AND o.kind = bt.competence
 LEFT JOIN contact c ON c.organisation_id = o.id
 LEFT JOIN territory t ON t.level = 'commune' AND t.code = c.code
 LEFT JOIN source s ON s.id = o.source_id
-WHERE list_contains($services, b.competence)
-GROUP BY o.id, o.kind
 """
+
+
+def _places(con: duckdb.DuckDBPyConnection, level: str, code: str) -> list[tuple[str, str]]:
+    """The territory, its départements and régions (a sub-communal territory's through its
+    commune; a région's own départements)."""
+    places = {(level, code)}
+    for parent_level, parent_code in con.execute(_PARENTS, [level, code]).fetchall():
+        places.add((str(parent_level), str(parent_code)))
+        if parent_level == "commune":
+            rows = con.execute(_PARENTS, ["commune", parent_code]).fetchall()
+            places.update((str(a), str(b)) for a, b in rows)
+    if level == "region":
+        rows = con.execute(
+            "SELECT code FROM membership WHERE level = 'departement' AND parent_level = 'region' "
+            "AND parent_code = ?",
+            [code],
+        ).fetchall()
+        places.update(("departement", str(r[0])) for r in rows)
+    return sorted(places)
 
 
 class _Result(BaseModel):
@@ -150,7 +163,15 @@ def state_bodies(
         Service keys to keep (default: all of :data:`SERVICES`).
     """
     wanted = list(services or SERVICES)
-    rows = con.execute(_PLACES, {"level": level, "code": code, "services": wanted}).fetchall()
+    places = _places(con, level, code)
+    rows = con.execute(
+        _BODIES,
+        {
+            "levels": [p[0] for p in places],
+            "codes": [p[1] for p in places],
+            "services": wanted,
+        },
+    ).fetchall()
     order = {key: i for i, key in enumerate(SERVICES)}
     # a département's main water basin before those covering only part of it
     rows.sort(
