@@ -233,7 +233,9 @@ def test_api_themes_show_subthemes_bodies_and_law(mini_db_path: Path, tmp_path: 
     application.state.territoria.db.close()
     # the planner's theme list: each theme an optgroup, the whole theme then its sub-themes
     assert '<optgroup label="Collèges et lycées">' in page
-    assert re.search(r'<option value="colleges" title="[^"]*L213-2[^"]*"\s*>Collèges</option>', page)
+    assert re.search(
+        r'<option value="colleges" title="[^"]*L213-2[^"]*"\s*>Collèges</option>', page
+    )
     assert "Secondary schools (whole theme)" in english
     assert set(found) >= HISTORICAL
     colleges = next(s for s in found["secondary-schools"]["subthemes"] if s["id"] == "colleges")
@@ -250,3 +252,21 @@ def test_unknown_theme_and_territory(mini_db: duckdb.DuckDBPyConnection) -> None
         decision_map(mini_db, theme="space-program", code=RENNES)
     with pytest.raises(UnknownTerritory, match="territoria search"):
         decision_map(mini_db, theme="roads", code="99999")
+
+
+def test_cli_plan_takes_a_subtheme(mini_db_path: Path, tmp_path: Path) -> None:
+    """`influence plan --theme eau-potable` on Janzé: the commune's mayor is the first target,
+    the agence de l'eau a body target of its own, in the plan's JSON."""
+    kb = tmp_path / "kb.duckdb"
+    shutil.copyfile(mini_db_path, kb)
+    args = ["influence", "plan", "--territory", JANZE, "--theme", "eau-potable", "--k", "2"]
+    args += ["--no-robustness", "--no-coalition", "--seed", "1", "--json", "--db", str(kb)]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    plan = json.loads(done.stdout)
+    assert plan["project"]["theme_label"] == "Eau potable"
+    first = max(plan["targets"], key=lambda t: t["weight"])
+    assert (first["body_id"], first["kind"], first["role"]) == ("cm-35136", "person", "maire")
+    assert "2025-327" in first["basis"]
+    water = next(t for t in plan["targets"] if t["id"].startswith("etat-eau-"))
+    assert water["kind"] == "body" and "institution elle-même" in water["note"]
