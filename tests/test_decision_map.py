@@ -161,7 +161,7 @@ def test_a_delegated_vice_president_gets_a_larger_share(
     assert (report.delegations, report.bodies, report.source_name) == (2, 1, "rm.csv")
     after = {t.id: t for t in decision_map(mini_db, theme="voirie-communale", code=RENNES)}
     assert after[ROULLIER].weight > 10 * before[ROULLIER]
-    assert after[ROULLIER].role == "délégation : Voirie, espaces publics"
+    assert after[ROULLIER].role == "vice-président, délégation : Voirie, espaces publics"
     # the other vice-presidents hold other portfolios: only their council seat is left
     assert after[LOUAPRE].weight < before[LOUAPRE]
     water = {t.id: t.weight for t in decision_map(mini_db, theme="assainissement", code=RENNES)}

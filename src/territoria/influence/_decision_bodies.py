@@ -115,6 +115,7 @@ def insiders(con: duckdb.DuckDBPyConnection, orgs: list[str]) -> dict[str, Body]
     names = _names(
         con, [r[1] for r in officials] + [r[1] for r in delegated] + [r[2] for r in council]
     )
+    labels = {(str(oid), str(pid)): str(label) for oid, pid, _, label in officials}
     for oid, pid, fcode, label in officials:
         body = out[str(oid)]
         exec_code = "MAI" if body.id.startswith("cm-") else "PRE"
@@ -126,7 +127,9 @@ def insiders(con: duckdb.DuckDBPyConnection, orgs: list[str]) -> dict[str, Body]
     for oid, pid, text, themes_ in delegated:
         body = out[oid]
         body.delegations.setdefault(pid, set()).update(themes_)
-        body.delegates[pid] = (names.get(pid, ""), f"délégation : {text}", body.name)
+        title = labels.get((oid, pid))
+        role = f"{title}, délégation : {text}" if title else f"délégation : {text}"
+        body.delegates[pid] = (names.get(pid, ""), role, body.name)
     for oid, seat, pid, role, commune in council:
         body = out[oid]
         body.council.append((pid, seat, (names.get(pid, ""), f"{role} ({commune})", body.name)))
