@@ -192,7 +192,7 @@ def test_the_french_pages_show_stances_and_a_timeline_in_date_order(
     token = headers["X-CSRF-Token"]
     created = client.post(
         "/dossiers",
-        data={"csrf_token": token, "title": "Collège de Bruz", "theme": "secondary-schools",
+        data={"csrf_token": token, "title": "Collège de Bruz", "theme": "colleges",
               "code": "35047"},
         follow_redirects=False,
     )  # fmt: skip

@@ -236,7 +236,7 @@ def test_cli_fills_a_dossier_shows_it_in_french_and_exports_it(
         return result.stdout
 
     created = json.loads(run("create", "--title", "Collège de Bruz", "--theme",
-                             "secondary-schools", "--territory", "35047", "--json"))  # fmt: skip
+                             "colleges", "--territory", "35047", "--json"))  # fmt: skip
     i = str(created["id"])
     run("stakeholder", "add", i, "--actor", "Nathalie Appéré", "--position", "oppose",
         "--salience", "0.7", "--source", "Ouest-France", "--date", "2026-03-02")  # fmt: skip
@@ -252,6 +252,7 @@ def test_cli_fills_a_dossier_shows_it_in_french_and_exports_it(
     assert plan["status"] == "done" and len(plan["seeds"]) == 2
 
     shown = run("show", i)
+    assert "Collèges · Bruz" in shown  # the sub-theme of the decision map, by its name
     assert "Collège de Bruz" in shown and "Nathalie APPÉRÉ" in shown and "opposé" in shown
     # the timeline is in date order: the note and the plan (today) fall between them
     order = [shown.index(s) for s in ("Courrier au département", "Rencontrer la",

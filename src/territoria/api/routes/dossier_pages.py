@@ -28,8 +28,16 @@ Writer = Annotated[User, Depends(require("act"))]
 Planner = Annotated[User, Depends(require("plan"))]
 
 
-def _themes() -> list[dict[str, str]]:
-    return [{"id": t.id, "label": t.label_fr} for t in decision_themes()]
+def _themes() -> list[dict[str, Any]]:
+    """Themes with their sub-themes (a dossier is about either)."""
+    return [
+        {
+            "id": t.id,
+            "label": t.label_fr,
+            "subthemes": [{"id": s.id, "label": s.label_fr} for s in t.subthemes],
+        }
+        for t in decision_themes()
+    ]
 
 
 def _list_page(
