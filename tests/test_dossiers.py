@@ -78,7 +78,12 @@ def test_a_dossier_lives_from_stances_to_plan_actions_and_exports(
     assert params["stances"][APPERE]["position"] == "oppose"
     assert params["stances"][ROBERT] == {"position": "soutien", "salience": 0.3, "source": "",
                                          "date": None}  # fmt: skip
-    assert [s["id"] for s in json.loads(result)["seeds"]] == [s["id"] for s in version.seeds]
+    plan = json.loads(result)
+    assert [s["id"] for s in plan["seeds"]] == [s["id"] for s in version.seeds]
+    # the planner got the stances: the mayor, a target, carries hers
+    mayor = next(t for t in plan["targets"] if t["id"] == APPERE)
+    assert mayor["stance"]["position"] == "oppose"
+    assert version.guarantee.startswith("garantie : au moins")  # the plan's French sentence
 
     dossier = d.get_dossier(con, dossier_id)
     assert dossier.territory == "Rennes" and dossier.theme_label == "Routes et voirie"
