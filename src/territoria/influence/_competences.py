@@ -51,7 +51,9 @@ STATE_BODIES = (
 EPCI_KINDS = ("ME", "CU", "CA", "CC", "MGP", "NONE")
 
 
-@dataclass(frozen=True)
+# eq=False: rules are loaded once and compared by identity, which hashes fast (a regional
+# map counts weights by rule for tens of thousands of targets)
+@dataclass(frozen=True, eq=False)
 class BodyRule:
     """One competent body of a sub-theme, with its conditions and legal basis."""
 

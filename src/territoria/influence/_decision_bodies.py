@@ -72,20 +72,21 @@ class Body:
 _OFFICIALS_SQL = """
 SELECT organisation_id, person_id, function_code,
        coalesce(function_label, function, role_label, role)
-FROM mandate WHERE list_contains(?::VARCHAR[], organisation_id) AND end_date IS NULL
+FROM mandate WHERE organisation_id IN (SELECT unnest(?::VARCHAR[])) AND end_date IS NULL
   AND function_code IN ('MAI', 'PRE', 'ADJ', 'VPE')
 ORDER BY organisation_id, person_id
 """
 _MEMBERS_SQL = """
 SELECT m.parent_code, m.code, coalesce(t.population, 0), t.name
 FROM membership m JOIN territory t ON t.level = 'commune' AND t.code = m.code
-WHERE m.level = 'commune' AND m.parent_level = 'epci' AND list_contains(?::VARCHAR[], m.parent_code)
+WHERE m.level = 'commune' AND m.parent_level = 'epci'
+  AND m.parent_code IN (SELECT unnest(?::VARCHAR[]))
 """
 # a conseiller communautaire's commune: the one of their municipal mandate
 _SEATS_SQL = """
 WITH cc AS (
     SELECT organisation_id, person_id, coalesce(role_label, role) AS role FROM mandate
-    WHERE list_contains(?::VARCHAR[], organisation_id) AND end_date IS NULL
+    WHERE organisation_id IN (SELECT unnest(?::VARCHAR[])) AND end_date IS NULL
 )
 SELECT DISTINCT cc.organisation_id, mu.code, cc.person_id, cc.role
 FROM cc JOIN mandate mu ON mu.person_id = cc.person_id AND mu.level = 'commune'
@@ -153,13 +154,16 @@ def _council(
     seats: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     for oid, commune, pid, role in con.execute(_SEATS_SQL, [list(epcis.values())]).fetchall():
         seats[(str(oid), str(commune))].append((str(pid), str(role)))
-    missing = [f"cm-{c}" for e, c, _, _ in members if (epcis[str(e)], str(c)) not in seats]
+    missing: dict[str, list[str]] = defaultdict(list)  # commune -> its EPCI bodies
+    for e, c, _, _ in members:
+        if (epcis[str(e)], str(c)) not in seats:
+            missing[str(c)].append(epcis[str(e)])
     if missing:
-        for cm, pid, role in con.execute(_MAYORS_SQL, [missing]).fetchall():
+        mayors = con.execute(_MAYORS_SQL, [[f"cm-{c}" for c in missing]]).fetchall()
+        for cm, pid, role in mayors:
             commune = str(cm).removeprefix("cm-")
-            for e, c, _, _ in members:
-                if str(c) == commune:
-                    seats[(epcis[str(e)], commune)].append((str(pid), str(role)))
+            for oid in missing[commune]:
+                seats[(oid, commune)].append((str(pid), str(role)))
     out = []
     for e, c, pop, name in members:
         oid = epcis[str(e)]

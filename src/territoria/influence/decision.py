@@ -279,8 +279,8 @@ def _parliamentarians(
         FROM mandate m JOIN person p ON p.id = m.person_id
         LEFT JOIN organisation o ON o.id = m.organisation_id
         WHERE m.end_date IS NULL AND (
-            (m.role = 'député' AND list_contains(?::VARCHAR[], m.code))
-            OR (m.role = 'sénateur' AND list_contains(?::VARCHAR[], m.code))
+            (m.role = 'député' AND m.code IN (SELECT unnest(?::VARCHAR[])))
+            OR (m.role = 'sénateur' AND m.code IN (SELECT unnest(?::VARCHAR[])))
             OR (m.role = 'député européen' AND ?))
         ORDER BY m.person_id
         """,
