@@ -278,3 +278,16 @@ def test_cli_fills_a_dossier_shows_it_in_french_and_exports_it(
     assert json.loads(run("list", "--json")) == []
     run("restore", i)
     assert [x["title"] for x in json.loads(run("list", "--json"))] == ["Collège de Bruz"]
+
+
+def test_the_csv_export_neutralises_formulas(mini_db: duckdb.DuckDBPyConnection) -> None:
+    con = mini_db
+    dossier_id = _dossier(con)
+    d.add_note(con, dossier_id, text='=HYPERLINK("https://example.org/x", "ouvrir")')
+    d.add_stance(con, dossier_id, actor=CR53, position="indecis", source="+33 2 99 00 00 00")
+    rows = list(csv.DictReader(io.StringIO(dossier_csv(d.get_dossier(con, dossier_id)))))
+    note = next(r for r in rows if r["rubrique"] == "note")
+    assert note["intitule"] == '\'=HYPERLINK("https://example.org/x", "ouvrir")'
+    stake = next(r for r in rows if r["rubrique"] == "partie prenante")
+    assert stake["source"] == "'+33 2 99 00 00 00"
+    assert stake["date"] == ""  # no date given: an empty cell, not 'None'
