@@ -12,8 +12,10 @@ each row alike:
   the raw edges make the round trip through Arrow and NumPy, and nothing is scaled;
 - budgets on: the current build with the default ``[attention]`` budgets.
 
-Each row shows the median and the fastest of ``--runs`` runs, and the edges' probability
-sum (what the budgets take away); the header shows the machine's 1-minute load average.
+Each row shows the median and the fastest of ``--runs`` runs in wall time and in CPU time of
+this process (DuckDB's threads included; less sensitive than wall time to other jobs on a
+shared machine), and the edges' probability sum (what the budgets take away); the header shows
+the machine's 1-minute load average.
 """
 
 from __future__ import annotations
@@ -97,21 +99,25 @@ def main() -> None:
         "budgets on (current build)": lambda: network.build_graph(con, config=config)[1],
     }
     times: dict[str, list[float]] = {name: [] for name in rows}
+    cpu: dict[str, list[float]] = {name: [] for name in rows}
     sums: dict[str, float] = {}
     edges: dict[str, int] = {}
     load = os.getloadavg()[0]
     rows["budgets on (current build)"]()  # warm DuckDB's caches once
     for _ in range(args.runs):
         for name, run in rows.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             table = run()
             times[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
             sums[name] = float(table.column("probability").to_numpy().sum())
             edges[name] = table.num_rows
     con.close()
     base = statistics.median(times["baseline (previous build, no budget)"])
+    base_cpu = statistics.median(cpu["baseline (previous build, no budget)"])
     out = Table(title=f"Influence graph build, {args.runs} runs, load average {load:.1f}")
-    for column in ("build", "median s", "fastest s", "vs baseline", "edges", "sum of p"):
+    columns = ("build", "median s", "fastest s", "vs baseline", "CPU median s", "CPU vs baseline")
+    for column in (*columns, "edges", "sum of p"):
         out.add_column(column, justify="left" if column == "build" else "right")
     for name, values in times.items():
         median = statistics.median(values)
@@ -120,6 +126,8 @@ def main() -> None:
             f"{median:.2f}",
             f"{min(values):.2f}",
             f"{100 * (median / base - 1):+.0f} %",
+            f"{statistics.median(cpu[name]):.2f}",
+            f"{100 * (statistics.median(cpu[name]) / base_cpu - 1):+.0f} %",
             f"{edges[name]:,}",
             f"{sums[name]:,.0f}",
         )
