@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from territoria.accounts import add_user
+from territoria.influence.decision import get_theme
 from territoria.kb import connect
 from test_api_helpers import login, make_app, make_kb
 from test_french_pages import raw_tokens, visible_text
@@ -234,6 +235,7 @@ def test_the_french_pages_show_stances_and_a_timeline_in_date_order(
     assert raw_tokens(listing.text) == []
     english = client.get(page_url, params={"lang": "en"})
     assert "opposed" in visible_text(english.text) and "Timeline" in english.text
+    assert get_theme("colleges").label_en in visible_text(english.text)  # the theme in English
 
     wrong = client.post(f"/dossiers/{dossier_id}/etapes",
                         data={"csrf_token": token, "label": "x", "due": "2026-02-30"})  # fmt: skip

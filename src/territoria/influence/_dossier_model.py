@@ -244,6 +244,7 @@ class DossierSummary(_Item):
     title: str
     theme: str
     theme_label: str
+    theme_label_en: str
     level: str
     code: str
     territory: str
@@ -266,6 +267,7 @@ class Dossier(_Item):
     title: str
     theme: str
     theme_label: str
+    theme_label_en: str
     level: str
     code: str
     territory: str

@@ -49,11 +49,13 @@ def dossier_row(con: duckdb.DuckDBPyConnection, dossier_id: int) -> tuple[Any, .
     return tuple(row)
 
 
-def _theme_label(theme: str) -> str:
+def _theme_labels(theme: str) -> tuple[str, str]:
+    """The theme's French and English names."""
     try:
-        return get_theme(theme).label_fr
+        found = get_theme(theme)
     except LookupError:  # a theme the decision map no longer has: show its id
-        return theme
+        return theme, theme
+    return found.label_fr, found.label_en
 
 
 def get_dossier(con: duckdb.DuckDBPyConnection, dossier_id: int) -> Dossier:
@@ -68,7 +70,8 @@ def get_dossier(con: duckdb.DuckDBPyConnection, dossier_id: int) -> Dossier:
         id=int(r[0]),
         title=r[1],
         theme=r[2],
-        theme_label=_theme_label(r[2]),
+        theme_label=_theme_labels(r[2])[0],
+        theme_label_en=_theme_labels(r[2])[1],
         level=r[3],
         code=r[4],
         territory=r[5],
@@ -125,7 +128,8 @@ def list_dossiers(
             id=int(r[0]),
             title=r[1],
             theme=r[2],
-            theme_label=_theme_label(r[2]),
+            theme_label=_theme_labels(r[2])[0],
+            theme_label_en=_theme_labels(r[2])[1],
             level=r[3],
             code=r[4],
             territory=r[5],
