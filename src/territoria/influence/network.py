@@ -298,9 +298,10 @@ def load_graph(
 ) -> GraphBundle:
     """Return the influence graph, from the cache when its inputs have not changed.
 
-    The cache is the NumPy file of the graph's fingerprint under ``$TERRITORIA_CACHE_DIR``
-    (``graphs/``, fastest, see ``_graph_blob``), else the knowledge base's tables (and the
-    file is written from them); a rebuilt graph is stored in both.
+    The cache is the knowledge base's tables; while they hold the current graph, it is read
+    from their mirror, the NumPy file of the graph's fingerprint under
+    ``$TERRITORIA_CACHE_DIR/graphs`` (faster, see ``_graph_blob``), written from them when
+    missing. A rebuilt graph is stored in both.
 
     Parameters
     ----------
@@ -319,11 +320,12 @@ def load_graph(
     config = config or load_config()
     fingerprint = _fingerprint(con, config)
     blob = _graph_blob.path_for(cache_dir or get_settings().cache_dir, fingerprint)
-    stored = None if rebuild else _graph_blob.read(blob)
-    if stored is not None:
-        return GraphBundle(*stored, True, time.perf_counter() - start, fingerprint)
     row = con.execute("SELECT value FROM influence_meta WHERE key = 'fingerprint'").fetchone()
     if not rebuild and row and row[0] == fingerprint:
+        # the file mirrors the knowledge base's cache: used only while that one is current
+        stored = _graph_blob.read(blob)
+        if stored is not None:
+            return GraphBundle(*stored, True, time.perf_counter() - start, fingerprint)
         nodes = con.execute(
             "SELECT idx, id, name, kind FROM influence_node ORDER BY idx"
         ).to_arrow_table()
