@@ -50,7 +50,7 @@ DEFAULT_MAX_RR_SETS = 1 << 26
 ESTIMATE_SE_RATIO = 0.5
 # ... with at most this many times the sets of the other collections (a nearly deterministic
 # spread has a tiny Monte-Carlo error that no affordable RR collection matches)
-ESTIMATE_MAX_GROWTH = 16
+ESTIMATE_MAX_GROWTH = 4
 
 
 @dataclass(frozen=True)
