@@ -227,6 +227,8 @@ def server(kb: Path, folder: Path, runs: int, table: Table) -> None:
     con.close()
     port = _free_port()
     env = dict(os.environ, TERRITORIA_SECRET_KEY=SECRET, TERRITORIA_CACHE_DIR=str(folder / "cache"))
+    # no map geometries precomputed in the background: they would compete with the plans
+    env["TERRITORIA_WARM_CACHE"] = "false"
     log = (folder / "server.log").open("w")
     serve = ["serve", "--db", str(kb), "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(
