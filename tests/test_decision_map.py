@@ -270,3 +270,23 @@ def test_cli_plan_takes_a_subtheme(mini_db_path: Path, tmp_path: Path) -> None:
     assert "2025-327" in first["basis"]
     water = next(t for t in plan["targets"] if t["id"].startswith("etat-eau-"))
     assert water["kind"] == "body" and "institution elle-même" in water["note"]
+
+
+def test_cli_plan_text_names_decision_makers_both_answers_and_french_guarantee(
+    mini_db_path: Path, tmp_path: Path
+) -> None:
+    """The plan printed for a user: the decision-makers with their chance of being reached,
+    the relays, the direct answer, and the guarantee as a French sentence on the candidates."""
+    kb = tmp_path / "kb.duckdb"
+    shutil.copyfile(mini_db_path, kb)
+    args = ["influence", "plan", "--territory", JANZE, "--theme", "eau-potable", "--k", "2"]
+    args += ["--no-coalition", "--seed", "1", "--db", str(kb)]
+    done = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    text = done.stdout
+    assert "Décideurs du projet" in text and "probabilité d'être atteint" in text
+    assert "maire" in text
+    assert "Réponse directe : rencontrer les décideurs eux-mêmes" in text
+    assert "du meilleur plan possible de 2 acteurs parmi les" in text
+    assert "acteurs proposés" in text
+    assert "guarantee" not in text.lower() and "RIS" not in text

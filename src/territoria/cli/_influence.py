@@ -157,7 +157,26 @@ def _pole_actors(con: Any, mode: str, option: str) -> Any:
     return pole_candidates(con, pole_id)
 
 
+def _print_answer(title: str, answer: dict[str, Any]) -> None:
+    """One answer of a plan (direct or relays): its actors, estimate and guarantee."""
+    lo, hi = answer["mc_ci95"]
+    console.print(f"[bold]{title}[/]")
+    for i, s in enumerate(answer["seeds"], start=1):
+        share = s.get("value_share")
+        part = "" if share is None else f" — {share:.0%} de la valeur"
+        desc = s.get("description") or ""
+        console.print(f"  {i}. {s['name']}" + (f", {desc}" if desc else "") + part, highlight=False)
+    console.print(
+        f"  influence estimée {answer['estimate']:.3f} (Monte-Carlo {answer['mc_estimate']:.3f}, "
+        f"IC 95 % [{lo:.3f} ; {hi:.3f}])"
+    )
+    if answer.get("guarantee_fr"):
+        console.print(f"  [dim]{answer['guarantee_fr']}[/]")
+
+
 def _print_plan(plan: dict[str, Any]) -> None:
+    from territoria.api._plan_view import FRAGILE_BELOW
+
     project = plan.get("project") or {}
     terr = project.get("territory") or {}
     if project.get("theme"):
@@ -165,29 +184,68 @@ def _print_plan(plan: dict[str, Any]) -> None:
             f"[bold]{project.get('theme_label')}[/] — {terr.get('name')} ({terr.get('code')})"
         )
         console.print(f"[dim]{project.get('law')}[/]")
-    table = Table(title="Plan d'action (ordre d'engagement)")
-    for col in ("#", "acteur", "mandats", "gain marginal", "robustesse"):
+    dtab = Table(title="Décideurs du projet")
+    for col in ("décideur", "fonction", "poids", "probabilité d'être atteint", "note"):
+        dtab.add_column(col, overflow="fold")
+    for t in sorted(plan["targets"], key=lambda t: -float(t["weight"]))[:12]:
+        act = t.get("activation_probability")
+        stance = t.get("stance") or {}
+        note = t.get("note") or ""
+        if stance:
+            note = f"position : {stance.get('label') or stance.get('position')}" + (
+                f" ; {note}" if note else ""
+            )
+        dtab.add_row(
+            t.get("name") or t["id"],
+            " — ".join(x for x in (t.get("role"), t.get("body")) if x),
+            f"{float(t['weight']):.2f}",
+            "—" if act is None else f"{act:.1%}",
+            note,
+        )
+    if len(plan["targets"]) > 12:
+        dtab.caption = f"{len(plan['targets']) - 12} autres décideurs (--json pour la liste)"
+    console.print(dtab)
+    table = Table(title="Relais : qui faire agir auprès des décideurs (ordre d'engagement)")
+    for col in ("#", "acteur", "mandats", "part de la valeur", "robustesse"):
         table.add_column(col, overflow="fold")
+    fragile = []
     for i, s in enumerate(plan["seeds"], start=1):
         rob = s.get("robustness")
+        share = s.get("value_share")
+        label = "—" if rob is None else f"{rob:.0%}"
+        if rob is not None and rob < FRAGILE_BELOW:
+            label += " (choix fragile)"
+            fragile.append(s["name"])
         table.add_row(
             str(i),
             s["name"],
             s.get("description", ""),
-            f"{s['marginal_gain']:.3f}",
-            "—" if rob is None else f"{rob:.0%}",
+            "—" if share is None else f"{share:.0%}",
+            label,
         )
     console.print(table)
     for i, s in enumerate(plan["seeds"], start=1):
         console.print(f"{i}. {s['action']}", highlight=False)
+    if fragile:
+        console.print(
+            "[yellow]choix fragiles[/] (retenus dans moins de "
+            f"{FRAGILE_BELOW:.0%} des re-calculs aux probabilités perturbées) : "
+            + ", ".join(fragile),
+            highlight=False,
+        )
     lo, hi = plan["mc_ci95"]
+    elo, ehi = plan.get("estimate_ci95") or (plan["estimate"], plan["estimate"])
     console.print(
-        f"influence estimée {plan['estimate']:.3f} (Monte-Carlo {plan['mc_estimate']:.3f}, "
-        f"IC 95 % [{lo:.3f} ; {hi:.3f}]) sur un poids total de cibles "
-        f"{sum(t['weight'] for t in plan['targets']):.2f}; borne supérieure de l'optimum "
-        f"{plan['upper_bound']:.3f}, ratio certifié {plan['approx_ratio']:.3f}"
+        f"influence estimée {plan['estimate']:.3f} (IC 95 % [{elo:.3f} ; {ehi:.3f}] ; "
+        f"contrôle Monte-Carlo {plan['mc_estimate']:.3f}, IC 95 % [{lo:.3f} ; {hi:.3f}]) "
+        "sur un poids total de décideurs "
+        f"{sum(t['weight'] for t in plan['targets']):.2f} ; borne supérieure de l'optimum "
+        f"{plan['upper_bound']:.3f}"
     )
-    console.print(f"[dim]{plan['guarantee']}[/]")
+    console.print(f"[dim]{plan.get('guarantee_fr') or plan['guarantee']}[/]")
+    answers = plan.get("answers") or {}
+    if answers.get("direct"):
+        _print_answer("Réponse directe : rencontrer les décideurs eux-mêmes", answers["direct"])
     if plan.get("coalition"):
         ctab = Table(title="Coalition: territoires partageant l'enjeu")
         for col in ("territoire", "exécutif", "influence ajoutée"):
