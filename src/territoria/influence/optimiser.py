@@ -145,6 +145,8 @@ class PlanResult:
     mc_seconds: float = field(default=0.0)
     estimate_ci95: tuple[float, float] = field(default=(0.0, 0.0))
     selection_rr_sets: int = field(default=0)
+    #: the Monte-Carlo check's activation probability of each target position (not in JSON)
+    target_activation: dict[int, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the plan as JSON-serialisable built-in types."""
@@ -572,8 +574,15 @@ def maximise(
         theta *= 2
     selected_at = time.perf_counter()
     mc_started = selected_at
+    tracked = [int(v) for v in roots] if targets is not None else None
     check = simulate.simulate(
-        graph, chosen.tolist(), targets=targets, model=model, samples=mc_samples, seed=seed
+        graph,
+        chosen.tolist(),
+        targets=targets,
+        model=model,
+        samples=mc_samples,
+        seed=seed,
+        track=tracked,
     )
     mc_seconds = time.perf_counter() - mc_started
     # the stopping rule looked at the second collection, which biases its estimate upwards:
@@ -636,6 +645,7 @@ def maximise(
         mc_seconds=mc_seconds,
         estimate_ci95=estimate_ci95,
         selection_rr_sets=theta,
+        target_activation=dict(zip(tracked or [], check.activation, strict=True)),
     )
 
 

@@ -58,6 +58,8 @@ class SpreadEstimate:
     ci95: tuple[float, float]
     std: float
     samples: int
+    #: with ``track``: the share of cascades activating each tracked node, in ``track``'s order
+    activation: tuple[float, ...] = ()
 
 
 @njit(cache=True)  # type: ignore[misc]
@@ -261,6 +263,7 @@ def simulate(
     model: Model = "ic",
     samples: int = 10_000,
     seed: int = 0,
+    track: Sequence[int] | None = None,
 ) -> SpreadEstimate:
     """Estimate the spread of ``seeds`` by forward Monte-Carlo simulation.
 
@@ -281,11 +284,14 @@ def simulate(
         Number of cascades.
     seed
         Random seed.
+    track
+        Node positions whose activation probability to estimate on the same cascades (what
+        :func:`activation_probabilities` returns, without running the cascades twice).
 
     Returns
     -------
     SpreadEstimate
-        Mean, 95 % confidence interval and standard deviation.
+        Mean, 95 % confidence interval, standard deviation (and the tracked activations).
     """
     if samples < 2:
         msg = f"samples={samples!r}: a Monte-Carlo estimate needs at least 2 cascades"
@@ -293,11 +299,17 @@ def simulate(
     code = _model_code(graph, model)
     weight = target_weights(graph, targets)
     seed_arr = _seed_array(graph, seeds)
-    values, _ = _run_cascades(graph, seed_arr, weight, code, stream_seed(seed, 1000), samples)
+    tracked = _seed_array(graph, track) if track else None
+    values, counts = _run_cascades(
+        graph, seed_arr, weight, code, stream_seed(seed, 1000), samples, tracked
+    )
     mean = float(values.mean())
     std = float(values.std(ddof=1))
     half = 1.96 * std / math.sqrt(samples)
-    return SpreadEstimate(mean=mean, ci95=(mean - half, mean + half), std=std, samples=samples)
+    activation = tuple((counts / samples).tolist()) if tracked is not None else ()
+    return SpreadEstimate(
+        mean=mean, ci95=(mean - half, mean + half), std=std, samples=samples, activation=activation
+    )
 
 
 def activation_probabilities(
