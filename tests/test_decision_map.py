@@ -290,3 +290,15 @@ def test_cli_plan_text_names_decision_makers_both_answers_and_french_guarantee(
     assert "du meilleur plan possible de 2 acteurs parmi les" in text
     assert "acteurs proposés" in text
     assert "guarantee" not in text.lower() and "RIS" not in text
+
+
+def test_a_kept_decision_map_is_a_copy_the_caller_may_change(
+    mini_db: duckdb.DuckDBPyConnection,
+) -> None:
+    first = decision_map(mini_db, theme="voirie-communale", code=RENNES)
+    weight = first[0].weight
+    first[0].weight = 1e9
+    first[0].reasons.append("changed by the caller")
+    again = decision_map(mini_db, theme="voirie-communale", code=RENNES)
+    assert again[0].weight == weight
+    assert "changed by the caller" not in again[0].reasons

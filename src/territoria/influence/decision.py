@@ -19,12 +19,11 @@ note saying so: it is never replaced by another body.
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -235,13 +234,18 @@ def decision_map(
         kept = _MEMO.get(key)
         if kept is not None:
             _MEMO.move_to_end(key)
-            return copy.deepcopy(kept)
+            return _copies(kept)
     found = _decision_map(con, theme=theme, code=code, level=level, on=on)
     with _MEMO_LOCK:
-        _MEMO[key] = copy.deepcopy(found)
+        _MEMO[key] = _copies(found)
         while len(_MEMO) > _MEMO_SIZE:
             _MEMO.popitem(last=False)
     return found
+
+
+def _copies(targets: list[Target]) -> list[Target]:
+    """Copies of ``targets`` a caller may change (their reasons list included)."""
+    return [replace(t, reasons=list(t.reasons)) for t in targets]
 
 
 def _kb_identity(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
