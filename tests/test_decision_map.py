@@ -302,3 +302,20 @@ def test_a_kept_decision_map_is_a_copy_the_caller_may_change(
     again = decision_map(mini_db, theme="voirie-communale", code=RENNES)
     assert again[0].weight == weight
     assert "changed by the caller" not in again[0].reasons
+
+
+def test_detr_for_a_city_is_refused_with_the_law_and_the_grants_it_may_ask_for(
+    mini_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """Rennes (over 200,000 inhabitants) cannot receive the DETR (CGCT L2334-33): the map says
+    so and points to the DSIL and the fonds vert; Janzé (8,279) gets its préfet."""
+    from territoria.errors import InvalidPlanRequest
+
+    with pytest.raises(InvalidPlanRequest, match="n'est pas éligible") as caught:
+        decision_map(mini_db, theme="detr", code=RENNES)
+    assert "L2334-33" in str(caught.value) and "dsil" in str(caught.value)
+    janze = decision_map(mini_db, theme="detr", code=JANZE)
+    assert janze[0].id == "etat-pref-35"
+    # the theme of State grants keeps the DSIL and the fonds vert for Rennes
+    grants = decision_map(mini_db, theme="state-grants", code=RENNES)
+    assert {t.id for t in grants} >= {"etat-prefreg-53", "etat-pref-35"}

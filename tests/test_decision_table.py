@@ -98,7 +98,7 @@ def test_a_departement_project_shares_the_college_weight_by_population(
 
 
 def test_meps_share_an_eu_fund_equally(full_db: duckdb.DuckDBPyConnection) -> None:
-    """The 81 MEPs (one national constituency since 2019) each get 1/81 of their part."""
+    """The 81 MEPs (one national constituency since 2019, relays only: 0.25) each get 1/81."""
     meps = [t for t in decision_map(full_db, theme="feder", code="35238") if t.body_id == "pe"]
     assert len(meps) == 81
-    assert {round(t.weight, 9) for t in meps} == {round(0.5 / 81, 9)}
+    assert {round(t.weight, 9) for t in meps} == {round(0.25 / 81, 9)}

@@ -118,6 +118,9 @@ class Theme:
     parent: str = ""
     rules: tuple[BodyRule, ...] = ()
     subthemes: tuple[Theme, ...] = field(default=())
+    #: who may be the project's beneficiary (``levels``, ``max_population``, ``basis``,
+    #: ``instead``): a DETR for a commune of more than 20,000 inhabitants is refused
+    eligibility: dict[str, Any] | None = None
 
     @property
     def is_subtheme(self) -> bool:
@@ -212,6 +215,7 @@ def _load() -> tuple[tuple[Theme, ...], dict[str, float]]:
                 bodies=_summary(rules, today),
                 parent=parent,
                 rules=rules,
+                eligibility=dict(value["eligibility"]) if "eligibility" in value else None,
             )
         )
     out = []

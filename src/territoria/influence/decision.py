@@ -29,7 +29,7 @@ from typing import Any
 
 import duckdb
 
-from territoria.errors import UnknownTerritory
+from territoria.errors import InvalidPlanRequest, UnknownTerritory
 from territoria.influence._competences import (
     LOCAL_BODIES,
     STATE_BODIES,
@@ -271,7 +271,11 @@ def _decision_map(
     spec = get_theme(theme)
     t_level, t_code, _ = resolve_territory(con, code, level)
     area = _area(con, t_level, t_code)
-    leaves = [(leaf, [r for r in leaf.rules if r.in_force(on)]) for leaf in spec.leaves()]
+    alone = spec.is_subtheme
+    eligible = [
+        leaf for leaf in spec.leaves() if _eligible(con, leaf, t_level, t_code, alone=alone)
+    ]
+    leaves = [(leaf, [r for r in leaf.rules if r.in_force(on)]) for leaf in eligible]
     keys = {
         r.body for _, rules in leaves for r in rules if r.body in (*LOCAL_BODIES, *STATE_BODIES)
     }
@@ -294,7 +298,59 @@ def _decision_map(
             "competent there in the decision map (territoria influence themes); give --target"
         )
         raise UnknownTerritory(msg)
+    _special_bases(con, list(targets.values()))
     return sorted(targets.values(), key=lambda t: (-t.weight, t.id))
+
+
+def _eligible(
+    con: duckdb.DuckDBPyConnection, leaf: Theme, level: str, code: str, *, alone: bool
+) -> bool:
+    """Whether the territory may benefit from the sub-theme (its ``eligibility`` rule).
+
+    Raises
+    ------
+    InvalidPlanRequest
+        When the project is about this sub-theme ``alone`` and the territory is not eligible
+        (a theme drops the sub-theme instead and keeps the others).
+    """
+    rule = leaf.eligibility
+    if not rule or level not in rule.get("levels", ()):
+        return True
+    row = con.execute(
+        "SELECT name, population, population_year FROM territory WHERE level = ? AND code = ?",
+        [level, code],
+    ).fetchone()
+    if row is None or row[1] is None or int(row[1]) <= int(rule["max_population"]):
+        return True
+    if not alone:
+        return False
+    people = f"{int(row[1]):,}".replace(",", "\u202f")
+    msg = (
+        f"{row[0]} ({people} habitants en {row[2]}) n'est pas éligible à la {leaf.label_fr} : "
+        f"{rule['basis']} ; voyez plutôt {rule['instead']}"
+    )
+    raise InvalidPlanRequest(msg)
+
+
+def _special_bases(con: duckdb.DuckDBPyConnection, targets: list[Target]) -> None:
+    """Add to the basis of a target whose body is a collectivité à statut particulier the law
+    that makes that body hold the competence (the Métropole de Lyon holds the département's
+    by CGCT L3611-1): the ordinary article alone would name another council."""
+    ids = sorted({t.body_id for t in targets if t.body_id})
+    if not ids:
+        return
+    rows = con.execute(
+        "SELECT o.id, o.name, string_agg(DISTINCT b.basis, ' ; ') FROM organisation o "
+        "JOIN body_territory b ON b.organisation_id = o.id "
+        "WHERE o.id IN (SELECT unnest(?::VARCHAR[])) AND o.status = 'statut_particulier' "
+        "AND b.basis IS NOT NULL GROUP BY o.id, o.name",
+        [ids],
+    ).fetchall()
+    special = {str(r[0]): f"compétence exercée ici par {r[1]} : {r[2]}" for r in rows}
+    for t in targets:
+        extra = special.get(t.body_id)
+        if extra and extra not in t.basis:
+            t.basis = f"{t.basis} ; {extra}" if t.basis else extra
 
 
 def _members(

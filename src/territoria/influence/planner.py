@@ -121,17 +121,21 @@ def describe_actors(
         entry["description"] = ", ".join(parts[:3])
     missing = [i for i in ids if i not in out]
     if missing:
-        for oid, name, kind in con.execute(
-            "SELECT id, name, kind FROM organisation WHERE id IN (SELECT unnest(?::VARCHAR[])) "
-            "UNION ALL SELECT id, name, kind FROM actor WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+        for oid, name, kind, status in con.execute(
+            "SELECT id, name, kind, status FROM organisation "
+            "WHERE id IN (SELECT unnest(?::VARCHAR[])) "
+            "UNION ALL SELECT id, name, kind, NULL FROM actor "
+            "WHERE id IN (SELECT unnest(?::VARCHAR[]))",
             [missing, missing],
         ).fetchall():
-            out[str(oid)] = {
-                "id": oid,
-                "name": name,
-                "mandates": [],
-                "description": KIND_LABELS.get(str(kind), kind),
-            }
+            label = KIND_LABELS.get(str(kind), kind)
+            if status == "statut_particulier":
+                # the Métropole de Lyon, the Collectivité de Corse ... are not departmental
+                # councils, whatever council kind their competences are filed under
+                label = "collectivité à statut particulier"
+            elif str(label).lower() in str(name).lower():
+                label = ""  # "Préfecture d'Ille-et-Vilaine, préfecture"
+            out[str(oid)] = {"id": oid, "name": name, "mandates": [], "description": label}
     return out
 
 
