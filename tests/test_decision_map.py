@@ -219,8 +219,11 @@ def test_cli_delegations_and_themes(mini_db_path: Path, tmp_path: Path) -> None:
     water = next(t for t in json.loads(shown.stdout) if t["id"] == "water")
     gemapi = next(s for s in water["subthemes"] if s["id"] == "gemapi")
     assert any("MAPTAM" in r["law"] for r in gemapi["rules"] if r["body"] == "epci")
-    table = runner.invoke(app, ["influence", "themes"])
+    table = runner.invoke(app, ["influence", "themes"], env={"COLUMNS": "250"})
     assert "GEMAPI" in table.stdout and "Collèges" in table.stdout
+    # the competent bodies in French, not the map's keys
+    assert "préfet de région" in table.stdout and "Commission européenne" in table.stdout
+    assert "prefecture_region" not in table.stdout and "commission_europeenne" not in table.stdout
 
 
 def test_api_themes_show_subthemes_bodies_and_law(mini_db_path: Path, tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
 def themes_command(json_output: JsonOption = False) -> None:
     """List the decision-map themes and their sub-themes (stable ids, both accepted by
     'influence plan --theme'), the competent bodies (weights) and the law in force."""
+    from territoria.influence._competences import BODY_LABELS
     from territoria.influence.decision import themes
 
     found = themes()
@@ -57,7 +58,7 @@ def themes_command(json_output: JsonOption = False) -> None:
     for t in found:
         table.add_row(t.id, t.label_fr, "", t.law, style="bold")
         for s in t.subthemes:
-            bodies = ", ".join(f"{lv} ({w:g})" for lv, w in s.bodies)
+            bodies = ", ".join(f"{BODY_LABELS.get(lv, lv)} ({w:g})" for lv, w in s.bodies)
             table.add_row(f"  {s.id}", s.label_fr, bodies, s.law)
     console.print(table)
 

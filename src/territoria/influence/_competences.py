@@ -30,6 +30,29 @@ __all__ = [
 
 #: Body keys resolved to councils of collectivities (through body_territory).
 LOCAL_BODIES = ("commune", "epci", "departement", "region")
+#: French names of the body keys, as the lists of competent bodies show them.
+BODY_LABELS = {
+    "commune": "conseil municipal",
+    "epci": "conseil communautaire",
+    "departement": "conseil départemental",
+    "region": "conseil régional",
+    "deputies": "députés",
+    "senators": "sénateurs",
+    "meps": "députés européens",
+    "prefecture": "préfet de département",
+    "prefecture_region": "préfet de région",
+    "prefecture_police": "préfet de police",
+    "rectorat": "recteur",
+    "ars": "agence régionale de santé",
+    "agence_eau": "agence de l'eau",
+    "dreal": "DREAL",
+    "ademe": "ADEME",
+    "bpifrance": "Bpifrance",
+    "anct": "ANCT",
+    "sncf_reseau": "SNCF Réseau",
+    "idfm": "Île-de-France Mobilités",
+    "commission_europeenne": "Commission européenne",
+}
 #: Body keys resolved to parliamentarians.
 PARLIAMENT_BODIES = ("deputies", "senators", "meps")
 #: State services and agencies (organisations ``etat-…`` and ``ue-commission``).
