@@ -262,3 +262,21 @@ def test_plan_answers_direct_and_relays_with_explanations(
     president = next(t for t in plan["targets"] if t["role"].startswith("président"))
     assert president["group"] is None
     assert "absente de la source" in president["majority_note"]
+
+
+def test_a_parliamentarian_shown_as_mayor_too_is_flagged_not_silently_proposed() -> None:
+    """Since 2017 a deputy or senator cannot be mayor, adjoint, president or vice-president
+    (LO 141-1, LO 297): the sources keep both for 59 persons; the plan says one has ended."""
+    from territoria.influence.planner import CUMUL_NOTE, _action_sentence, _cumul_note
+
+    senator = {"role_key": "sénateur", "function": None}
+    mayor = {"role_key": "conseiller municipal", "function": "maire"}
+    councillor = {"role_key": "conseiller municipal", "function": None}
+    mep = {"role_key": "député européen", "function": None}
+    assert _cumul_note([senator, mayor]) == CUMUL_NOTE
+    assert _cumul_note([senator, councillor]) == ""
+    assert _cumul_note([mep, mayor]) == ""  # MEPs: another rule, not in LO 141-1
+    actors = {"p-1": {"description": "sénatrice (56)", "cumul_note": CUMUL_NOTE}}
+    text = _action_sentence({"id": "p-1", "name": "Muriel JOURDA"}, [], actors)
+    assert text.startswith("Rencontrer Muriel JOURDA, sénatrice (56)")
+    assert "LO 141-1" in text and "vérifier lequel" in text

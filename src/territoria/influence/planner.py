@@ -119,6 +119,7 @@ def describe_actors(
             first = entry["mandates"][0]
             parts.append(f"{first['role']} ({first['body']})")
         entry["description"] = ", ".join(parts[:3])
+        entry["cumul_note"] = _cumul_note(entry["mandates"])
     missing = [i for i in ids if i not in out]
     if missing:
         for oid, name, kind, status in con.execute(
@@ -137,6 +138,25 @@ def describe_actors(
                 label = ""  # "Préfecture d'Ille-et-Vilaine, préfecture"
             out[str(oid)] = {"id": oid, "name": name, "mandates": [], "description": label}
     return out
+
+
+#: Said of a person the sources show as parliamentarian and local executive at once.
+CUMUL_NOTE = (
+    "mandats incompatibles dans la source : un mandat parlementaire et une fonction exécutive "
+    "locale (code électoral LO 141-1 pour les députés, LO 297 pour les sénateurs) ; l'un a "
+    "pris fin dans les 30 jours (LO 151-1) : vérifier lequel avant de solliciter"
+)
+
+
+def _cumul_note(mandates: Sequence[Mapping[str, Any]]) -> str:
+    """:data:`CUMUL_NOTE` when a deputy or senator also holds a mayor's, adjoint's,
+    president's or vice-president's function in the sources (forbidden since 2017)."""
+    national = any(m["role_key"] in ("député", "sénateur") for m in mandates)
+    local = any(m["function"] and m["role_key"] not in _PARLIAMENT_ROLES for m in mandates)
+    return CUMUL_NOTE if national and local else ""
+
+
+_PARLIAMENT_ROLES = ("député", "sénateur", "député européen")
 
 
 def _log_matrix(graph: InfluenceGraph) -> csr_matrix:
@@ -310,6 +330,8 @@ def _action_sentence(
             tdesc = t.get("description")
             relays.append(p["target_name"] + (f", {tdesc}" if tdesc else ""))
         text += " : relais vers " + " ; ".join(relays)
+    if who.get("cumul_note"):
+        text += f" — attention, {who['cumul_note']}"
     return text
 
 
@@ -557,6 +579,7 @@ def plan_project(
             "marginal_gain": s.marginal_gain,
             "cost": s.cost,
             "description": actors.get(s.id, {}).get("description", ""),
+            "cumul_note": actors.get(s.id, {}).get("cumul_note", ""),
             "paths": p,
             "robustness": keep.get(s.id),
         }
