@@ -81,6 +81,9 @@ def test_regional_plan(mini_db: duckdb.DuckDBPyConnection) -> None:
     assert first["paths"][0]["path"][-1] in target_ids
     assert all(0.0 <= s["robustness"] <= 1.0 for s in plan["seeds"])
     assert plan["coalition"] and plan["coalition"][0]["added_influence"] >= 0
+    # one executive, one line: the mayor of Rennes also presides Rennes Métropole
+    executives = [c["executive_id"] for c in plan["coalition"]]
+    assert len(executives) == len(set(executives))
 
 
 def test_same_seed_same_plan(mini_db: duckdb.DuckDBPyConnection) -> None:

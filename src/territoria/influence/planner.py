@@ -253,20 +253,27 @@ def coalition(
     index = graph.positions
     names = graph.names or graph.ids
     out = []
+    by_executive: dict[str, dict[str, Any]] = {}
     for t_level, t_code, t_name, pid in rows:
         i = index.get(str(pid))
         if i is None or seed_mask[i]:
             continue
-        out.append(
-            {
-                "level": t_level,
-                "code": t_code,
-                "name": t_name,
-                "executive_id": pid,
-                "executive_name": names[i],
-                "added_influence": float(gain[i]),
-            }
-        )
+        kept = by_executive.get(str(pid))
+        if kept is not None:
+            # one person, one ask: the mayor of Rennes presides Rennes Métropole too
+            kept["also_executive_of"].append({"level": t_level, "code": t_code, "name": t_name})
+            continue
+        entry = {
+            "level": t_level,
+            "code": t_code,
+            "name": t_name,
+            "executive_id": pid,
+            "executive_name": names[i],
+            "added_influence": float(gain[i]),
+            "also_executive_of": [],
+        }
+        by_executive[str(pid)] = entry
+        out.append(entry)
     out.sort(key=lambda r: -float(r["added_influence"]))
     return out[:limit]
 
