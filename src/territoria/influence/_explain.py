@@ -120,7 +120,8 @@ MAJORITY_NOT_IN_SOURCE = (
     "majorité ou opposition : absente de la source (à indiquer dans le dossier, "
     "partie prenante par partie prenante)"
 )
-_PARLIAMENT = ("député", "sénateur", "député européen")
+#: Role keys of parliamentarians (national and European).
+PARLIAMENT_ROLES = ("député", "sénateur", "député européen")
 
 
 def target_entries(
@@ -158,9 +159,11 @@ def target_entries(
             else None
         )
         mandates = actors.get(t["id"], {}).get("mandates", [])
-        groups = [m["group"] for m in mandates if m["role_key"] in _PARLIAMENT and m.get("group")]
+        groups = [
+            m["group"] for m in mandates if m["role_key"] in PARLIAMENT_ROLES and m.get("group")
+        ]
         entry["group"] = groups[0] if groups else None
-        council = any(m["role_key"] not in _PARLIAMENT for m in mandates)
+        council = any(m["role_key"] not in PARLIAMENT_ROLES for m in mandates)
         entry["majority_note"] = MAJORITY_NOT_IN_SOURCE if council and not groups else ""
         out.append(entry)
     return out

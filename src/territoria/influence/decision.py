@@ -20,7 +20,6 @@ note saying so: it is never replaced by another body.
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -229,7 +228,10 @@ def decision_map(
         An unknown theme or territory, or no competent body at all there.
     """
     on = as_of or date.today()
-    key = (_kb_identity(con), theme, code, level, on)
+    identity = _kb_identity(con)
+    if identity is None:  # an in-memory knowledge base has no stable identity
+        return _decision_map(con, theme=theme, code=code, level=level, on=on)
+    key = (identity, theme, code, level, on)
     with _MEMO_LOCK:
         kept = _MEMO.get(key)
         if kept is not None:
@@ -248,14 +250,14 @@ def _copies(targets: list[Target]) -> list[Target]:
     return [replace(t, reasons=list(t.reasons)) for t in targets]
 
 
-def _kb_identity(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
-    """The knowledge base's file and write generation (an in-memory KB is never memoised)."""
+def _kb_identity(con: duckdb.DuckDBPyConnection) -> tuple[str, int] | None:
+    """The knowledge base's file and write generation (None for an in-memory KB)."""
     row = con.execute(
         "SELECT (SELECT file FROM pragma_database_list WHERE name = current_database()), "
         "(SELECT generation FROM kb_state)"
     ).fetchone()
     if row is None or not row[0]:
-        return (f"memory:{id(con)}:{time.monotonic_ns()}", 0)
+        return None
     return (str(row[0]), int(row[1] or 0))
 
 

@@ -22,7 +22,12 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from territoria.errors import InvalidPlanRequest, UnknownActor
-from territoria.influence._explain import answer, target_activation, target_entries
+from territoria.influence._explain import (
+    PARLIAMENT_ROLES,
+    answer,
+    target_activation,
+    target_entries,
+)
 from territoria.influence._gain import added_influence, rank_co_signers
 from territoria.influence._robustness import robustness
 from territoria.influence._territories import _area_territories, _similar_territories
@@ -113,7 +118,7 @@ def describe_actors(
         for m in entry["mandates"]:
             if m["function"]:
                 parts.append(f"{m['function']} ({m['body']})")
-            elif m["role_key"] in ("député", "sénateur", "député européen"):
+            elif m["role_key"] in PARLIAMENT_ROLES:
                 parts.append(m["role"] + (f" ({m['code']})" if m["code"] else ""))
         if not parts and entry["mandates"]:
             first = entry["mandates"][0]
@@ -152,11 +157,8 @@ def _cumul_note(mandates: Sequence[Mapping[str, Any]]) -> str:
     """:data:`CUMUL_NOTE` when a deputy or senator also holds a mayor's, adjoint's,
     president's or vice-president's function in the sources (forbidden since 2017)."""
     national = any(m["role_key"] in ("député", "sénateur") for m in mandates)
-    local = any(m["function"] and m["role_key"] not in _PARLIAMENT_ROLES for m in mandates)
+    local = any(m["function"] and m["role_key"] not in PARLIAMENT_ROLES for m in mandates)
     return CUMUL_NOTE if national and local else ""
-
-
-_PARLIAMENT_ROLES = ("député", "sénateur", "député européen")
 
 
 def _log_matrix(graph: InfluenceGraph) -> csr_matrix:
