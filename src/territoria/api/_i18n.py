@@ -14,8 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Final
 
-from babel.dates import format_date
-from babel.numbers import format_decimal
+from territoria import _formats
 
 __all__ = ["LANGUAGES", "Translator", "translator"]
 
@@ -185,26 +184,11 @@ class Translator:
 
     def number(self, value: float | int | None, digits: int = 0) -> str:
         """Format a number: ``66 501 649`` in French; ``–`` when there is none."""
-        if value is None:
-            return "–"
-        pattern = "#,##0" + ("." + "0" * digits if digits else "")
-        return str(format_decimal(value, format=pattern, locale=self.locale))
+        return _formats.number(value, self.locale, digits)
 
     def date(self, value: date | datetime | str | None) -> str:
         """Format a date in full: ``27 novembre 2026``."""
-        if value is None or value == "":
-            return "–"
-        day: date
-        if isinstance(value, str):
-            try:
-                day = date.fromisoformat(value[:10])
-            except ValueError:
-                return value
-        elif isinstance(value, datetime):
-            day = value.date()
-        else:
-            day = value
-        return str(format_date(day, format="long", locale=self.locale))
+        return _formats.long_date(value, self.locale)
 
     def messages_for_js(self, keys: list[str]) -> dict[str, str]:
         """Return the translations of ``keys`` for the page's scripts."""

@@ -12,9 +12,8 @@ from functools import cache
 from typing import Any
 
 import jinja2
-from babel.dates import format_date
-from babel.numbers import format_decimal
 
+from territoria import _formats
 from territoria.errors import ReportUnavailable
 
 __all__ = ["ReportUnavailable", "render_html", "render_pdf"]
@@ -23,20 +22,11 @@ _LOCALE = "fr_FR"
 
 
 def _date(value: dt.date | dt.datetime | str | None) -> str:
-    if value is None or value == "":
-        return "–"
-    if isinstance(value, str):
-        value = dt.date.fromisoformat(value[:10])
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    return str(format_date(value, format="long", locale=_LOCALE))
+    return _formats.long_date(value, _LOCALE)
 
 
 def _number(value: float | None, digits: int = 0) -> str:
-    if value is None:
-        return "–"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return str(format_decimal(value, format=pattern, locale=_LOCALE))
+    return _formats.number(value, _LOCALE, digits)
 
 
 @cache
