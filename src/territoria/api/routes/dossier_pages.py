@@ -105,9 +105,20 @@ def _write(
     write: Callable[[Any], object],
 ) -> Response:
     """Run a form's write; back to the dossier's page, or the page with the error."""
-    try:
+
+    def run() -> None:
         with state.db.writer(actor=f"web:{user.name}") as cur:
             write(cur)
+
+    return _submitted(request, state, user, dossier_id, run)
+
+
+def _submitted(
+    request: Request, state: Any, user: User, dossier_id: int, run: Callable[[], object]
+) -> Response:
+    """Run what a form asks for; back to the dossier's page, or the page with the error."""
+    try:
+        run()
     except TerritoriaError as exc:
         if exc.http_status >= 500:
             raise
@@ -249,13 +260,6 @@ def plan_form(
     k: Annotated[int, Form(ge=1, le=200)] = 10,
 ) -> Response:
     """Compute a new version of the plan (a background job); back to the dossier's page."""
-    try:
-        submit_plan(state, user, dossier_id, PlanIn(k=k))
-    except TerritoriaError as exc:
-        if exc.http_status >= 500:
-            raise
-        with state.db.reader() as cur:
-            return _dossier_page(
-                request, cur, user, dossier_id, error=str(exc), status=exc.http_status
-            )
-    return _back(request, f"/dossiers/{dossier_id}")
+    return _submitted(
+        request, state, user, dossier_id, lambda: submit_plan(state, user, dossier_id, PlanIn(k=k))
+    )
