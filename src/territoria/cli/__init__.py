@@ -36,6 +36,7 @@ for _name in (
     "_delegations",
     "_state",
     "_dossiers",
+    "_watch",
 ):
     try:
         _module = importlib.import_module(f"territoria.cli.{_name}")
