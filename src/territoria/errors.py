@@ -302,3 +302,17 @@ class AmbiguousPerson(TerritoriaError, LookupError):
     def __init__(self, message: str, candidates: list[str] | None = None) -> None:
         super().__init__(message)
         self.candidates = candidates or []
+
+
+class UnknownWatchSource(TerritoriaError, LookupError):
+    """No watch source (live) has this id."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class InvalidWatchSource(TerritoriaError, ValueError):
+    """A watch source's address, kind, folder, selector, interval or OPML file is not valid."""
+
+    http_status = 422
+    exit_code = 2

@@ -34,6 +34,40 @@ class Settings(BaseSettings):
         default="", description="DuckDB memory limit, e.g. '4GB' (empty: DuckDB default)."
     )
     quiet: bool = Field(default=False, description="Hide progress bars.")
+    watch_allow_private: bool = Field(
+        default=False,
+        description="Let the watch fetch loopback, private (RFC 1918, ULA), link-local and "
+        "reserved addresses (refused by default against SSRF; tests serving on 127.0.0.1).",
+    )
+    watch_user_agent: str = Field(
+        default="",
+        description="User-Agent of the watch's requests (empty: "
+        "'Territoria/<version> (+https://github.com/territoria/territoria)').",
+    )
+    watch_timeout: float = Field(
+        default=20.0, gt=0, description="Seconds a watch request may take (connect and read)."
+    )
+    watch_max_bytes: int = Field(
+        default=5_000_000, gt=0, description="Largest body a watch request reads (too_large)."
+    )
+    watch_max_redirects: int = Field(
+        default=5, ge=0, description="Redirects a watch request follows, each one re-checked."
+    )
+    watch_host_delay: float = Field(
+        default=1.0, ge=0, description="Minimum seconds between two watch requests to one host."
+    )
+    watch_retries: int = Field(
+        default=2, ge=0, description="Retries of a watch request answered 429 or 5xx."
+    )
+    watch_backoff: float = Field(
+        default=1.0, ge=0, description="First wait (seconds) before a retry; doubled each time."
+    )
+    watch_sitemap_limit: int = Field(
+        default=200, gt=0, description="New addresses a sitemap fetch takes at most."
+    )
+    watch_schedule_seconds: float = Field(
+        default=60.0, gt=0, description="How often 'serve' looks for due watch fetches."
+    )
 
 
 def get_settings() -> Settings:
