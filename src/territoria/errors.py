@@ -316,3 +316,17 @@ class InvalidWatchSource(TerritoriaError, ValueError):
 
     http_status = 422
     exit_code = 2
+
+
+class UnknownWatchItem(TerritoriaError, LookupError):
+    """No watch item (live) has this id."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class ExtractionError(TerritoriaError, ValueError):
+    """A fetched document has no text to keep (empty HTML, undecodable bytes, broken PDF)."""
+
+    http_status = 422
+    exit_code = 2
