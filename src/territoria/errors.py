@@ -330,3 +330,29 @@ class ExtractionError(TerritoriaError, ValueError):
 
     http_status = 422
     exit_code = 2
+
+
+class UnknownSubscription(TerritoriaError, LookupError):
+    """No alert subscription of yours has this id (or it was removed)."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class InvalidSubscription(TerritoriaError, ValueError):
+    """An alert subscription's channel, target, frequency, filters or language is not valid."""
+
+    http_status = 422
+    exit_code = 2
+
+
+class DeliveryFailed(TerritoriaError, RuntimeError):
+    """A message could not be sent; ``permanent`` says whether trying again is pointless."""
+
+    http_status = 502
+    exit_code = 1
+
+    def __init__(self, message: str, *, permanent: bool, status: int | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.status = status

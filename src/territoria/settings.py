@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -67,6 +67,39 @@ class Settings(BaseSettings):
     )
     watch_schedule_seconds: float = Field(
         default=60.0, gt=0, description="How often 'serve' looks for due watch fetches."
+    )
+    # alerts and digests (territoria.alerts): outgoing e-mail and webhooks
+    smtp_host: str = Field(
+        default="", description="SMTP server for alert e-mails (empty: e-mails wait unsent)."
+    )
+    smtp_port: int = Field(
+        default=587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 SSL, 25)."
+    )
+    smtp_user: str = Field(default="", description="SMTP login (empty: no authentication).")
+    smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP password.")
+    smtp_from: str = Field(
+        default="territoria@localhost", description="Sender address of alert e-mails."
+    )
+    smtp_starttls: bool = Field(
+        default=True, description="Upgrade the SMTP connection with STARTTLS (when offered)."
+    )
+    smtp_ssl: bool = Field(default=False, description="Connect with SSL from the start (465).")
+    smtp_timeout: float = Field(
+        default=20.0, gt=0, description="Seconds before an SMTP connection or reply times out."
+    )
+    alerts_webhook_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds before a webhook POST times out."
+    )
+    alerts_max_attempts: int = Field(
+        default=6, ge=1, le=50, description="Attempts of a message before it is marked failed."
+    )
+    alerts_retry_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="First retry delay of a message; doubled at each attempt (with jitter).",
+    )
+    alerts_digest_hour: int = Field(
+        default=7, ge=0, le=23, description="Hour (Europe/Paris) at which digest periods end."
     )
 
 
