@@ -356,3 +356,25 @@ class DeliveryFailed(TerritoriaError, RuntimeError):
         super().__init__(message)
         self.permanent = permanent
         self.status = status
+
+
+class InvalidWatchQuery(InvalidQuery):
+    """A watch topic's or a search's Boolean query does not parse; ``position`` is 1-based."""
+
+    def __init__(self, message: str, *, position: int) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+class UnknownWatchTopic(TerritoriaError, LookupError):
+    """No watch topic (live) has this id."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class InvalidWatchTopic(TerritoriaError, ValueError):
+    """A watch topic's name, filters or tags are not valid."""
+
+    http_status = 422
+    exit_code = 2
