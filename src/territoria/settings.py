@@ -62,8 +62,17 @@ class Settings(BaseSettings):
     watch_backoff: float = Field(
         default=1.0, ge=0, description="First wait (seconds) before a retry; doubled each time."
     )
-    watch_sitemap_limit: int = Field(
-        default=200, gt=0, description="New addresses a sitemap fetch takes at most."
+    watch_max_documents: int = Field(
+        default=200,
+        gt=0,
+        description="New addresses (sitemap) or new and changed files (folder) one fetch takes "
+        "at most; the others wait for the next fetch.",
+    )
+    watch_feed_pages: int = Field(
+        default=20,
+        ge=0,
+        description="Article pages a feed fetch reads for new entries that carry no full text "
+        "(0: keep the feed's summaries).",
     )
     watch_schedule_seconds: float = Field(
         default=60.0, gt=0, description="How often 'serve' looks for due watch fetches."
