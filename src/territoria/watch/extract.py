@@ -377,11 +377,12 @@ def _first_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _without_title(text: str, title: str) -> str:
-    """The text without its first line when that line repeats the title (trafilatura keeps
+def _without_title(text: str, *titles: str | None) -> str:
+    """The text without its first line when that line repeats a title (trafilatura keeps
     the page's ``<h1>``; a text file starts with its title)."""
     first, _, rest = text.partition("\n")
-    if first.strip().casefold() == title.casefold() and rest.strip():
+    heads = {_SPACES.sub(" ", t).strip().casefold() for t in titles if t}
+    if first.strip().casefold() in heads and rest.strip():
         return rest.strip()
     return text
 
@@ -424,9 +425,10 @@ def extract(document: Document) -> Extracted:
     if not text.strip():
         msg = f"{url}: no text to keep (a page with no main content and no feed summary)"
         raise ExtractionError(msg)
+    page_titles = (meta.title, title)
     title = str(entry.get("title") or "").strip() or meta.title or title or _first_line(text)
     title = _SPACES.sub(" ", html_to_text(title)).strip()
-    text = _without_title(text, title)
+    text = _without_title(text, title, *page_titles)
     author = (
         author or meta.author or (str(entry["author"]).strip() if entry.get("author") else None)
     )
