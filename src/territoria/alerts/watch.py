@@ -102,7 +102,7 @@ class WatchFilters:
                 raise InvalidSubscription(msg)
         territory = self.territory
         if territory is not None:
-            found = find_territory(con, territory[1], level=territory[0])
+            found = find_territory(con, territory[1], level=territory[0] or None)
             territory = (found.level, found.code)
         if self.person_id is not None:
             row = con.execute("SELECT 1 FROM person WHERE id = ?", [self.person_id]).fetchone()
@@ -161,60 +161,50 @@ def matching_items(
     """Return the ids of the live original items (not duplicates) that the filters select,
     oldest first, among ``item_ids`` and/or those fetched in ``(fetched_after,
     fetched_until]``, leaving out those already in a digest of subscription
-    ``not_in_digest_of``."""
-    where = ["i.deleted_at IS NULL", "i.duplicate_of IS NULL"]
-    params: list[Any] = []
+    ``not_in_digest_of``.
+
+    The territory, person and scope conditions are the watch reader's own
+    (:func:`territoria.watch.items.list_items`), so an alert selects what the reader shows.
+    A scope filter while no home territory is set selects nothing.
+    """
+    from territoria.watch import items as reader
+
+    where, params = reader._filters(
+        topic=None,
+        territory=filters.territory,
+        person=filters.person_id,
+        since=None,
+        scope=filters.scope,
+        include_duplicates=False,
+    )
+    clauses = [where]
     if item_ids is not None:
-        where.append("list_contains(?, i.id)")
+        clauses.append("list_contains(?, w.id)")
         params.append(list(item_ids))
     if fetched_after is not None:
-        where.append("i.fetched_at > ?")
+        clauses.append("w.fetched_at > ?")
         params.append(fetched_after)
     if fetched_until is not None:
-        where.append("i.fetched_at <= ?")
+        clauses.append("w.fetched_at <= ?")
         params.append(fetched_until)
     if not_in_digest_of is not None:
-        where.append(
+        clauses.append(
             "NOT EXISTS (SELECT 1 FROM alert_delivery d WHERE d.subscription_id = ? "
-            "AND d.kind = 'digest' AND list_contains(d.item_ids, i.id))"
+            "AND d.kind = 'digest' AND list_contains(d.item_ids, w.id))"
         )
         params.append(not_in_digest_of)
     if filters.topic_ids:
-        where.append(
-            "EXISTS (SELECT 1 FROM watch_item_topic t WHERE t.item_id = i.id "
+        clauses.append(
+            "EXISTS (SELECT 1 FROM watch_item_topic t WHERE t.item_id = w.id "
             "AND list_contains(?, t.topic_id))"
         )
         params.append(list(filters.topic_ids))
-    if filters.territory is not None:
-        where.append(
-            "EXISTS (SELECT 1 FROM watch_link l WHERE l.item_id = i.id AND l.type = 'territory' "
-            "AND ((l.level = ? AND l.code = ?) OR EXISTS (SELECT 1 FROM membership m "
-            "WHERE m.level = l.level AND m.code = l.code AND m.parent_level = ? "
-            "AND m.parent_code = ?)))"
-        )
-        params += [*filters.territory, *filters.territory]
-    if filters.person_id is not None:
-        where.append(
-            "EXISTS (SELECT 1 FROM watch_link l WHERE l.item_id = i.id AND l.type = 'person' "
-            "AND l.code = ?)"
-        )
-        params.append(filters.person_id)
     rows = con.execute(
-        f"SELECT i.id FROM watch_item i WHERE {' AND '.join(where)} ORDER BY i.fetched_at, i.id",
+        f"WITH {reader._ENDOGENOUS} SELECT w.id FROM watch_item w "
+        f"WHERE {' AND '.join(clauses)} ORDER BY w.fetched_at, w.id",
         params,
     ).fetchall()
-    ids = [int(r[0]) for r in rows]
-    if filters.scope is not None and ids:
-        ids = [i for i in ids if _scope(con, i) == filters.scope]
-    return ids
-
-
-def _scope(con: duckdb.DuckDBPyConnection, item_id: int) -> str | None:
-    """The item's scope as the watch's reader shows it (one definition: watch.items)."""
-    from territoria.watch.items import get_item
-
-    scope = get_item(con, item_id).to_dict().get("scope")
-    return str(scope) if scope else None
+    return [int(r[0]) for r in rows]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,177 @@
+"""REST routes of watch alerts: a user's subscriptions and their delivery log
+(see :mod:`territoria.alerts`). Users see and remove their own; administrators everyone's."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, status
+from fastapi import Path as PathParam
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from territoria.accounts import User
+from territoria.alerts.delivery import list_deliveries
+from territoria.alerts.subscriptions import list_subscriptions, remove_subscription
+from territoria.alerts.watch import WatchFilters, add_watch_subscription
+from territoria.api._deps import Cursor, State, require
+
+router = APIRouter(prefix="/api/v1/watch", tags=["watch"], dependencies=[Depends(require("read"))])
+
+Reader = Annotated[User, Depends(require("read"))]
+SubscriptionId = Annotated[int, PathParam(ge=1, le=2**53, description="Id of the subscription.")]
+
+
+class TerritoryFilter(BaseModel):
+    """A territory: items linked to it or to a territory inside it."""
+
+    level: str = Field(min_length=1, max_length=40, description="commune, epci, departement …")
+    code: str = Field(min_length=1, max_length=20, pattern=r"^[0-9A-Za-z-]+$")
+
+
+class AlertIn(BaseModel):
+    """A new watch subscription of the signed-in user."""
+
+    channel: Literal["email", "webhook"]
+    target: str = Field(min_length=3, max_length=2000, description="Address or http(s) URL.")
+    frequency: Literal["immediate", "daily", "weekly"] = "immediate"
+    topic_ids: list[int] = Field(default_factory=list, max_length=100)
+    territory: TerritoryFilter | None = None
+    person_id: str | None = Field(default=None, max_length=40, pattern=r"^p-[0-9a-f]+$")
+    scope: Literal["endogenous", "exogenous"] | None = None
+    name: str | None = Field(default=None, max_length=200)
+    secret: str | None = Field(
+        default=None, min_length=16, max_length=200, description="Webhook: default generated."
+    )
+    language: Literal["fr", "en"] = "fr"
+
+
+class AlertOut(BaseModel):
+    """A subscription (its webhook secret is never shown again; ``signed`` says it has one)."""
+
+    id: int
+    owner: str
+    name: str
+    subject: str
+    channel: str
+    target: str
+    frequency: str
+    filters: dict[str, Any]
+    language: str
+    signed: bool
+    last_digest_at: str | None
+    created_by: str
+    created_at: str
+    deleted_at: str | None
+
+
+class AlertCreated(AlertOut):
+    """The new subscription, with its webhook secret (shown this once)."""
+
+    secret: str | None
+
+
+class DeliveryOut(BaseModel):
+    """One message of the delivery log."""
+
+    id: int
+    subscription_id: int
+    owner: str
+    channel: str
+    target: str
+    kind: str
+    dedup_key: str
+    subject: str
+    item_ids: list[int]
+    status: str
+    attempts: int
+    next_attempt_at: str | None
+    last_error: str | None
+    response_status: int | None
+    created_at: str
+    sent_at: str | None
+
+
+def _owner(user: User, everyone: bool) -> str | None:
+    """Whose rows a user reads: their own, or everyone's for an administrator who asks."""
+    return None if everyone and user.can("admin") else user.name
+
+
+@router.get("/alerts", summary="Your watch alert subscriptions", response_model=list[AlertOut])
+def alerts(
+    cur: Cursor,
+    user: Reader,
+    everyone: Annotated[
+        bool, Query(alias="all", description="Administrators: everyone's subscriptions.")
+    ] = False,
+) -> list[AlertOut]:
+    """Return your subscriptions (everyone's for an administrator with ``all=true``)."""
+    subs = list_subscriptions(cur, owner=_owner(user, everyone), subject="watch")
+    return [AlertOut.model_validate(s.to_dict()) for s in subs]
+
+
+@router.post(
+    "/alerts",
+    status_code=status.HTTP_201_CREATED,
+    summary="Subscribe to watch alerts",
+    response_model=AlertCreated,
+)
+def subscribe(body: AlertIn, state: State, user: Reader) -> AlertCreated:
+    """Subscribe to new watch items matching the filters: at once, or as a daily or weekly
+    digest, by e-mail or as a signed JSON webhook."""
+    territory = (body.territory.level, body.territory.code) if body.territory else None
+    filters = WatchFilters(tuple(body.topic_ids), territory, body.person_id, body.scope)
+    with state.db.writer(actor=f"web:{user.name}") as cur:
+        sub = add_watch_subscription(
+            cur,
+            owner=user.name,
+            channel=body.channel,
+            target=body.target,
+            frequency=body.frequency,
+            filters=filters,
+            secret=body.secret,
+            language=body.language,
+            name=body.name,
+        )
+    return AlertCreated.model_validate({**sub.to_dict(), "secret": sub.secret})
+
+
+@router.delete(
+    "/alerts/{subscription_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a watch alert subscription",
+)
+def unsubscribe(subscription_id: SubscriptionId, state: State, user: Reader) -> Response:
+    """Remove one of your subscriptions (an administrator: anyone's); its unsent messages are
+    dropped. 404 for a subscription that is not yours."""
+    with state.db.writer(actor=f"web:{user.name}") as cur:
+        remove_subscription(cur, subscription_id, user=user.name, admin=user.can("admin"))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/deliveries", summary="The delivery log of your alerts", response_model=list[DeliveryOut]
+)
+def deliveries(
+    cur: Cursor,
+    user: Reader,
+    status_filter: Annotated[
+        Literal["pending", "retrying", "sent", "failed"] | None,
+        Query(alias="status", description="Only the messages with this status."),
+    ] = None,
+    subscription_id: Annotated[int | None, Query(ge=1, le=2**53)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    everyone: Annotated[
+        bool, Query(alias="all", description="Administrators: everyone's messages.")
+    ] = False,
+) -> list[DeliveryOut]:
+    """Return the messages sent or to send for your subscriptions, newest first, with their
+    status, attempts, next attempt and last error."""
+    rows = list_deliveries(
+        cur,
+        owner=_owner(user, everyone),
+        status=status_filter,
+        subscription_id=subscription_id,
+        limit=limit,
+    )
+    return [DeliveryOut.model_validate(d.to_dict()) for d in rows]
