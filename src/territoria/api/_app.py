@@ -45,6 +45,7 @@ from territoria.api.routes import (
     pages,
     people,
     territories,
+    watch_alerts,
 )
 from territoria.api.routes import state as state_routes
 from territoria.errors import AuthenticationFailed, TerritoriaError
@@ -237,6 +238,7 @@ def create_app(
     )
 
     state.jobs.register("plan", influence.plan_work(state))
+    state.jobs.register("watch-digest", watch_alerts.digest_work(state))
     ready_once = threading.Event()
 
     @asynccontextmanager
@@ -287,6 +289,7 @@ def create_app(
     app.include_router(people.pages)
     app.include_router(dossiers.router)
     app.include_router(dossier_pages.router)
+    app.include_router(watch_alerts.router)
 
     read = [Depends(require("read"))]
 

@@ -11,10 +11,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from territoria.accounts import User
-from territoria.alerts.delivery import list_deliveries
+from territoria.alerts.delivery import deliver_pending, list_deliveries
+from territoria.alerts.digest import build_due_digests
 from territoria.alerts.subscriptions import list_subscriptions, remove_subscription
 from territoria.alerts.watch import WatchFilters, add_watch_subscription
-from territoria.api._deps import Cursor, State, require
+from territoria.api._deps import AppState, Cursor, State, require
+from territoria.errors import InvalidSubscription
+from territoria.kb.jobs import Progress, Work
 
 router = APIRouter(prefix="/api/v1/watch", tags=["watch"], dependencies=[Depends(require("read"))])
 
@@ -175,3 +178,33 @@ def deliveries(
         limit=limit,
     )
     return [DeliveryOut.model_validate(d.to_dict()) for d in rows]
+
+
+#: Who the digest job's writes are attributed to in the audit log.
+DIGEST_ACTOR = "system:alerts"
+
+
+def digest_work(state: AppState) -> Work:
+    """Return the work of a "watch-digest" job: build the due digests (params ``frequency``:
+    daily, weekly or none for both), then send every message due (immediate alerts
+    included). The write lock is held for each short update only, never while sending."""
+
+    def work(params: dict[str, Any], progress: Progress) -> Any:
+        frequency = params.get("frequency")
+        if frequency not in (None, "daily", "weekly"):
+            msg = f"unknown digest frequency {frequency!r}: expected daily or weekly"
+            raise InvalidSubscription(msg)
+        settings = state.settings
+        progress("résumés")
+        with state.db.writer(actor=DIGEST_ACTOR, invalidate=False) as cur:
+            built = build_due_digests(cur, hour=settings.alerts_digest_hour, frequency=frequency)
+        progress("envois")
+        with state.db.reader() as cur:
+            sent = deliver_pending(
+                cur,
+                settings=settings,
+                writer=lambda: state.db.writer(actor=DIGEST_ACTOR, invalidate=False),
+            )
+        return {"digests": built.to_dict(), "delivery": sent.to_dict()}
+
+    return work
