@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -42,6 +43,7 @@ from territoria.settings import Settings
 
 __all__ = [
     "FETCH_STATUSES",
+    "Attempt",
     "Fetcher",
     "HttpPolicy",
     "HttpResult",
@@ -118,6 +120,24 @@ class HttpResult:
     attempts: int = 1
     error: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    #: Every attempt, the last one included (retries of 429/5xx before it).
+    tries: list[Attempt] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt of a fetch, as the fetch log records it (times in naive UTC)."""
+
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    http_status: int | None
+    error: str | None
+    bytes: int | None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(tz=UTC).replace(tzinfo=None)
 
 
 class _Refused(Exception):
@@ -128,13 +148,14 @@ class _Refused(Exception):
 
 def refusal(address: IPAddress) -> str | None:
     """Why ``address`` may not be fetched without ``watch_allow_private`` (None: public)."""
-    candidates: list[IPAddress] = [address]
-    if isinstance(address, ipaddress.IPv6Address):
+    candidates: list[IPAddress] = []
+    if isinstance(address, ipaddress.IPv6Address):  # the IPv4 address inside, named first
         for embedded in (address.ipv4_mapped, address.sixtofour):
             if embedded is not None:
                 candidates.append(embedded)
         if address.teredo is not None:
             candidates.extend(address.teredo)
+    candidates.append(address)
     for ip in candidates:
         for test, what in (
             ("is_unspecified", "unspecified"),
@@ -292,12 +313,22 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        attempts = 0
         result = HttpResult(status="error", url=url)
+        tries: list[Attempt] = []
         for attempt in range(self.policy.retries + 1):
-            attempts = attempt + 1
+            started = _utc_now()
             result = self._follow(url, headers, robots=robots)
-            result.attempts = attempts
+            tries.append(
+                Attempt(
+                    started_at=started,
+                    finished_at=_utc_now(),
+                    status=result.status,
+                    http_status=result.http_status,
+                    error=result.error,
+                    bytes=len(result.body) if result.status == "ok" else None,
+                )
+            )
+            result.attempts, result.tries = attempt + 1, tries
             if result.status != "error" or result.http_status not in _RETRIED:
                 break
             if attempt < self.policy.retries:
