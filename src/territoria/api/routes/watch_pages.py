@@ -1,0 +1,190 @@
+"""HTML pages of the watch (veille): the reader, one item with its highlighted mentions, topic
+boards, the signal timeline and the sources; in demo mode, the demo feeds under
+``/demo/veille/``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Final
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, Response
+
+from territoria.accounts import User
+from territoria.api._deps import Cursor, State, field, require
+from territoria.api._render import render
+from territoria.kb import territories as kt
+from territoria.kb.people import person as person_page
+from territoria.watch import demo, items, related, sources, topics
+
+__all__ = ["demo_router", "router"]
+
+router = APIRouter(include_in_schema=False)
+demo_router = APIRouter(include_in_schema=False)
+Reader = Annotated[User, Depends(require("read"))]
+
+#: Items per page of the reader.
+PAGE_SIZE: Final = 30
+#: Items shown per topic on the topic boards.
+BOARD_ITEMS: Final = 5
+#: Periods offered by the reader's filter (days).
+PERIODS: Final = (7, 30, 90, 365)
+#: Levels offered by the reader's territory filter.
+LEVELS: Final = ("commune", "epci", "departement", "region")
+#: What a source's last status means, in French (the templates translate these).
+STATUS_LABELS: Final = {
+    "ok": "collectée",
+    "not_modified": "inchangée",
+    "error": "erreur",
+    "refused": "adresse refusée",
+    "robots": "interdite par robots.txt",
+    "timeout": "délai dépassé",
+    "too_large": "trop volumineuse",
+    "malformed": "flux mal formé",
+}
+KIND_LABELS: Final = {
+    "feed": "flux RSS/Atom",
+    "page": "page surveillée",
+    "sitemap": "plan de site",
+    "folder": "dossier de fichiers",
+}
+ItemId = Annotated[int, PathParam(ge=1, le=2**62, description="The item's id.")]
+
+
+def _reader_url(request: Request, **changes: Any) -> str:
+    kept = {k: v for k, v in request.query_params.items() if k != "offset"}
+    kept.update({k: str(v) for k, v in changes.items() if v is not None})
+    return "/veille?" + urlencode(kept)
+
+
+@router.get("/veille", response_class=HTMLResponse)
+def reader_page(
+    request: Request,
+    state: State,
+    cur: Cursor,
+    user: Reader,
+    topic: Annotated[int | None, Query(ge=1)] = None,
+    territory: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9A-Za-z-]*$")] = None,
+    level: Annotated[str | None, Query(max_length=40)] = None,
+    person: Annotated[str | None, Query(max_length=40, pattern=r"^[0-9A-Za-z-]*$")] = None,
+    scope: Annotated[str | None, Query(pattern="^(endogenous|exogenous|)$")] = None,
+    days: Annotated[str | None, Query(pattern=r"^[0-9]{0,5}$")] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    """The reader: the latest items, filtered by topic, territory (and what lies inside it),
+    person, scope and period; each with its source, date, links and duplicate mention."""
+    described: list[str] = []
+    place = None
+    if territory:
+        with field("territory"):
+            place = kt.find_territory(cur, territory, level=level or None)
+        described.append(place.name)
+    if person:
+        with field("person"):
+            described.append(person_page(cur, person).name)
+    all_topics = topics.list_topics(cur)
+    if topic is not None:
+        described += [t.name for t in all_topics if t.id == topic] or [f"n° {topic}"]
+    period = int(days) if days else None
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=period) if period else None
+    with field("scope"):
+        found = items.list_items(
+            cur,
+            topic=topic,
+            territory=(place.level, place.code) if place else None,
+            person=person or None,
+            since=since,
+            scope=scope or None,
+            limit=PAGE_SIZE,
+            offset=offset,
+        )
+    originals = related.originals(cur, found.items)
+    context = {
+        "items": [v.to_dict() for v in found.items],
+        "originals": {k: v.to_dict() for k, v in originals.items()},
+        "total": found.total,
+        "home": found.home,
+        "topics": all_topics,
+        "levels": LEVELS,
+        "periods": PERIODS,
+        "described": described,
+        "demo": any(demo.TAG in s.tags for s in sources.list_sources(cur)),
+        "f": {
+            "topic": topic,
+            "territory": territory,
+            "level": level,
+            "person": person,
+            "scope": scope,
+            "days": period,
+        },
+        "previous": _reader_url(request, offset=max(0, offset - PAGE_SIZE)) if offset else None,
+        "following": _reader_url(request, offset=offset + PAGE_SIZE)
+        if offset + PAGE_SIZE < found.total
+        else None,
+    }
+    return render(request, "watch.html", context)
+
+
+@router.get("/veille/articles/{item_id}", response_class=HTMLResponse)
+def item_page(
+    request: Request, state: State, cur: Cursor, user: Reader, item_id: ItemId
+) -> Response:
+    """One item: its text with the mentions of territories, persons and organisations
+    highlighted (each opens its page and shows its score), the mentions table, the duplicate
+    it repeats, the diff of a page change."""
+    view = items.get_item(cur, item_id)
+    links = view.links
+    segments = [
+        {"text": s.text, "link": links[s.link] if s.link is not None else None}
+        for s in view.segments()
+    ]
+    duplicate = None
+    if view.duplicate_of is not None:
+        duplicate = related.originals(cur, [view]).get(view.duplicate_of)
+    context = {
+        "it": view.to_dict(),
+        "segments": segments,
+        "duplicate": duplicate.to_dict() if duplicate else None,
+    }
+    return render(request, "watch_item.html", context)
+
+
+@router.get("/veille/sujets", response_class=HTMLResponse)
+def topics_page(request: Request, state: State, cur: Cursor, user: Reader) -> Response:
+    """The topic boards: each saved topic with its query, filters, item count and latest
+    items."""
+    boards = [
+        {
+            "topic": t,
+            "items": [
+                v.to_dict() for v in items.list_items(cur, topic=t.id, limit=BOARD_ITEMS).items
+            ],
+        }
+        for t in topics.list_topics(cur)
+    ]
+    return render(request, "watch_topics.html", {"boards": boards})
+
+
+@router.get("/veille/sources", response_class=HTMLResponse)
+def sources_page(request: Request, state: State, cur: Cursor, user: Reader) -> Response:
+    """The sources: kind, address, interval, last fetch and its status, failures, next
+    fetch, and the latest attempts."""
+    rows = [
+        {"source": s, "fetches": sources.list_fetches(cur, s.id, limit=3)}
+        for s in sources.list_sources(cur)
+    ]
+    context = {"rows": rows, "status_labels": STATUS_LABELS, "kind_labels": KIND_LABELS}
+    return render(request, "watch_sources.html", context)
+
+
+@demo_router.get("/demo/veille/{path:path}")
+def demo_files(request: Request, path: str) -> Response:
+    """The watch's demo feeds and pages (demo mode only), dated relative to today."""
+    base = str(request.base_url).rstrip("/") + demo.DEMO_PATH
+    found = demo.demo_file(path, base_url=base)
+    if found is None:
+        raise HTTPException(404, f"no demo file {path!r}")
+    body, content_type = found
+    return Response(body, media_type=content_type.split(";")[0])
