@@ -46,6 +46,7 @@ from territoria.api.routes import (
     people,
     territories,
     watch_alerts,
+    watch_pages,
 )
 from territoria.api.routes import state as state_routes
 from territoria.errors import AuthenticationFailed, TerritoriaError
@@ -290,6 +291,9 @@ def create_app(
     app.include_router(dossiers.router)
     app.include_router(dossier_pages.router)
     app.include_router(watch_alerts.router)
+    app.include_router(watch_pages.router)
+    if settings.demo:  # the watch's demo feeds, for 'territoria watch demo' and the reader
+        app.include_router(watch_pages.demo_router)
 
     read = [Depends(require("read"))]
 
