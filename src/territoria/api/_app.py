@@ -47,12 +47,15 @@ from territoria.api.routes import (
     territories,
     watch_alerts,
     watch_pages,
+    watch_sources,
 )
 from territoria.api.routes import state as state_routes
 from territoria.errors import AuthenticationFailed, TerritoriaError
 from territoria.kb import Database
 from territoria.kb.jobs import JobRunner, error_code
 from territoria.kb.people import search_persons
+from territoria.kb.schedule import Scheduler, register_periodic
+from territoria.watch.fetch import due_fetches, fetch_work
 
 __all__ = ["create_app"]
 
@@ -240,6 +243,9 @@ def create_app(
 
     state.jobs.register("plan", influence.plan_work(state))
     state.jobs.register("watch-digest", watch_alerts.digest_work(state))
+    state.jobs.register("watch-fetch", fetch_work(db, settings))
+    register_periodic("watch-fetch", "watch-fetch", due_fetches)
+    scheduler = Scheduler(db, state.jobs, every=settings.watch_schedule_seconds)
     ready_once = threading.Event()
 
     @asynccontextmanager
@@ -252,7 +258,9 @@ def create_app(
         requeued = await anyio.to_thread.run_sync(state.jobs.start)
         if requeued:
             log.info("%d plan(s) interrupted by the last stop queued again", requeued)
+        scheduler.start()  # periodic jobs (watch fetches, digests) once the runner runs
         yield
+        scheduler.stop()
         state.jobs.shutdown()
         if database is None:
             db.close()
@@ -291,6 +299,7 @@ def create_app(
     app.include_router(dossiers.router)
     app.include_router(dossier_pages.router)
     app.include_router(watch_alerts.router)
+    app.include_router(watch_sources.router)
     app.include_router(watch_pages.router)
     if settings.demo:  # the watch's demo feeds, for 'territoria watch demo' and the reader
         app.include_router(watch_pages.demo_router)

@@ -101,8 +101,9 @@ class Scheduler:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start the thread (once)."""
-        if self._thread is None:
+        """Start the thread (again after :meth:`stop`)."""
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
             self._thread = threading.Thread(
                 target=self._loop, name="territoria-scheduler", daemon=True
             )
