@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_INTERVAL",
     "KINDS",
+    "KIND_LABELS",
+    "STATUS_LABELS",
     "FetchLogEntry",
     "OpmlImport",
     "WatchSource",
@@ -40,6 +42,19 @@ __all__ = [
 
 #: Kinds of sources.
 KINDS: tuple[str, ...] = get_args(SourceKind)
+#: The kinds of sources as French pages and commands name them.
+KIND_LABELS = {"feed": "flux", "page": "page", "sitemap": "plan de site", "folder": "dossier"}
+#: The fetch statuses as French pages and commands name them.
+STATUS_LABELS = {
+    "ok": "réussie",
+    "not_modified": "inchangée (304)",
+    "error": "erreur",
+    "refused": "refusée (adresse privée ou interdite)",
+    "robots": "interdite par robots.txt",
+    "timeout": "délai dépassé",
+    "too_large": "trop volumineuse",
+    "malformed": "mal formée",
+}
 #: Minutes between two fetches of a source unless told.
 DEFAULT_INTERVAL = 60
 #: Longest interval accepted (30 days).
