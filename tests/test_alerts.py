@@ -87,8 +87,18 @@ def add_item(
         "INSERT INTO watch_item (source_id, kind, url, canonical_url, title, text, published, "
         "fetched_at, content_hash, duplicate_of, duplicate_score) "
         "VALUES (?, 'article', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        [source_id, url, url, title, f"{title}. Texte.", published, fetched, slug,
-         duplicate_of, 1.0 if duplicate_of else None],  # fmt: skip
+        [
+            source_id,
+            url,
+            url,
+            title,
+            f"{title}. Texte.",
+            published,
+            fetched,
+            slug,
+            duplicate_of,
+            1.0 if duplicate_of else None,
+        ],
     ).fetchone()
     assert row is not None
     item_id = int(row[0])
@@ -414,7 +424,7 @@ def test_an_alert_e_mail_reaches_the_smtp_server_as_text_and_html(
     html = message.get_body(("html",))
     assert text is not None and html is not None
     assert "Personnes : Nathalie Appéré" in text.get_content()
-    assert "<a href=\"https://example.fr/articles/" in html.get_content()
+    assert '<a href="https://example.fr/articles/' in html.get_content()
     [logged] = list_deliveries(mini_db)
     assert (logged.status, logged.attempts, logged.last_error) == ("sent", 1, None)
     assert logged.sent_at is not None
