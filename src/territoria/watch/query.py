@@ -40,6 +40,7 @@ __all__ = [
     "Or",
     "Phrase",
     "Term",
+    "all_stems",
     "analyse",
     "match_sql",
     "normalise",
@@ -372,19 +373,27 @@ def territory_sql(code: str, level: str | None) -> tuple[str, list[Any]]:
     return INSIDE_SQL, [code, level, level]
 
 
-def match_sql(node: Node, doc: str = "d") -> tuple[str, list[Any]]:
-    """A SQL condition on ``watch_doc`` rows aliased ``doc`` that holds when the item
-    matches ``node``, with its parameters (in order)."""
+def match_sql(node: Node, doc: str = "d", terms: str = "watch_term") -> tuple[str, list[Any]]:
+    """A SQL condition on rows aliased ``doc`` (with an ``item_id`` column) that holds when the
+    item matches ``node``, with its parameters (in order).
+
+    ``terms`` names the relation of ``watch_term`` rows to look stems up in: the table itself,
+    or a common table expression holding only the rows of the query's stems (faster).
+    """
     if isinstance(node, Term | Phrase):
         stems = node.stems
         if len(stems) == 1:
-            return f"{doc}.item_id IN (SELECT item_id FROM watch_term WHERE term = ?)", [stems[0]]
-        # the first stem prunes through the term table; the padded text checks the sequence
-        return (
-            f"({doc}.item_id IN (SELECT item_id FROM watch_term WHERE term = ?)"
-            f" AND contains({doc}.stems, ?))",
-            [stems[0], " " + " ".join(stems) + " "],
+            return f"{doc}.item_id IN (SELECT item_id FROM {terms} WHERE term = ?)", [stems[0]]
+        # a run: positions shifted back by their rank in the phrase meet at the run's start
+        runs = " UNION ALL ".join(
+            f"SELECT item_id, {j} AS j, unnest(positions) - {j} AS p FROM {terms} WHERE term = ?"
+            for j in range(len(stems))
         )
+        sql = (
+            f"{doc}.item_id IN (SELECT item_id FROM ({runs}) GROUP BY item_id, p "
+            f"HAVING count(DISTINCT j) = {len(stems)})"
+        )
+        return sql, list(stems)
     if isinstance(node, Filter):
         if node.field == "person":
             return (
@@ -395,12 +404,23 @@ def match_sql(node: Node, doc: str = "d") -> tuple[str, list[Any]]:
         sql, params = territory_sql(node.code, node.level)
         return f"{doc}.item_id IN ({sql})", params
     if isinstance(node, Not):
-        sql, params = match_sql(node.operand, doc)
+        sql, params = match_sql(node.operand, doc, terms)
         return f"(NOT {sql})", params
     joiner = " AND " if isinstance(node, And) else " OR "
     parts, params = [], []
     for operand in node.operands:
-        sql, p = match_sql(operand, doc)
+        sql, p = match_sql(operand, doc, terms)
         parts.append(sql)
         params.extend(p)
     return "(" + joiner.join(parts) + ")", params
+
+
+def all_stems(node: Node) -> list[str]:
+    """Every stem the query looks up, ``NOT`` included (what the term relation must hold)."""
+    if isinstance(node, Term | Phrase):
+        return list(node.stems)
+    if isinstance(node, Not):
+        return all_stems(node.operand)
+    if isinstance(node, And | Or):
+        return [s for o in node.operands for s in all_stems(o)]
+    return []

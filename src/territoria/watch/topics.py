@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from territoria.errors import InvalidWatchTopic, UnknownWatchTopic
 from territoria.kb.audit import current_actor, record
-from territoria.watch.query import And, Filter, Node, match_sql, parse
-from territoria.watch.search import index_items
+from territoria.watch.query import And, Filter, Node, all_stems, match_sql, parse
+from territoria.watch.search import compact, index_items, needs_compaction
 
 if TYPE_CHECKING:
     import duckdb
@@ -278,27 +278,29 @@ def _file(
     con: duckdb.DuckDBPyConnection, topics: list[tuple[int, Node]], item_ids: list[int] | None
 ) -> int:
     """Insert the (item, topic) rows the items match (``None``: every live item)."""
-    if not topics:
-        return 0
     written = 0
     now = _now()
-    scope = "d.item_id IN (SELECT unnest(?::BIGINT[]))" if item_ids is not None else "true"
+    scope = "item_id IN (SELECT unnest(?::BIGINT[]))" if item_ids is not None else "true"
+    scope_params: list[Any] = [item_ids] if item_ids is not None else []
     for start in range(0, len(topics), TOPICS_PER_STATEMENT):
+        chunk = topics[start : start + TOPICS_PER_STATEMENT]
+        stems = sorted({s for _, node in chunk for s in all_stems(node)})
         selects, params = [], []
-        for topic_id, node in topics[start : start + TOPICS_PER_STATEMENT]:
-            cond, p = match_sql(node)
-            selects.append(
-                f"SELECT d.item_id, {topic_id} AS topic_id FROM watch_doc d "
-                f"WHERE {scope} AND {cond}"
-            )
-            params.extend(([item_ids] if item_ids is not None else []) + p)
+        for topic_id, node in chunk:
+            cond, p = match_sql(node, terms="hits")
+            selects.append(f"SELECT d.item_id, {topic_id} AS topic_id FROM docs d WHERE {cond}")
+            params.extend(p)
+        # the index rows of the batch's items and of the topics' stems, read once
         row = con.execute(
+            f"WITH hits AS MATERIALIZED (SELECT * FROM watch_term WHERE {scope} "
+            " AND term IN (SELECT unnest(?::VARCHAR[]))), "
+            f"docs AS (SELECT item_id FROM watch_doc WHERE {scope}) "
             "INSERT INTO watch_item_topic SELECT m.item_id, m.topic_id, ?::TIMESTAMP FROM ("
             + " UNION ALL ".join(selects)
             + ") m JOIN watch_item i ON i.id = m.item_id WHERE i.deleted_at IS NULL "
             "AND NOT EXISTS (SELECT 1 FROM watch_item_topic o "
             "WHERE o.item_id = m.item_id AND o.topic_id = m.topic_id)",
-            [now, *params],
+            [*scope_params, stems, *scope_params, now, *params],
         ).fetchone()
         written += int(row[0]) if row else 0
     return written
@@ -309,12 +311,16 @@ def classify(con: duckdb.DuckDBPyConnection, item_ids: Sequence[int]) -> int:
 
     The items are indexed for search first (:func:`territoria.watch.search.index_items`), in
     the caller's transaction: ingest calls this inside its own, after the items and their
-    links are inserted, so the topics' territory and person filters see the links.
+    links are inserted, so the topics' territory and person filters see the links. When the
+    items indexed since the index was last put in stem order outnumber a quarter of it, the
+    index is rewritten in that order (:func:`territoria.watch.search.compact`: seconds per
+    hundred thousand items, once per such growth).
     """
     ids = sorted({int(i) for i in item_ids})
     if not ids:
         return 0
-    index_items(con, ids)
+    if index_items(con, ids) and needs_compaction(con):
+        compact(con)
     return _file(con, _live_topics(con), ids)
 
 
