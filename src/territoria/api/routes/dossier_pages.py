@@ -15,12 +15,14 @@ from territoria.accounts import User
 from territoria.api._deps import Cursor, State, require
 from territoria.api._render import render
 from territoria.api.routes.dossiers import DossierId, PlanIn, submit_plan
+from territoria.api.routes.watch_pages import WATCH_SHOWN
 from territoria.errors import TerritoriaError
 from territoria.influence import dossiers as lib
 from territoria.influence._dossier_model import EVENT_KINDS, STEP_STATUSES
 from territoria.influence.decision import themes as decision_themes
 from territoria.influence.stance import POSITION_LABELS
 from territoria.kb.people import actor_id
+from territoria.watch.related import items_for_dossier
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(require("read"))]
@@ -82,6 +84,7 @@ def _dossier_page(
 ) -> Response:
     context = dossier_context(lib.get_dossier(cur, dossier_id))
     context |= {"can_act": user.can("act"), "can_plan": user.can("plan"), "error": error}
+    context["watch"] = items_for_dossier(cur, dossier_id, limit=WATCH_SHOWN)
     return render(request, "dossier.html", context, status_code=status)
 
 

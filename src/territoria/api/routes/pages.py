@@ -19,12 +19,14 @@ from territoria.api._plan_view import plan_context
 from territoria.api._render import render
 from territoria.api._security import LOGIN_COOKIE, SESSION_COOKIE, client_address
 from territoria.api.routes.influence import themes
+from territoria.api.routes.watch_pages import WATCH_SHOWN
 from territoria.errors import AuthenticationFailed, TerritoriaError
 from territoria.influence import actions as action_log
 from territoria.influence import agora
 from territoria.kb import territories as kt
 from territoria.kb.establishments import lycees
 from territoria.kb.jobs import to_jsonable
+from territoria.watch.related import items_for_territory
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(require("read"))]
@@ -269,6 +271,8 @@ def territory_page(
             "population": territory.population,
             "indicators": profile["indicators"],
         },
+        "watch": items_for_territory(cur, territory.level, territory.code, limit=WATCH_SHOWN),
+        "watch_more": f"/veille?territory={territory.code}&level={territory.level}",
     }
     return render(request, "territory.html", context)
 

@@ -15,8 +15,10 @@ from territoria.accounts import User
 from territoria.api._deps import AppState, Cursor, Lang, State, field, require
 from territoria.api._models import SearchItem
 from territoria.api._render import render
+from territoria.api.routes.watch_pages import WATCH_SHOWN
 from territoria.kb.people import PersonHit, PersonPage, person, search_persons
 from territoria.kb.search import search
+from territoria.watch.related import items_for_person
 
 router = APIRouter(prefix="/api/v1", tags=["people"], dependencies=[Depends(require("read"))])
 pages = APIRouter(include_in_schema=False)
@@ -109,4 +111,9 @@ def person_page(
 ) -> Response:
     """A person's page: mandates current and past with links to their territories, titles in
     her gender, group and party, contacts, actions and plans, and where each fact comes from."""
-    return render(request, "person.html", {"p": _person(state, cur, person_id)})
+    context = {
+        "p": _person(state, cur, person_id),
+        "watch": items_for_person(cur, person_id, limit=WATCH_SHOWN),
+        "watch_more": f"/veille?person={person_id}",
+    }
+    return render(request, "person.html", context)

@@ -25,6 +25,8 @@ router = APIRouter(include_in_schema=False)
 demo_router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(require("read"))]
 
+#: Latest watch items a territory, person or dossier page lists.
+WATCH_SHOWN: Final = 5
 #: Items per page of the reader.
 PAGE_SIZE: Final = 30
 #: Items shown per topic on the topic boards.
@@ -158,7 +160,7 @@ def topics_page(request: Request, state: State, cur: Cursor, user: Reader) -> Re
     boards = [
         {
             "topic": t,
-            "items": [
+            "entries": [
                 v.to_dict() for v in items.list_items(cur, topic=t.id, limit=BOARD_ITEMS).items
             ],
         }
