@@ -17,7 +17,7 @@ watch = typer.Typer(
     no_args_is_help=True,
 )
 
-for _name in ("_watch_sources", "_watch_items", "_watch_topics", "_watch_alerts"):
+for _name in ("_watch_sources", "_watch_items", "_watch_topics", "_watch_alerts", "_watch_demo"):
     try:
         _module = importlib.import_module(f"territoria.cli.{_name}")
     except ModuleNotFoundError as exc:
