@@ -35,6 +35,8 @@ demo: install
 		--historique $(SIRENE_DEMO)/StockEtablissementHistorique_utf8.csv --db $(DB)
 	$(BIN)/territoria economy profile 35238 --db $(DB)
 	$(BIN)/territoria poles detect --region 53 --db $(DB)
+	@echo "== Watch (veille) on French feeds WRITTEN FOR THE DEMO (contenu de démonstration), served locally"
+	$(BIN)/territoria watch demo --port 8000 --db $(DB)
 	$(BIN)/territoria serve --demo --host 127.0.0.1 --port 8000 --db $(DB)
 
 lint: install
