@@ -47,7 +47,9 @@ __all__ = [
     "get_item",
     "home",
     "list_items",
+    "parse_since",
     "set_home",
+    "topic_id",
 ]
 
 Scope = Literal["endogenous", "exogenous"]
@@ -100,7 +102,8 @@ class Segment(_Result):
 class ItemView(_Result):
     """One watch item with its source, scope, topics and links (``links``: each link as
     :meth:`territoria.watch._model.Link.to_dict` gives it, plus ``start``/``end``, the first
-    mention's offsets in ``title + "\\n\\n" + text``)."""
+    mention's offsets in ``title + "\\n\\n" + text``, ``mentions``, and for a territory
+    ``level_label``, its level in French)."""
 
     id: int
     url: str
@@ -184,7 +187,12 @@ def home(con: duckdb.DuckDBPyConnection) -> Home | None:
     if row is None:
         return None
     return Home(
-        level=row[0], code=row[1], name=row[2], level_label=row[3], set_by=row[4], set_at=row[5]
+        level=row[0],
+        code=row[1],
+        name=row[2],
+        level_label=row[3],
+        set_by=row[4],
+        set_at=row[5].replace(tzinfo=UTC),
     )
 
 
@@ -218,6 +226,44 @@ def set_home(con: duckdb.DuckDBPyConnection, level: str | None, code: str) -> Ho
     kept = home(con)
     assert kept is not None
     return kept
+
+
+def parse_since(text: str) -> datetime:
+    """Read a ``--since`` value: ``2026-12-01``, ``2026-12-01T08:00``, ``1er décembre 2026``
+    (a date is midnight in Paris); the result is aware (UTC).
+
+    Raises
+    ------
+    InvalidQuery
+    """
+    from territoria.watch._dates import parse_date
+
+    found = parse_date(text)
+    if found is None:
+        msg = f"since {text!r} is not a date: write 2026-12-01 or '1er décembre 2026'"
+        raise InvalidQuery(msg)
+    return found
+
+
+def topic_id(con: duckdb.DuckDBPyConnection, value: str | int) -> int:
+    """The id of a live topic given by its id or its name (case and accents as written).
+
+    Raises
+    ------
+    UnknownWatchTopic
+    """
+    from territoria.errors import UnknownWatchTopic
+
+    text = str(value).strip()
+    row = con.execute(
+        "SELECT id FROM watch_topic WHERE deleted_at IS NULL AND "
+        "(CAST(id AS VARCHAR) = ? OR lower(name) = lower(?)) ORDER BY id LIMIT 1",
+        [text, text],
+    ).fetchone()
+    if row is None:
+        msg = f"no watch topic {text!r}: list them with 'territoria watch topics list'"
+        raise UnknownWatchTopic(msg)
+    return int(row[0])
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -298,6 +344,7 @@ def _links(con: duckdb.DuckDBPyConnection, ids: Sequence[int]) -> dict[int, list
         "ORDER BY item_id, score DESC, start_char NULLS LAST, type, code",
         [list(ids)],
     ).fetchall()
+    labels = dict(con.execute("SELECT level, label_fr FROM level").fetchall())
     out: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
         link = Link(
@@ -311,9 +358,10 @@ def _links(con: duckdb.DuckDBPyConnection, ids: Sequence[int]) -> dict[int, list
             end=r[8],
             mentions=r[9],
         )
-        out.setdefault(int(r[0]), []).append(
-            {**link.to_dict(), "start": link.start, "end": link.end, "mentions": link.mentions}
-        )
+        data = {**link.to_dict(), "start": link.start, "end": link.end, "mentions": link.mentions}
+        if link.level is not None:
+            data["level_label"] = labels.get(link.level, link.level)
+        out.setdefault(int(r[0]), []).append(data)
     return out
 
 
@@ -340,8 +388,8 @@ def _views(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> list[
             url=r[1],
             canonical_url=r[2],
             title=r[3],
-            published=r[4],
-            fetched_at=r[5],
+            published=r[4].replace(tzinfo=UTC) if r[4] else None,
+            fetched_at=r[5].replace(tzinfo=UTC),
             kind=r[6],
             source=ItemSource(id=r[7], name=r[8], kind=r[9]),
             author=r[10],
