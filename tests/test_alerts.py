@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pytest
 from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from territoria.alerts.delivery import deliver_pending, list_deliveries
@@ -595,3 +596,78 @@ def test_the_cli_adds_lists_sends_shows_the_log_and_removes(
     assert "abonnement 1 supprimé" in run("alerts", "remove", "1")
     assert "alert subscription 1 is already removed" in run("alerts", "remove", "1", code=2)
     assert [s["id"] for s in json.loads(run("alerts", "list", "--json"))] == [hook["id"]]
+
+
+# ------------------------------------------------------------------ REST API
+
+
+@pytest.fixture(scope="module")
+def web(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from test_api_helpers import login, make_app, make_kb
+
+    application = make_app(make_kb(mini_db_path, tmp_path_factory.mktemp("alerts_api")))
+    clients = {}
+    for name in ("analyst", "viewer", "admin"):
+        client = TestClient(application)
+        client.__enter__()
+        clients[name] = (client, {"X-CSRF-Token": login(client, name)})
+    yield clients
+    for client, _ in clients.values():
+        client.__exit__(None, None, None)
+    application.state.territoria.db.close()
+
+
+def test_the_api_subscribes_lists_its_own_and_removes(web: dict[str, Any]) -> None:
+    analyst, a_headers = web["analyst"]
+    viewer, v_headers = web["viewer"]
+    admin, _ = web["admin"]
+    body = {"channel": "email", "target": "analyste@rennes.fr", "frequency": "weekly",
+            "territory": {"level": "epci", "code": "243500139"}, "person_id": APPERE,
+            "name": "Métropole"}  # fmt: skip
+    created = analyst.post("/api/v1/watch/alerts", json=body, headers=a_headers)
+    assert created.status_code == 201, created.text
+    mine = created.json()
+    assert mine["owner"] == "analyst" and mine["frequency"] == "weekly"
+    assert mine["filters"] == {
+        "territory": {"level": "epci", "code": "243500139"},
+        "person_id": APPERE,
+    }
+    assert mine["secret"] is None and mine["signed"] is False
+    hook = viewer.post(
+        "/api/v1/watch/alerts",
+        json={"channel": "webhook", "target": "https://hooks.example.fr/v"},
+        headers=v_headers,
+    )
+    assert hook.status_code == 201 and len(hook.json()["secret"]) >= 32
+
+    # each user sees their own; the secret is never listed
+    assert [s["id"] for s in analyst.get("/api/v1/watch/alerts").json()] == [mine["id"]]
+    listed = viewer.get("/api/v1/watch/alerts").json()
+    assert [s["id"] for s in listed] == [hook.json()["id"]] and "secret" not in listed[0]
+    assert viewer.get("/api/v1/watch/alerts?all=true").json() == listed  # not an admin
+    assert len(admin.get("/api/v1/watch/alerts?all=true").json()) == 2
+
+    refused = viewer.delete(f"/api/v1/watch/alerts/{mine['id']}", headers=v_headers)
+    assert refused.status_code == 404
+    assert refused.json()["error"]["code"] == "unknown_subscription"
+    bad = analyst.post(
+        "/api/v1/watch/alerts",
+        json={"channel": "email", "target": "pas une adresse"},
+        headers=a_headers,
+    )
+    assert bad.status_code == 422 and "is not an e-mail address" in bad.json()["error"]["message"]
+    unknown = analyst.post(
+        "/api/v1/watch/alerts",
+        json={"channel": "email", "target": "a@b.fr", "territory": {"level": "commune",
+              "code": "99998"}},
+        headers=a_headers,
+    )  # fmt: skip
+    assert unknown.status_code == 404
+    no_csrf = analyst.post("/api/v1/watch/alerts", json=body)
+    assert no_csrf.status_code == 403
+
+    gone = analyst.delete(f"/api/v1/watch/alerts/{mine['id']}", headers=a_headers)
+    assert gone.status_code == 204
+    assert analyst.get("/api/v1/watch/alerts").json() == []
+    assert analyst.get("/api/v1/watch/deliveries").json() == []
+    assert analyst.get("/api/v1/watch/deliveries?status=lost").status_code == 422
