@@ -38,6 +38,7 @@ __all__ = [
     "Writer",
     "backoff",
     "deliver_pending",
+    "due_messages",
     "list_deliveries",
     "queue_messages",
 ]
@@ -240,6 +241,23 @@ _CLAIMED_SQL = (
 )
 
 
+def due_messages(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    now: datetime | None = None,
+    channels: Sequence[str] = ("email", "webhook"),
+) -> int:
+    """Return how many messages on ``channels`` are due (pending or retrying, their time come,
+    their subscription live)."""
+    row = con.execute(
+        "SELECT count(*) FROM alert_delivery d JOIN alert_subscription s "
+        "ON s.id = d.subscription_id WHERE list_contains(?, s.channel) AND s.deleted_at IS NULL "
+        "AND d.status IN ('pending', 'retrying') AND d.next_attempt_at <= ?",
+        [list(channels), now or utc_now()],
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def deliver_pending(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -273,13 +291,7 @@ def deliver_pending(
         found = cur.execute(_CLAIM_SQL, [now + CLAIM, now, smtp_ready, BATCH]).fetchall()
     claimed = [int(r[0]) for r in found]
     if not smtp_ready:
-        waiting = con.execute(
-            "SELECT count(*) FROM alert_delivery d JOIN alert_subscription s "
-            "ON s.id = d.subscription_id WHERE s.channel = 'email' AND s.deleted_at IS NULL "
-            "AND d.status IN ('pending', 'retrying') AND d.next_attempt_at <= ?",
-            [now],
-        ).fetchone()
-        report.waiting = int(waiting[0]) if waiting else 0
+        report.waiting = due_messages(con, now=now, channels=("email",))
         if report.waiting:
             report.notes.append(
                 f"{report.waiting} e-mail(s) wait: no SMTP server is set "

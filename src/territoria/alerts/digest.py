@@ -39,6 +39,7 @@ __all__ = [
     "DigestReport",
     "DigestSummary",
     "build_due_digests",
+    "digests_due",
     "period_end",
     "render_alert_html",
 ]
@@ -148,6 +149,18 @@ class DigestReport:
             ],
             "notes": list(self.notes),
         }
+
+
+def digests_due(con: duckdb.DuckDBPyConnection, *, hour: int, now: datetime | None = None) -> int:
+    """Return how many daily and weekly watch subscriptions have a digest due."""
+    now = now or utc_now()
+    row = con.execute(
+        "SELECT count(*) FROM alert_subscription WHERE deleted_at IS NULL AND subject = 'watch' "
+        "AND ((frequency = 'daily' AND coalesce(last_digest_at < ?, true)) "
+        "OR (frequency = 'weekly' AND coalesce(last_digest_at < ?, true)))",
+        [period_end("daily", now, hour=hour), period_end("weekly", now, hour=hour)],
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def build_due_digests(

@@ -3,21 +3,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
+import duckdb
 from fastapi import APIRouter, Depends, Query, status
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from territoria.accounts import User
-from territoria.alerts.delivery import deliver_pending, list_deliveries
-from territoria.alerts.digest import build_due_digests
+from territoria.alerts.delivery import deliver_pending, due_messages, list_deliveries
+from territoria.alerts.digest import build_due_digests, digests_due
 from territoria.alerts.subscriptions import list_subscriptions, remove_subscription
 from territoria.alerts.watch import WatchFilters, add_watch_subscription
 from territoria.api._deps import AppState, Cursor, State, require
 from territoria.errors import InvalidSubscription
 from territoria.kb.jobs import Progress, Work
+from territoria.kb.schedule import Due
+from territoria.settings import Settings
 
 router = APIRouter(prefix="/api/v1/watch", tags=["watch"], dependencies=[Depends(require("read"))])
 
@@ -208,3 +212,17 @@ def digest_work(state: AppState) -> Work:
         return {"digests": built.to_dict(), "delivery": sent.to_dict()}
 
     return work
+
+
+def digest_due(settings: Settings) -> Due:
+    """Return the scheduler's test of the "watch-digest" job: due when a digest is, or a
+    message that can be sent (e-mails only once an SMTP server is set)."""
+    channels = ("email", "webhook") if settings.smtp_host else ("webhook",)
+
+    def due(cur: duckdb.DuckDBPyConnection, now: dt.datetime) -> list[dict[str, Any]]:
+        hour = settings.alerts_digest_hour
+        if digests_due(cur, hour=hour, now=now) or due_messages(cur, now=now, channels=channels):
+            return [{}]
+        return []
+
+    return due
