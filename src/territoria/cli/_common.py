@@ -229,3 +229,18 @@ def print_json(data: Any) -> None:
     import json
 
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@contextlib.contextmanager
+def open_kb(
+    db: Path | None, quiet: bool = False, *, read_only: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The knowledge base for one command, opened once and closed after it, its errors
+    reported without a traceback (the pattern each command module had a copy of)."""
+    ctx = context(db, quiet)
+    with handle_errors():
+        con = ctx.connect(read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
