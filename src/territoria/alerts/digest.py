@@ -30,7 +30,14 @@ import jinja2
 from territoria._formats import long_date
 from territoria.alerts.delivery import Message, queue_messages
 from territoria.alerts.subscriptions import Subscription, list_subscriptions, utc_now
-from territoria.alerts.watch import ItemCard, WatchFilters, card_lines, item_cards, matching_items
+from territoria.alerts.watch import (
+    ItemCard,
+    WatchFilters,
+    card_lines,
+    item_cards,
+    matching_items,
+    words_of,
+)
 from territoria.errors import InvalidSubscription
 from territoria.kb._transaction import transaction
 
@@ -50,37 +57,6 @@ PARIS = ZoneInfo("Europe/Paris")
 #: How far before a period's start items are looked for again (fetched, not yet stored).
 LAG = timedelta(hours=1)
 _LENGTH = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
-
-_WORDS: dict[str, dict[str, str]] = {
-    "fr": {
-        "daily": "Veille du {date}",
-        "weekly": "Veille de la semaine du {date}",
-        "one": "1 nouvel article",
-        "many": "{n} nouveaux articles",
-        "no_topic": "Hors thèmes",
-        "no_territory": "Sans territoire",
-        "territories": "Territoires",
-        "persons": "Personnes",
-        "read": "Lire l'article",
-        "footer": "Abonnement « {name} » — Territoria. Période du {start} au {end}.",
-        "alert_footer": "Abonnement « {name} » — Territoria",
-        "source": "Source",
-    },
-    "en": {
-        "daily": "Watch of {date}",
-        "weekly": "Watch of the week of {date}",
-        "one": "1 new item",
-        "many": "{n} new items",
-        "no_topic": "Outside the topics",
-        "no_territory": "No territory",
-        "territories": "Territories",
-        "persons": "People",
-        "read": "Read the item",
-        "footer": "Subscription “{name}” — Territoria. Period from {start} to {end}.",
-        "alert_footer": "Subscription “{name}” — Territoria",
-        "source": "Source",
-    },
-}
 
 
 def period_end(frequency: str, now: datetime, *, hour: int) -> datetime:
@@ -245,7 +221,7 @@ class _Group:
 def _groups(sub: Subscription, cards: Sequence[ItemCard]) -> list[_Group]:
     """Group the items by topic (the subscription's topics when it names some), then by the
     territory each item is best linked to; newest first inside a group."""
-    words = _WORDS.get(sub.language, _WORDS["fr"])
+    words = words_of(sub.language)
     wanted = set(WatchFilters.from_dict(sub.filters).topic_ids)
     by_topic: dict[str, list[ItemCard]] = {}
     for card in cards:
@@ -279,8 +255,8 @@ def digest_message(
 ) -> Message:
     """The digest of ``cards`` for ``sub`` over ``(start, end]``: subject, text, HTML (e-mail)
     or JSON (webhook)."""
-    lang = sub.language if sub.language in _WORDS else "fr"
-    words = _WORDS[lang]
+    lang = sub.language
+    words = words_of(lang)
     first_day = _local_day(start) if sub.frequency == "weekly" else _local_day(end)
     count = words["one"] if len(cards) == 1 else words["many"].format(n=len(cards))
     title = words[sub.frequency].format(date=long_date(first_day, lang))
@@ -343,8 +319,8 @@ def digest_message(
 
 def render_alert_html(sub: Subscription, card: ItemCard) -> str:
     """The HTML of an immediate alert e-mail about one item."""
-    lang = sub.language if sub.language in _WORDS else "fr"
-    words = _WORDS[lang]
+    lang = sub.language
+    words = words_of(lang)
     return (
         _environment()
         .get_template("alert.html")

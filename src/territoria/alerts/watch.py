@@ -32,12 +32,14 @@ from territoria.errors import InvalidSubscription
 
 __all__ = [
     "SCOPES",
+    "WORDS",
     "ItemCard",
     "WatchFilters",
     "add_watch_subscription",
     "item_cards",
     "matching_items",
     "queue_immediate",
+    "words_of",
 ]
 
 SCOPES = ("endogenous", "exogenous")
@@ -217,7 +219,8 @@ class ItemCard:
     source: str
     published: datetime | None
     fetched_at: datetime
-    territories: list[dict[str, Any]] = field(default_factory=list)  # level, label, code, name
+    #: level, label (French), label_en, code, name, score
+    territories: list[dict[str, Any]] = field(default_factory=list)
     persons: list[dict[str, Any]] = field(default_factory=list)  # id, name
     topics: list[dict[str, Any]] = field(default_factory=list)  # id, name
 
@@ -266,8 +269,9 @@ def item_cards(con: duckdb.DuckDBPyConnection, item_ids: Sequence[int]) -> dict[
         [ids],
     ).fetchall()
     links = con.execute(
-        "SELECT l.item_id, l.type, l.level, coalesce(v.label_fr, l.level), l.code, l.name, "
-        "l.score FROM watch_link l LEFT JOIN level v ON v.level = l.level "
+        "SELECT l.item_id, l.type, l.level, coalesce(v.label_fr, l.level), "
+        "coalesce(v.label_en, l.level), l.code, l.name, l.score FROM watch_link l "
+        "LEFT JOIN level v ON v.level = l.level "
         "WHERE list_contains(?, l.item_id) AND l.type IN ('territory', 'person') "
         "ORDER BY l.item_id, l.score DESC, l.start_char NULLS LAST, l.code",
         [ids],
@@ -279,7 +283,7 @@ def item_cards(con: duckdb.DuckDBPyConnection, item_ids: Sequence[int]) -> dict[
         [ids],
     ).fetchall()
     cards = {int(r[0]): ItemCard(int(r[0]), r[1] or r[2], r[2], r[3], r[4], r[5]) for r in rows}
-    for item_id, kind, level, label, code, name, score in links:
+    for item_id, kind, level, label, label_en, code, name, score in links:
         card = cards.get(int(item_id))
         if card is None:
             continue
@@ -288,6 +292,7 @@ def item_cards(con: duckdb.DuckDBPyConnection, item_ids: Sequence[int]) -> dict[
                 {
                     "level": level,
                     "label": label,
+                    "label_en": label_en,
                     "code": code,
                     "name": name,
                     "score": round(float(score), 3),
@@ -301,53 +306,70 @@ def item_cards(con: duckdb.DuckDBPyConnection, item_ids: Sequence[int]) -> dict[
     return cards
 
 
-_ALERT_TEXT = {
+#: The words of alerts and digests, by language.
+WORDS: dict[str, dict[str, str]] = {
     "fr": {
         "subject": "Alerte veille — {title}",
+        "daily": "Veille du {date}",
+        "weekly": "Veille de la semaine du {date}",
+        "one": "1 nouvel article",
+        "many": "{n} nouveaux articles",
+        "no_topic": "Hors thèmes",
+        "no_territory": "Sans territoire",
+        "source": "Source",
         "territories": "Territoires",
         "persons": "Personnes",
         "topics": "Thèmes",
-        "footer": "Abonnement « {name} » — Territoria",
+        "sep": " : ",
+        "footer": "Abonnement « {name} » — Territoria. Période du {start} au {end}.",
+        "alert_footer": "Abonnement « {name} » — Territoria",
     },
     "en": {
         "subject": "Watch alert — {title}",
+        "daily": "Watch of {date}",
+        "weekly": "Watch of the week of {date}",
+        "one": "1 new item",
+        "many": "{n} new items",
+        "no_topic": "Outside the topics",
+        "no_territory": "No territory",
+        "source": "Source",
         "territories": "Territories",
         "persons": "People",
         "topics": "Topics",
-        "footer": "Subscription “{name}” — Territoria",
+        "sep": ": ",
+        "footer": "Subscription “{name}” — Territoria. Period from {start} to {end}.",
+        "alert_footer": "Subscription “{name}” — Territoria",
     },
 }
 
 
+def words_of(language: str) -> dict[str, str]:
+    """The words of ``language`` (French for a language without its own)."""
+    return WORDS.get(language, WORDS["fr"])
+
+
 def card_lines(card: ItemCard, language: str) -> list[str]:
     """The plain-text lines of an item: title, source and date, address, its links."""
-    words = _ALERT_TEXT.get(language, _ALERT_TEXT["fr"])
+    words = words_of(language)
+    sep = words["sep"]
+    label = "label" if language == "fr" else "label_en"
     lines = [card.title, f"{card.source} — {card.date(language)}", card.url]
     if card.territories:
-        names = ", ".join(f"{t['name']} ({t['label']})" for t in card.territories)
-        lines.append(
-            f"{words['territories']} : {names}"
-            if language == "fr"
-            else f"{words['territories']}: {names}"
-        )
+        names = ", ".join(f"{t['name']} ({t[label]})" for t in card.territories)
+        lines.append(f"{words['territories']}{sep}{names}")
     if card.persons:
-        names = ", ".join(p["name"] for p in card.persons)
-        lines.append(
-            f"{words['persons']} : {names}" if language == "fr" else f"{words['persons']}: {names}"
-        )
+        lines.append(f"{words['persons']}{sep}" + ", ".join(p["name"] for p in card.persons))
     if card.topics:
-        names = ", ".join(t["name"] for t in card.topics)
-        lines.append(
-            f"{words['topics']} : {names}" if language == "fr" else f"{words['topics']}: {names}"
-        )
+        lines.append(f"{words['topics']}{sep}" + ", ".join(t["name"] for t in card.topics))
     return lines
 
 
 def _alert(sub: Subscription, card: ItemCard) -> Message:
     from territoria.alerts.digest import render_alert_html
 
-    words = _ALERT_TEXT.get(sub.language, _ALERT_TEXT["fr"])
-    text = "\n".join([*card_lines(card, sub.language), "", words["footer"].format(name=sub.name)])
+    words = words_of(sub.language)
+    footer = words["alert_footer"].format(name=sub.name)
+    text = "\n".join([*card_lines(card, sub.language), "", footer])
     payload = {
         "event": "watch.item",
         "subscription": {"id": sub.id, "name": sub.name},
