@@ -497,6 +497,10 @@ def _store(target: Target, got: Collected, now: datetime, job_id: str | None) ->
                 report = ingest(con, got.documents)
             except TerritoriaError as exc:  # nothing of this call was stored
                 got.status, got.error, got.state, got.seen = "error", str(exc), {}, []
+            except Exception as exc:  # a bug downstream: recorded, so the backoff applies
+                log.exception("storing the items of source %s failed", got.source.id)
+                got.status, got.state, got.seen = "error", {}, []
+                got.error = f"the items could not be stored (internal error {exc!r}): see the log"
             else:
                 new, duplicates = report.new, report.duplicates
                 unchanged += report.unchanged
