@@ -46,8 +46,10 @@ from territoria.api.routes import (
     people,
     territories,
     watch_alerts,
+    watch_items,
     watch_pages,
     watch_sources,
+    watch_topics,
 )
 from territoria.api.routes import state as state_routes
 from territoria.errors import AuthenticationFailed, TerritoriaError
@@ -300,6 +302,8 @@ def create_app(
     app.include_router(dossier_pages.router)
     app.include_router(watch_alerts.router)
     app.include_router(watch_sources.router)
+    app.include_router(watch_items.router)
+    app.include_router(watch_topics.router)
     app.include_router(watch_pages.router)
     if settings.demo:  # the watch's demo feeds, for 'territoria watch demo' and the reader
         app.include_router(watch_pages.demo_router)

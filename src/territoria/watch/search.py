@@ -290,6 +290,8 @@ def search(
         The query does not parse (the message gives the position).
     """
     node = parse(query)
+    if since is not None and since.tzinfo is not None:  # stored times are naive UTC
+        since = since.astimezone(UTC).replace(tzinfo=None)
     limit = max(1, min(int(limit), MAX_LIMIT))
     offset = max(0, int(offset))
     stems = sorted(set(positive_stems(node)))

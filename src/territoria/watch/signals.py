@@ -1,0 +1,438 @@
+"""Watch signals: bursts of items per topic, territory and person, and emerging terms.
+
+Bursts
+    Daily counts of original items (duplicates left out) per topic (``watch_item_topic``),
+    per territory and per person linked (``watch_link``), counted in SQL, against the day's
+    count of all original items; Kleinberg's two-state automaton
+    (:mod:`territoria.watch._burst`) marks the runs of days at about twice the usual rate or
+    more. Each burst has its days, weight, usual and observed volume per day ("trois fois le
+    volume habituel") and the items behind it.
+Emerging terms
+    Per territory, the stems of the recent items (the last ``recent_days`` days) whose share of
+    items rises well above their share in the earlier items of the same territory: Dunning's
+    G² at least :data:`MIN_G2` (p < 0.001 for one degree of freedom), found in
+    :data:`MIN_TERM_ITEMS` recent items at least; French stop words are left out.
+
+An item's day is its publication date, or its fetch date when it has none or states a later
+one. The series run from ``since`` (default: 90 days before) to ``until`` (default: the
+latest item's day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from territoria.errors import InvalidQuery
+from territoria.watch._burst import bursts, g2
+from territoria.watch.query import stem, tokens
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["KINDS", "Signal", "SignalItem", "SignalList", "signals"]
+
+SignalKind = Literal["topic", "territory", "person", "term"]
+KINDS: tuple[SignalKind, ...] = ("topic", "territory", "person", "term")
+WINDOW_DAYS = 90
+RECENT_DAYS = 7
+MIN_G2 = 10.83
+MIN_TERM_ITEMS = 3
+MIN_BACKGROUND_ITEMS = 20
+ITEMS_PER_SIGNAL = 20
+TERMS_PER_TERRITORY = 5
+MAX_LIMIT = 500
+
+_DAY = "CAST(least(coalesce(i.published, i.fetched_at), i.fetched_at) AS DATE)"
+_LIVE = "i.deleted_at IS NULL AND i.duplicate_of IS NULL"
+
+_SERIES_SQL: dict[str, str] = {
+    "topic": (
+        "SELECT it.topic_id::VARCHAR AS key, NULL AS level, t.name AS label, it.item_id "
+        "FROM watch_item_topic it JOIN watch_topic t ON t.id = it.topic_id "
+        "WHERE t.deleted_at IS NULL"
+    ),
+    "territory": (
+        "SELECT l.code AS key, l.level, any_value(l.name) AS label, l.item_id "
+        "FROM watch_link l WHERE l.type = 'territory' GROUP BY l.code, l.level, l.item_id"
+    ),
+    "person": (
+        "SELECT l.code AS key, NULL AS level, any_value(l.name) AS label, l.item_id "
+        "FROM watch_link l WHERE l.type = 'person' GROUP BY l.code, l.item_id"
+    ),
+}
+
+_NUMBERS = {2: "deux", 3: "trois", 4: "quatre", 5: "cinq", 6: "six", 7: "sept", 8: "huit"}
+_NUMBERS |= {9: "neuf", 10: "dix"}
+_MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
+
+
+@dataclass(frozen=True)
+class SignalItem:
+    """An item behind a signal."""
+
+    id: int
+    title: str
+    url: str
+    day: dt.date
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {"id": self.id, "title": self.title, "url": self.url, "day": self.day.isoformat()}
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A burst of a topic, territory or person, or a term emerging in a territory."""
+
+    kind: SignalKind
+    key: str  # topic id, territory code, person id, or the term's stem
+    label: str  # topic name, territory or person name, or the term as items write it
+    level: str | None  # a territory's level (kinds 'territory' and 'term')
+    territory: str | None  # kind 'term': the territory's name
+    territory_code: str | None  # kind 'term': the territory's code
+    start: dt.date
+    end: dt.date
+    weight: float  # bursts: Kleinberg weight; terms: G²
+    usual: float  # bursts: items a day usually; terms: recent items expected
+    observed: float  # bursts: items a day during the burst; terms: recent items found
+    item_count: int
+    ongoing: bool  # it lasts until the last day of the series
+    items: list[SignalItem] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        """Observed over usual volume."""
+        return self.observed / self.usual if self.usual > 0 else float("inf")
+
+    @property
+    def summary(self) -> str:
+        """One French sentence: « trois fois le volume habituel sur … du 3 au 9 décembre »."""
+        times = times_fr(self.ratio)
+        days = period_fr(self.start, self.end)
+        if self.kind == "term":
+            return (
+                f"« {self.label} » émerge pour {self.territory} {days} : {self.item_count} "
+                f"articles récents le citent, {times} ce que la période précédente laissait "
+                "attendre"
+            )
+        what = {"topic": "le thème", "territory": "", "person": ""}[self.kind]
+        subject = f"{what} « {self.label} »" if what else self.label
+        return (
+            f"{times} le volume habituel sur {subject} {days} ({self.item_count} articles, "
+            f"{_decimal(self.usual)} par jour d'habitude, {_decimal(self.observed)} pendant le pic)"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "label": self.label,
+            "level": self.level,
+            "territory": self.territory,
+            "territory_code": self.territory_code,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "weight": round(self.weight, 2),
+            "usual": round(self.usual, 3),
+            "observed": round(self.observed, 3),
+            "ratio": round(self.ratio, 2) if self.usual > 0 else None,
+            "item_count": self.item_count,
+            "ongoing": self.ongoing,
+            "summary": self.summary,
+            "items": [i.to_dict() for i in self.items],
+        }
+
+
+@dataclass(frozen=True)
+class SignalList:
+    """The signals of a period, the latest and heaviest first."""
+
+    start: dt.date | None
+    end: dt.date | None
+    signals: list[Signal]
+    items: int  # original items in the period
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "items": self.items,
+            "signals": [s.to_dict() for s in self.signals],
+        }
+
+
+def _decimal(value: float) -> str:
+    return f"{value:.1f}".replace(".", ",")
+
+
+def times_fr(ratio: float) -> str:
+    """``3.1`` → ``trois fois``; ``1.6`` → ``1,6 fois``; above ten in figures."""
+    if ratio == float("inf"):
+        return "bien plus que"
+    whole = round(ratio)
+    if abs(ratio - whole) < 0.25 and whole in _NUMBERS:
+        return f"{_NUMBERS[whole]} fois"
+    return f"{_decimal(ratio)} fois"
+
+
+def period_fr(start: dt.date, end: dt.date) -> str:
+    """``du 3 au 9 décembre``, ``le 3 décembre``, ``du 28 novembre au 4 décembre``."""
+    months = _MONTHS.split()
+
+    def day(d: dt.date, month: bool = True, year: bool = False) -> str:
+        text = "1er" if d.day == 1 else str(d.day)
+        if month:
+            text += f" {months[d.month - 1]}"
+        return text + (f" {d.year}" if year else "")
+
+    if start == end:
+        return f"le {day(start)}"
+    same_month = (start.year, start.month) == (end.year, end.month)
+    return f"du {day(start, month=not same_month, year=start.year != end.year)} au {day(end)}"
+
+
+def _window(
+    con: duckdb.DuckDBPyConnection, since: dt.date | None, until: dt.date | None
+) -> tuple[dt.date, dt.date] | None:
+    if until is None:
+        row = con.execute(f"SELECT max({_DAY}) FROM watch_item i WHERE {_LIVE}").fetchone()
+        if row is None or row[0] is None:
+            return None
+        until = row[0]
+    assert until is not None
+    start = since or until - dt.timedelta(days=WINDOW_DAYS - 1)
+    if start > until:
+        msg = (
+            f"la période commence le {start} après sa fin le {until} : choisir une date antérieure"
+        )
+        raise InvalidQuery(msg)
+    return start, until
+
+
+def _totals(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> np.ndarray[Any, Any]:
+    days = (end - start).days + 1
+    rows = con.execute(
+        f"SELECT {_DAY} - ?::DATE AS t, count(*) FROM watch_item i WHERE {_LIVE} "
+        f"AND {_DAY} BETWEEN ? AND ? GROUP BY t",
+        [start, start, end],
+    ).fetchall()
+    totals = np.zeros(days)
+    for t, n in rows:
+        totals[int(t)] = n
+    return totals
+
+
+def _bursts_of(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    start: dt.date,
+    end: dt.date,
+    totals: np.ndarray[Any, Any],
+) -> list[Signal]:
+    rows = con.execute(
+        f"WITH s AS ({_SERIES_SQL[kind]}) "
+        f"SELECT s.key, s.level, any_value(s.label), list({_DAY} - ?::DATE) "
+        f"FROM s JOIN watch_item i ON i.id = s.item_id WHERE {_LIVE} "
+        f"AND {_DAY} BETWEEN ? AND ? GROUP BY s.key, s.level HAVING count(*) >= 3",
+        [start, start, end],
+    ).fetchall()
+    if not rows:
+        return []
+    counts = np.zeros((len(rows), len(totals)))
+    for i, row in enumerate(rows):
+        np.add.at(counts[i], np.asarray(row[3], dtype=np.int64), 1.0)
+    out = []
+    for b in bursts(counts, totals):
+        key, level, label, _ = rows[b.series]
+        days = b.end - b.start + 1
+        out.append(
+            Signal(
+                kind=kind,  # type: ignore[arg-type]
+                key=str(key),
+                label=str(label),
+                level=level,
+                territory=None,
+                territory_code=None,
+                start=start + dt.timedelta(days=b.start),
+                end=start + dt.timedelta(days=b.end),
+                weight=b.weight,
+                usual=b.expected / days,
+                observed=b.observed / days,
+                item_count=int(b.observed),
+                ongoing=b.end == len(totals) - 1,
+            )
+        )
+    return out
+
+
+@lru_cache(maxsize=1)
+def _stop_stems() -> frozenset[str]:
+    from spacy.lang.fr.stop_words import STOP_WORDS
+
+    return frozenset(stem(w) for w in STOP_WORDS)
+
+
+def _terms(
+    con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, recent_days: int
+) -> list[Signal]:
+    recent = max(start, end - dt.timedelta(days=recent_days - 1))
+    rows = con.execute(
+        "WITH docs AS ("
+        f" SELECT i.id, {_DAY} >= ? AS recent FROM watch_item i WHERE {_LIVE}"
+        f" AND {_DAY} BETWEEN ? AND ?), "
+        "tl AS (SELECT DISTINCT l.item_id, l.level, l.code FROM watch_link l "
+        " JOIN docs ON docs.id = l.item_id WHERE l.type = 'territory'), "
+        "n AS (SELECT tl.level, tl.code, count(*) FILTER (WHERE recent) AS n1, "
+        " count(*) FILTER (WHERE NOT recent) AS n2 FROM tl JOIN docs ON docs.id = tl.item_id "
+        " GROUP BY ALL HAVING n1 >= ? AND n2 >= ?) "
+        "SELECT tl.level, tl.code, t.term, count(*) FILTER (WHERE recent) AS a, "
+        " count(*) FILTER (WHERE NOT recent) AS b, any_value(n.n1), any_value(n.n2) "
+        "FROM tl JOIN n ON n.level = tl.level AND n.code = tl.code "
+        "JOIN docs ON docs.id = tl.item_id JOIN watch_term t ON t.item_id = tl.item_id "
+        "WHERE length(t.term) >= 3 AND NOT regexp_full_match(t.term, '[0-9]+') "
+        "GROUP BY tl.level, tl.code, t.term HAVING a >= ?",
+        [recent, start, end, MIN_TERM_ITEMS, MIN_BACKGROUND_ITEMS, MIN_TERM_ITEMS],
+    ).fetchall()
+    stop = _stop_stems()
+    rows = [r for r in rows if r[2] not in stop]
+    if not rows:
+        return []
+    a, b, n1, n2 = (np.array([r[k] for r in rows], dtype=np.float64) for k in (3, 4, 5, 6))
+    score = g2(a, b, n1, n2)
+    expected = n1 * (b + 0.5) / n2  # smoothed: a term absent before is not infinitely new
+    rising = (a / n1 > b / n2) & (score >= MIN_G2)
+    picked: dict[tuple[str, str], list[int]] = {}
+    for k in np.argsort(-score):
+        if rising[k]:
+            place = (rows[k][0], rows[k][1])
+            if len(picked.setdefault(place, [])) < TERMS_PER_TERRITORY:
+                picked[place].append(int(k))
+    names = dict(
+        ((lv, c), n)
+        for lv, c, n in con.execute(
+            "SELECT level, code, name FROM territory WHERE (level, code) IN "
+            "(SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))",
+            [[p[0] for p in picked], [p[1] for p in picked]],
+        ).fetchall()
+    )
+    out = []
+    for (level, code), ks in picked.items():
+        for k in ks:
+            out.append(
+                Signal(
+                    kind="term",
+                    key=rows[k][2],
+                    label=rows[k][2],
+                    level=level,
+                    territory=names.get((level, code), code),
+                    territory_code=code,
+                    start=recent,
+                    end=end,
+                    weight=float(score[k]),
+                    usual=float(expected[k]),
+                    observed=float(a[k]),
+                    item_count=int(a[k]),
+                    ongoing=True,
+                )
+            )
+    return out
+
+
+def _items(
+    con: duckdb.DuckDBPyConnection, signal: Signal, territory_code: str | None
+) -> list[SignalItem]:
+    if signal.kind == "term":
+        series = (
+            "SELECT t.item_id FROM watch_term t JOIN watch_link l ON l.item_id = t.item_id "
+            "WHERE t.term = ? AND l.type = 'territory' AND l.level = ? AND l.code = ?"
+        )
+        params: list[Any] = [signal.key, signal.level, territory_code]
+    else:
+        series = f"SELECT item_id FROM ({_SERIES_SQL[signal.kind]}) WHERE key = ?"
+        params = [signal.key]
+        if signal.kind == "territory":
+            series += " AND level = ?"
+            params.append(signal.level)
+    rows = con.execute(
+        f"SELECT i.id, i.title, i.url, {_DAY} AS day, count(*) OVER () FROM watch_item i "
+        f"WHERE {_LIVE} AND i.id IN ({series}) AND {_DAY} BETWEEN ? AND ? "
+        "ORDER BY day DESC, i.id DESC LIMIT ?",
+        [*params, signal.start, signal.end, ITEMS_PER_SIGNAL],
+    ).fetchall()
+    return [SignalItem(int(r[0]), r[1], r[2], r[3]) for r in rows]
+
+
+def _surface(con: duckdb.DuckDBPyConnection, signal: Signal) -> str:
+    """The most frequent way the items write a term's stem (``ferroviair`` → ``ferroviaire``)."""
+    ids = [i.id for i in signal.items]
+    rows = con.execute(
+        "SELECT title || '\n\n' || text FROM watch_item WHERE id IN (SELECT unnest(?::BIGINT[]))",
+        [ids],
+    ).fetchall()
+    seen: Counter[str] = Counter()
+    for (text,) in rows:
+        seen.update(text[a:b].lower() for a, b, s in tokens(text) if s == signal.key)
+    return seen.most_common(1)[0][0] if seen else signal.key
+
+
+def signals(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    kinds: Sequence[str] = KINDS,
+    recent_days: int = RECENT_DAYS,
+    limit: int = 50,
+) -> SignalList:
+    """The bursts and emerging terms of the watch, latest first, then heaviest.
+
+    Parameters
+    ----------
+    since, until
+        The period analysed (default: the 90 days up to the latest item's day).
+    kinds
+        Among ``topic``, ``territory``, ``person`` (bursts) and ``term`` (emerging terms).
+    recent_days
+        The recent window of the emerging terms, at the end of the period.
+    limit
+        At most this many signals (1 to 500), each with its items (at most 20).
+
+    Raises
+    ------
+    InvalidQuery
+        An unknown kind, or a period that ends before it starts.
+    """
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        msg = f"type de signal inconnu {unknown[0]!r} : choisir parmi {', '.join(KINDS)}"
+        raise InvalidQuery(msg)
+    window = _window(con, since, until)
+    if window is None:
+        return SignalList(start=since, end=until, signals=[], items=0)
+    start, end = window
+    totals = _totals(con, start, end)
+    found: list[Signal] = []
+    for kind in KINDS:
+        if kind in kinds and kind != "term":
+            found += _bursts_of(con, kind, start, end, totals)
+    if "term" in kinds:
+        found += _terms(con, start, end, max(1, int(recent_days)))
+    found.sort(key=lambda s: (-s.end.toordinal(), s.kind == "term", -s.weight))
+    found = found[: max(1, min(int(limit), MAX_LIMIT))]
+    out = []
+    for s in found:
+        code = s.key if s.kind == "territory" else s.territory_code
+        with_items = Signal(**{**s.__dict__, "items": _items(con, s, code)})
+        if s.kind == "term":
+            with_items = Signal(**{**with_items.__dict__, "label": _surface(con, with_items)})
+        out.append(with_items)
+    return SignalList(start=start, end=end, signals=out, items=int(totals.sum()))
