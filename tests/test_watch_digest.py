@@ -232,3 +232,54 @@ def test_the_watch_digest_job_posts_a_signed_digest_webhook(
         assert data["groups"][0]["territories"][0]["territory"] == "Rennes"
         log = client.get("/api/v1/watch/deliveries").json()
         assert [(d["kind"], d["status"], d["attempts"]) for d in log] == [("digest", "sent", 1)]
+
+
+def test_the_cli_builds_the_due_digest_sends_it_and_says_when_none_is_due(
+    mini_db_path: Path,
+    tmp_path: Path,
+    smtp: tuple[_Mailbox, int],  # noqa: F811  (the fixture of test_alerts)
+) -> None:
+    from typer.testing import CliRunner
+
+    from territoria.cli import app as cli_app
+
+    box, port = smtp
+    kb = tmp_path / "kb.duckdb"
+    shutil.copyfile(mini_db_path, kb)
+    env = {
+        "COLUMNS": "200",
+        "TERRITORIA_SMTP_HOST": "127.0.0.1",
+        "TERRITORIA_SMTP_PORT": str(port),
+        "TERRITORIA_SMTP_STARTTLS": "false",
+        "TERRITORIA_ALERTS_DIGEST_HOUR": str(HOUR),
+    }
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(cli_app, ["watch", *args, "--db", str(kb)], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("alerts", "add", "--email", "elu@rennes.fr", "--frequency", "daily", "--name", "Rennes",
+        "--territory", "35238", "--level", "commune")  # fmt: skip
+    run("alerts", "add", "--email", "autre@rennes.fr", "--frequency", "weekly",
+        "--territory", "35136")  # fmt: skip
+    end = period_end("daily", utc_now(), hour=HOUR)
+    con = connect(kb)
+    try:
+        add_item(con, add_source(con), "Rennes : le conseil municipal vote le budget",
+                 fetched_at=end - timedelta(hours=1), territories=(RENNES,))  # fmt: skip
+    finally:
+        con.close()
+    out = run("digest", "--send")
+    assert "résumés : 1 prêt(s) à envoyer, 1 sans nouvel article, 0 pas encore dus" in out
+    assert "aucun nouvel article pour la veille du" in out and "rien envoyé" in out
+    assert "envois : 1 envoyé(s), 0 à réessayer, 0 en échec" in out
+    [message] = box.messages
+    assert message["Subject"].startswith("Veille du ")
+    assert message["Subject"].endswith(" — 1 nouvel article")
+    body = message.get_body(("plain",))
+    assert body is not None
+    assert "Rennes : le conseil municipal vote le budget" in body.get_content()
+    again = run("digest", "--send")
+    assert "résumés : 0 prêt(s) à envoyer, 0 sans nouvel article, 2 pas encore dus" in again
+    assert len(box.messages) == 1

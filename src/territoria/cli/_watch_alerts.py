@@ -3,9 +3,6 @@ delivery log, digests and sending."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -17,15 +14,12 @@ from territoria.cli._common import (
     chosen_level,
     console,
     context,
-    handle_errors,
+    open_kb,
     print_json,
 )
 
 if TYPE_CHECKING:
-    import duckdb
-
     from territoria.alerts.delivery import DeliveryReport
-    from territoria.cli._common import Context
 
 alerts = typer.Typer(
     help="Alerts: subscriptions (e-mail or webhook; at once, daily or weekly), the delivery "
@@ -44,17 +38,6 @@ def register(watch: typer.Typer) -> None:
     """Add ``alerts`` and ``digest`` to ``territoria watch``."""
     watch.add_typer(alerts, name="alerts")
     watch.command("digest")(digest_command)
-
-
-@contextlib.contextmanager
-def _kb(db: Path | None, quiet: bool) -> Iterator[tuple[duckdb.DuckDBPyConnection, Context]]:
-    ctx = context(db, quiet)
-    with handle_errors():
-        con = ctx.connect()
-        try:
-            yield con, ctx
-        finally:
-            con.close()
 
 
 def _when(value: object) -> str:
@@ -110,7 +93,7 @@ def add_command(
     from territoria.errors import InvalidSubscription
     from territoria.kb.audit import current_actor
 
-    with _kb(db, quiet) as (con, _ctx):
+    with open_kb(db, quiet) as con:
         if (email is None) == (webhook is None):
             msg = "give one of --email ADDRESS or --webhook URL"
             raise InvalidSubscription(msg)
@@ -173,7 +156,7 @@ def list_command(
     """List the alert subscriptions: channel, target, frequency, filters, last digest."""
     from territoria.alerts.subscriptions import list_subscriptions
 
-    with _kb(db, quiet) as (con, _ctx):
+    with open_kb(db, quiet) as con:
         subs = list_subscriptions(con, owner=owner, deleted=removed)
     if json_output:
         print_json([s.to_dict() for s in subs])
@@ -217,7 +200,7 @@ def remove_command(
     from territoria.alerts.subscriptions import remove_subscription
     from territoria.kb.audit import current_actor
 
-    with _kb(db, quiet) as (con, _ctx):
+    with open_kb(db, quiet) as con:
         sub = remove_subscription(con, subscription_id, user=current_actor(), admin=True)
     if not quiet:
         console.print(f"abonnement {sub.id} supprimé : « {sub.name} »", highlight=False)
@@ -237,7 +220,7 @@ def deliveries_command(
     """The delivery log, newest first: each message, its status, attempts and last error."""
     from territoria.alerts.delivery import list_deliveries
 
-    with _kb(db, quiet) as (con, _ctx):
+    with open_kb(db, quiet) as con:
         rows = list_deliveries(con, status=status, subscription_id=subscription, limit=limit)
     if json_output:
         print_json([d.to_dict() for d in rows])
@@ -301,8 +284,9 @@ def send_command(
     """Send the messages that are due (new, or whose retry time has come)."""
     from territoria.alerts.delivery import deliver_pending
 
-    with _kb(db, quiet) as (con, ctx):
-        report = deliver_pending(con, settings=ctx.settings)
+    settings = context(db, quiet).settings
+    with open_kb(db, quiet) as con:
+        report = deliver_pending(con, settings=settings)
     if json_output:
         print_json(report.to_dict())
     elif not quiet:
@@ -325,9 +309,10 @@ def digest_command(
     from territoria.alerts.delivery import deliver_pending
     from territoria.alerts.digest import build_due_digests
 
-    with _kb(db, quiet) as (con, ctx):
-        built = build_due_digests(con, hour=ctx.settings.alerts_digest_hour, frequency=frequency)
-        report = deliver_pending(con, settings=ctx.settings) if send else None
+    settings = context(db, quiet).settings
+    with open_kb(db, quiet) as con:
+        built = build_due_digests(con, hour=settings.alerts_digest_hour, frequency=frequency)
+        report = deliver_pending(con, settings=settings) if send else None
     if json_output:
         print_json({"digests": built.to_dict(), "delivery": report.to_dict() if report else None})
         return
