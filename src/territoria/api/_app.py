@@ -247,6 +247,7 @@ def create_app(
     state.jobs.register("watch-digest", watch_alerts.digest_work(state))
     state.jobs.register("watch-fetch", fetch_work(db, settings))
     register_periodic("watch-fetch", "watch-fetch", due_fetches)
+    register_periodic("watch-digest", "watch-digest", watch_alerts.digest_due(settings))
     scheduler = Scheduler(db, state.jobs, every=settings.watch_schedule_seconds)
     ready_once = threading.Event()
 
