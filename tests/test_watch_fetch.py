@@ -531,3 +531,62 @@ def test_fetch_due_skips_sources_not_due_and_writes_through_a_connector(
     assert calls  # every read and write went through the connector
     later = fetch_due(writer, settings=settings(), now=NOW + timedelta(minutes=5))
     assert later.sources == []
+
+
+def test_the_connection_is_pinned_to_the_checked_address(site: Site) -> None:
+    site.routes["/x"] = (200, {}, b"x")
+    with fetcher() as client:
+        result = client.get(f"http://localhost:{site.port}/x", robots=False)
+    assert result.status == "ok"
+    # the request went to the address resolved and checked, naming the host it asked for
+    assert site.hits("/x")[0]["Host"] == f"localhost:{site.port}"
+
+
+def test_feed_entries_without_full_text_get_their_page_once(
+    site: Site, mini_db: duckdb.DuckDBPyConnection
+) -> None:
+    article = (
+        "<html><head><title>Rennes rouvre la ligne</title></head><body><article><h1>Rennes "
+        "rouvre la ligne</h1><p>Le TER entre Rennes et Saint-Malo circule de nouveau depuis "
+        "lundi, après trois semaines de travaux menés par SNCF Réseau sur la voie unique "
+        "entre Dol-de-Bretagne et Saint-Malo, a indiqué la Région Bretagne.</p><p>Les "
+        "usagers retrouvent onze allers-retours quotidiens.</p></article></body></html>"
+    )
+    site.routes["/a1.html"] = (200, {"Content-Type": "text/html; charset=utf-8"}, article.encode())
+    feed = rss(("Rennes rouvre la ligne", site.url("/a1.html"), "Le TER circule de nouveau."))
+    site.routes["/feed.xml"] = (200, {"Content-Type": "application/rss+xml"}, feed)
+    source = add_source(mini_db, site.url("/feed.xml"), kind="feed")
+    first = fetch_source(mini_db, source.id, settings=settings(), now=NOW).sources[0]
+    assert first.new == 1
+    text = mini_db.execute("SELECT text FROM watch_item WHERE source_id = ?", [source.id])
+    assert "onze allers-retours quotidiens" in text.fetchone()[0]  # the page's text
+    # the feed changes (a new entry elsewhere): the known entry's page is not fetched again
+    site.routes["/feed.xml"] = (200, {"Content-Type": "application/rss+xml"}, feed + b" ")
+    second = fetch_source(mini_db, source.id, settings=settings(), now=NOW).sources[0]
+    assert (second.new, second.unchanged) == (0, 1)
+    assert len(site.hits("/a1.html")) == 1
+
+
+def test_bad_input_is_logged_per_source_never_a_crash(
+    site: Site, mini_db: duckdb.DuckDBPyConnection
+) -> None:
+    site.routes["/broken.xml"] = (200, {"Content-Type": "application/rss+xml"}, b"<rss><chan")
+    site.routes["/empty.html"] = (200, {"Content-Type": "text/html"}, b"<html><body></body></html>")
+    site.routes["/big.html"] = (200, {"Content-Type": "text/html"}, b"<p>" + b"z" * 4000)
+    broken = add_source(mini_db, site.url("/broken.xml"), kind="feed")
+    empty = add_source(mini_db, site.url("/empty.html"), kind="page")
+    big = add_source(mini_db, site.url("/big.html"), kind="page")
+    report = fetch_due(mini_db, settings=settings(watch_max_bytes=1000), now=NOW)
+    statuses = {s.source_id: (s.status, s.new, s.failures) for s in report.sources}
+    assert statuses == {
+        broken.id: ("malformed", 0, 1),
+        empty.id: ("malformed", 0, 1),
+        big.id: ("too_large", 0, 1),
+    }
+    logged = {
+        e.source_id: e.error for s in (broken, empty, big) for e in list_fetches(mini_db, s.id)
+    }
+    assert "malformed feed" in (logged[broken.id] or "")
+    assert logged[empty.id] == "the page has no text to watch"
+    assert "exceeds 1,000 bytes" in (logged[big.id] or "")
+    assert mini_db.execute("SELECT count(*) FROM watch_item").fetchone() == (0,)
