@@ -23,12 +23,14 @@ from territoria.alerts.digest import build_due_digests, period_end
 from territoria.alerts.subscriptions import get_subscription, utc_now
 from territoria.alerts.watch import WatchFilters, add_watch_subscription
 from territoria.kb import connect
+from territoria.kb.schedule import Scheduler, periodic_jobs
 from test_alerts import (
     APPERE,
     JANZE,
     RENNES,
     Receiver,
     _Mailbox,
+    _queue,
     add_item,
     add_source,
     add_topic,
@@ -213,7 +215,10 @@ def test_the_watch_digest_job_posts_a_signed_digest_webhook(
                      fetched_at=end - timedelta(hours=3), territories=(RENNES,))  # fmt: skip
             add_item(cur, source, "Janzé : hors de la métropole",
                      fetched_at=end - timedelta(hours=2), territories=(JANZE,))  # fmt: skip
-        job = state.jobs.submit("watch-digest", "analyst", {})
+        # the scheduler of 'serve' submits the job as soon as the digest is due
+        periodic = [p for p in periodic_jobs() if p.kind == "watch-digest"]
+        [job] = Scheduler(state.db, state.jobs, periodic=periodic).tick()
+        assert job.kind == "watch-digest" and job.owner == "scheduler"
         deadline = time.monotonic() + 60
         while state.jobs.get(job.id).status in ("queued", "running"):
             assert time.monotonic() < deadline, "the digest job did not finish"
@@ -283,3 +288,24 @@ def test_the_cli_builds_the_due_digest_sends_it_and_says_when_none_is_due(
     again = run("digest", "--send")
     assert "résumés : 0 prêt(s) à envoyer, 0 sans nouvel article, 2 pas encore dus" in again
     assert len(box.messages) == 1
+
+
+def test_the_digest_job_is_due_when_a_digest_or_a_sendable_message_is(
+    mini_db: duckdb.DuckDBPyConnection,
+) -> None:
+    from territoria.api.routes.watch_alerts import digest_due
+
+    con = mini_db
+    now = utc_now()
+    without_smtp, with_smtp = digest_due(settings(0)), digest_due(settings(2525))
+    assert without_smtp(con, now) == []
+    add_watch_subscription(con, owner="a", channel="email", target="a@x.fr", frequency="daily")
+    assert without_smtp(con, now) == [{}]  # its first digest
+    build_due_digests(con, hour=settings().alerts_digest_hour, now=now)
+    assert without_smtp(con, now) == []
+    add_watch_subscription(con, owner="b", channel="email", target="b@x.fr")
+    item = add_item(con, add_source(con), "Un article", fetched_at=now)
+    assert _queue(con, [item]) == 1
+    later = utc_now() + timedelta(seconds=1)
+    assert without_smtp(con, later) == []  # an e-mail nobody can send yet
+    assert with_smtp(con, later) == [{}]
