@@ -171,7 +171,7 @@ def item_command(
         item = get_item(con, item_id)
     if json_output:
         data = item.to_dict()
-        data["segments"] = [s.to_dict() for s in item.segments()]
+        data["spans"] = [s.to_dict() for s in item.segments()]
         print_json(data)
         return
     console.print(f"[bold]{item.title}[/]", highlight=False)

@@ -302,6 +302,18 @@ _COLUMNS = (
 )
 
 
+#: Items linked to a territory (level ?, code ?) or one inside it, or to a body (council,
+#: State service) of such a territory.
+_TERRITORY = """w.id IN (
+    SELECT l.item_id FROM watch_link l WHERE l.type = 'territory' AND (
+        (l.level = ? AND l.code = ?) OR (l.level, l.code) IN (SELECT (m.level, m.code)
+            FROM membership m WHERE m.parent_level = ? AND m.parent_code = ?))
+    UNION SELECT l.item_id FROM watch_link l JOIN organisation o
+        ON l.type = 'organisation' AND o.id = l.code WHERE
+        (o.level = ? AND o.code = ?) OR (o.level, o.code) IN (SELECT (m.level, m.code)
+            FROM membership m WHERE m.parent_level = ? AND m.parent_code = ?))"""
+
+
 def _filters(
     *,
     topic: int | None,
@@ -317,12 +329,8 @@ def _filters(
         where.append("w.id IN (SELECT item_id FROM watch_item_topic WHERE topic_id = ?)")
         params.append(topic)
     if territory is not None:
-        where.append(
-            "w.id IN (SELECT l.item_id FROM watch_link l WHERE l.type = 'territory' AND "
-            "((l.level = ? AND l.code = ?) OR (l.level, l.code) IN (SELECT (m.level, m.code) "
-            "FROM membership m WHERE m.parent_level = ? AND m.parent_code = ?)))"
-        )
-        params += [territory[0], territory[1], territory[0], territory[1]]
+        where.append(_TERRITORY)
+        params += [territory[0], territory[1], territory[0], territory[1]] * 2
     if person is not None:
         where.append("w.id IN (SELECT item_id FROM watch_link WHERE type = 'person' AND code = ?)")
         params.append(person)
@@ -426,7 +434,8 @@ def list_items(
         Only the items filed under this saved topic.
     territory
         ``(level, code)``: only the items linked to this territory or to a territory inside
-        it (a département takes in its communes and EPCI).
+        it (a département takes in its communes and EPCI), or to a body of one of them
+        (the conseil départemental, a conseil municipal).
     person
         Only the items linked to this person (``p-…``).
     since
