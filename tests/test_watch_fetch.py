@@ -142,7 +142,7 @@ def test_private_addresses_are_refused_without_the_setting(site: Site) -> None:
     with fetcher(watch_allow_private=False) as client:
         refused = client.get(site.url("/feed.xml"))
         assert refused.status == "refused"
-        assert "loopback address 127.0.0.1" in (refused.error or "")
+        assert "adresse de bouclage 127.0.0.1 : refusée" in (refused.error or "")
         assert site.requests == []  # not even robots.txt was asked
         # the forms an attacker would try, and a redirect to the inside
         for address in (
@@ -167,9 +167,9 @@ def test_address_refusals_see_through_mapped_and_6to4_forms() -> None:
     import ipaddress
 
     assert refusal(ipaddress.ip_address("8.8.8.8")) is None
-    assert refusal(ipaddress.ip_address("::ffff:192.168.1.1")) == "private address 192.168.1.1"
+    assert refusal(ipaddress.ip_address("::ffff:192.168.1.1")) == "adresse privée 192.168.1.1"
     assert refusal(ipaddress.ip_address("2002:c0a8:0101::1")) is not None  # 6to4 of 192.168.1.1
-    assert refusal(ipaddress.ip_address("224.0.0.1")) == "multicast address 224.0.0.1"
+    assert refusal(ipaddress.ip_address("224.0.0.1")) == "adresse de multidiffusion 224.0.0.1"
 
 
 def test_redirects_are_followed_within_the_limit(site: Site) -> None:
@@ -182,7 +182,7 @@ def test_redirects_are_followed_within_the_limit(site: Site) -> None:
         loop = client.get(site.url("/loop"))
     assert (done.status, done.url, done.body.decode()) == ("ok", site.url("/c"), "arrivé")
     assert loop.status == "error"
-    assert "more than 3 redirects" in (loop.error or "")
+    assert "plus de 3 redirections" in (loop.error or "")
     assert len(site.hits("/loop")) == 4
 
 
@@ -199,7 +199,7 @@ def test_user_agent_and_robots_txt(site: Site) -> None:
         public = client.get(site.url("/public.html"))
         client.get(site.url("/public.html"))
     assert denied.status == "robots"
-    assert "robots.txt" in (denied.error or "")
+    assert "le robots.txt de http://127.0.0.1:" in (denied.error or "")
     assert public.status == "ok"
     assert site.hits("/prive/page.html") == []
     assert len(site.hits("/robots.txt")) == 1  # cached per host
@@ -254,7 +254,7 @@ def test_too_large_and_timeout(site: Site) -> None:
         streamed = client.get(site.url("/stream"))
         late = client.get(site.url("/slow"))
     assert (large.status, large.body) == ("too_large", b"")
-    assert "2,000 bytes" in (large.error or "")
+    assert "dépasse 2\u202f000 octets" in (large.error or "")
     assert streamed.status == "too_large"
     assert late.status == "timeout"
 
@@ -312,7 +312,7 @@ def test_feed_in_iso_8859_1_and_a_malformed_feed(site: Site, tmp_path: Path) -> 
     assert declared.documents[0].entry["title"] == "Élus réunis à Quimper"
     assert by_header.documents[0].entry["summary"] == "Défi énergétique"
     assert malformed.status == "malformed"
-    assert "malformed feed" in (malformed.error or "")
+    assert "flux mal formé" in (malformed.error or "")
     assert malformed.documents == []
     con.close()
 
@@ -397,8 +397,8 @@ def test_sitemap_index_gives_new_addresses_within_the_limit(site: Site, tmp_path
     # the latest three first; the fourth waits; the other host's address is left out
     assert [d.url for d in got.documents] == [site.url(p) for p in pages[3:0:-1]]
     assert [k for k, _ in got.seen] == [site.url(p) for p in pages[3:0:-1]]
-    assert any("1 new address(es) left" in n for n in got.notes)
-    assert any("other hosts" in n for n in got.notes)
+    assert any("1 nouvelle(s) adresse(s) laissée(s)" in n for n in got.notes)
+    assert any("1 adresse(s) d'autres hôtes écartée(s)" in n for n in got.notes)
     assert site.hits("/actu/0.html") == []
     con.close()
 
@@ -497,7 +497,7 @@ def test_500_forever_records_failures_and_backoff(
     assert one.next_fetch_at == NOW + timedelta(minutes=120)
     assert (two.failures, two.next_fetch_at) == (2, NOW + timedelta(minutes=240))
     stored = get_source(mini_db, source.id)
-    assert (stored.last_status, stored.last_error) == ("error", "HTTP 500 Internal Server Error")
+    assert (stored.last_status, stored.last_error) == ("error", "le serveur a répondu HTTP 500")
     log = list_fetches(mini_db, source.id)
     assert [(e.attempt, e.http_status) for e in log[:3]] == [(3, 500), (2, 500), (1, 500)]
     # not due before its pushed-back time
@@ -586,7 +586,7 @@ def test_bad_input_is_logged_per_source_never_a_crash(
     logged = {
         e.source_id: e.error for s in (broken, empty, big) for e in list_fetches(mini_db, s.id)
     }
-    assert "malformed feed" in (logged[broken.id] or "")
-    assert logged[empty.id] == "the page has no text to watch"
-    assert "exceeds 1,000 bytes" in (logged[big.id] or "")
+    assert "flux mal formé" in (logged[broken.id] or "")
+    assert logged[empty.id] == "la page n'a aucun texte à surveiller"
+    assert "dépasse 1\u202f000 octets" in (logged[big.id] or "")
     assert mini_db.execute("SELECT count(*) FROM watch_item").fetchone() == (0,)

@@ -1,5 +1,7 @@
 """Reading RSS/Atom feeds (feedparser) and sitemaps (sitemap.xml and sitemap indexes).
 
+The problems found are written in French: the fetch log shows them to users.
+
 A feed's entries become what :class:`~territoria.watch._model.Document` carries in ``entry``
 (title, link, id, summary, content, published, updated, author, tags, language): plain
 strings and lists, JSON-able, no parser object. feedparser flags a malformed document with
@@ -80,16 +82,16 @@ def parse_feed(
     try:
         parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
     except Exception as exc:  # feedparser promises not to raise; a bug of it must not crash us
-        return ParsedFeed(entries=[], problem=f"the feed could not be read: {exc}")
+        return ParsedFeed(entries=[], problem=f"le flux n'a pu être lu ({exc})")
     language = _text(parsed.feed.get("language"))
     entries = [e for e in (_entry(raw, language) for raw in parsed.entries) if e is not None]
     problem = None
     if parsed.get("bozo"):
         reason = parsed.get("bozo_exception")
         kind = type(reason).__name__ if reason is not None else "error"
-        problem = f"malformed feed ({kind}: {reason})"
+        problem = f"flux mal formé ({kind} : {reason})"
     if not entries and problem is None and not parsed.get("version"):
-        problem = "not an RSS or Atom feed: no feed element found"
+        problem = "ce n'est pas un flux RSS ou Atom : aucun élément de flux"
     return ParsedFeed(entries=entries, problem=problem, title=_text(parsed.feed.get("title")))
 
 
@@ -111,7 +113,7 @@ def _ungzip(body: bytes, limit: int) -> bytes:
     # bounded: a small .xml.gz may expand to gigabytes
     out = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, limit + 1)
     if len(out) > limit:
-        raise ValueError(f"the sitemap expands beyond {limit:,} bytes")
+        raise ValueError(f"le plan de site décompressé dépasse {limit} octets")
     return out
 
 
@@ -123,12 +125,12 @@ def parse_sitemap(body: bytes, *, limit: int = 50_000_000) -> Sitemap:
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
         root = etree.fromstring(data, parser)
     except (etree.XMLSyntaxError, ValueError, zlib.error, gzip.BadGzipFile) as exc:
-        return Sitemap(problem=f"malformed sitemap: {exc}")
+        return Sitemap(problem=f"plan de site mal formé ({exc})")
     name = etree.QName(root).localname
     locs: list[tuple[str, str | None]] = []
     child_tag = "url" if name == "urlset" else "sitemap" if name == "sitemapindex" else None
     if child_tag is None:
-        return Sitemap(problem=f"not a sitemap: its root element is <{name}>")
+        return Sitemap(problem=f"ce n'est pas un plan de site : son élément racine est <{name}>")
     for element in root:
         if not isinstance(element.tag, str) or etree.QName(element).localname != child_tag:
             continue

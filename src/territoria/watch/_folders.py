@@ -57,7 +57,7 @@ def scan_folder(
         The folder no longer exists.
     """
     if not folder.is_dir():
-        msg = f"folder {str(folder)!r} no longer exists (or is not a folder)"
+        msg = f"le dossier {str(folder)!r} n'existe plus (ou n'est pas un dossier)"
         raise FileNotFoundError(msg)
     files: list[FolderFile] = []
     skipped: list[str] = []
@@ -73,11 +73,11 @@ def scan_folder(
         try:
             size = path.stat().st_size
             if size > max_bytes:
-                skipped.append(f"{key}: {size:,} bytes, more than the {max_bytes:,} allowed")
+                skipped.append(f"{key} : {size} octets, plus que les {max_bytes} permis")
                 continue
             body = path.read_bytes()
         except OSError as exc:
-            skipped.append(f"{key}: {exc.strerror or exc}")
+            skipped.append(f"{key} : illisible ({exc.strerror or exc})")
             continue
         digest = hashlib.sha256(body).hexdigest()
         if seen.get(key) == digest:

@@ -39,6 +39,7 @@ import httpx
 from protego import Protego
 
 import territoria
+from territoria._formats import number
 from territoria.settings import Settings
 
 __all__ = [
@@ -147,7 +148,8 @@ class _Refused(Exception):
 
 
 def refusal(address: IPAddress) -> str | None:
-    """Why ``address`` may not be fetched without ``watch_allow_private`` (None: public)."""
+    """Why ``address`` may not be fetched without ``watch_allow_private``, in French (the
+    fetch log shows it; None: a public address)."""
     candidates: list[IPAddress] = []
     if isinstance(address, ipaddress.IPv6Address):  # the IPv4 address inside, named first
         for embedded in (address.ipv4_mapped, address.sixtofour):
@@ -158,17 +160,17 @@ def refusal(address: IPAddress) -> str | None:
     candidates.append(address)
     for ip in candidates:
         for test, what in (
-            ("is_unspecified", "unspecified"),
-            ("is_loopback", "loopback"),
-            ("is_link_local", "link-local"),
-            ("is_multicast", "multicast"),
-            ("is_private", "private"),
-            ("is_reserved", "reserved"),
+            ("is_unspecified", "non spécifiée"),
+            ("is_loopback", "de bouclage"),
+            ("is_link_local", "lien-local"),
+            ("is_multicast", "de multidiffusion"),
+            ("is_private", "privée"),
+            ("is_reserved", "réservée"),
         ):
             if getattr(ip, test):
-                return f"{what} address {ip}"
+                return f"adresse {what} {ip}"
         if not ip.is_global:  # shared address space (100.64.0.0/10) and the like
-            return f"non-public address {ip}"
+            return f"adresse non publique {ip}"
     return None
 
 
@@ -184,7 +186,7 @@ def _resolve(host: str, port: int, allow_private: bool) -> IPAddress:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
-            raise _Refused("error", f"cannot resolve {host!r}: {exc}") from None
+            raise _Refused("error", f"nom d'hôte {host!r} introuvable ({exc})") from None
         answers = []
         for info in infos:
             # an IPv6 answer may carry a zone ("fe80::1%eth0"): link-local, refused below
@@ -192,14 +194,14 @@ def _resolve(host: str, port: int, allow_private: bool) -> IPAddress:
             if ip not in answers:
                 answers.append(ip)
         if not answers:
-            raise _Refused("error", f"{host!r} resolves to no address")
+            raise _Refused("error", f"{host!r} ne correspond à aucune adresse")
     if not allow_private:
         for ip in answers:
             why = refusal(ip)
             if why is not None:
                 msg = (
-                    f"{host!r} resolves to a {why}: refused (set TERRITORIA_WATCH_ALLOW_PRIVATE"
-                    "=true to let the watch fetch private addresses)"
+                    f"{host!r} désigne une {why} : refusée (TERRITORIA_WATCH_ALLOW_PRIVATE=true "
+                    "permet à la veille de lire les adresses privées)"
                 )
                 raise _Refused("refused", msg)
     return answers[0]
@@ -355,7 +357,10 @@ class Fetcher:
                 current = urljoin(current, result.headers["location"])
                 continue
             return result
-        msg = f"more than {self.policy.max_redirects} redirects from {url!r} (last {current!r})"
+        msg = (
+            f"plus de {self.policy.max_redirects} redirections depuis {url!r} "
+            f"(dernière : {current!r})"
+        )
         return HttpResult(status="error", url=current, error=msg)
 
     def _target(self, url: str) -> tuple[str, str, str, str]:
@@ -363,14 +368,14 @@ class Fetcher:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
-            raise _Refused("refused", f"{url!r}: only http and https addresses are fetched")
+            raise _Refused("refused", f"{url!r} : seules les adresses http et https sont lues")
         host = parts.hostname
         if not host:
-            raise _Refused("error", f"{url!r} has no host")
+            raise _Refused("error", f"{url!r} n'a pas de nom d'hôte")
         try:
             port = parts.port or (443 if scheme == "https" else 80)
         except ValueError:
-            raise _Refused("error", f"{url!r}: bad port") from None
+            raise _Refused("error", f"{url!r} : port invalide") from None
         ip = _resolve(host, port, self.policy.allow_private)
         literal = f"[{ip}]" if ip.version == 6 else str(ip)
         default = port == (443 if scheme == "https" else 80)
@@ -381,7 +386,7 @@ class Fetcher:
     def _one(self, url: str, headers: dict[str, str], *, robots: bool) -> HttpResult:
         pinned, host_header, host, origin = self._target(url)
         if robots and not self._allowed(origin, url):
-            msg = f"robots.txt of {origin} disallows {url!r} to {self.policy.agent!r}"
+            msg = f"le robots.txt de {origin} interdit {url!r} à {self.policy.agent!r}"
             raise _Refused("robots", msg)
         self._throttle.wait(host_header, self.policy.host_delay, self._sleep)
         request = self._client.build_request(
@@ -393,9 +398,11 @@ class Fetcher:
         try:
             return self._read(request, url)
         except httpx.TimeoutException as exc:
-            return HttpResult(status="timeout", url=url, error=f"timed out: {exc or 'no answer'}")
+            error = f"délai dépassé ({exc or 'pas de réponse'})"
+            return HttpResult(status="timeout", url=url, error=error)
         except httpx.HTTPError as exc:
-            return HttpResult(status="error", url=url, error=f"{type(exc).__name__}: {exc}")
+            error = f"erreur réseau ({type(exc).__name__} : {exc})"
+            return HttpResult(status="error", url=url, error=error)
 
     def _read(self, request: httpx.Request, url: str) -> HttpResult:
         deadline = time.monotonic() + self.policy.timeout * 2
@@ -421,7 +428,7 @@ class Fetcher:
                 return result
             if code >= 400:
                 result.status = "error"
-                result.error = f"HTTP {code} {response.reason_phrase}".strip()
+                result.error = f"le serveur a répondu HTTP {code}"
                 return result
             declared = head.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
@@ -434,7 +441,7 @@ class Fetcher:
                     return _too_large(result, size, limit)
                 if time.monotonic() > deadline:
                     result.status = "timeout"
-                    result.error = f"the body took more than {self.policy.timeout * 2:g} s"
+                    result.error = f"la réponse a pris plus de {self.policy.timeout * 2:g} s"
                     return result
                 chunks.append(chunk)
             result.body = b"".join(chunks)
@@ -468,7 +475,10 @@ class Fetcher:
 
 def _too_large(result: HttpResult, size: int, limit: int) -> HttpResult:
     result.status = "too_large"
-    result.error = f"the body exceeds {limit:,} bytes (at least {size:,} announced or read)"
+    result.error = (
+        f"la réponse dépasse {number(limit, 'fr')} octets (au moins {number(size, 'fr')} "
+        "annoncés ou lus)"
+    )
     result.body = b""
     return result
 

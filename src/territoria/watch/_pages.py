@@ -106,7 +106,7 @@ def watched_text(html: str, selector: str | None = None) -> str:
         return "\n".join(_lines(body if body is not None else root))
     picked = CSSSelector(selector)(root)
     if not picked:
-        msg = f"the CSS selector {selector!r} matches nothing on the page"
+        msg = f"le sélecteur CSS {selector!r} ne désigne rien sur la page"
         raise SelectorMatchesNothing(msg)
     chosen = set(picked)
     lines: list[str] = []

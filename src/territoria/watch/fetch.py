@@ -16,6 +16,9 @@ The source's state is written after its items are committed, never before: a cra
 the two makes the next fetch see the same documents again, which the pipeline reports as
 unchanged or duplicates, whereas the other order would lose them.
 
+The problems recorded (``last_error``, the fetch log, the report's ``errors``) are written
+in French: the watch's pages and commands show them to users.
+
 A failure (error, timeout, too large, malformed, refused, robots) increases the source's
 ``failures`` and pushes its next fetch back: ``interval × 2^failures`` minutes, at most a day
 (or the interval, if longer); a success resets both.
@@ -42,7 +45,7 @@ from territoria.settings import Settings
 from territoria.watch import _feeds, _folders, _pages
 from territoria.watch._http import Attempt, Fetcher, HttpPolicy, HttpResult, decode_text
 from territoria.watch._model import Document
-from territoria.watch.sources import WatchSource, get_source, list_sources
+from territoria.watch.sources import STATUS_LABELS, WatchSource, get_source, list_sources
 
 if TYPE_CHECKING:
     from territoria.kb._database import Database
@@ -161,6 +164,11 @@ class FetchReport:
 # ---------------------------------------------------------------------------- collecting
 
 
+def _failure_note(url: str, result: HttpResult) -> str:
+    label = STATUS_LABELS.get(result.status, result.status)
+    return f"{url} : {label}" + (f" ({result.error})" if result.error else "")
+
+
 def _failed(source: WatchSource, result: HttpResult) -> Collected:
     return Collected(
         source=source,
@@ -222,7 +230,7 @@ def _collect_feed(
             if page.status == "ok":
                 body = page
             else:
-                out.notes.append(f"{entry['link']}: {page.status} ({page.error})")
+                out.notes.append(_failure_note(entry["link"], page))
         out.documents.append(
             Document(
                 source_id=source.id,
@@ -251,11 +259,11 @@ def _collect_page(source: WatchSource, fetcher: Fetcher, now: datetime) -> Colle
         text = _pages.watched_text(html, source.selector)
     except _pages.SelectorMatchesNothing as exc:
         out = _failed(source, result)
-        out.status, out.error = "error", f"{exc}: check the selector of source {source.id}"
+        out.status, out.error = "error", f"{exc} : vérifiez le sélecteur de la source {source.id}"
         return out
     if not text.strip():
         out = _failed(source, result)
-        out.status, out.error = "malformed", "the page has no text to watch"
+        out.status, out.error = "malformed", "la page n'a aucun texte à surveiller"
         return out
     out = _fetched(source, result)
     digest = _pages.text_hash(text)
@@ -295,23 +303,25 @@ def _sitemap_addresses(
     while pending:
         child = pending.pop(0)
         if read >= _MAX_CHILD_SITEMAPS:
-            out.notes.append(f"more than {_MAX_CHILD_SITEMAPS} sitemaps: the rest is left")
+            out.notes.append(
+                f"plus de {_MAX_CHILD_SITEMAPS} plans de site : les autres sont laissés"
+            )
             break
         read += 1
         fetched = fetcher.get(child)
         if fetched.status != "ok":
-            out.notes.append(f"{child}: {fetched.status} ({fetched.error})")
+            out.notes.append(_failure_note(child, fetched))
             continue
         parsed = _feeds.parse_sitemap(fetched.body, limit=fetcher.policy.max_bytes * 20)
         if parsed.problem:
-            out.notes.append(f"{child}: {parsed.problem}")
+            out.notes.append(f"{child} : {parsed.problem}")
         urls.extend(parsed.urls)
         pending.extend(parsed.children)
     # the sitemap protocol: a sitemap lists addresses of its own host only
     host = urlsplit(source.url).hostname
     kept = [(u, m) for u, m in urls if urlsplit(u).hostname == host]
     if len(kept) < len(urls):
-        out.notes.append(f"{len(urls) - len(kept)} address(es) of other hosts left out")
+        out.notes.append(f"{len(urls) - len(kept)} adresse(s) d'autres hôtes écartée(s)")
     return list(dict(kept).items())
 
 
@@ -334,7 +344,9 @@ def _collect_sitemap(
     out.unchanged = len(addresses) - len(new)
     new.sort(key=lambda pair: pair[1] or "", reverse=True)  # the latest first
     if len(new) > limit:
-        out.notes.append(f"{len(new) - limit} new address(es) left for the next fetch")
+        out.notes.append(
+            f"{len(new) - limit} nouvelle(s) adresse(s) laissée(s) pour la prochaine collecte"
+        )
     for url, lastmod in new[:limit]:
         page = fetcher.get(url)
         if page.status == "ok":
@@ -351,7 +363,7 @@ def _collect_sitemap(
             )
             out.seen.append((url, lastmod))
         else:
-            out.notes.append(f"{url}: {page.status} ({page.error})")
+            out.notes.append(_failure_note(url, page))
             if page.status in ("refused", "robots") or 400 <= (page.http_status or 0) < 500:
                 out.seen.append((url, lastmod))  # permanent: not tried again
     return out
@@ -371,7 +383,7 @@ def _collect_folder(
         return Collected(source=source, status="error", error=str(exc))
     out = Collected(source=source, status="ok", unchanged=scan.unchanged, notes=scan.skipped)
     if scan.postponed:
-        out.notes.append(f"{scan.postponed} file(s) left for the next fetch")
+        out.notes.append(f"{scan.postponed} fichier(s) laissé(s) pour la prochaine collecte")
     for file in scan.files:
         out.documents.append(
             Document(
@@ -500,7 +512,10 @@ def _store(target: Target, got: Collected, now: datetime, job_id: str | None) ->
             except Exception as exc:  # a bug downstream: recorded, so the backoff applies
                 log.exception("storing the items of source %s failed", got.source.id)
                 got.status, got.state, got.seen = "error", {}, []
-                got.error = f"the items could not be stored (internal error {exc!r}): see the log"
+                got.error = (
+                    f"les éléments n'ont pu être enregistrés (erreur interne {exc!r}) : voir le "
+                    "journal du serveur"
+                )
             else:
                 new, duplicates = report.new, report.duplicates
                 unchanged += report.unchanged
@@ -588,7 +603,8 @@ def fetch_due(
                 continue
             except Exception as exc:  # one source's bug must not stop the watch
                 log.exception("fetching source %s failed", source.id)
-                got = Collected(source=source, status="error", error=f"internal error: {exc!r}")
+                error = f"erreur interne {exc!r} : voir le journal du serveur"
+                got = Collected(source=source, status="error", error=error)
             results.append(_store(target, got, now, job_id))
     return FetchReport(results)
 
