@@ -213,6 +213,7 @@ class SweepReport:
     previous_state: int = 0
     new_state: int = 0
     recovered_logs: int = 0
+    torn_blocks: int = 0
     violations: list[str] = field(default_factory=list)
     run_seconds: float = 0.0
     commit_seconds: float = 0.0
@@ -264,8 +265,9 @@ class Zygote:
         self.proc.wait(timeout=60)
 
 
-def state(db: Path, importer: str) -> tuple[dict[str, int], list[str], bool]:
-    """Open the knowledge base as a command would; return counts, violations, recovered."""
+def state(db: Path, importer: str) -> tuple[dict[str, int], list[str], bool, int]:
+    """Open the knowledge base as a command would; return counts, violations, whether a log
+    already checkpointed was set aside, and the number of torn metadata blocks repaired."""
     import duckdb
 
     from territoria.kb import connect
@@ -300,13 +302,17 @@ def state(db: Path, importer: str) -> tuple[dict[str, int], list[str], bool]:
             if n:
                 problems.append(f"{n} row(s) of {table} without their source")
     except duckdb.Error as exc:
-        return {}, [f"knowledge base unreadable: {exc}"], False
+        return {}, [f"knowledge base unreadable: {exc}"], False, 0
     finally:
         con.close()
     recovered = had_log and any(db.parent.glob(db.name + ".wal.discarded-*"))
     for stale in db.parent.glob(db.name + ".wal.discarded-*"):
         stale.unlink()
-    return counts, problems, recovered
+    torn = 0
+    for record in db.parent.glob(db.name + ".torn-*.json"):  # torn metadata blocks repaired
+        torn += len(json.loads(record.read_text(encoding="utf-8")))
+        record.unlink()
+    return counts, problems, recovered, torn
 
 
 def sweep(
@@ -334,7 +340,7 @@ def sweep(
         commits.append(n_commits)
         if status != 0:
             raise RuntimeError(f"calibration import of {importer} failed (status {status})")
-        counts, problems, _ = state(db, importer)
+        counts, problems, _, _ = state(db, importer)
         assert not problems, problems
         expected.append(counts)
     report.run_seconds = max(durations)
@@ -353,8 +359,9 @@ def sweep(
         report.kills += 1
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
             report.completed += 1
-        counts, problems, recovered = state(db, importer)
+        counts, problems, recovered, torn = state(db, importer)
         report.recovered_logs += int(recovered)
+        report.torn_blocks += torn
         for problem in problems:
             report.violations.append(f"kill {k} after {delay:.3f} s: {problem}")
         if counts == expected[target]:
@@ -482,7 +489,7 @@ def main() -> None:
     z = Zygote()
     print(
         f"{'importer':<11} {'kills':>5} {'done':>5} {'previous':>8} {'new':>5} "
-        f"{'recovered':>9} {'run s':>6} {'commit s':>8}  violations"
+        f"{'recovered':>9} {'torn':>4} {'run s':>6} {'commit s':>8}  violations"
     )
     failed = False
     try:
@@ -492,7 +499,7 @@ def main() -> None:
             failed |= bool(r.violations)
             print(
                 f"{r.importer:<11} {r.kills:>5} {r.completed:>5} {r.previous_state:>8} "
-                f"{r.new_state:>5} {r.recovered_logs:>9} {r.run_seconds:>6.2f} "
+                f"{r.new_state:>5} {r.recovered_logs:>9} {r.torn_blocks:>4} {r.run_seconds:>6.2f} "
                 f"{r.commit_seconds:>8.3f}  {len(r.violations)}",
                 flush=True,
             )

@@ -38,7 +38,8 @@ def test_kill_sweep_leaves_previous_or_new_state(
     print(
         f"\n{importer}: {report.kills} kills, {report.previous_state} left the previous state, "
         f"{report.new_state} the new one, {report.recovered_logs} logs already checkpointed "
-        f"set aside; run {report.run_seconds:.2f} s"
+        f"set aside, {report.torn_blocks} torn metadata blocks repaired; "
+        f"run {report.run_seconds:.2f} s"
     )
     assert report.kills == KILLS
     assert report.violations == []

@@ -15,7 +15,10 @@ the file with its log (both read-only, nothing written). If the log brings a new
 it holds commits the file lacks: it is kept and replayed as usual. If it brings none, the file
 alone already holds every committed transaction, and the log is set aside (renamed
 ``.wal.discarded-<time>``) instead of being replayed onto it; if it cannot be replayed at all,
-the file alone -- the state of the last complete checkpoint -- is the state. Either way the
+the file alone -- the state of the last complete checkpoint -- is the state. A kill can also
+tear a metadata block DuckDB was rewriting in place during the checkpoint: its checksum is
+repaired first, the file alone then opens at its last complete checkpoint
+(:mod:`territoria.kb._torn`). Either way the
 knowledge base is a complete committed state, never a mix. This holds because every write
 goes through :func:`territoria.kb.transaction` (an auto-committed statement outside it could
 be set aside with such a log). tests/kill_sweep.py measures both: with and without recovery.
@@ -33,6 +36,8 @@ from pathlib import Path
 
 import duckdb
 
+from territoria.kb._torn import repair_torn_metadata
+
 __all__ = ["RecoveryReport", "recover"]
 
 log = logging.getLogger("territoria.kb")
@@ -46,6 +51,8 @@ class RecoveryReport:
     log_generation: int | None
     kept_log: bool
     discarded: Path | None
+    #: metadata blocks torn by the crash whose checksum was repaired (see kb/_torn.py)
+    torn_blocks: int = 0
 
 
 def _generation(path: Path) -> int | None:
@@ -119,6 +126,7 @@ def recover(path: Path) -> RecoveryReport | None:
         aside = wal.with_name(wal.name + f".checking-{os.getpid()}")
         os.replace(wal, aside)
         try:
+            torn = len(repair_torn_metadata(path))
             file_generation = _generation(path)
         finally:
             os.replace(aside, wal)
@@ -127,7 +135,7 @@ def recover(path: Path) -> RecoveryReport | None:
             return None
         log_generation = _generation(path)
         if log_generation is not None and log_generation > file_generation:
-            return RecoveryReport(file_generation, log_generation, True, None)
+            return RecoveryReport(file_generation, log_generation, True, None, torn)
         stamp = time.strftime("%Y%m%dT%H%M%S")
         discarded = wal.with_name(f"{wal.name}.discarded-{stamp}-{os.getpid()}")
         os.replace(wal, discarded)
@@ -139,4 +147,4 @@ def recover(path: Path) -> RecoveryReport | None:
             log_generation,
             discarded,
         )
-        return RecoveryReport(file_generation, log_generation, False, discarded)
+        return RecoveryReport(file_generation, log_generation, False, discarded, torn)
