@@ -513,8 +513,8 @@ def test_smtp_down_means_retrying_then_failed_after_the_last_attempt(
         now = (outcome.next_attempt_at or now) + timedelta(seconds=1)
     assert statuses == [("retrying", 1), ("retrying", 2), ("failed", 3)]
     [logged] = list_deliveries(mini_db)
-    assert logged.last_error is not None and "unreachable" in logged.last_error
-    assert "gave up after 3 attempts" in logged.last_error
+    assert logged.last_error is not None and "est injoignable" in logged.last_error
+    assert "abandon après 3 essais" in logged.last_error
 
 
 def test_without_an_smtp_server_e_mails_wait(mini_db: duckdb.DuckDBPyConnection) -> None:
@@ -532,7 +532,7 @@ def test_a_webhook_to_a_private_address_is_refused_without_the_setting(
     report = deliver_pending(mini_db, settings=settings(watch_allow_private=False))
     assert report.failed == 1 and receiver.received == []
     error = list_deliveries(mini_db)[0].last_error
-    assert error is not None and "loopback address 127.0.0.1" in error
+    assert error is not None and "adresse de bouclage 127.0.0.1 : refusée" in error
 
 
 def test_removing_a_subscription_drops_its_unsent_messages(
@@ -542,7 +542,7 @@ def test_removing_a_subscription_drops_its_unsent_messages(
     remove_subscription(mini_db, sub_id, user="alice")
     assert deliver_pending(mini_db, settings=settings()).outcomes == []
     [logged] = list_deliveries(mini_db)
-    assert (logged.status, logged.last_error) == ("failed", "subscription removed")
+    assert (logged.status, logged.last_error) == ("failed", "abonnement supprimé")
     assert receiver.received == []
 
 

@@ -44,7 +44,7 @@ def send_email(
     """
     message = build_email(settings, to=to, subject=subject, text=text, html=html)
     host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout
-    where = f"SMTP {host}:{port}"
+    where = f"le serveur SMTP {host}:{port}"
     try:
         client: smtplib.SMTP
         if settings.smtp_ssl:
@@ -65,14 +65,14 @@ def send_email(
         codes = [code for code, _ in exc.recipients.values()]
         code = codes[0] if codes else None
         raise DeliveryFailed(
-            f"{where} refused the address {to!r}: {exc.recipients}",
+            f"{where} a refusé l'adresse {to!r} : {exc.recipients}",
             permanent=bool(code and code >= 500),
             status=code,
         ) from None
     except smtplib.SMTPAuthenticationError as exc:  # the settings are wrong: fixable, retry
         raise DeliveryFailed(
-            f"{where} refused the login {settings.smtp_user!r} ({exc.smtp_code}): check "
-            "TERRITORIA_SMTP_USER and TERRITORIA_SMTP_PASSWORD",
+            f"{where} a refusé l'identifiant {settings.smtp_user!r} ({exc.smtp_code}) : "
+            "vérifiez TERRITORIA_SMTP_USER et TERRITORIA_SMTP_PASSWORD",
             permanent=False,
             status=exc.smtp_code,
         ) from None
@@ -83,11 +83,11 @@ def send_email(
             else str(exc.smtp_error)
         )
         raise DeliveryFailed(
-            f"{where} answered {exc.smtp_code} {text_reply}",
+            f"{where} a répondu {exc.smtp_code} {text_reply}",
             permanent=exc.smtp_code >= 500,
             status=exc.smtp_code,
         ) from None
     except (smtplib.SMTPException, OSError) as exc:  # refused, unreachable, timed out, TLS
         raise DeliveryFailed(
-            f"{where} unreachable: {type(exc).__name__}: {exc}", permanent=False
+            f"{where} est injoignable : {type(exc).__name__} : {exc}", permanent=False
         ) from None

@@ -65,16 +65,16 @@ def post_json(settings: Settings, *, url: str, body: bytes, secret: str | None) 
             )
             response = client.send(request)
     except httpx.TimeoutException as exc:
-        msg = f"webhook {url} timed out: {exc or 'no answer'}"
+        msg = f"le webhook {url} n'a pas répondu à temps : {exc or 'aucune réponse'}"
         raise DeliveryFailed(msg, permanent=False) from None
     except httpx.HTTPError as exc:
-        msg = f"webhook {url} unreachable: {type(exc).__name__}: {exc}"
+        msg = f"le webhook {url} est injoignable : {type(exc).__name__} : {exc}"
         raise DeliveryFailed(msg, permanent=False) from None
     code = response.status_code
     if 200 <= code < 300:
         return code
-    reply = f"webhook {url} answered HTTP {code} {response.reason_phrase}".strip()
+    reply = f"le webhook {url} a répondu HTTP {code} {response.reason_phrase}".strip()
     detail = response.text[:200].strip()
     if detail:
-        reply += f": {detail}"
+        reply += f" : {detail}"
     raise DeliveryFailed(reply, permanent=code != 429 and code < 500, status=code)

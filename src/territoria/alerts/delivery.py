@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
+from pydantic import BaseModel, ConfigDict
 
 from territoria.alerts.subscriptions import utc_now
 from territoria.errors import DeliveryFailed, InvalidSubscription
@@ -71,9 +72,10 @@ class Message:
     item_ids: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(BaseModel):
     """One message of the log and what became of it."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     subscription_id: int
@@ -94,28 +96,7 @@ class Delivery:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (times as ISO text)."""
-
-        def iso(value: datetime | None) -> str | None:
-            return value.isoformat(timespec="seconds") if value else None
-
-        return {
-            "id": self.id,
-            "subscription_id": self.subscription_id,
-            "owner": self.owner,
-            "channel": self.channel,
-            "target": self.target,
-            "kind": self.kind,
-            "dedup_key": self.dedup_key,
-            "subject": self.subject,
-            "item_ids": self.item_ids,
-            "status": self.status,
-            "attempts": self.attempts,
-            "next_attempt_at": iso(self.next_attempt_at),
-            "last_error": self.last_error,
-            "response_status": self.response_status,
-            "created_at": iso(self.created_at),
-            "sent_at": iso(self.sent_at),
-        }
+        return self.model_dump(mode="json")
 
 
 @dataclass(frozen=True)
@@ -294,8 +275,8 @@ def deliver_pending(
         report.waiting = due_messages(con, now=now, channels=("email",))
         if report.waiting:
             report.notes.append(
-                f"{report.waiting} e-mail(s) wait: no SMTP server is set "
-                "(TERRITORIA_SMTP_HOST and the other TERRITORIA_SMTP_* settings)"
+                f"{report.waiting} e-mail(s) en attente : aucun serveur SMTP n'est réglé "
+                "(TERRITORIA_SMTP_HOST et les autres réglages TERRITORIA_SMTP_*)"
             )
     if not claimed:
         return report
@@ -334,11 +315,11 @@ def _attempt(
                 settings, url=target, body=(payload or "{}").encode(), secret=secret
             )
         else:
-            msg = f"unknown channel {channel!r}"
+            msg = f"canal inconnu {channel!r}"
             raise InvalidSubscription(msg)
     except DeliveryFailed as exc:
         if exc.permanent or attempts >= settings.alerts_max_attempts:
-            error = str(exc) if exc.permanent else f"{exc} (gave up after {attempts} attempts)"
+            error = str(exc) if exc.permanent else f"{exc} (abandon après {attempts} essais)"
             return DeliveryOutcome(
                 delivery_id, channel, target, "failed", attempts, error, exc.status
             )
@@ -371,6 +352,26 @@ def _record(cur: duckdb.DuckDBPyConnection, outcome: DeliveryOutcome, *, now: da
     )
 
 
+_LOG_COLUMNS = (
+    "d.id",
+    "d.subscription_id",
+    "s.owner",
+    "s.channel",
+    "s.target",
+    "d.kind",
+    "d.dedup_key",
+    "d.subject",
+    "d.item_ids",
+    "d.status",
+    "d.attempts",
+    "d.next_attempt_at",
+    "d.last_error",
+    "d.response_status",
+    "d.created_at",
+    "d.sent_at",
+)
+
+
 def list_deliveries(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -390,33 +391,13 @@ def list_deliveries(
     if status is not None and status not in STATUSES:
         msg = f"unknown delivery status {status!r}: expected one of {', '.join(STATUSES)}"
         raise InvalidSubscription(msg)
+    columns = ", ".join(_LOG_COLUMNS)
     rows = con.execute(
-        "SELECT d.id, d.subscription_id, s.owner, s.channel, s.target, d.kind, d.dedup_key, "
-        "d.subject, d.item_ids, d.status, d.attempts, d.next_attempt_at, d.last_error, "
-        "d.response_status, d.created_at, d.sent_at FROM alert_delivery d "
+        f"SELECT {columns} FROM alert_delivery d "
         "JOIN alert_subscription s ON s.id = d.subscription_id "
         "WHERE (? IS NULL OR s.owner = ?) AND (? IS NULL OR d.status = ?) "
         "AND (? IS NULL OR d.subscription_id = ?) ORDER BY d.id DESC LIMIT ?",
         [owner, owner, status, status, subscription_id, subscription_id, max(1, min(limit, 10000))],
     ).fetchall()
-    return [
-        Delivery(
-            id=int(r[0]),
-            subscription_id=int(r[1]),
-            owner=r[2],
-            channel=r[3],
-            target=r[4],
-            kind=r[5],
-            dedup_key=r[6],
-            subject=r[7],
-            item_ids=[int(i) for i in r[8] or []],
-            status=r[9],
-            attempts=int(r[10]),
-            next_attempt_at=r[11],
-            last_error=r[12],
-            response_status=r[13],
-            created_at=r[14],
-            sent_at=r[15],
-        )
-        for r in rows
-    ]
+    names = [c.split(".")[1] for c in _LOG_COLUMNS]
+    return [Delivery.model_validate(dict(zip(names, r, strict=True))) for r in rows]

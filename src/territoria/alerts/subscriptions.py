@@ -16,12 +16,12 @@ import json
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import duckdb
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from territoria.errors import InvalidSubscription, UnknownSubscription
 from territoria.kb._transaction import transaction
@@ -65,9 +65,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-@dataclass(frozen=True)
-class Subscription:
-    """One alert subscription (the webhook secret is never serialised)."""
+class Subscription(BaseModel):
+    """One alert subscription (the webhook secret is never serialised: ``signed`` says
+    whether there is one)."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     owner: str
@@ -83,50 +85,26 @@ class Subscription:
     created_at: datetime
     deleted_at: datetime | None = None
     deleted_by: str | None = None
-    secret: str | None = field(default=None, repr=False)
+    secret: str | None = Field(default=None, exclude=True, repr=False)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def signed(self) -> bool:
+        """Whether webhook bodies are signed (the subscription has a secret)."""
+        return self.secret is not None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form, without the secret (``signed`` says whether there is one)."""
-        return {
-            "id": self.id,
-            "owner": self.owner,
-            "name": self.name,
-            "subject": self.subject,
-            "channel": self.channel,
-            "target": self.target,
-            "frequency": self.frequency,
-            "filters": self.filters,
-            "language": self.language,
-            "signed": self.secret is not None,
-            "last_digest_at": _iso(self.last_digest_at),
-            "created_by": self.created_by,
-            "created_at": _iso(self.created_at),
-            "deleted_at": _iso(self.deleted_at),
-        }
+        """JSON-able form, without the secret."""
+        return self.model_dump(mode="json")
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value else None
+_FIELDS = tuple(c.strip() for c in _COLUMNS.split(","))
 
 
 def _from_row(row: tuple[Any, ...]) -> Subscription:
-    return Subscription(
-        id=int(row[0]),
-        owner=row[1],
-        name=row[2],
-        subject=row[3],
-        channel=cast(Channel, row[4]),
-        target=row[5],
-        frequency=cast(Frequency, row[6]),
-        filters=json.loads(row[7] or "{}"),
-        secret=row[8],
-        language=row[9],
-        last_digest_at=row[10],
-        created_by=row[11],
-        created_at=row[12],
-        deleted_at=row[13],
-        deleted_by=row[14],
-    )
+    data = dict(zip(_FIELDS, row, strict=True))
+    data["filters"] = json.loads(data["filters"] or "{}")
+    return Subscription.model_validate(data)
 
 
 def check_target(channel: str, target: str) -> str:
@@ -272,7 +250,7 @@ def remove_subscription(
     con: duckdb.DuckDBPyConnection, subscription_id: int, *, user: str, admin: bool = False
 ) -> Subscription:
     """Remove a subscription softly (its owner, or an administrator); its messages not yet
-    sent are dropped from the queue (marked failed: 'subscription removed').
+    sent are dropped from the queue (marked failed: 'abonnement supprimé', as the log shows it).
 
     Raises
     ------
@@ -290,7 +268,7 @@ def remove_subscription(
             [now, user, subscription_id],
         )
         con.execute(
-            "UPDATE alert_delivery SET status = 'failed', last_error = 'subscription removed', "
+            "UPDATE alert_delivery SET status = 'failed', last_error = 'abonnement supprimé', "
             "next_attempt_at = NULL WHERE subscription_id = ? AND status IN ('pending', "
             "'retrying')",
             [subscription_id],

@@ -40,6 +40,14 @@ def register(watch: typer.Typer) -> None:
     watch.command("digest")(digest_command)
 
 
+def _table(title: str, columns: str) -> Table:
+    """A table with a French title and the comma-separated column names."""
+    table = Table(title=title, title_justify="left")
+    for column in columns.split(", "):
+        table.add_column(column)
+    return table
+
+
 def _when(value: object) -> str:
     from datetime import datetime
 
@@ -164,18 +172,10 @@ def list_command(
     if not subs:
         console.print("aucun abonnement : 'territoria watch alerts add --email ADRESSE'")
         return
-    table = Table(title="Abonnements aux alertes", title_justify="left")
-    for column in (
-        "id",
-        "nom",
-        "propriétaire",
-        "canal",
-        "destinataire",
-        "fréquence",
-        "filtres",
-        "dernier résumé",
-    ):
-        table.add_column(column)
+    table = _table(
+        "Abonnements aux alertes",
+        "id, nom, propriétaire, canal, destinataire, fréquence, filtres, dernier résumé",
+    )
     for s in subs:
         table.add_row(
             str(s.id),
@@ -228,18 +228,10 @@ def deliveries_command(
     if not rows:
         console.print("aucun message dans le journal des envois")
         return
-    table = Table(title="Journal des envois", title_justify="left")
-    for column in (
-        "id",
-        "abonnement",
-        "objet",
-        "statut",
-        "essais",
-        "prochain essai",
-        "envoyé le",
-        "dernière erreur",
-    ):
-        table.add_column(column)
+    table = _table(
+        "Journal des envois",
+        "id, abonnement, objet, statut, essais, prochain essai, envoyé le, dernière erreur",
+    )
     for d in rows:
         table.add_row(
             str(d.id),
@@ -267,12 +259,8 @@ def _print_delivery(report: DeliveryReport) -> None:
                 f"{_STATUS[outcome.status]} — {outcome.error}",
                 highlight=False,
             )
-    if report.waiting:
-        console.print(
-            f"{report.waiting} e-mail(s) en attente : aucun serveur SMTP n'est réglé "
-            "(TERRITORIA_SMTP_HOST et les autres réglages TERRITORIA_SMTP_*)",
-            highlight=False,
-        )
+    for note in report.notes:
+        console.print(note, highlight=False)
 
 
 @alerts.command("send")

@@ -13,9 +13,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from territoria.accounts import User
-from territoria.alerts.delivery import deliver_pending, due_messages, list_deliveries
+from territoria.alerts.delivery import Delivery, deliver_pending, due_messages, list_deliveries
 from territoria.alerts.digest import build_due_digests, digests_due
-from territoria.alerts.subscriptions import list_subscriptions, remove_subscription
+from territoria.alerts.subscriptions import (
+    Subscription,
+    list_subscriptions,
+    remove_subscription,
+)
 from territoria.alerts.watch import WatchFilters, add_watch_subscription
 from territoria.api._deps import AppState, Cursor, State, require
 from territoria.errors import InvalidSubscription
@@ -53,50 +57,10 @@ class AlertIn(BaseModel):
     language: Literal["fr", "en"] = "fr"
 
 
-class AlertOut(BaseModel):
-    """A subscription (its webhook secret is never shown again; ``signed`` says it has one)."""
-
-    id: int
-    owner: str
-    name: str
-    subject: str
-    channel: str
-    target: str
-    frequency: str
-    filters: dict[str, Any]
-    language: str
-    signed: bool
-    last_digest_at: str | None
-    created_by: str
-    created_at: str
-    deleted_at: str | None
-
-
-class AlertCreated(AlertOut):
+class AlertCreated(Subscription):
     """The new subscription, with its webhook secret (shown this once)."""
 
-    secret: str | None
-
-
-class DeliveryOut(BaseModel):
-    """One message of the delivery log."""
-
-    id: int
-    subscription_id: int
-    owner: str
-    channel: str
-    target: str
-    kind: str
-    dedup_key: str
-    subject: str
-    item_ids: list[int]
-    status: str
-    attempts: int
-    next_attempt_at: str | None
-    last_error: str | None
-    response_status: int | None
-    created_at: str
-    sent_at: str | None
+    secret: str | None = None
 
 
 def _owner(user: User, everyone: bool) -> str | None:
@@ -104,17 +68,17 @@ def _owner(user: User, everyone: bool) -> str | None:
     return None if everyone and user.can("admin") else user.name
 
 
-@router.get("/alerts", summary="Your watch alert subscriptions", response_model=list[AlertOut])
+@router.get("/alerts", summary="Your watch alert subscriptions", response_model=list[Subscription])
 def alerts(
     cur: Cursor,
     user: Reader,
     everyone: Annotated[
         bool, Query(alias="all", description="Administrators: everyone's subscriptions.")
     ] = False,
-) -> list[AlertOut]:
+) -> list[Subscription]:
     """Return your subscriptions (everyone's for an administrator with ``all=true``)."""
     subs = list_subscriptions(cur, owner=_owner(user, everyone), subject="watch")
-    return [AlertOut.model_validate(s.to_dict()) for s in subs]
+    return subs
 
 
 @router.post(
@@ -140,7 +104,7 @@ def subscribe(body: AlertIn, state: State, user: Reader) -> AlertCreated:
             language=body.language,
             name=body.name,
         )
-    return AlertCreated.model_validate({**sub.to_dict(), "secret": sub.secret})
+    return AlertCreated.model_validate({**sub.model_dump(), "secret": sub.secret})
 
 
 @router.delete(
@@ -156,9 +120,7 @@ def unsubscribe(subscription_id: SubscriptionId, state: State, user: Reader) -> 
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get(
-    "/deliveries", summary="The delivery log of your alerts", response_model=list[DeliveryOut]
-)
+@router.get("/deliveries", summary="The delivery log of your alerts", response_model=list[Delivery])
 def deliveries(
     cur: Cursor,
     user: Reader,
@@ -171,17 +133,16 @@ def deliveries(
     everyone: Annotated[
         bool, Query(alias="all", description="Administrators: everyone's messages.")
     ] = False,
-) -> list[DeliveryOut]:
+) -> list[Delivery]:
     """Return the messages sent or to send for your subscriptions, newest first, with their
     status, attempts, next attempt and last error."""
-    rows = list_deliveries(
+    return list_deliveries(
         cur,
         owner=_owner(user, everyone),
         status=status_filter,
         subscription_id=subscription_id,
         limit=limit,
     )
-    return [DeliveryOut.model_validate(d.to_dict()) for d in rows]
 
 
 #: Who the digest job's writes are attributed to in the audit log.
