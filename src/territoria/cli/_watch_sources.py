@@ -4,7 +4,6 @@ the watch's sources and fetching them now."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -18,12 +17,11 @@ from territoria.cli._common import (
     console,
     context,
     handle_errors,
+    open_kb,
     print_json,
 )
 
 if TYPE_CHECKING:
-    import duckdb
-
     from territoria.watch.fetch import FetchReport, Target
 
 sources = typer.Typer(
@@ -39,17 +37,6 @@ def register(watch: typer.Typer) -> None:
     """Add ``sources`` and ``fetch`` to ``territoria watch``."""
     watch.add_typer(sources, name="sources")
     watch.command("fetch")(fetch_command)
-
-
-@contextlib.contextmanager
-def _kb(db: Path | None, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    ctx = context(db)
-    with handle_errors():
-        con = ctx.connect(read_only=read_only)
-        try:
-            yield con
-        finally:
-            con.close()
 
 
 def _when(value: datetime | None) -> str:
@@ -78,7 +65,7 @@ def add_command(
     INTERVAL minutes. A page's first fetch records its text; later changes become items."""
     from territoria.watch.sources import KIND_LABELS, add_source
 
-    with _kb(db) as con:
+    with open_kb(db) as con:
         source = add_source(
             con,
             address,
@@ -107,7 +94,7 @@ def list_command(
     """List the sources with their last status, consecutive failures and next fetch."""
     from territoria.watch.sources import KIND_LABELS, STATUS_LABELS, list_sources
 
-    with _kb(db, read_only=True) as con:
+    with open_kb(db, read_only=True) as con:
         found = list_sources(con, deleted=deleted)
     if json_output:
         print_json([s.to_dict() for s in found])
@@ -152,7 +139,7 @@ def remove_command(
     """Remove a source: it is no longer fetched; its items stay (the removal is audited)."""
     from territoria.watch.sources import remove_source
 
-    with _kb(db) as con:
+    with open_kb(db) as con:
         source = remove_source(con, source_id)
     console.print(f"source {source.id} « {source.name} » supprimée", highlight=False)
 
@@ -170,7 +157,7 @@ def import_command(
 
     with handle_errors():
         data = path.read_bytes()
-    with _kb(db) as con:
+    with open_kb(db) as con:
         done = import_opml(con, data, interval=interval)
     if json_output:
         print_json({"added": [s.to_dict() for s in done.added], "skipped": done.skipped})
@@ -190,7 +177,7 @@ def export_command(
     """Write the feed sources as an OPML 2.0 file (tags as categories)."""
     from territoria.watch.sources import export_opml
 
-    with _kb(db, read_only=True) as con:
+    with open_kb(db, read_only=True) as con:
         text = export_opml(con)
     if output is None:
         typer.echo(text, nl=False)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from territoria.errors import InvalidWatchSource, UnknownWatchSource
 from territoria.kb._transaction import transaction
@@ -64,20 +66,18 @@ _MAX_URL = 2000
 _MAX_TAG = 60
 _MAX_TAGS = 20
 
-_COLUMNS = (
-    "id, kind, url, name, selector, interval_minutes, tags, etag, last_modified, content_hash, "
-    "content_text, last_fetch_at, next_fetch_at, last_status, last_error, failures, "
-    "created_by, created_at, deleted_at, deleted_by"
-)
-
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(tz=dt.UTC).replace(tzinfo=None)
 
 
-@dataclass(frozen=True)
-class WatchSource:
-    """One row of ``watch_source``: a source and its fetching state (times in naive UTC)."""
+class WatchSource(BaseModel):
+    """One row of ``watch_source``: a source and its fetching state (times in naive UTC).
+
+    ``content_text`` (a page's watched text) is left out of the serialised form.
+    """
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     kind: str
@@ -88,8 +88,8 @@ class WatchSource:
     tags: list[str]
     etag: str | None
     last_modified: str | None
-    content_hash: str | None
-    content_text: str | None
+    content_hash: str | None = Field(exclude=True)
+    content_text: str | None = Field(exclude=True)
     last_fetch_at: dt.datetime | None
     next_fetch_at: dt.datetime | None
     last_status: str | None
@@ -102,17 +102,14 @@ class WatchSource:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form without the watched text (times as ISO text)."""
-        data = asdict(self)
-        data.pop("content_text")
-        for key, value in data.items():
-            if isinstance(value, dt.datetime):
-                data[key] = value.isoformat(timespec="seconds")
-        return data
+        return self.model_dump(mode="json")
 
 
-@dataclass(frozen=True)
-class FetchLogEntry:
-    """One fetch attempt of a source (a row of ``watch_fetch``)."""
+class FetchLogEntry(BaseModel):
+    """One fetch attempt of a source (a row of ``watch_fetch``; status: ok, not_modified,
+    error, refused, robots, timeout, too_large, malformed)."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     source_id: int
@@ -137,10 +134,17 @@ class OpmlImport:
     skipped: list[str] = field(default_factory=list)
 
 
+_FIELDS = tuple(WatchSource.model_fields)
+_FETCH_FIELDS = tuple(FetchLogEntry.model_fields)
+
+
 def _from_row(row: Sequence[Any]) -> WatchSource:
-    values = list(row)
-    values[6] = list(values[6] or [])
-    return WatchSource(*values)
+    values = dict(zip(_FIELDS, row, strict=True))
+    values["tags"] = list(values["tags"] or [])
+    return WatchSource(**values)
+
+
+_COLUMNS = ", ".join(_FIELDS)
 
 
 def get_source(
@@ -153,7 +157,7 @@ def get_source(
     UnknownWatchSource
     """
     row = con.execute(f"SELECT {_COLUMNS} FROM watch_source WHERE id = ?", [source_id]).fetchone()
-    if row is None or (row[18] is not None and not deleted):
+    if row is None or (row[_FIELDS.index("deleted_at")] is not None and not deleted):
         msg = f"no watch source {source_id!r}: 'territoria watch sources list' shows their ids"
         raise UnknownWatchSource(msg)
     return _from_row(row)
@@ -366,12 +370,11 @@ def list_fetches(
     """
     get_source(con, source_id, deleted=True)
     rows = con.execute(
-        "SELECT id, source_id, started_at, finished_at, status, http_status, attempt, "
-        "items_new, items_duplicate, items_unchanged, bytes, error, job_id FROM watch_fetch "
+        f"SELECT {', '.join(_FETCH_FIELDS)} FROM watch_fetch "
         "WHERE source_id = ? ORDER BY started_at DESC, id DESC LIMIT ?",
         [source_id, max(1, min(limit, 1000))],
     ).fetchall()
-    return [FetchLogEntry(*r) for r in rows]
+    return [FetchLogEntry(**dict(zip(_FETCH_FIELDS, r, strict=True))) for r in rows]
 
 
 def import_opml(

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -40,53 +39,6 @@ class SourceIn(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=20)
 
 
-class SourceOut(BaseModel):
-    """A source and its fetching state (times in UTC)."""
-
-    id: int
-    kind: str
-    url: str
-    name: str
-    selector: str | None
-    interval_minutes: int
-    tags: list[str]
-    etag: str | None
-    last_modified: str | None
-    last_fetch_at: dt.datetime | None
-    next_fetch_at: dt.datetime | None
-    last_status: str | None
-    last_error: str | None
-    failures: int
-    created_by: str
-    created_at: dt.datetime
-    deleted_at: dt.datetime | None = None
-
-    @classmethod
-    def of(cls, source: lib.WatchSource) -> SourceOut:
-        """The response for ``source``."""
-        return cls.model_validate(
-            {k: getattr(source, k) for k in cls.model_fields}, from_attributes=False
-        )
-
-
-class FetchOut(BaseModel):
-    """One fetch attempt of a source (status: ok, not_modified, error, refused, robots,
-    timeout, too_large, malformed)."""
-
-    id: int
-    source_id: int
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
-    status: str
-    http_status: int | None
-    attempt: int
-    items_new: int
-    items_duplicate: int
-    items_unchanged: int
-    bytes: int | None
-    error: str | None
-
-
 class FetchIn(BaseModel):
     """What to fetch: one source, or every due source (``source_id`` left out)."""
 
@@ -96,26 +48,26 @@ class FetchIn(BaseModel):
 class OpmlImportOut(BaseModel):
     """What an OPML import did."""
 
-    added: list[SourceOut]
+    added: list[lib.WatchSource]
     skipped: list[str]
 
 
-@router.get("/sources", summary="Watch sources", response_model=list[SourceOut])
+@router.get("/sources", summary="Watch sources", response_model=list[lib.WatchSource])
 def sources(
     cur: Cursor,
     deleted: Annotated[bool, Query(description="List the deleted ones instead.")] = False,
-) -> list[SourceOut]:
+) -> list[lib.WatchSource]:
     """Return the sources with their last status, failures and next fetch."""
-    return [SourceOut.of(s) for s in lib.list_sources(cur, deleted=deleted)]
+    return lib.list_sources(cur, deleted=deleted)
 
 
 @router.post(
     "/sources",
     status_code=status.HTTP_201_CREATED,
     summary="Add a watch source",
-    response_model=SourceOut,
+    response_model=lib.WatchSource,
 )
-def add(body: SourceIn, state: State, user: Writer) -> SourceOut:
+def add(body: SourceIn, state: State, user: Writer) -> lib.WatchSource:
     """Add a source (422 with the reason for a bad address, kind, folder or selector)."""
     with state.db.writer(actor=f"web:{user.name}") as cur:
         source = lib.add_source(
@@ -128,7 +80,7 @@ def add(body: SourceIn, state: State, user: Writer) -> SourceOut:
             tags=body.tags,
             created_by=user.name,
         )
-    return SourceOut.of(source)
+    return source
 
 
 @router.delete(
@@ -146,18 +98,15 @@ def remove(source_id: SourceId, state: State, user: Writer) -> Response:
 @router.get(
     "/sources/{source_id}/fetches",
     summary="A source's fetch log",
-    response_model=list[FetchOut],
+    response_model=list[lib.FetchLogEntry],
 )
 def fetches(
     cur: Cursor,
     source_id: SourceId,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-) -> list[FetchOut]:
+) -> list[lib.FetchLogEntry]:
     """Return the latest fetch attempts of a source, newest first."""
-    return [
-        FetchOut.model_validate(e, from_attributes=True)
-        for e in lib.list_fetches(cur, source_id, limit=limit)
-    ]
+    return lib.list_fetches(cur, source_id, limit=limit)
 
 
 @router.get(
@@ -196,7 +145,7 @@ async def import_opml(request: Request, state: State, user: Writer) -> OpmlImpor
     import anyio.to_thread
 
     done = await anyio.to_thread.run_sync(run)
-    return OpmlImportOut(added=[SourceOut.of(s) for s in done.added], skipped=done.skipped)
+    return OpmlImportOut(added=done.added, skipped=done.skipped)
 
 
 @router.post(
