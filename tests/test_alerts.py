@@ -671,3 +671,40 @@ def test_the_api_subscribes_lists_its_own_and_removes(web: dict[str, Any]) -> No
     assert analyst.get("/api/v1/watch/alerts").json() == []
     assert analyst.get("/api/v1/watch/deliveries").json() == []
     assert analyst.get("/api/v1/watch/deliveries?status=lost").status_code == 422
+
+
+# ------------------------------------------------------------------ with the ingest pipeline
+
+
+def test_an_item_ingested_by_the_watch_pipeline_is_alerted_once_by_e_mail(
+    mini_db: duckdb.DuckDBPyConnection, smtp: tuple[_Mailbox, int]
+) -> None:
+    from territoria.watch._model import Document
+    from territoria.watch.pipeline import ingest
+
+    box, port = smtp
+    con = mini_db
+    source = add_source(con, "Dossier de presse (test)")
+    sub = add_watch_subscription(
+        con, owner="alice", channel="email", target="alice@rennes.fr",
+        filters=WatchFilters(territory=("departement", "35")),
+    )  # fmt: skip
+    text = (
+        "Le budget du tramway adopté. Le conseil municipal de Rennes a voté mardi le budget "
+        "de la ligne de tramway. La maire Nathalie Appéré a salué un vote historique pour "
+        "l'Ille-et-Vilaine."
+    )
+    doc = Document(source_id=source, kind="document", url="https://example.fr/tram.txt",
+                   fetched_at=utc_now(), body=text.encode(), content_type="text/plain")  # fmt: skip
+    report = ingest(con, [doc])
+    assert report.new == 1 and report.alerts == 1
+    again = ingest(con, [doc])  # the same document again: no new item, no new alert
+    assert again.new == 0 and again.alerts == 0
+    sent = deliver_pending(con, settings=settings(port))
+    assert sent.sent == 1 and len(box.messages) == 1
+    body = box.messages[0].get_body(("plain",))
+    assert body is not None
+    content = body.get_content()
+    assert "Territoires : Ille-et-Vilaine (département)" in content
+    assert "Personnes : Nathalie Appéré" in content
+    assert [d.subscription_id for d in list_deliveries(con)] == [sub.id]

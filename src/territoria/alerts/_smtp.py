@@ -21,7 +21,8 @@ def build_email(
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = to
-    message["Subject"] = subject
+    # a title with a line break would be a header injection: e-mail headers are one line
+    message["Subject"] = " ".join(subject.split())
     message["Date"] = formatdate(localtime=False, usegmt=True)
     domain = settings.smtp_from.rpartition("@")[2] or "localhost"
     message["Message-ID"] = make_msgid(domain=domain)

@@ -379,7 +379,7 @@ def _alert(sub: Subscription, card: ItemCard) -> Message:
         subscription_id=sub.id,
         kind="alert",
         dedup_key=f"item:{card.id}",
-        subject=words["subject"].format(title=card.title)[:250],
+        subject=" ".join(words["subject"].format(title=card.title).split())[:250],
         body_text=text + "\n",
         body_html=render_alert_html(sub, card) if sub.channel == "email" else None,
         payload=json.dumps(payload, ensure_ascii=False) if sub.channel == "webhook" else None,
