@@ -590,3 +590,28 @@ def test_bad_input_is_logged_per_source_never_a_crash(
     assert logged[empty.id] == "la page n'a aucun texte à surveiller"
     assert "dépasse 1\u202f000 octets" in (logged[big.id] or "")
     assert mini_db.execute("SELECT count(*) FROM watch_item").fetchone() == (0,)
+
+
+def test_sitemap_end_to_end_takes_the_rest_at_the_next_fetch(
+    site: Site, mini_db: duckdb.DuckDBPyConnection
+) -> None:
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    topics = ["budget de Rennes", "port de Saint-Malo", "lycée de Vitré"]
+    urls = ""
+    for i, topic in enumerate(topics):
+        path = f"/actu/{i}.html"
+        urls += f"<url><loc>{site.url(path)}</loc><lastmod>2026-11-0{i + 1}</lastmod></url>"
+        page = f"<html><head><title>{topic}</title></head><body><p>Article sur le {topic}.</p>"
+        site.routes[path] = (200, {"Content-Type": "text/html"}, page.encode())
+    site.routes["/sitemap.xml"] = (200, {}, f"<urlset {ns}>{urls}</urlset>".encode())
+    source = add_source(mini_db, site.url("/sitemap.xml"), kind="sitemap")
+    options = settings(watch_max_documents=2)
+    first = fetch_source(mini_db, source.id, settings=options, now=NOW).sources[0]
+    second = fetch_source(mini_db, source.id, settings=options, now=NOW).sources[0]
+    third = fetch_source(mini_db, source.id, settings=options, now=NOW).sources[0]
+    assert [(r.new, r.unchanged) for r in (first, second, third)] == [(2, 0), (1, 2), (0, 3)]
+    stored = mini_db.execute(
+        "SELECT url FROM watch_item WHERE source_id = ? ORDER BY id", [source.id]
+    ).fetchall()
+    assert [u for (u,) in stored] == [site.url(f"/actu/{i}.html") for i in (2, 1, 0)]
+    assert all(len(site.hits(f"/actu/{i}.html")) == 1 for i in range(3))
