@@ -46,7 +46,8 @@ class Burst:
     end: int
     weight: float
     observed: float  # relevant items over the run
-    expected: float  # what the usual rate gives over the run
+    expected: float  # what the usual rate p0 gives over the run, given the day's totals
+    usual: float  # relevant items a day on the series' days in the usual state
 
 
 def _costs(r: FloatArray, d: FloatArray, p: FloatArray) -> FloatArray:
@@ -128,6 +129,10 @@ def bursts(
     saving = np.cumsum(np.pad(cost0 - cost1, ((0, 0), (1, 0))), axis=1)
     found_r = np.cumsum(np.pad(r, ((0, 0), (1, 0))), axis=1)
     found_d = np.cumsum(np.pad(d, ((0, 0), (1, 0))), axis=1)
+    calm = ~path
+    calm_days = calm.sum(axis=1)
+    usual = np.divide((r * calm).sum(axis=1), calm_days, out=np.zeros(r.shape[0]),
+                      where=calm_days > 0)  # fmt: skip
     out = []
     for (i, a), (_, b) in zip(starts, ends, strict=True):  # runs, in the same order
         observed = float(found_r[i, b] - found_r[i, a])
@@ -142,6 +147,7 @@ def bursts(
                 weight=weight,
                 observed=observed,
                 expected=float(p0[i] * (found_d[i, b] - found_d[i, a])),
+                usual=float(usual[i]),
             )
         )
     out.sort(key=lambda x: -x.weight)

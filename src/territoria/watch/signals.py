@@ -14,8 +14,10 @@ Emerging terms
     :data:`MIN_TERM_ITEMS` recent items at least; French stop words are left out.
 
 An item's day is its publication date, or its fetch date when it has none or states a later
-one. The series run from ``since`` (default: 90 days before) to ``until`` (default: the
-latest item's day).
+one. The series run from ``since`` (default: 90 days before ``until``, or the first item's day
+when later) to ``until`` (default: the latest item's day). A burst's usual volume is the
+series' mean count on its days in the usual state; its observed volume, the mean over the
+burst's days.
 """
 
 from __future__ import annotations
@@ -58,13 +60,18 @@ _SERIES_SQL: dict[str, str] = {
         "FROM watch_item_topic it JOIN watch_topic t ON t.id = it.topic_id "
         "WHERE t.deleted_at IS NULL"
     ),
+    # names as the knowledge base writes them (the link's name when the KB lacks it)
     "territory": (
-        "SELECT l.code AS key, l.level, any_value(l.name) AS label, l.item_id "
-        "FROM watch_link l WHERE l.type = 'territory' GROUP BY l.code, l.level, l.item_id"
+        "SELECT l.code AS key, l.level, coalesce(any_value(t.name), any_value(l.name)) AS label, "
+        "l.item_id FROM watch_link l "
+        "LEFT JOIN territory t ON t.level = l.level AND t.code = l.code "
+        "WHERE l.type = 'territory' GROUP BY l.code, l.level, l.item_id"
     ),
     "person": (
-        "SELECT l.code AS key, NULL AS level, any_value(l.name) AS label, l.item_id "
-        "FROM watch_link l WHERE l.type = 'person' GROUP BY l.code, l.item_id"
+        "SELECT l.code AS key, NULL AS level, coalesce(any_value(p.first_name || ' ' || "
+        "p.last_name), any_value(l.name)) AS label, l.item_id FROM watch_link l "
+        "LEFT JOIN person p ON p.id = l.code "
+        "WHERE l.type = 'person' GROUP BY l.code, l.item_id"
     ),
 }
 
@@ -100,7 +107,7 @@ class Signal:
     start: dt.date
     end: dt.date
     weight: float  # bursts: Kleinberg weight; terms: G²
-    usual: float  # bursts: items a day usually; terms: recent items expected
+    usual: float  # bursts: items a day on the series' usual days; terms: recent items expected
     observed: float  # bursts: items a day during the burst; terms: recent items found
     item_count: int
     ongoing: bool  # it lasts until the last day of the series
@@ -209,7 +216,11 @@ def _window(
             return None
         until = row[0]
     assert until is not None
-    start = since or until - dt.timedelta(days=WINDOW_DAYS - 1)
+    start = since
+    if start is None:
+        row = con.execute(f"SELECT min({_DAY}) FROM watch_item i WHERE {_LIVE}").fetchone()
+        first = row[0] if row and row[0] is not None else until
+        start = max(first, until - dt.timedelta(days=WINDOW_DAYS - 1))
     if start > until:
         msg = (
             f"la période commence le {start} après sa fin le {until} : choisir une date antérieure"
@@ -265,7 +276,7 @@ def _bursts_of(
                 start=start + dt.timedelta(days=b.start),
                 end=start + dt.timedelta(days=b.end),
                 weight=b.weight,
-                usual=b.expected / days,
+                usual=b.usual,
                 observed=b.observed / days,
                 item_count=int(b.observed),
                 ongoing=b.end == len(totals) - 1,
