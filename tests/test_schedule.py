@@ -115,3 +115,32 @@ def test_the_thread_submits_due_watch_fetches(db: Database, tmp_path: Path) -> N
         # fetched once: the source is no longer due, so no other job found anything new
         assert cur.execute("SELECT count(*) FROM watch_item").fetchone() == (1,)
         assert due_fetches(cur, datetime.now(UTC).replace(tzinfo=None) + timedelta(minutes=1)) == []
+
+
+def test_serve_runs_the_scheduler_with_the_job_runner(mini_db_path: Path, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from test_api_helpers import make_app
+
+    path = tmp_path / "served.duckdb"
+    shutil.copyfile(mini_db_path, path)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "cr.txt").write_text("Délibération du conseil municipal de Rennes sur le budget.")
+    application = make_app(path, watch_schedule_seconds=0.1)
+    state = application.state.territoria
+    with state.db.writer() as con:
+        add_source(con, str(folder), kind="folder")
+    try:
+        with TestClient(application):
+            end = time.monotonic() + 60
+            done: list[Any] = []
+            while time.monotonic() < end and not done:
+                done = [j for j in state.jobs.list("watch-fetch") if j.status == "done"]
+                time.sleep(0.1)
+        assert done, "the scheduler submitted no watch-fetch job"
+        assert done[0].owner == OWNER
+        with state.db.reader() as cur:
+            assert cur.execute("SELECT count(*) FROM watch_item").fetchone() == (1,)
+    finally:
+        state.db.close()
