@@ -269,6 +269,16 @@ def test_routes(site: Site, api_kb: Path) -> None:
                 == 404
             )
             assert client.get("/api/v1/watch/sources").json() == []
+            imported = client.post(
+                "/api/v1/watch/sources.opml",
+                content=OPML.read_bytes(),
+                headers={**headers, "Content-Type": "text/x-opml"},
+            )
+            assert imported.status_code == 200, imported.text
+            assert imported.json()["added"][0]["name"] == "Ouest-Info — Bretagne"
+            assert len(imported.json()["skipped"]) == 2
+            not_opml = client.post("/api/v1/watch/sources.opml", content=FEED, headers=headers)
+            assert not_opml.status_code == 422
     finally:
         application.state.territoria.db.close()
 
