@@ -38,9 +38,19 @@ from territoria.watch._gazetteer import PERSON_T, TERRITORY, Gazetteer
 __all__ = ["NEAR", "NIL_LOGIT", "THRESHOLD", "Mention", "resolve"]
 
 THRESHOLD = 0.5
+#: A homonym chosen in the first round informs the others from this score on.
+CONTEXT_THRESHOLD = 0.7
 NIL_LOGIT = 1.0
 #: Characters after a mention where a département or région qualifies it.
 NEAR = 45
+#: What may stand between a place and the département or région that qualifies it: "(93)",
+#: ", en Seine-Saint-Denis", " de La Réunion", " dans le Finistère", ", département du Nord".
+_QUALIFIER = re.compile(
+    r"[\s,(–-]*(?:(?:en|de|du|des|dans|à|au|aux|sur|d['’])\s*)?"
+    r"(?:(?:le|la|les|l['’])\s*)?"
+    r"(?:(?:département|région)\s+(?:de|du|des|d['’])?\s*(?:la\s+|l['’])?)?\Z",
+    re.I,
+)
 #: Weight of the log-population prior of a territory.
 POPULATION_WEIGHT = 0.5
 #: A level's own prior: the commune of Paris before the département of the same name, the
@@ -53,20 +63,28 @@ LEVEL_PRIOR = {
     "region": 0.3,
 }
 
-_LEVEL_CUES = (
+_PREP = r"(?:de |du |des |d'|d’|de la |de l'|de l’)?"
+#: Words before a place that say its level, and how much they weigh: "département du Nord",
+#: "en Mayenne" (départements and régions take "en"), "à Valence", "maire de …".
+_LEVEL_CUES: tuple[tuple[re.Pattern[str], frozenset[str], float], ...] = (
+    (re.compile(rf"(?:départements?|dép\.)\s+{_PREP}$", re.I), frozenset({"departement"}), 4.0),
+    (re.compile(rf"régions?\s+{_PREP}$", re.I), frozenset({"region"}), 4.0),
     (
-        re.compile(r"(?:départements?|dép\.)\s+(?:de |du |des |d'|d’|de la |de l'|de l’)?$", re.I),
-        "departement",
+        re.compile(rf"(?:ville|commune|maire|mairie|municipalité)\s+{_PREP}$", re.I),
+        frozenset({"commune"}),
+        2.0,
     ),
-    (re.compile(r"régions?\s+(?:de |du |des |d'|d’|de la |de l'|de l’)?$", re.I), "region"),
     (
-        re.compile(
-            r"(?:ville|commune|maire|mairie|municipalité)\s+(?:de |du |des |d'|d’|de la |"
-            r"de l'|de l’)?$",
-            re.I,
-        ),
-        "commune",
+        re.compile(r"(?:\ben|\bdans\s+(?:le|la|les|l['’]))\s*$", re.I),
+        frozenset({"departement", "region"}),
+        2.0,
     ),
+    (
+        re.compile(r"\w\s*\(\s*$"),
+        frozenset({"departement", "region"}),
+        1.5,
+    ),  # "Saint-Benoît (Vienne)"
+    (re.compile(r"(?:\bà|\bau|\baux)\s+$", re.I), frozenset({"commune"}), 1.0),
 )
 
 _FUNCTION_CUES = (
@@ -116,6 +134,8 @@ class _Context:
     #: départements and régions named themselves (not through a place inside them)
     named: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
 
+    text: str = ""
+
     def add(self, gz: Gazetteer, entity: int, start: int, source: int) -> None:
         if gz.etype[entity] == PERSON_T:
             return
@@ -132,20 +152,26 @@ class _Context:
 
     @staticmethod
     def offsets(table: dict[int, list[tuple[int, int]]], key: int, source: int) -> list[int]:
-        """Offsets of ``key``'s mentions that do not come from mention ``source``."""
+        """Offsets of ``key``'s mentions that do not come from the mentions ``source`` (a
+        group of mentions of one name)."""
         return [o for o, s in table.get(key, ()) if s != source]
 
 
 def _place_logit(
-    gz: Gazetteer, cand: int, m: Mention, ctx: _Context, cue: str | None, source: int
+    gz: Gazetteer,
+    cand: int,
+    m: Mention,
+    ctx: _Context,
+    cue: tuple[frozenset[str], float] | None,
+    source: int,
 ) -> float:
     level = gz.level[cand]
     logit = 0.0
     if gz.etype[cand] == TERRITORY:
         logit += POPULATION_WEIGHT * math.log1p(float(gz.population[cand]))
         logit += LEVEL_PRIOR.get(level or "", 0.0)
-        if cue == level:
-            logit += 4.0
+        if cue is not None and level in cue[0]:
+            logit += cue[1]
     evidence = 0.0
     for table, anchor, near, far in (
         (ctx.depts, gz.dept[cand], 6.0, 2.0),
@@ -156,7 +182,7 @@ def _place_logit(
             continue
         offsets = ctx.offsets(table, int(anchor), source)
         named = ctx.offsets(ctx.named, int(anchor), source)
-        if any(m.end <= o <= m.end + NEAR for o in named):
+        if any(m.end <= o <= m.end + NEAR and _QUALIFIER.match(ctx.text, m.end, o) for o in named):
             evidence += near
         elif offsets:
             evidence += far
@@ -168,9 +194,9 @@ def _person_logit(gz: Gazetteer, cand: int, ctx: _Context, functions: set[int]) 
     logit = float(gz.prominence[cand - gz.person_base])
     places = (
         (gz.m_commune[rows], ctx.communes, 3.0),
-        (gz.m_epci[rows], ctx.epcis, 3.0),
-        (gz.m_dept[rows], ctx.depts, 1.5),
-        (gz.m_region[rows], ctx.regions, 0.7),
+        (gz.m_epci[rows], ctx.epcis, 1.2),
+        (gz.m_dept[rows], ctx.depts, 1.0),
+        (gz.m_region[rows], ctx.regions, 0.5),
     )
     for anchors, table, weight in places:  # the closest place of a mandate the item names
         if any(int(a) in table for a in anchors if a >= 0):
@@ -187,11 +213,12 @@ def _softmax(logits: Sequence[float]) -> npt.NDArray[np.float64]:
     return out
 
 
-def _level_cue(text: str, start: int) -> str | None:
+def _level_cue(text: str, start: int) -> tuple[frozenset[str], float] | None:
+    """The levels the words before ``start`` point to, and the weight of that cue."""
     before = text[max(0, start - 30) : start]
-    for pattern, level in _LEVEL_CUES:
+    for pattern, levels, weight in _LEVEL_CUES:
         if pattern.search(before):
-            return level
+            return levels, weight
     return None
 
 
@@ -213,7 +240,7 @@ def resolve(
     ``dept_cues`` maps a département entity to the offsets of its code written in brackets
     ("(93)").
     """
-    ctx = _Context()
+    ctx = _Context(text=text)
     for dept, offsets in dept_cues.items():
         for o in offsets:
             ctx.depts.setdefault(dept, []).append((o, -1))
@@ -222,19 +249,22 @@ def resolve(
                 ctx.regions.setdefault(int(gz.region[dept]), []).append((o, -1))
     places = [i for i, m in enumerate(mentions) if gz.etype[m.candidates[0]] != PERSON_T]
     persons = [m for m in mentions if gz.etype[m.candidates[0]] == PERSON_T]
+    # mentions of one name are one question: their answers never serve as each other's context
+    groups: dict[tuple[int, ...], int] = {}
+    group = [groups.setdefault(tuple(sorted(m.candidates)), len(groups)) for m in mentions]
     for i in places:
         m = mentions[i]
         if not m.ambiguous:
-            ctx.add(gz, m.candidates[0], m.start, i)
+            ctx.add(gz, m.candidates[0], m.start, group[i])
             m.entity, m.score = m.candidates[0], m.confidence
-    # two rounds: the places chosen in the first one inform the second (never themselves)
+    # two rounds: the places chosen with confidence in the first one inform the second
     for round_ in range(2):
         for i in places:
             m = mentions[i]
             if not m.ambiguous:
                 continue
             cue = _level_cue(text, m.start)
-            p = _softmax([_place_logit(gz, c, m, ctx, cue, i) for c in m.candidates])
+            p = _softmax([_place_logit(gz, c, m, ctx, cue, group[i]) for c in m.candidates])
             best = int(p.argmax())
             m.entity = m.candidates[best]
             # a région and its single département overseas ("La Réunion") are one place
@@ -243,10 +273,10 @@ def resolve(
         if round_ == 0:
             for i in places:
                 m = mentions[i]
-                if m.ambiguous and m.score >= THRESHOLD:
+                if m.ambiguous and m.score >= CONTEXT_THRESHOLD:
                     for c in m.candidates:
                         if _nested(gz, c, m.entity):
-                            ctx.add(gz, c, m.start, i)
+                            ctx.add(gz, c, m.start, group[i])
     for m in persons:
         functions = _functions_near(text, m.start, m.end)
         logits = [_person_logit(gz, c, ctx, functions) for c in m.candidates]

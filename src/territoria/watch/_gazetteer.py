@@ -159,11 +159,11 @@ def name_forms(name: str) -> Iterator[tuple[str, int, int]]:
         bare = " ".join(words[1:])
         contractions = {"le": ("au", "du"), "les": ("aux", "des")}.get(words[0], ())
         for k in _saint_variants(bare):
-            if " " not in k and is_common(k):
-                continue  # "Le Plan" is not written "Plan"
-            yield k, BARE, 0
             for c in contractions:
                 yield f"{c} {k}", NAME, len(c) + 1
+            if " " not in k and is_common(k):
+                continue  # "Le Plan" is not written "Plan", "Le Havre" not "Havre"
+            yield k, BARE, 0
 
 
 def _preposition_forms(head: str, name: str) -> Iterator[str]:
@@ -387,7 +387,11 @@ def _body_forms(kind: str, name: str, territory_name: str | None) -> Iterator[tu
         for key in _preposition_forms(head, t):
             yield key, ORG
     if kind == "conseil_regional":
-        for variant in _saint_variants(form_key(t)):
+        words = form_key(t).split()
+        names = {" ".join(words)}
+        if len(words) > 1 and words[0] in ARTICLES:
+            names.add(" ".join(words[1:]))  # "Région Réunion"
+        for variant in {v for n in names for v in _saint_variants(n)}:
             yield f"region {variant}", ORG
     if acronym and kind in {"ars", "dreal", "ademe", "bpifrance"}:
         for variant in _saint_variants(form_key(t)):

@@ -61,6 +61,48 @@ _CIVILITY = re.compile(r"\b(?:M\.|Mme|Mlle|Monsieur|Madame)\s+((?:[A-ZÀ-Ý][\w'
 _PREV_WORD = re.compile(r"([^\W\d_][\w'’-]*)\s+$")
 _NEXT_WORD = re.compile(r"^\s+([^\W\d_][\w'’-]*)")
 _SENTENCE_END = re.compile(r"[.!?\n]")
+#: Nouns of streets and buildings named after a saint or a place without a preposition
+#: ("église Saint-Pierre", "gare Saint-Lazare", "lycée Chateaubriand"): what follows is not the
+#: commune of that name.
+ODONYMS = frozenset(
+    [
+        "rue",
+        "avenue",
+        "boulevard",
+        "bd",
+        "place",
+        "quai",
+        "allée",
+        "impasse",
+        "chemin",
+        "route",
+        "cours",
+        "square",
+        "esplanade",
+        "pont",
+        "gare",
+        "église",
+        "cathédrale",
+        "basilique",
+        "chapelle",
+        "abbaye",
+        "lycée",
+        "collège",
+        "école",
+        "université",
+        "hôpital",
+        "clinique",
+        "stade",
+        "parc",
+        "jardin",
+        "quartier",
+        "cité",
+        "résidence",
+        "centre",
+        "théâtre",
+        "musée",
+    ]
+)
 #: A commune smaller than this whose name is a common French word needs NER's confirmation.
 SMALL_COMMUNE = 5000
 
@@ -225,18 +267,19 @@ class Linker:
             single
             and is_common(surface)
             and (
-                span.start <= title_end
-                or _sentence_start(full, span.start)
+                _sentence_start(full, span.start)
                 or max(float(gz.population[e]) for e in places) < SMALL_COMMUNE
             )
         )
+        if prev and re.split(r"['’]", prev.group(1))[-1].lower() in ODONYMS:
+            return None  # "rue de Brest" keeps its "de"; "église Saint-Pierre" is a building
         if not beside_name and not common:
             return 0.97 if not single or len(surface) >= 6 else 0.92
         labels = ner.labels(span.start, span.end)
-        if "PER" in labels:
-            return None
+        if "PER" in labels or labels & {"ORG+", "MISC+", "PER+"}:
+            return None  # part of a name: "Jean Rennes", "Paris Saint-Germain", "Vendée Globe"
         if common:
-            return 0.9 if labels & {"LOC", "ORG"} else None
+            return 0.9 if labels & {"LOC", "ORG"} else None  # not part of a longer name
         return 0.9
 
     def _civilities(self, full: str, mentions: list[Mention]) -> list[Mention]:
@@ -288,8 +331,10 @@ def _written_as(mention: str, kind: int, matched: str) -> bool:
     if kind == ORG:
         if len(words) == 1 or form_key(matched).startswith("region "):
             return words[0][:1].isupper()
-        return any(w[:1].isupper() for w in words[1:])
+        return any(w[:1].isupper() for w in words)
     significant = next((w for w in words if w.lower() not in ARTICLES), words[0])
+    if len(words) == 1 and len(significant) <= 4 and significant.isupper():
+        return False  # an acronym ("ARS"), not the commune of Ars
     return significant[:1].isupper()
 
 
@@ -306,7 +351,8 @@ class _SentenceNer:
         self.done: dict[int, list[tuple[int, int, str]]] = {}
 
     def labels(self, start: int, end: int) -> set[str]:
-        """Labels of the entities that cover the span ``start:end``."""
+        """Labels of the entities that cover the span ``start:end``, with a ``+`` when the
+        entity is longer than the span."""
         s = max((m.end() for m in _SENTENCE_END.finditer(self.full, 0, start)), default=0)
         nxt = _SENTENCE_END.search(self.full, end)
         e = nxt.end() if nxt else len(self.full)
@@ -314,7 +360,11 @@ class _SentenceNer:
             with _NLP_LOCK:
                 doc = _nlp()(self.full[s:e])
             self.done[s] = [(s + ent.start_char, s + ent.end_char, ent.label_) for ent in doc.ents]
-        return {label for a, b, label in self.done[s] if a <= start and end <= b}
+        return {  # NER often takes the preposition in: "de Saint-Denis"
+            label + ("" if a >= start - 6 and b <= end + 1 else "+")
+            for a, b, label in self.done[s]
+            if a <= start and end <= b
+        }
 
 
 #: Linkers built in this process, keyed by the knowledge base's file and write generation.
