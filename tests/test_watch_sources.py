@@ -12,6 +12,8 @@ from typing import Any
 import duckdb
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from territoria.cli import app as cli_app
@@ -291,3 +293,27 @@ def _wait(client: TestClient, job_id: str, timeout: float = 60) -> dict[str, Any
             return dict(job)
         time.sleep(0.1)
     raise AssertionError("the fetch job did not finish")
+
+
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=40
+).map(str.strip)
+_TAG = _TEXT.map(lambda t: t.replace(",", " ").strip("/ ")).filter(bool)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(_TEXT.filter(bool), st.lists(_TAG, max_size=4, unique=True)),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_opml_written_then_read_gives_the_same_feeds(feeds: list[tuple[str, list[str]]]) -> None:
+    from territoria.watch._opml import Outline, parse_opml, write_opml
+
+    outlines = [
+        Outline(url=f"https://f{i}.example.org/rss?a=1&b=<2>", title=title, tags=tuple(tags))
+        for i, (title, tags) in enumerate(feeds)
+    ]
+    assert parse_opml(write_opml(outlines).encode("utf-8")) == outlines
