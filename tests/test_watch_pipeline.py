@@ -86,7 +86,7 @@ def test_story_in_two_feeds_points_to_the_first(
     kept = get_item(mini_db, original)
     assert kept.duplicate_of is None
     assert kept.canonical_url == "https://www.echo-ille-et-vilaine.example/bruz-budget"
-    assert kept.published == datetime(2026, 12, 1, 17, 0)  # 18h00 in Paris, stored in UTC
+    assert kept.published == datetime(2026, 12, 1, 17, 0, tzinfo=UTC)  # 18h00 in Paris
     assert kept.source.name == "L'Écho d'Ille-et-Vilaine"
 
 

@@ -33,7 +33,7 @@ from territoria.watch.extract import Extracted, extract
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["STAGES", "IngestReport", "ingest", "prepare"]
+__all__ = ["STAGES", "IngestReport", "Prepared", "ingest", "prepare", "store"]
 
 #: The stages whose time :attr:`IngestReport.timings` records, in order.
 STAGES = ("extraction", "linking", "dedup", "storage", "topics", "alerts")
@@ -173,6 +173,8 @@ def _store(
     ids = {i: int(row[0]) for i, row in zip(keep, first, strict=True)}
     items: list[tuple[Any, ...]] = []
     links: list[tuple[Any, ...]] = []
+    signatures: list[tuple[Any, ...]] = []
+    bands: list[tuple[Any, ...]] = []
     for i, decision in enumerate(decisions):
         if decision.status == "unchanged":
             report.unchanged += 1
@@ -193,6 +195,9 @@ def _store(
              k.end, k.mentions)
             for k in p.links
         ]  # fmt: skip
+        if c.comparable:
+            signatures.append((item_id, list(c.signature)))
+            bands += [(item_id, b, h) for b, h in enumerate(c.bands)]
         report.item_ids.append(item_id)
         if of is None:
             report.new += 1
@@ -201,6 +206,8 @@ def _store(
             report.duplicate_ids.append(item_id)
     _insert(con, "watch_item", _ITEM_COLUMNS, items, _ITEM_TYPES)
     _insert(con, "watch_link", _LINK_COLUMNS, links, _LINK_TYPES)
+    _insert(con, "watch_minhash", ("item_id", "signature"), signatures, ("BIGINT", "UBIGINT[]"))
+    _insert(con, "watch_band", ("item_id", "band", "hash"), bands, ("BIGINT", "TINYINT", "UBIGINT"))
     report.links += len(links)
     return [row[0] for row in items]
 
@@ -229,15 +236,28 @@ def ingest(
         Counts, the ids stored, the documents left out (``errors``) and the time each stage
         took.
     """
+    report = IngestReport()
+    prepared = prepare(con, documents, report)
+    store(con, prepared, report, window_days=window_days)
+    return report
+
+
+def store(
+    con: duckdb.DuckDBPyConnection,
+    prepared: Sequence[Prepared],
+    report: IngestReport,
+    *,
+    window_days: int = dedup.WINDOW_DAYS,
+) -> None:
+    """De-duplicate, store, classify and queue the alerts of prepared documents in one
+    transaction (the second half of :func:`ingest`), counting in ``report``."""
     from territoria.alerts.watch import queue_immediate
     from territoria.kb import transaction
     from territoria.kb.audit import record
     from territoria.watch.topics import classify
 
-    report = IngestReport()
-    prepared = prepare(con, documents, report)
     if not prepared:
-        return report
+        return
     with transaction(con):
         started = time.perf_counter()
         decisions = dedup.decide(con, [p.candidate for p in prepared], window_days=window_days)
@@ -245,23 +265,23 @@ def ingest(
         started = time.perf_counter()
         stored = _store(con, prepared, decisions, report)
         report.timings["storage"] += time.perf_counter() - started
-        if stored:
-            started = time.perf_counter()
-            report.topics = classify(con, stored)
-            report.timings["topics"] += time.perf_counter() - started
-            started = time.perf_counter()
-            report.alerts = queue_immediate(con, stored)
-            report.timings["alerts"] += time.perf_counter() - started
-            sources = sorted({p.item.source_id for p in prepared})
-            record(
-                con,
-                "watch.ingest",
-                target=",".join(f"source:{s}" for s in sources),
-                detail={
-                    "new": report.new,
-                    "duplicates": report.duplicates,
-                    "unchanged": report.unchanged,
-                    "errors": len(report.errors),
-                },
-            )
-    return report
+        if not stored:
+            return
+        started = time.perf_counter()
+        report.topics += classify(con, stored)
+        report.timings["topics"] += time.perf_counter() - started
+        started = time.perf_counter()
+        report.alerts += queue_immediate(con, stored)
+        report.timings["alerts"] += time.perf_counter() - started
+        sources = sorted({p.item.source_id for p in prepared})
+        record(
+            con,
+            "watch.ingest",
+            target=",".join(f"source:{s}" for s in sources),
+            detail={
+                "new": report.new,
+                "duplicates": report.duplicates,
+                "unchanged": report.unchanged,
+                "errors": len(report.errors),
+            },
+        )
