@@ -615,3 +615,15 @@ def test_sitemap_end_to_end_takes_the_rest_at_the_next_fetch(
     ).fetchall()
     assert [u for (u,) in stored] == [site.url(f"/actu/{i}.html") for i in (2, 1, 0)]
     assert all(len(site.hits(f"/actu/{i}.html")) == 1 for i in range(3))
+
+
+def test_page_encodings_http_charset_then_declaration_then_detection() -> None:
+    from territoria.watch._http import decode_text
+
+    text = "Le conseil départemental a voté la délibération sur les collèges."
+    latin = f"<html><body><p>{text}</p></body></html>".encode("cp1252")
+    declared = f'<html><head><meta charset="iso-8859-1"></head><p>{text}</p>'.encode("latin-1")
+    assert text in decode_text(latin, "windows-1252")  # the HTTP charset first
+    assert text in decode_text(declared, None)  # then the document's declaration
+    assert text in decode_text(latin, None)  # then windows-1252, as browsers read it in French
+    assert text in decode_text(latin, "no-such-charset")  # an unknown charset is passed over
