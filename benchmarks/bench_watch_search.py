@@ -10,7 +10,8 @@ projects …) and a commune of the knowledge base, three to six sentences per it
 publication date spread over 180 days; each item is linked (``watch_link``) to its communes.
 The generator is seeded: two runs write the same items.
 
-Measured, each query repeated ``--repeat`` times after one warm-up call (p50, p95, max):
+Measured, each query repeated ``--repeat`` times after one warm-up call (wall p50, p95, max,
+and CPU time of all threads, steadier on a loaded machine):
 
 - :func:`territoria.watch.search.search`: BM25-ranked, stems, accents ignored, first page of
   20 with the total, snippets; single words, two words, phrases, ``OR``, ``NOT``, a
@@ -19,7 +20,10 @@ Measured, each query repeated ``--repeat`` times after one warm-up call (p50, p9
   ranking: the least a search must do);
 - reference: DuckDB's fts extension (``match_bm25``, French stemmer, accents stripped) on the
   same items, with the time its index takes to build (it is rebuilt, not updated, when items
-  arrive; why the watch keeps its own index: see :mod:`territoria.watch.search`).
+  arrive; why the watch keeps its own index: see :mod:`territoria.watch.search`);
+- what ingest adds per batch: :func:`territoria.watch.topics.classify` of 100 new items
+  (indexing and filing) against 50 saved topics; and :func:`territoria.watch.signals.signals`
+  over the 100,000 items.
 
 Run: ``python benchmarks/bench_watch_search.py [PATH] [--items N] [--repeat N]`` (default PATH
 ``/tmp/kb/france.duckdb``; it is copied, never written). Medians depend on the machine's load:
@@ -45,7 +49,8 @@ import duckdb
 from territoria.kb import connect, transaction
 from territoria.kb._extensions import load_extensions
 from territoria.watch.search import search
-from territoria.watch.topics import classify
+from territoria.watch.signals import signals
+from territoria.watch.topics import add_topic, classify
 
 SUBJECTS = [
     "Le maire de {c}",
@@ -106,18 +111,29 @@ def sentence(rng: random.Random, communes: list[str]) -> str:
     return text.replace("{c}", rng.choice(communes))
 
 
-def _fill(con: duckdb.DuckDBPyConnection, count: int, seed: int = 11) -> float:
-    """Write ``count`` items and their links; index them; return the indexing time."""
-    rng = random.Random(seed)
-    communes = con.execute(
-        "SELECT code, name FROM territory WHERE level = 'commune' AND code LIKE '35%' "
-        "UNION ALL SELECT * FROM (SELECT code, name FROM territory WHERE level = 'commune' "
-        "ORDER BY hash(code) LIMIT 2000)"
-    ).fetchall()
+def _communes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    return [
+        (str(c), str(n))
+        for c, n in con.execute(
+            "SELECT code, name FROM territory WHERE level = 'commune' AND code LIKE '35%' "
+            "UNION ALL SELECT * FROM (SELECT code, name FROM territory WHERE level = 'commune' "
+            "ORDER BY hash(code) LIMIT 2000)"
+        ).fetchall()
+    ]
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    rng: random.Random,
+    communes: list[tuple[str, str]],
+    first: int,
+    count: int,
+) -> range:
+    """Write items ``first`` … ``first + count - 1`` and their links (one transaction)."""
     names = [n for _, n in communes]
     start_day = datetime(2026, 6, 1)
     titles, texts, published, link_items, link_codes, link_names = [], [], [], [], [], []
-    for i in range(count):
+    for i in range(first, first + count):
         picked = rng.sample(communes, 2)
         local = [picked[0][1], picked[1][1]]
         body = " ".join(sentence(rng, local) for _ in range(rng.randint(3, 6)))
@@ -125,21 +141,22 @@ def _fill(con: duckdb.DuckDBPyConnection, count: int, seed: int = 11) -> float:
         texts.append(body + " " + sentence(rng, names))
         published.append(start_day + timedelta(minutes=rng.randrange(180 * 24 * 60)))
         for code, name in picked:
-            link_items.append(i + 1)
+            link_items.append(i)
             link_codes.append(code)
             link_names.append(name)
     with transaction(con):
-        con.execute(
-            "INSERT INTO watch_source (kind, url, name, created_by, created_at) "
-            "VALUES ('feed', 'https://exemple.fr/rss', 'Banc d''essai', 'bench', now())"
-        )
+        if con.execute("SELECT count(*) FROM watch_source").fetchone() == (0,):
+            con.execute(
+                "INSERT INTO watch_source (kind, url, name, created_by, created_at) "
+                "VALUES ('feed', 'https://exemple.fr/rss', 'Banc d''essai', 'bench', now())"
+            )
         con.execute(
             "INSERT INTO watch_item (id, source_id, kind, url, canonical_url, title, text, "
             "published, fetched_at, content_hash) SELECT i, 1, 'article', "
             "'https://exemple.fr/' || i, 'https://exemple.fr/' || i, t, x, p, p, i::VARCHAR "
-            "FROM (SELECT unnest(range(1, ?)) AS i, unnest(?::VARCHAR[]) AS t, "
+            "FROM (SELECT unnest(range(?, ?)) AS i, unnest(?::VARCHAR[]) AS t, "
             "unnest(?::VARCHAR[]) AS x, unnest(?::TIMESTAMP[]) AS p)",
-            [count + 1, titles, texts, published],
+            [first, first + count, titles, texts, published],
         )
         con.execute(
             "INSERT INTO watch_link (item_id, type, level, code, name, score, mention) "
@@ -147,20 +164,51 @@ def _fill(con: duckdb.DuckDBPyConnection, count: int, seed: int = 11) -> float:
             "unnest(?::VARCHAR[]), 0.9, unnest(?::VARCHAR[])",
             [link_items, link_codes, link_names, link_names],
         )
+    return range(first, first + count)
+
+
+def _fill(con: duckdb.DuckDBPyConnection, count: int, seed: int = 11) -> float:
+    """Write ``count`` items and their links; index them as ingest does, in batches of
+    5,000; return the indexing time."""
+    rng = random.Random(seed)
+    communes = _communes(con)
+    batches = [_write(con, rng, communes, k, min(5000, count + 1 - k))
+               for k in range(1, count + 1, 5000)]  # fmt: skip
     started = time.perf_counter()
-    for chunk in range(1, count + 1, 5000):
+    for batch in batches:
         with transaction(con):
-            classify(con, range(chunk, min(chunk + 5000, count + 1)))
+            classify(con, batch)
     return time.perf_counter() - started
 
 
-def _times(call: Callable[[], Any], repeat: int) -> list[float]:
+Timing = tuple[float, float]  # wall and CPU (all threads) seconds
+
+
+def _classify_batches(con: duckdb.DuckDBPyConnection, first: int, repeat: int) -> list[Timing]:
+    """Time classify (indexing and filing) of batches of 100 new items against 50 topics."""
+    rng = random.Random(12)
+    communes = _communes(con)
+    queries = [q for _, q, o in QUERIES if not o] + BASELINE
+    for k in range(50):
+        place = ("departement", "35") if k % 5 == 0 else None
+        add_topic(con, f"Thème {k}", queries[k % len(queries)], territory=place)
+    out = []
+    for r in range(repeat):
+        batch = _write(con, rng, communes, first + 100 * r, 100)
+        with transaction(con):
+            wall, cpu = time.perf_counter(), time.process_time()
+            classify(con, batch)
+            out.append((time.perf_counter() - wall, time.process_time() - cpu))
+    return out
+
+
+def _times(call: Callable[[], Any], repeat: int) -> list[Timing]:
     call()  # warm-up
     out = []
     for _ in range(repeat):
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         call()
-        out.append(time.perf_counter() - started)
+        out.append((time.perf_counter() - wall, time.process_time() - cpu))
     return out
 
 
@@ -199,10 +247,18 @@ def _fts(con: duckdb.DuckDBPyConnection, words: str) -> None:
     ).fetchall()
 
 
-def _row(name: str, times: list[float]) -> str:
-    ms = sorted(t * 1000 for t in times)
-    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
-    return f"{name:<34} {statistics.median(ms):>8.1f} {p95:>8.1f} {ms[-1]:>8.1f}"
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def _row(name: str, times: list[Timing]) -> str:
+    wall = [w * 1000 for w, _ in times]
+    cpu = [c * 1000 for _, c in times]
+    return (
+        f"{name:<34} {statistics.median(wall):>8.1f} {_p95(wall):>8.1f} {max(wall):>8.1f} "
+        f"{statistics.median(cpu):>8.1f} {_p95(cpu):>8.1f}"
+    )
 
 
 def main() -> None:
@@ -231,15 +287,16 @@ def main() -> None:
             f"index: {terms[0] if terms else 0:,} (item, stem) rows; "
             f"{state[0] if state else 0:,} items indexed since the last rewrite in stem order"
         )
-        print(f"\n{'query (ms)':<34} {'p50':>8} {'p95':>8} {'max':>8}")
-        every: list[float] = []
+        head = f"{'wall / CPU ms':<34} {'p50':>8} {'p95':>8} {'max':>8}"
+        print(f"\n{head} {'CPU p50':>8} {'CPU p95':>8}")
+        every: list[Timing] = []
         for family, query, options in QUERIES:
             times = _times(lambda q=query, o=options: search(con, q, **o), args.repeat)
             every += times
             total = search(con, query, **options).total
             print(_row(f"{family}: {query[:22]}", times) + f"  ({total:,} items)")
         print(_row("search, all queries", every))
-        base: list[float] = []
+        base: list[Timing] = []
         for word in BASELINE:
             base += _times(lambda w=word: _baseline(con, w), args.repeat)
         print(_row("baseline ILIKE, all words", base))
@@ -251,10 +308,12 @@ def main() -> None:
                 "stemmer = 'french', strip_accents = 1, overwrite = 1)"
             )
             print(f"fts reference: index built in {time.perf_counter() - started:.1f} s")
-            ref: list[float] = []
+            ref: list[Timing] = []
             for word in BASELINE:
                 ref += _times(lambda w=word: _fts(con, w), args.repeat)
             print(_row("fts match_bm25, all words", ref))
+        print(_row("classify 100 items, 50 topics", _classify_batches(con, args.items + 1, 5)))
+        print(_row("signals, all kinds", _times(lambda: signals(con), 3)))
         con.close()
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "match_sql",
     "normalise",
     "parse",
+    "places_sql",
     "positive_stems",
     "stem",
     "tokens",
@@ -357,41 +358,68 @@ def positive_stems(node: Node) -> list[str]:
     return []
 
 
+# Two steps of membership reach every territory inside another: the knowledge base keeps
+# the derived rows (commune → région), and an arrondissement municipal sits in its commune.
 INSIDE_SQL = (
-    "WITH RECURSIVE inside(level, code) AS ("
-    " SELECT level, code FROM territory WHERE code = ? AND (? IS NULL OR level = ?)"
+    "WITH t0 AS (SELECT level, code FROM territory WHERE code = ? AND (?::VARCHAR IS NULL "
+    " OR level = ?)), "
+    "inside AS (SELECT level, code FROM t0"
     " UNION SELECT m.level, m.code FROM membership m"
-    " JOIN inside i ON m.parent_level = i.level AND m.parent_code = i.code)"
-    " SELECT l.item_id FROM watch_link l JOIN inside i ON l.level = i.level AND l.code = i.code"
-    " WHERE l.type = 'territory'"
+    "  JOIN t0 ON m.parent_level = t0.level AND m.parent_code = t0.code"
+    " UNION SELECT m2.level, m2.code FROM membership m2"
+    "  JOIN membership m1 ON m2.parent_level = m1.level AND m2.parent_code = m1.code"
+    "  JOIN t0 ON m1.parent_level = t0.level AND m1.parent_code = t0.code) "
+    "SELECT l.item_id FROM watch_link l WHERE l.type = 'territory' AND ((l.code = ? AND "
+    " (?::VARCHAR IS NULL OR l.level = ?))"
+    " OR (l.level, l.code) IN (SELECT level, code FROM inside))"
 )
 
 
 def territory_sql(code: str, level: str | None) -> tuple[str, list[Any]]:
     """SQL selecting the ids of items linked to a territory or to any territory inside it
     (a département: its communes, EPCI, cantons …), with its parameters."""
-    return INSIDE_SQL, [code, level, level]
+    return INSIDE_SQL, [code, level, level, code, level, level]
 
 
-def match_sql(node: Node, doc: str = "d", terms: str = "watch_term") -> tuple[str, list[Any]]:
+def places_sql(scope: str) -> str:
+    """SQL of ``(item_id, level, code)``: the territories the items selected by ``scope`` (a
+    condition on ``item_id``) are linked to, and every territory those lie in. Filtering a
+    batch of new items by territory then needs no walk down from each topic's territory."""
+    link = f"SELECT item_id, level, code FROM watch_link WHERE type = 'territory' AND {scope}"
+    return (
+        f"WITH l AS ({link}) SELECT item_id, level, code FROM l"
+        " UNION SELECT l.item_id, m.parent_level, m.parent_code FROM l"
+        "  JOIN membership m ON m.level = l.level AND m.code = l.code"
+        " UNION SELECT l.item_id, m2.parent_level, m2.parent_code FROM l"
+        "  JOIN membership m1 ON m1.level = l.level AND m1.code = l.code"
+        "  JOIN membership m2 ON m2.level = m1.parent_level AND m2.code = m1.parent_code"
+    )
+
+
+def match_sql(
+    node: Node, doc: str = "d", terms: str = "watch_term", places: str | None = None
+) -> tuple[str, list[Any]]:
     """A SQL condition on rows aliased ``doc`` (with an ``item_id`` column) that holds when the
     item matches ``node``, with its parameters (in order).
 
     ``terms`` names the relation of ``watch_term`` rows to look stems up in: the table itself,
     or a common table expression holding only the rows of the query's stems (faster).
+    ``places`` names a relation built by :func:`places_sql` for the rows of ``doc``; without
+    it, territory filters walk down from the territory (:func:`territory_sql`).
     """
     if isinstance(node, Term | Phrase):
         stems = node.stems
         if len(stems) == 1:
             return f"{doc}.item_id IN (SELECT item_id FROM {terms} WHERE term = ?)", [stems[0]]
-        # a run: positions shifted back by their rank in the phrase meet at the run's start
+        # a run: positions shifted back by their rank in the phrase meet at the run's start;
+        # each rank gives at most one row per (item, start), so count(*) counts the ranks
         runs = " UNION ALL ".join(
-            f"SELECT item_id, {j} AS j, unnest(positions) - {j} AS p FROM {terms} WHERE term = ?"
+            f"SELECT item_id, unnest(positions) - {j} AS p FROM {terms} WHERE term = ?"
             for j in range(len(stems))
         )
         sql = (
             f"{doc}.item_id IN (SELECT item_id FROM ({runs}) GROUP BY item_id, p "
-            f"HAVING count(DISTINCT j) = {len(stems)})"
+            f"HAVING count(*) = {len(stems)})"
         )
         return sql, list(stems)
     if isinstance(node, Filter):
@@ -401,15 +429,21 @@ def match_sql(node: Node, doc: str = "d", terms: str = "watch_term") -> tuple[st
                 " WHERE type = 'person' AND code = ?)",
                 [node.code],
             )
+        if places is not None:
+            return (
+                f"{doc}.item_id IN (SELECT item_id FROM {places} WHERE code = ? "
+                "AND (?::VARCHAR IS NULL OR level = ?))",
+                [node.code, node.level, node.level],
+            )
         sql, params = territory_sql(node.code, node.level)
         return f"{doc}.item_id IN ({sql})", params
     if isinstance(node, Not):
-        sql, params = match_sql(node.operand, doc, terms)
+        sql, params = match_sql(node.operand, doc, terms, places)
         return f"(NOT {sql})", params
     joiner = " AND " if isinstance(node, And) else " OR "
     parts, params = [], []
     for operand in node.operands:
-        sql, p = match_sql(operand, doc, terms)
+        sql, p = match_sql(operand, doc, terms, places)
         parts.append(sql)
         params.extend(p)
     return "(" + joiner.join(parts) + ")", params

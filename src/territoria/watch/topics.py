@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from territoria.errors import InvalidWatchTopic, UnknownWatchTopic
 from territoria.kb.audit import current_actor, record
-from territoria.watch.query import And, Filter, Node, all_stems, match_sql, parse
+from territoria.watch.query import And, Filter, Node, all_stems, match_sql, parse, places_sql
 from territoria.watch.search import compact, index_items, needs_compaction
 
 if TYPE_CHECKING:
@@ -280,27 +280,40 @@ def _file(
     """Insert the (item, topic) rows the items match (``None``: every live item)."""
     written = 0
     now = _now()
-    scope = "item_id IN (SELECT unnest(?::BIGINT[]))" if item_ids is not None else "true"
-    scope_params: list[Any] = [item_ids] if item_ids is not None else []
+    scope, scope_params = "true", []
+    if item_ids:
+        # the range lets the scans skip the row groups of older items (zone maps)
+        scope = "item_id BETWEEN ? AND ? AND item_id IN (SELECT unnest(?::BIGINT[]))"
+        scope_params = [min(item_ids), max(item_ids), item_ids]
     for start in range(0, len(topics), TOPICS_PER_STATEMENT):
         chunk = topics[start : start + TOPICS_PER_STATEMENT]
         stems = sorted({s for _, node in chunk for s in all_stems(node)})
         selects, params = [], []
         for topic_id, node in chunk:
-            cond, p = match_sql(node, terms="hits")
+            # a batch's territories and those they lie in; a whole reclassification walks down
+            cond, p = match_sql(node, terms="hits", places="places" if item_ids else None)
             selects.append(f"SELECT d.item_id, {topic_id} AS topic_id FROM docs d WHERE {cond}")
             params.extend(p)
-        # the index rows of the batch's items and of the topics' stems, read once
+        marks = ", ".join("?" * len(stems)) or "NULL"
         row = con.execute(
             f"WITH hits AS MATERIALIZED (SELECT * FROM watch_term WHERE {scope} "
-            " AND term IN (SELECT unnest(?::VARCHAR[]))), "
-            f"docs AS (SELECT item_id FROM watch_doc WHERE {scope}) "
-            "INSERT INTO watch_item_topic SELECT m.item_id, m.topic_id, ?::TIMESTAMP FROM ("
+            f" AND term IN ({marks})), "
+            f"docs AS MATERIALIZED (SELECT item_id FROM watch_doc WHERE {scope}), "
+            f"places AS MATERIALIZED ({places_sql(scope) if item_ids else 'SELECT 1'}) "
+            "INSERT INTO watch_item_topic SELECT item_id, topic_id, ?::TIMESTAMP FROM ("
+            "SELECT m.item_id, m.topic_id FROM ("
             + " UNION ALL ".join(selects)
             + ") m JOIN watch_item i ON i.id = m.item_id WHERE i.deleted_at IS NULL "
-            "AND NOT EXISTS (SELECT 1 FROM watch_item_topic o "
-            "WHERE o.item_id = m.item_id AND o.topic_id = m.topic_id)",
-            [*scope_params, stems, *scope_params, now, *params],
+            f"EXCEPT SELECT item_id, topic_id FROM watch_item_topic WHERE {scope})",
+            [
+                *scope_params,
+                *stems,
+                *scope_params,
+                *(scope_params if item_ids else []),
+                now,
+                *params,
+                *scope_params,
+            ],
         ).fetchone()
         written += int(row[0]) if row else 0
     return written
