@@ -3,10 +3,7 @@ setting the home territory its scope is relative to."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
@@ -17,14 +14,11 @@ from territoria.cli._common import (
     QuietOption,
     chosen_level,
     console,
-    context,
-    handle_errors,
+    open_kb,
     print_json,
 )
 
 if TYPE_CHECKING:
-    import duckdb
-
     from territoria.watch.items import ItemView
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
@@ -44,19 +38,6 @@ def register(watch: typer.Typer) -> None:
     watch.command("items")(items_command)
     watch.command("item")(item_command)
     watch.command("home")(home_command)
-
-
-@contextlib.contextmanager
-def _kb(
-    db: Path | None, quiet: bool = False, *, read_only: bool = True
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    ctx = context(db, quiet)
-    with handle_errors():
-        con = ctx.connect(read_only=read_only)
-        try:
-            yield con
-        finally:
-            con.close()
 
 
 def _when(value: datetime | None) -> str:
@@ -114,7 +95,7 @@ def items_command(
     from territoria.kb.territories import find_territory
     from territoria.watch.items import list_items, parse_since, topic_id
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet, read_only=True) as con:
         area = None
         if territory is not None:
             found = find_territory(con, territory, level=chosen_level(con, territory, level))
@@ -167,7 +148,7 @@ def item_command(
     mentions, each with its score."""
     from territoria.watch.items import get_item
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet, read_only=True) as con:
         item = get_item(con, item_id)
     if json_output:
         data = item.to_dict()
@@ -214,7 +195,7 @@ def home_command(
     officials or councils are endogenous, the others exogenous."""
     from territoria.watch.items import home, set_home
 
-    with _kb(db, quiet, read_only=code is None) as con:
+    with open_kb(db, quiet, read_only=code is None) as con:
         chosen = chosen_level(con, code, level) if code is not None else None
         current = home(con) if code is None else set_home(con, chosen, code)
     if json_output:

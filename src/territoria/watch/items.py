@@ -29,9 +29,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from territoria.errors import InvalidQuery, UnknownWatchItem
+from territoria.kb.territories import _Result
 from territoria.watch._model import Link
 
 if TYPE_CHECKING:
@@ -56,14 +57,6 @@ Scope = Literal["endogenous", "exogenous"]
 #: French labels of the scopes (CLI and pages).
 SCOPE_LABELS = {"endogenous": "endogène", "exogenous": "exogène", None: "—"}
 MAX_LIMIT = 1000
-
-
-class _Result(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        return self.model_dump(mode="json")
 
 
 class Home(_Result):
