@@ -627,3 +627,17 @@ def test_page_encodings_http_charset_then_declaration_then_detection() -> None:
     assert text in decode_text(declared, None)  # then the document's declaration
     assert text in decode_text(latin, None)  # then windows-1252, as browsers read it in French
     assert text in decode_text(latin, "no-such-charset")  # an unknown charset is passed over
+
+
+def test_a_latin_1_text_file_of_a_folder_is_read(
+    mini_db: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    folder = tmp_path / "comptes-rendus"
+    folder.mkdir()
+    note = "Réunion de la Communauté de communes : le préfet présente le contrat de ruralité."
+    (folder / "note.txt").write_bytes(note.encode("latin-1"))
+    source = add_source(mini_db, str(folder), kind="folder")
+    done = fetch_source(mini_db, source.id, settings=settings(), now=NOW).sources[0]
+    assert (done.status, done.new, done.errors) == ("ok", 1, [])
+    text = mini_db.execute("SELECT title || ' ' || text FROM watch_item").fetchone()[0]
+    assert "le préfet présente le contrat de ruralité" in text

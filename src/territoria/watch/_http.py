@@ -49,6 +49,7 @@ __all__ = [
     "HttpPolicy",
     "HttpResult",
     "RobotsCache",
+    "charset_of",
     "decode_text",
     "refusal",
 ]
@@ -497,9 +498,9 @@ def declared_charset(body: bytes) -> str | None:
     return (match.group(1) or match.group(2)).decode("ascii")
 
 
-def decode_text(body: bytes, http_charset: str | None = None) -> str:
-    """Decode ``body``: the HTTP charset, then the document's declaration, then UTF-8, then
-    windows-1252, then detection (charset-normalizer).
+def charset_of(body: bytes, http_charset: str | None = None) -> str:
+    """The charset to read ``body`` with: the HTTP charset, then the document's declaration,
+    then UTF-8, then windows-1252, then detection (charset-normalizer).
 
     windows-1252 before detection because it is what browsers assume of an undeclared legacy
     page in a French locale (the WHATWG encoding standard's default for ``fr``), and
@@ -509,14 +510,21 @@ def decode_text(body: bytes, http_charset: str | None = None) -> str:
     for charset in (http_charset, declared_charset(body)):
         if charset:
             with contextlib.suppress(LookupError, UnicodeDecodeError):
-                return body.decode(charset)
+                body.decode(charset)
+                return charset
     for charset in ("utf-8", "cp1252"):
         with contextlib.suppress(UnicodeDecodeError):
-            return body.decode(charset)
+            body.decode(charset)
+            return charset
     from charset_normalizer import from_bytes
 
     best = from_bytes(body).best()
-    return str(best) if best is not None else body.decode("utf-8", errors="replace")
+    return best.encoding if best is not None else "utf-8"
+
+
+def decode_text(body: bytes, http_charset: str | None = None) -> str:
+    """Decode ``body`` with :func:`charset_of` (undecodable bytes replaced, never raises)."""
+    return body.decode(charset_of(body, http_charset), errors="replace")
 
 
 @contextlib.contextmanager

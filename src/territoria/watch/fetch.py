@@ -43,7 +43,14 @@ from territoria.errors import TerritoriaError
 from territoria.kb._transaction import transaction
 from territoria.settings import Settings
 from territoria.watch import _feeds, _folders, _pages
-from territoria.watch._http import Attempt, Fetcher, HttpPolicy, HttpResult, decode_text
+from territoria.watch._http import (
+    Attempt,
+    Fetcher,
+    HttpPolicy,
+    HttpResult,
+    charset_of,
+    decode_text,
+)
 from territoria.watch._model import Document
 from territoria.watch.sources import STATUS_LABELS, WatchSource, get_source, list_sources
 
@@ -239,7 +246,7 @@ def _collect_feed(
                 fetched_at=now,
                 body=body.body if body else None,
                 content_type=body.content_type if body else None,
-                encoding=body.charset if body else None,
+                encoding=charset_of(body.body, body.charset) if body else None,
                 entry=entry,
             )
         )
@@ -285,7 +292,7 @@ def _collect_page(source: WatchSource, fetcher: Fetcher, now: datetime) -> Colle
             fetched_at=now,
             body=result.body,
             content_type=result.content_type,
-            encoding=result.charset,
+            encoding=charset_of(result.body, result.charset),
             entry={"title": f"Modification de la page « {source.name} »"},
             diff=diff,
             text=summary,
@@ -358,7 +365,7 @@ def _collect_sitemap(
                     fetched_at=now,
                     body=page.body,
                     content_type=page.content_type,
-                    encoding=page.charset,
+                    encoding=charset_of(page.body, page.charset),
                 )
             )
             out.seen.append((url, lastmod))
@@ -393,6 +400,7 @@ def _collect_folder(
                 fetched_at=now,
                 body=file.body,
                 content_type=file.content_type,
+                encoding=None if file.content_type == "application/pdf" else charset_of(file.body),
             )
         )
         out.seen.append((file.key, file.sha256))
