@@ -232,3 +232,60 @@ def test_demo_feeds_are_served_in_demo_mode_only(
         assert "Bretagne Hebdo (démo)" in feed.text
         assert demo_client.get("/demo/veille/../README.txt").status_code == 404
     web.state.territoria.db.close()
+
+
+def _planted_burst(path: Path) -> None:
+    """Forty days of two items a day, one in ten on the line, then four days of eight items
+    a day on the line: a burst of the topic 'Ligne Rennes–Saint-Malo' ending today."""
+    con = connect(path)
+    try:
+        con.execute(
+            "INSERT INTO watch_source (id, kind, url, name, created_by, created_at) VALUES "
+            "(1, 'feed', 'https://courrier.example/rss', 'Le Courrier (démo)', 'test', ?)",
+            [NOW],
+        )
+        con.execute(
+            "INSERT INTO watch_topic (id, name, query, created_by, created_at) VALUES "
+            "(1, 'Ligne Rennes–Saint-Malo', 'ligne', 'test', ?)",
+            [NOW],
+        )
+        rows, topic = [], []
+        for n in range(80 + 32):
+            usual = n < 80
+            when = (
+                NOW - dt.timedelta(days=44 - n // 2)
+                if usual
+                else NOW - dt.timedelta(days=(n - 80) // 8, hours=1)
+            )
+            on_line = not usual or n % 10 == 0
+            title = f"Ligne Rennes–Saint-Malo, épisode {n}" if on_line else f"Brève {n}"
+            rows.append([n + 1, f"https://courrier.example/{n}", title, when, NOW, f"h{n}"])
+            if on_line:
+                topic.append([n + 1, NOW])
+        con.executemany(
+            "INSERT INTO watch_item (id, source_id, kind, url, canonical_url, title, published, "
+            "fetched_at, content_hash) VALUES (?, 1, 'article', ?, '', ?, ?, ?, ?)",
+            rows,
+        )
+        con.executemany("INSERT INTO watch_item_topic VALUES (?, 1, ?)", topic)
+    finally:
+        con.close()
+
+
+def test_signal_timeline_shows_the_burst(mini_db_path: Path, tmp_path: Path) -> None:
+    path = make_kb(mini_db_path, tmp_path)
+    _planted_burst(path)
+    web = make_app(path)
+    with TestClient(web) as client:
+        login(client, "viewer")
+        page = client.get("/veille/signaux").text
+        assert 'id="signal-timeline"' in page and '<rect class="bar burst"' in page
+        section = page[page.index('data-kind="topic" data-key="1"') :]
+        assert "le volume habituel sur le thème « Ligne Rennes–Saint-Malo »" in section
+        assert "(32 articles," in section  # the four days of the burst
+        assert re.search(r">Ligne Rennes–Saint-Malo, épisode (8\d|9\d|1\d\d)</a>", section)
+        assert raw_tokens(page) == []
+        english = client.get("/veille/signaux?lang=en").text
+        assert "times the usual volume on Ligne Rennes–Saint-Malo" in english
+        assert client.get("/veille/signaux?kind=nonsense").status_code == 422
+    web.state.territoria.db.close()

@@ -18,6 +18,7 @@ from territoria.api._render import render
 from territoria.kb import territories as kt
 from territoria.kb.people import person as person_page
 from territoria.watch import demo, items, related, sources, topics
+from territoria.watch.signals import KINDS, SignalList, signals
 
 __all__ = ["demo_router", "router"]
 
@@ -31,6 +32,8 @@ WATCH_SHOWN: Final = 5
 PAGE_SIZE: Final = 30
 #: Items shown per topic on the topic boards.
 BOARD_ITEMS: Final = 5
+#: Signals the timeline shows at most.
+SIGNALS_SHOWN: Final = 30
 #: Periods offered by the reader's filter (days).
 PERIODS: Final = (7, 30, 90, 365)
 #: Levels offered by the reader's territory filter.
@@ -167,6 +170,72 @@ def topics_page(request: Request, state: State, cur: Cursor, user: Reader) -> Re
         for t in topics.list_topics(cur)
     ]
     return render(request, "watch_topics.html", {"boards": boards})
+
+
+#: Width and row height of the signal timeline (SVG user units).
+_CHART_WIDTH: Final = 720
+_CHART_ROW: Final = 22
+_CHART_LEFT: Final = 220
+
+
+def _timeline(found: SignalList) -> dict[str, Any] | None:
+    """Where the timeline draws each signal: one row per signal, its span from start to end
+    over the period, a tick per item's day."""
+    if found.start is None or found.end is None or not found.signals:
+        return None
+    start = found.start
+    span = max((found.end - start).days + 1, 1)
+    scale = (_CHART_WIDTH - _CHART_LEFT - 10) / span
+
+    def x(day: dt.date) -> float:
+        return round(_CHART_LEFT + (day - start).days * scale, 1)
+
+    rows = []
+    for index, signal in enumerate(found.signals):
+        rows.append(
+            {
+                "y": 24 + index * _CHART_ROW,
+                "label": signal.label,
+                "x0": x(signal.start),
+                "width": max(round((((signal.end - signal.start).days + 1) * scale), 1), 2.0),
+                "ticks": sorted({x(i.day) + scale / 2 for i in signal.items}),
+            }
+        )
+    weeks = [
+        {"x": x(start + dt.timedelta(days=d)), "day": start + dt.timedelta(days=d)}
+        for d in range(0, span, 7)
+    ]
+    return {
+        "width": _CHART_WIDTH,
+        "height": 34 + len(rows) * _CHART_ROW,
+        "left": _CHART_LEFT,
+        "rows": rows,
+        "weeks": weeks,
+    }
+
+
+@router.get("/veille/signaux", response_class=HTMLResponse)
+def signals_page(
+    request: Request,
+    state: State,
+    cur: Cursor,
+    user: Reader,
+    kind: Annotated[str | None, Query(pattern="^(topic|territory|person|term|)$")] = None,
+    days: Annotated[int, Query(ge=7, le=3650)] = 90,
+) -> Response:
+    """The signal timeline: bursts per topic, territory and person (Kleinberg's model) and
+    emerging terms per territory over the period, each with its items."""
+    since = dt.date.today() - dt.timedelta(days=days)
+    with field("kind"):
+        found = signals(cur, since=since, kinds=[kind] if kind else KINDS, limit=SIGNALS_SHOWN)
+    context = {
+        "found": found,
+        "chart": _timeline(found),
+        "kind": kind,
+        "days": days,
+        "periods": PERIODS[1:],
+    }
+    return render(request, "watch_signals.html", context)
 
 
 @router.get("/veille/sources", response_class=HTMLResponse)
