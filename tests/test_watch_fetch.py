@@ -4,6 +4,9 @@ ISO-8859-1 feeds, sitemaps and folders, end to end into watch_item."""
 
 from __future__ import annotations
 
+import shutil
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,7 +33,7 @@ Route = Reply | Callable[[BaseHTTPRequestHandler], Reply] | list[Any]
 class Site:
     """A real HTTP server on 127.0.0.1 serving routes a test sets, logging every request."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str], float]] = []
         site = self
@@ -59,13 +62,16 @@ class Site:
                 return None
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def hits(self, path: str) -> list[dict[str, str]]:
         return [headers for p, headers, _ in self.requests if p == path]
@@ -641,3 +647,49 @@ def test_a_latin_1_text_file_of_a_folder_is_read(
     assert (done.status, done.new, done.errors) == ("ok", 1, [])
     text = mini_db.execute("SELECT title || ' ' || text FROM watch_item").fetchone()[0]
     assert "le préfet présente le contrat de ruralité" in text
+
+
+def test_https_is_pinned_and_the_certificate_checked_against_the_name(tmp_path: Path) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make the test's certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    site = Site(tls=server_side)
+    site.routes["/x"] = (200, {"Content-Type": "text/plain"}, b"chiffre")
+    trust = ssl.create_default_context(cafile=str(cert))
+    policy = HttpPolicy.from_settings(settings())
+    try:
+        with Fetcher(policy, robots=RobotsCache(), verify=trust) as client:
+            named = client.get(f"https://localhost:{site.port}/x", robots=False)
+            by_address = client.get(f"https://127.0.0.1:{site.port}/x", robots=False)
+    finally:
+        site.close()
+    # connected to the checked address, the name still sent (SNI) and checked (certificate)
+    assert (named.status, named.body) == ("ok", b"chiffre")
+    assert site.hits("/x")[0]["Host"] == f"localhost:{site.port}"
+    assert by_address.status == "error"
+    assert "CERTIFICATE_VERIFY_FAILED" in (by_address.error or "")

@@ -28,6 +28,7 @@ import contextlib
 import ipaddress
 import re
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -205,7 +206,8 @@ def _resolve(host: str, port: int, allow_private: bool) -> IPAddress:
                     "permet à la veille de lire les adresses privées)"
                 )
                 raise _Refused("refused", msg)
-    return answers[0]
+    # IPv4 first: a dual-stack host's IPv6 route is the one more often broken
+    return sorted(answers, key=lambda ip: ip.version)[0]
 
 
 class HostThrottle:
@@ -263,6 +265,9 @@ class Fetcher:
         The robots.txt cache and the per-host delay (default: the process's own).
     sleep
         How to wait (tests may record the waits).
+    verify
+        TLS verification: True (the system's authorities), or an ``ssl.SSLContext`` trusting
+        another authority (an intranet's, a test's).
     """
 
     def __init__(
@@ -272,6 +277,7 @@ class Fetcher:
         robots: RobotsCache | None = None,
         throttle: HostThrottle | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.policy = policy
         self._robots = robots if robots is not None else _ROBOTS
@@ -280,7 +286,7 @@ class Fetcher:
         timeout = httpx.Timeout(policy.timeout)
         # no environment proxies: a proxy would resolve the host itself (no pinning)
         self._client = httpx.Client(
-            timeout=timeout, follow_redirects=False, trust_env=False, http2=False
+            timeout=timeout, follow_redirects=False, trust_env=False, http2=False, verify=verify
         )
 
     def close(self) -> None:
