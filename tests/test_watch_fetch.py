@@ -693,3 +693,20 @@ def test_https_is_pinned_and_the_certificate_checked_against_the_name(tmp_path: 
     assert site.hits("/x")[0]["Host"] == f"localhost:{site.port}"
     assert by_address.status == "error"
     assert "CERTIFICATE_VERIFY_FAILED" in (by_address.error or "")
+
+
+def test_a_document_left_out_by_the_pipeline_is_in_the_fetch_log(
+    mini_db: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "vide.html").write_text("<html><body><script>x()</script></body></html>")
+    (folder / "cr.txt").write_text("Compte rendu du conseil municipal de Rennes.")
+    source = add_source(mini_db, str(folder), kind="folder")
+    done = fetch_source(mini_db, source.id, settings=settings(), now=NOW).sources[0]
+    assert (done.status, done.new, len(done.errors)) == ("ok", 1, 1)
+    assert "vide.html" in done.errors[0]
+    assert "vide.html" in (list_fetches(mini_db, source.id)[0].error or "")
+    # seen: not handed to the pipeline again
+    again = fetch_source(mini_db, source.id, settings=settings(), now=NOW).sources[0]
+    assert (again.new, again.unchanged, again.errors) == (0, 2, [])

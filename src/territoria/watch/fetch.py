@@ -508,7 +508,6 @@ def _store(target: Target, got: Collected, now: datetime, job_id: str | None) ->
     new = duplicates = 0
     unchanged = got.unchanged
     item_ids: list[int] = []
-    errors = list(got.notes)
     with _connector(target)() as con:
         if got.documents:
             from territoria.watch.pipeline import ingest
@@ -528,7 +527,7 @@ def _store(target: Target, got: Collected, now: datetime, job_id: str | None) ->
                 new, duplicates = report.new, report.duplicates
                 unchanged += report.unchanged
                 item_ids = list(report.item_ids)
-                errors.extend(report.errors)
+                got.notes.extend(report.errors)  # documents left out: in the fetch log too
         failures, next_at = _record(con, got, (new, duplicates, unchanged), now, job_id)
     return SourceFetch(
         source_id=got.source.id,
@@ -540,7 +539,7 @@ def _store(target: Target, got: Collected, now: datetime, job_id: str | None) ->
         duplicates=duplicates,
         unchanged=unchanged,
         item_ids=item_ids,
-        errors=errors,
+        errors=list(got.notes),
         error=got.error,
         failures=failures,
         next_fetch_at=next_at,
