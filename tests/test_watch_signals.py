@@ -173,7 +173,8 @@ def test_a_term_emerges_in_its_territory(
     assert flood.label == "inondations" and flood.territory == "Bruz"
     assert flood.item_count == 10 and flood.weight > 10.83
     assert len(flood.items) == 10 and all("Inondations" in i.title for i in flood.items)
-    assert "« inondations » émerge pour Bruz" in flood.summary
+    assert flood.summary.startswith("« inondations » émerge pour Bruz du 29 octobre au 2 novembre")
+    assert flood.summary.endswith("10 articles récents le citent, aucun auparavant")
     # the words of every day do not emerge, nor stop words
     assert not {stem("budget"), stem("conseil"), "de", "la", "le"} & {k for _, k in terms}
 

@@ -51,6 +51,7 @@ __all__ = [
     "SearchResult",
     "compact",
     "index_items",
+    "missing_items",
     "needs_compaction",
     "reindex",
     "search",
@@ -151,15 +152,8 @@ def reindex(con: duckdb.DuckDBPyConnection, *, rewrite: bool = True) -> int:
     (:func:`compact`); return how many items were indexed."""
     from territoria.kb import transaction
 
-    missing = [
-        int(r[0])
-        for r in con.execute(
-            "SELECT id FROM watch_item i WHERE deleted_at IS NULL "
-            "AND NOT EXISTS (SELECT 1 FROM watch_doc d WHERE d.item_id = i.id) ORDER BY id"
-        ).fetchall()
-    ]
     with transaction(con):
-        done = index_items(con, missing)
+        done = index_items(con, missing_items(con))
         if rewrite:
             compact(con)
     return done
@@ -327,18 +321,23 @@ def search(
     )
 
 
-def unindexed(con: duckdb.DuckDBPyConnection) -> int:
-    """How many live items the search index lacks."""
+def missing_items(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """The ids of the live items the search index lacks, in order."""
     row = con.execute(
         "SELECT (SELECT count(*) FROM watch_item) - (SELECT count(*) FROM watch_doc)"
     ).fetchone()
     if not row or int(row[0]) <= 0:  # every item has its document: the usual case, in O(1)
-        return 0
-    row = con.execute(
-        "SELECT count(*) FROM watch_item i WHERE i.deleted_at IS NULL "
-        "AND NOT EXISTS (SELECT 1 FROM watch_doc d WHERE d.item_id = i.id)"
-    ).fetchone()
-    return int(row[0]) if row else 0
+        return []
+    rows = con.execute(
+        "SELECT id FROM watch_item i WHERE i.deleted_at IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM watch_doc d WHERE d.item_id = i.id) ORDER BY id"
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def unindexed(con: duckdb.DuckDBPyConnection) -> int:
+    """How many live items the search index lacks."""
+    return len(missing_items(con))
 
 
 def _hits(

@@ -112,6 +112,7 @@ class Signal:
     item_count: int
     ongoing: bool  # it lasts until the last day of the series
     items: list[SignalItem] = field(default_factory=list)
+    earlier: int = 0  # terms: the earlier items of the territory that cite it
 
     @property
     def ratio(self) -> float:
@@ -124,10 +125,12 @@ class Signal:
         times = times_fr(self.ratio)
         days = period_fr(self.start, self.end)
         if self.kind == "term":
+            head = f"« {self.label} » émerge pour {self.territory} {days} : {self.item_count} "
+            if not self.earlier:
+                return head + "articles récents le citent, aucun auparavant"
             return (
-                f"« {self.label} » émerge pour {self.territory} {days} : {self.item_count} "
-                f"articles récents le citent, {times} ce que la période précédente laissait "
-                "attendre"
+                head + f"articles récents le citent, {times} ce que la période précédente "
+                f"laissait attendre ({self.earlier} article(s) avant)"
             )
         what = {"topic": "le thème", "territory": "", "person": ""}[self.kind]
         subject = f"{what} « {self.label} »" if what else self.label
@@ -152,6 +155,7 @@ class Signal:
             "observed": round(self.observed, 3),
             "ratio": round(self.ratio, 2) if self.usual > 0 else None,
             "item_count": self.item_count,
+            "earlier": self.earlier,
             "ongoing": self.ongoing,
             "summary": self.summary,
             "items": [i.to_dict() for i in self.items],
@@ -298,7 +302,7 @@ def _terms(
     recent = max(start, end - dt.timedelta(days=recent_days - 1))
     rows = con.execute(
         "WITH docs AS ("
-        f" SELECT i.id, {_DAY} >= ? AS recent FROM watch_item i WHERE {_LIVE}"
+        f" SELECT i.id, {_DAY} AS day, {_DAY} >= ? AS recent FROM watch_item i WHERE {_LIVE}"
         f" AND {_DAY} BETWEEN ? AND ?), "
         "tl AS (SELECT DISTINCT l.item_id, l.level, l.code FROM watch_link l "
         " JOIN docs ON docs.id = l.item_id WHERE l.type = 'territory'), "
@@ -306,7 +310,8 @@ def _terms(
         " count(*) FILTER (WHERE NOT recent) AS n2 FROM tl JOIN docs ON docs.id = tl.item_id "
         " GROUP BY ALL HAVING n1 >= ? AND n2 >= ?) "
         "SELECT tl.level, tl.code, t.term, count(*) FILTER (WHERE recent) AS a, "
-        " count(*) FILTER (WHERE NOT recent) AS b, any_value(n.n1), any_value(n.n2) "
+        " count(*) FILTER (WHERE NOT recent) AS b, any_value(n.n1), any_value(n.n2), "
+        " min(day) FILTER (WHERE recent), max(day) FILTER (WHERE recent) "
         "FROM tl JOIN n ON n.level = tl.level AND n.code = tl.code "
         "JOIN docs ON docs.id = tl.item_id JOIN watch_term t ON t.item_id = tl.item_id "
         "WHERE length(t.term) >= 3 AND NOT regexp_full_match(t.term, '[0-9]+') "
@@ -346,13 +351,14 @@ def _terms(
                     level=level,
                     territory=names.get((level, code), code),
                     territory_code=code,
-                    start=recent,
-                    end=end,
+                    start=rows[k][7],  # the recent items citing it, first and last
+                    end=rows[k][8],
                     weight=float(score[k]),
                     usual=float(expected[k]),
                     observed=float(a[k]),
                     item_count=int(a[k]),
                     ongoing=True,
+                    earlier=int(b[k]),
                 )
             )
     return out

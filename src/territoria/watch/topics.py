@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from territoria.errors import InvalidWatchTopic, UnknownWatchTopic
 from territoria.kb.audit import current_actor, record
 from territoria.watch.query import And, Filter, Node, all_stems, match_sql, parse, places_sql
-from territoria.watch.search import compact, index_items, needs_compaction
+from territoria.watch.search import compact, index_items, missing_items, needs_compaction
 
 if TYPE_CHECKING:
     import duckdb
@@ -340,12 +340,5 @@ def classify(con: duckdb.DuckDBPyConnection, item_ids: Sequence[int]) -> int:
 def reclassify(con: duckdb.DuckDBPyConnection, topic_id: int) -> int:
     """File every live item the topic matches (call it inside a transaction: :func:`add_topic`
     does); return the rows written. Items the index lacks are indexed first."""
-    missing = [
-        int(r[0])
-        for r in con.execute(
-            "SELECT id FROM watch_item i WHERE deleted_at IS NULL "
-            "AND NOT EXISTS (SELECT 1 FROM watch_doc d WHERE d.item_id = i.id)"
-        ).fetchall()
-    ]
-    index_items(con, missing)
+    index_items(con, missing_items(con))
     return _file(con, _live_topics(con, topic_id), None)

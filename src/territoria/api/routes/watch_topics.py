@@ -130,6 +130,7 @@ class SignalOut(BaseModel):
     observed: float
     ratio: float | None
     item_count: int
+    earlier: int = Field(description="Terms: the earlier items of the territory citing it.")
     ongoing: bool
     summary: str = Field(description="One French sentence.")
     items: list[SignalItemOut]
