@@ -8,7 +8,8 @@ Every request of the watch goes through :class:`Fetcher`:
   address, robots.txt);
 - robots.txt honoured (protego), cached per host; an unreachable robots.txt (5xx) means
   "disallow everything" (RFC 9309 § 2.3.1.4), a missing one (4xx) "allow everything";
-- a minimum delay between two requests to one host, shared by every fetcher of the process;
+- a minimum delay between two requests to one host, shared by every fetcher of the process
+  (longer when robots.txt asks it with ``Crawl-delay``, up to 30 s);
 - conditional GET (``If-None-Match`` / ``If-Modified-Since``; 304 gives ``not_modified``);
 - 429 and 5xx retried with exponential backoff (``Retry-After`` honoured up to a bound).
 
@@ -70,6 +71,8 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRIED = frozenset({429, 500, 502, 503, 504})
 #: Longest wait a ``Retry-After`` header may ask of one fetch (seconds).
 _MAX_RETRY_AFTER = 30.0
+#: Longest delay between two requests a robots.txt ``Crawl-delay`` may ask (seconds).
+_MAX_CRAWL_DELAY = 30.0
 _PROJECT = "https://github.com/territoria/territoria"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -392,10 +395,16 @@ class Fetcher:
 
     def _one(self, url: str, headers: dict[str, str], *, robots: bool) -> HttpResult:
         pinned, host_header, host, origin = self._target(url)
-        if robots and not self._allowed(origin, url):
-            msg = f"le robots.txt de {origin} interdit {url!r} à {self.policy.agent!r}"
-            raise _Refused("robots", msg)
-        self._throttle.wait(host_header, self.policy.host_delay, self._sleep)
+        delay = self.policy.host_delay
+        if robots:
+            rules = self._rules(origin)
+            if not _allowed(rules, url, self.policy.agent):
+                msg = f"le robots.txt de {origin} interdit {url!r} à {self.policy.agent!r}"
+                raise _Refused("robots", msg)
+            crawl_delay = rules[0].crawl_delay(self.policy.agent) if rules[0] else None
+            if crawl_delay:  # the site's own pace, within a bound
+                delay = max(delay, min(float(crawl_delay), _MAX_CRAWL_DELAY))
+        self._throttle.wait(host_header, delay, self._sleep)
         request = self._client.build_request(
             "GET",
             pinned,
@@ -456,14 +465,9 @@ class Fetcher:
         finally:
             response.close()
 
-    def _allowed(self, origin: str, url: str) -> bool:
+    def _rules(self, origin: str) -> tuple[Protego | None, bool]:
         found = self._robots.get(origin)
-        if found is None:
-            found = self._load_robots(origin)
-        rules, disallow_all = found
-        if disallow_all:
-            return False
-        return rules is None or bool(rules.can_fetch(url, self.policy.agent))
+        return found if found is not None else self._load_robots(origin)
 
     def _load_robots(self, origin: str) -> tuple[Protego | None, bool]:
         result = self._follow(origin + "/robots.txt", {}, robots=False)
@@ -478,6 +482,13 @@ class Fetcher:
         # a 4xx, a refusal or a network error: no rule (the page's own fetch will say why)
         self._robots.put(origin, rules, disallow_all)
         return rules, disallow_all
+
+
+def _allowed(rules: tuple[Protego | None, bool], url: str, agent: str) -> bool:
+    parsed, disallow_all = rules
+    if disallow_all:
+        return False
+    return parsed is None or bool(parsed.can_fetch(url, agent))
 
 
 def _too_large(result: HttpResult, size: int, limit: int) -> HttpResult:
