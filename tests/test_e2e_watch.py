@@ -19,7 +19,8 @@ from territoria.kb import connect
 from territoria.settings import Settings
 from territoria.watch.demo import setup_demo
 from test_api_helpers import PASSWORDS, make_kb
-from test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, Journey, serve_kb
+from test_e2e_browser import CHROMIUM, Journey, serve_kb
+from test_e2e_browser import browser as browser  # the module's Chromium (a fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -45,16 +46,6 @@ def server(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         con.close()
     with serve_kb(kb, folder) as address:
         yield address
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_reader_item_and_highlights(server: str, browser: object, tmp_path: Path) -> None:
