@@ -47,7 +47,8 @@ def _link(item: int, text: str, kind: str, level: str | None, code: str, name: s
 
 def _fill(path: Path) -> int:
     """Two sources, four items (one a duplicate), their links, a topic, the home territory;
-    a dossier on Bruz with Nathalie Appéré as stakeholder. Returns the dossier's id."""
+    a dossier on Bruz with Nathalie Appéré as stakeholder and Saint-Armel as partner. Returns
+    the dossier's id."""
     con = connect(path)
     try:
         con.execute(
@@ -102,6 +103,7 @@ def _fill(path: Path) -> int:
             con, title="Desserte de Bruz", theme="regional-trains", code="35047", level="commune"
         )
         dossiers.add_stance(con, dossier, actor=APPERE, position="soutien")
+        dossiers.add_partner(con, dossier, code="35250", level="commune")
     finally:
         con.close()
     return dossier
@@ -210,8 +212,9 @@ def test_territory_person_and_dossier_sections(
     assert _item_ids(person[person.index('id="veille"') :]) == [3]
     page = client.get(f"/dossiers/{dossier}").text
     section = page[page.index('id="veille"') :]
-    assert _item_ids(section) == [1]
+    assert _item_ids(section) == [1, 3]
     assert "partie prenante : Nathalie Appéré" in section
+    assert "partenaire : Saint-Armel" in section
     # a commune with no item says so
     empty = client.get("/territoires/commune/35047").text
     assert "Aucun article de veille ne le mentionne." in empty

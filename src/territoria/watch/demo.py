@@ -322,9 +322,11 @@ def setup_demo(
     """Set up the watch's demo: home territory Ille-et-Vilaine, three topics, the four demo
     feeds and the watched page; then fetch them from the demo files served on 127.0.0.1.
 
-    The files are served by a :class:`DemoServer` on ``port`` (another free port when it is
-    taken): the sources' addresses are those ``territoria serve --demo --port PORT`` serves
-    them at, so that the reader's links to the articles open. The page is fetched in its
+    The files are served by a :class:`DemoServer` on ``port``: the sources' addresses are
+    then those ``territoria serve --demo --port PORT`` serves them at. When the port is taken
+    (by that server), another free one serves them; either way the items' links point to
+    ``http://127.0.0.1:PORT/demo/veille/``, so that the reader's links to the articles open
+    (``port=0``: any free port, links to it). The page is fetched in its
     first version, then its second (a change item with its diff); run again, the command
     fetches the feeds again (unchanged items are not stored twice). Only these fetches may
     reach 127.0.0.1: ``settings`` stays as it is for every other source.
@@ -344,7 +346,10 @@ def setup_demo(
     fetches: list[SourceFetch] = []
     ids: list[int] = []
     added = 0
-    with DemoServer(port=port, now=now) as server:
+    # the articles' links point where 'serve --demo' on this port serves them, even when the
+    # port is taken (by that server itself: the files are then fetched from another port)
+    base_url = f"http://127.0.0.1:{port}{DEMO_PATH}" if port else None
+    with DemoServer(port=port, base_url=base_url, now=now) as server:
         for file, name in FEEDS:
             source_id, new = _demo_source(con, server.url(f"feeds/{file}"), "feed", name, None)
             ids.append(source_id)
