@@ -189,14 +189,34 @@ _ACRONYM = re.compile(r"\(([A-Z][A-Za-z]{1,9})\)")
 _ARRONDISSEMENT = re.compile(r"^(.*) (\d+)(?:er|e) Arrondissement$")
 
 
+class Strings:
+    """A read-only sequence of strings: a list, then strings packed in one ``str`` with their
+    offsets (half a million officials' ids and names: a few tens of MB less than a list)."""
+
+    def __init__(self, head: list[str], tail: list[str]) -> None:
+        self._head = head
+        self._blob = "".join(tail)
+        self._offsets = np.concatenate([[0], np.cumsum([len(t) for t in tail])]).astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self._head) + len(self._offsets) - 1
+
+    def __getitem__(self, i: int) -> str:
+        n = len(self._head)
+        if i < n:
+            return self._head[i]
+        j = i - n
+        return self._blob[int(self._offsets[j]) : int(self._offsets[j + 1])]
+
+
 @dataclass
 class Gazetteer:
     """The knowledge base's entities and surface forms, with the automaton over the forms."""
 
     etype: npt.NDArray[np.int8]  # TYPES code
     level: list[str | None]  # a territory's level, an organisation's kind, None for persons
-    code: list[str]  # territory code, organisation id, person id
-    name: list[str]  # as the knowledge base writes it
+    code: Strings  # territory code, organisation id, person id
+    name: Strings  # as the knowledge base writes it
     population: npt.NDArray[np.float64]  # territories (0 when unknown or not a territory)
     commune: IntArray  # anchors: entity index of its commune, EPCI, département, région, or -1
     epci: IntArray
@@ -219,6 +239,12 @@ class Gazetteer:
     m_region: IntArray
     prominence: npt.NDArray[np.float64]  # per person (index - person_base)
     first_len: npt.NDArray[np.int16]  # per person: length of the first name in its name
+    # officials are not in the automaton (half a million names would triple it): the folded
+    # "first last" key gives a group of homonyms, persons[group_start[g]:group_start[g + 1]]
+    person_keys: dict[str, int]
+    group_start: IntArray
+    group_persons: IntArray
+    longest_name: int  # in words
     first_names: frozenset[str]  # folded first names of the officials (a place after one may be
     # part of a person's name: "Jean Rennes")
     dept_by_code: dict[str, int]  # "35" → entity index of the département
@@ -232,6 +258,14 @@ class Gazetteer:
         """``(entity, kind, trim)`` of each entity a form names."""
         for row in range(int(self.form_start[form]), int(self.form_start[form + 1])):
             yield int(self.cand_entity[row]), int(self.cand_kind[row]), int(self.cand_trim[row])
+
+    def persons_named(self, key: str) -> list[int]:
+        """The officials (entity indices) whose folded first and last name is ``key``."""
+        g = self.person_keys.get(key)
+        if g is None:
+            return []
+        rows = self.group_persons[int(self.group_start[g]) : int(self.group_start[g + 1])]
+        return [self.person_base + int(p) for p in rows]
 
     def mandates(self, entity: int) -> slice:
         """The rows of a person's mandates in the ``m_*`` arrays."""
@@ -256,6 +290,8 @@ class _Builder:
         self.f_trim = array("b")
         self.index: dict[tuple[str, str], int] = {}
         self.persons = 0  # appended last, with code and name only
+        self.person_codes: list[str] = []
+        self.person_names: list[str] = []
 
     def entity(
         self,
@@ -449,29 +485,34 @@ _FUNCTION_SQL = """
 
 def _persons(con: duckdb.DuckDBPyConnection, b: _Builder) -> dict[str, Any]:
     """Officials: one entity each, the form of their first and last name, their mandates."""
-    persons = con.execute("SELECT id, first_name, last_name FROM person ORDER BY id").fetchnumpy()
+    rows = con.execute("SELECT id, first_name, last_name FROM person ORDER BY id").fetchall()
     base = len(b.code)
-    first_names: set[str] = set()
-    first_len = np.zeros(len(persons["id"]), dtype=np.int16)
-    for i, (pid, first, last) in enumerate(
-        zip(persons["id"], persons["first_name"], persons["last_name"], strict=True)
-    ):
-        shown = last.title() if last.isupper() else last
-        idx = base + i  # persons skip the (level, code) index and the territory anchors
-        b.code.append(str(pid))
-        b.name.append(f"{first} {shown}")
-        first_key = form_key(first)
-        b.form(f"{first_key} {form_key(last)}", idx, PERSON)
-        first_len[i] = len(first)
-        first_names.update(first_key.split())
-    del persons
-    b.persons = len(first_len)
+    codes = [r[0] for r in rows]
+    names = [f"{first} {last.title() if last.isupper() else last}" for _, first, last in rows]
+    first_len = np.array([len(r[1]) for r in rows], dtype=np.int16)
+    first_keys = [form_key(r[1]) for r in rows]
+    keys = [f"{f} {form_key(r[2])}" for f, r in zip(first_keys, rows, strict=True)]
+    del rows
+    first_names = frozenset(w for f in first_keys for w in f.split())
+    del first_keys
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    person_keys: dict[str, int] = {}
+    starts: list[int] = []
+    for row, person in enumerate(order):
+        if keys[person] not in person_keys:
+            person_keys[keys[person]] = len(starts)
+            starts.append(row)
+    starts.append(len(order))
+    longest = max((k.count(" ") + 1 for k in person_keys), default=2)
+    del keys
+    b.persons = len(codes)
+    b.person_codes, b.person_names = codes, names
     # each mandate's anchors: the territory it is for, through the same membership, as entity
     # indices (the territories' index joined in DuckDB rather than looked up row by row)
     index = pd.DataFrame(
         {
-            "level": [lv or "" for lv in b.level[:base]],
-            "code": b.code[:base],
+            "level": [lv or "" for lv in b.level],
+            "code": b.code,
             "idx": np.arange(base, dtype=np.int32),
         }
     )
@@ -537,7 +578,11 @@ def _persons(con: duckdb.DuckDBPyConnection, b: _Builder) -> dict[str, Any]:
         "m_region": np.asarray(m["r"], dtype=np.int32),
         "prominence": prominence,
         "first_len": first_len,
-        "first_names": frozenset(first_names),
+        "first_names": first_names,
+        "person_keys": person_keys,
+        "group_start": np.array(starts, dtype=np.int32),
+        "group_persons": np.array(order, dtype=np.int32),
+        "longest_name": longest,
     }
 
 
@@ -566,7 +611,7 @@ def build_gazetteer(con: duckdb.DuckDBPyConnection) -> Gazetteer:
     )
     dept_by_code = {
         code: i
-        for i, (lv, code) in enumerate(zip(b.level, b.code[: len(b.level)], strict=True))
+        for i, (lv, code) in enumerate(zip(b.level, b.code, strict=True))
         if lv == "departement"
     }
     return Gazetteer(
@@ -574,8 +619,8 @@ def build_gazetteer(con: duckdb.DuckDBPyConnection) -> Gazetteer:
             [np.array(b.etype, dtype=np.int8), np.full(n_persons, PERSON_T, np.int8)]
         ),
         level=b.level + [None] * n_persons,
-        code=b.code,
-        name=b.name,
+        code=Strings(b.code, b.person_codes),
+        name=Strings(b.name, b.person_names),
         population=np.concatenate([np.array(b.population), np.zeros(n_persons)]),
         commune=anchors[:, 0].copy(),
         epci=anchors[:, 1].copy(),

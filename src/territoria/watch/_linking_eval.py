@@ -124,12 +124,11 @@ def entity_id(gz: Gazetteer, entity: int) -> str:
 
 
 def _homonyms(gz: Gazetteer, surface: str) -> int:
-    """Number of entities the form ``surface`` names."""
+    """Number of entities the form ``surface`` names (places and bodies, or officials)."""
     key = form_key(surface)
     form = gz.automaton.get(f" {key} ", None)
-    if form is None:
-        return 0
-    return len({e for e, _, _ in gz.candidates(int(form))})
+    named = {e for e, _, _ in gz.candidates(int(form))} if form is not None else set()
+    return len(named | set(gz.persons_named(key)))
 
 
 def evaluate(
@@ -188,13 +187,16 @@ def linker_predictions(linker: Linker) -> Callable[[str, str], list[Predicted]]:
 
 
 def baseline_mentions(gz: Gazetteer) -> Callable[[str, str], list[Predicted]]:
-    """The baseline: every exact match of a name (folded, longest first), its most populous
-    territory, else its first entity; no capitalisation, NER or context."""
+    """The baseline: every exact match of a name (folded, longest first; an official's first
+    and last name), its most populous territory, else its first entity; no capitalisation
+    check, NER or context."""
+
+    persons = Linker(gz)._person_matches
 
     def predict(title: str, text: str) -> list[Predicted]:
         full = f"{title}\n\n{text}"
         folded = f" {fold(full)} "
-        spans = []
+        spans = [(s, e, named[0]) for s, e, named in persons(full)]
         for end, form in gz.automaton.iter(folded):
             length = int(gz.form_length[form])
             cands = [(e, trim) for e, _k, trim in gz.candidates(int(form))]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -146,9 +147,8 @@ class Linker:
     def mentions(self, title: str, text: str) -> list[Mention]:
         """Every mention linked (score at or above the threshold), in text order."""
         full = f"{title}\n\n{text}"
-        title_end = len(title)
         spans = self._spans(full)
-        mentions = self._filter(full, spans, title_end)
+        mentions = self._filter(full, spans)
         cues: dict[int, list[int]] = {}
         for found in _DEPT_CODE.finditer(full):
             dept = self.gazetteer.dept_by_code.get(found.group(1))
@@ -200,69 +200,94 @@ class Linker:
                 start = s0 + trim
                 if _written_as(full[start:e0], kind, full[s0:e0]):
                     by_span.setdefault((start, e0), []).append((entity, kind))
-        taken: list[tuple[int, int]] = []
+        for start, end, persons in self._person_matches(full):
+            for entity in persons:
+                by_span.setdefault((start, end), []).append((entity, PERSON))
+        taken = bytearray(len(full) + 1)
         spans = []
         for (start, end), cands in sorted(
             by_span.items(), key=lambda kv: (kv[0][0] - kv[0][1], kv[0][0])
         ):
-            if any(start < e and s < end for s, e in taken):
+            if taken.find(1, start, end) >= 0:
                 continue
-            taken.append((start, end))
+            taken[start:end] = b"\x01" * (end - start)
             spans.append(_Span(start, end, tuple(cands)))
         return sorted(spans, key=lambda s: s.start)
 
-    def _filter(self, full: str, spans: list[_Span], title_end: int) -> list[Mention]:
+    def _person_matches(self, full: str) -> Iterator[tuple[int, int, list[int]]]:
+        """Officials named in ``full``: runs of two or more words starting with a capital,
+        joined by a space, a hyphen or an apostrophe, whose folded form is an official's
+        first and last name (each name written as required is checked later)."""
+        gz = self.gazetteer
+        words = [(w.start(), w.end()) for w in _WORD.finditer(full)]
+        folded = fold(full)
+        for i, (start, _end) in enumerate(words):
+            if not full[start].isupper():
+                continue
+            key = folded[start:_end]
+            for j in range(i + 1, min(len(words), i + gz.longest_name)):
+                gap = full[words[j - 1][1] : words[j][0]]
+                if len(gap) > 2 or gap.strip(" -'’"):
+                    break
+                key = f"{key} {folded[words[j][0] : words[j][1]]}"
+                persons = gz.persons_named(key)
+                if persons:
+                    yield start, words[j][1], persons
+
+    def _filter(self, full: str, spans: list[_Span]) -> list[Mention]:
         """Mentions of the spans that stand: NER where a place could be a name or a word."""
         gz = self.gazetteer
-        ner = _SentenceNer(full)
-        out = []
+        pending = []
         for span in spans:
-            surface = full[span.start : span.end]
             kind_of: dict[int, int] = {}
             for e, k in span.candidates:  # one entity may come from several forms
                 kind_of[e] = min(kind_of.get(e, k), k)
             entities = list(kind_of)
-            kinds = list(kind_of.values())
-            person = all(gz.etype[e] == PERSON_T for e in entities)
-            confidence = 0.95
-            if not person:
-                places = [e for e in entities if gz.etype[e] == TERRITORY]
-                if places:
-                    verdict = self._place_check(full, span, surface, places, ner, title_end)
-                    if verdict is None:
-                        entities = [e for e in entities if gz.etype[e] != TERRITORY]
-                        if not entities:
-                            continue
-                    else:
-                        confidence = verdict
-                if all(k == BARE for k in kinds):
-                    confidence = min(confidence, 0.85)
+            places = [e for e in entities if gz.etype[e] == TERRITORY]
+            if all(gz.etype[e] == PERSON_T for e in entities) or not places:
+                pending.append((span, kind_of, (0.95, False)))
             else:
-                entities = [e for e in entities if gz.etype[e] == PERSON_T]
+                pending.append((span, kind_of, self._doubt(full, span, places)))
+        ner = _SentenceNer(full, [(p[0].start, p[0].end) for p in pending if p[2][0] < 0])
+        out = []
+        for span, kind_of, (confidence, common) in pending:
+            entities = list(kind_of)
+            if confidence < 0:  # NER decides
+                labels = ner.labels(span.start, span.end)
+                if "PER" in labels or labels & {"ORG+", "MISC+", "PER+"}:
+                    confidence = 0.0  # part of a name: "Jean Rennes", "Vendée Globe"
+                elif common:  # a common word stands only as a place of its own
+                    confidence = 0.9 if labels & {"LOC", "ORG"} else 0.0
+                else:
+                    confidence = 0.9
+            if confidence == 0.0:
+                entities = [e for e in entities if gz.etype[e] != TERRITORY]
+                if not entities:
+                    continue
+                confidence = 0.95
+            kinds = [kind_of[e] for e in entities]
+            if all(k == BARE for k in kinds):
+                confidence = min(confidence, 0.85)
+            surface = full[span.start : span.end]
             out.append(Mention(span.start, span.end, surface, entities, confidence, kinds))
         return out
 
-    def _place_check(
-        self,
-        full: str,
-        span: _Span,
-        surface: str,
-        places: list[int],
-        ner: _SentenceNer,
-        title_end: int,
-    ) -> float | None:
-        """The confidence that a place match is the place (None: it is not)."""
+    def _doubt(self, full: str, span: _Span, places: list[int]) -> tuple[float, bool]:
+        """How sure a place match is the place before NER: ``(confidence, common word)``;
+        confidence 0 when it is not a place, -1 when NER must read its sentence."""
         gz = self.gazetteer
+        surface = full[span.start : span.end]
         prev = _PREV_WORD.search(full, max(0, span.start - 40), span.start)
+        if prev and re.split(r"['’]", prev.group(1))[-1].lower() in ODONYMS:
+            return 0.0, False  # "église Saint-Pierre" is a building ("rue de Brest" keeps "de")
         nxt = _NEXT_WORD.match(full[span.end : span.end + 40])
         beside_name = bool(
             prev
             and prev.group(1)[:1].isupper()
             and form_key(prev.group(1)) in gz.first_names
             and form_key(prev.group(1)) not in ARTICLES
-        ) or bool(nxt and nxt.group(1)[:1].isupper() and full[span.end : span.end + 1] not in ",;:")
-        words = _WORD.findall(surface)
-        single = len(words) == 1
+        ) or bool(nxt and nxt.group(1)[:1].isupper())
+        single = len(_WORD.findall(surface)) == 1
         common = (
             single
             and is_common(surface)
@@ -271,16 +296,9 @@ class Linker:
                 or max(float(gz.population[e]) for e in places) < SMALL_COMMUNE
             )
         )
-        if prev and re.split(r"['’]", prev.group(1))[-1].lower() in ODONYMS:
-            return None  # "rue de Brest" keeps its "de"; "église Saint-Pierre" is a building
-        if not beside_name and not common:
-            return 0.97 if not single or len(surface) >= 6 else 0.92
-        labels = ner.labels(span.start, span.end)
-        if "PER" in labels or labels & {"ORG+", "MISC+", "PER+"}:
-            return None  # part of a name: "Jean Rennes", "Paris Saint-Germain", "Vendée Globe"
-        if common:
-            return 0.9 if labels & {"LOC", "ORG"} else None  # not part of a longer name
-        return 0.9
+        if beside_name or common:
+            return -1.0, common
+        return (0.97 if not single or len(surface) >= 6 else 0.92), False
 
     def _civilities(self, full: str, mentions: list[Mention]) -> list[Mention]:
         """Add "M. Lastname" / "Mme Lastname" after a linked person's full mention."""
@@ -344,25 +362,32 @@ def _sentence_start(full: str, start: int) -> bool:
 
 
 class _SentenceNer:
-    """spaCy NER run on the sentences asked about, once each."""
+    """spaCy NER run once over the sentences of the spans it is asked about (one batch)."""
 
-    def __init__(self, full: str) -> None:
+    def __init__(self, full: str, spans: list[tuple[int, int]]) -> None:
         self.full = full
-        self.done: dict[int, list[tuple[int, int, str]]] = {}
+        bounds = sorted({self._sentence(start, end) for start, end in spans})
+        self.entities: list[tuple[int, int, str]] = []
+        if not bounds:
+            return
+        with _NLP_LOCK:
+            docs = list(_nlp().pipe(full[s:e] for s, e in bounds))
+        for (s, _e), doc in zip(bounds, docs, strict=True):
+            self.entities += [
+                (s + ent.start_char, s + ent.end_char, ent.label_) for ent in doc.ents
+            ]
+
+    def _sentence(self, start: int, end: int) -> tuple[int, int]:
+        s = max((m.end() for m in _SENTENCE_END.finditer(self.full, 0, start)), default=0)
+        nxt = _SENTENCE_END.search(self.full, end)
+        return s, nxt.end() if nxt else len(self.full)
 
     def labels(self, start: int, end: int) -> set[str]:
         """Labels of the entities that cover the span ``start:end``, with a ``+`` when the
         entity is longer than the span."""
-        s = max((m.end() for m in _SENTENCE_END.finditer(self.full, 0, start)), default=0)
-        nxt = _SENTENCE_END.search(self.full, end)
-        e = nxt.end() if nxt else len(self.full)
-        if s not in self.done:
-            with _NLP_LOCK:
-                doc = _nlp()(self.full[s:e])
-            self.done[s] = [(s + ent.start_char, s + ent.end_char, ent.label_) for ent in doc.ents]
         return {  # NER often takes the preposition in: "de Saint-Denis"
             label + ("" if a >= start - 6 and b <= end + 1 else "+")
-            for a, b, label in self.done[s]
+            for a, b, label in self.entities
             if a <= start and end <= b
         }
 
