@@ -141,7 +141,9 @@ def test_reader_lists_items_with_chips_scope_and_duplicates(client: TestClient) 
     # the linked commune as a chip opening its page, the person likewise
     assert re.search(r'href="/territoires/commune/35238\?lang=fr"[^>]*>Rennes</a>', page)
     assert re.search(rf'href="/personnes/{APPERE}\?lang=fr"[^>]*>Nathalie Appéré</a>', page)
-    assert "doublon de" in page and 'href="/veille/articles/1?lang=fr">' + TITLE_1 in page
+    duplicate = re.search(r'data-item="2">.*?</li>', page, re.S)
+    assert duplicate
+    assert f'doublon de <a href="/veille/articles/1?lang=fr">{TITLE_1}</a>' in duplicate[0]
     assert page.count('class="scope endogenous">endogène<') == 3
     assert page.count('class="scope exogenous">exogène<') == 1
     assert "Ille-et-Vilaine" in page  # the home territory is named

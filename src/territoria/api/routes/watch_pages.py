@@ -160,16 +160,16 @@ def item_page(
 def topics_page(request: Request, state: State, cur: Cursor, user: Reader) -> Response:
     """The topic boards: each saved topic with its query, filters, item count and latest
     items."""
-    boards = [
-        {
-            "topic": t,
-            "entries": [
-                v.to_dict() for v in items.list_items(cur, topic=t.id, limit=BOARD_ITEMS).items
-            ],
-        }
+    found = [
+        (t, items.list_items(cur, topic=t.id, limit=BOARD_ITEMS).items)
         for t in topics.list_topics(cur)
     ]
-    return render(request, "watch_topics.html", {"boards": boards})
+    shown = [v for _, views in found for v in views]
+    context = {
+        "boards": [{"topic": t, "entries": [v.to_dict() for v in views]} for t, views in found],
+        "originals": {k: v.to_dict() for k, v in related.originals(cur, shown).items()},
+    }
+    return render(request, "watch_topics.html", context)
 
 
 #: Width and row height of the signal timeline (SVG user units).
