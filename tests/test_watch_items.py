@@ -43,6 +43,10 @@ STORIES = {
     "maire": ("Le préfet reçoit les maires", "26 novembre 2026 à 11h00",
               "Jean-René Houssin a été reçu par le préfet avec d'autres élus pour parler de "
               "sécurité routière et de la prévention des inondations."),
+    "deputee": ("Transports scolaires : la députée interpelle le gouvernement",
+                "27 novembre 2026 à 15h00",
+                "La députée Marie Mesmeur a interrogé mardi le ministre sur le financement des "
+                "transports scolaires, dont le coût pèse sur les familles."),
     "ailleurs": ("Marseille inaugure un tramway", "2 décembre 2026 à 08h00",
                  "La nouvelle ligne de tramway de Marseille a été inaugurée mardi devant une "
                  "foule nombreuse, après quatre années de travaux."),
@@ -72,7 +76,7 @@ def kb(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         agency = add_source(con, "https://agence.example/rss", kind="feed", name="Agence").id
         add_topic(con, "Vélo", "vélo OR cyclable")
         first = ingest(con, [_doc(echo, key) for key in STORIES])
-        assert first.new == 5, first
+        assert first.new == len(STORIES), first
         copy = ingest(con, [_doc(agency, "bruz", "https://agence.example/depeche-bruz")])
         assert copy.duplicates == 1
     finally:
@@ -98,14 +102,14 @@ def _key(title: str) -> str:
 
 def test_list_latest_first_with_sources_and_duplicates(con: duckdb.DuckDBPyConnection) -> None:
     page = list_items(con)
-    assert page.total == 6
+    assert page.total == len(STORIES) + 1
     keys = [_key(item.title) for item in page.items]
     assert keys[0] == "ailleurs" and keys[-1] == "velo"  # 2 décembre … 20 novembre
     copy = next(i for i in page.items if i.source.name == "Agence")
     original = next(i for i in page.items if i.source.name == "L'Écho" and i.title == copy.title)
     assert copy.duplicate_of == original.id and copy.duplicate_score == 1.0
-    assert list_items(con, include_duplicates=False).total == 5
-    assert list_items(con, limit=2, offset=4).items[1].title == STORIES["velo"][0]
+    assert list_items(con, include_duplicates=False).total == len(STORIES)
+    assert list_items(con, limit=2, offset=5).items[1].title == STORIES["velo"][0]
     assert page.items[0].published == datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
 
 
@@ -145,14 +149,18 @@ def test_scope_follows_the_home(con: duckdb.DuckDBPyConnection) -> None:
     assert _scopes(con) == {
         "bruz": "endogenous",  # the commune itself
         "maire": "endogenous",  # its mayor, named alone
+        "deputee": "endogenous",  # the deputy of the circonscription that takes in Bruz
         "velo": "exogenous",  # Rennes and its mayor: a neighbour
         "routes": "exogenous",  # the département contains Bruz: context, not Bruz
         "ailleurs": "exogenous",
     }
-    assert {_key(t) for t in _titles(con, scope="endogenous")} == {"bruz", "maire"}
+    assert {_key(t) for t in _titles(con, scope="endogenous")} == {"bruz", "maire", "deputee"}
     set_home(con, *RENNES_METRO)  # re-scoped at once
     assert _scopes(con) == {"bruz": "endogenous", "maire": "endogenous", "velo": "endogenous",
-                            "routes": "exogenous", "ailleurs": "exogenous"}  # fmt: skip
+                            "deputee": "endogenous", "routes": "exogenous",
+                            "ailleurs": "exogenous"}  # fmt: skip
+    set_home(con, "commune", "35001")  # Acigné: another circonscription
+    assert _scopes(con)["deputee"] == "exogenous"
     set_home(con, "departement", "35")
     assert _scopes(con)["routes"] == "endogenous"  # its council
     assert _scopes(con)["ailleurs"] == "exogenous"
@@ -160,8 +168,8 @@ def test_scope_follows_the_home(con: duckdb.DuckDBPyConnection) -> None:
     assert current is not None and (current.name, current.level_label) == (
         "Ille-et-Vilaine", "département")  # fmt: skip
     audit = con.execute("SELECT target FROM audit_log WHERE event = 'watch.home' ORDER BY id")
-    assert [r[0] for r in audit.fetchall()][-3:] == [
-        "commune:35047", "epci:243500139", "departement:35"]  # fmt: skip
+    assert [r[0] for r in audit.fetchall()][-4:] == [
+        "commune:35047", "epci:243500139", "commune:35001", "departement:35"]  # fmt: skip
 
 
 def test_home_must_exist(con: duckdb.DuckDBPyConnection) -> None:
@@ -227,7 +235,8 @@ def test_routes(kb: Path) -> None:
             assert put.status_code == 200, put.text
             assert put.json()["name"] == "Rennes"
             endo = client.get("/api/v1/watch/items", params={"scope": "endogenous"}).json()
-            assert {_key(i["title"]) for i in endo["items"]} == {"velo"}
+            # Rennes' mayor, and the deputy who sits on its municipal council
+            assert {_key(i["title"]) for i in endo["items"]} == {"velo", "deputee"}
             one = client.get(f"/api/v1/watch/items/{item['id']}").json()
             assert one["text"] and "".join(s["text"] for s in one["spans"]) == one["text"]
             linked = [s for s in one["spans"] if s["link"] is not None]

@@ -10,16 +10,18 @@ The watch is *endogenous* when it speaks of the home territory (set with :func:`
   communes, EPCI, cantons and circonscriptions; an EPCI home its communes);
 - a person holding a current mandate there: a mandate for a territory inside the home, or
   in a body (council) of a territory inside it (the mayor of a commune of a département
-  home, a conseiller départemental of the home département);
+  home, a conseiller départemental of the home département), or for the canton or the
+  circonscription that takes in the home or one of its communes (a commune's deputy and
+  conseillers départementaux are its own representatives, though elected on a wider area);
 - an organisation of a territory inside the home (its councils, the préfecture of a
   département home).
 
-A territory *containing* the home does not make an item endogenous: for a commune's officer,
-an item about the région is regional context, read with the exogenous watch, unless it also
-names a place, an official or a body of the commune. Otherwise every regional or national
-dispatch would be endogenous and the split would say nothing. Poles are not territorial:
-they do not decide the scope. Scope is computed in SQL when items are read, so changing the
-home re-scopes every item; with no home set it is None.
+Otherwise a territory *containing* the home does not make an item endogenous: for a
+commune's officer, an item about the région is regional context, read with the exogenous
+watch, unless it also names a place, an official or a body of the commune; else every
+regional or national dispatch would be endogenous and the split would say nothing. Poles
+are not territorial: they do not decide the scope. Scope is computed in SQL when items are
+read, so changing the home re-scopes every item; with no home set it is None.
 """
 
 from __future__ import annotations
@@ -270,6 +272,11 @@ _ENDOGENOUS = """
         UNION SELECT m.level, m.code FROM membership m
             JOIN home h ON m.parent_level = h.level AND m.parent_code = h.code
     ),
+    constituencies AS (
+        SELECT m.parent_level AS level, m.parent_code AS code FROM membership m
+            JOIN inside i ON m.level = i.level AND m.code = i.code
+            WHERE m.parent_level IN ('canton', 'circonscription')
+    ),
     endogenous AS (
         SELECT l.item_id FROM watch_link l
             JOIN inside i ON l.type = 'territory' AND l.level = i.level AND l.code = i.code
@@ -282,6 +289,10 @@ _ENDOGENOUS = """
             LEFT JOIN organisation o ON o.id = m.organisation_id
             JOIN inside i ON (m.level = i.level AND m.code = i.code)
                 OR (o.level = i.level AND o.code = i.code)
+        UNION SELECT l.item_id FROM watch_link l
+            JOIN mandate m ON l.type = 'person' AND m.person_id = l.code
+                AND (m.end_date IS NULL OR m.end_date >= current_date)
+            JOIN constituencies c ON m.level = c.level AND m.code = c.code
     )
 """
 _SCOPE = (
