@@ -189,14 +189,31 @@ _ACRONYM = re.compile(r"\(([A-Z][A-Za-z]{1,9})\)")
 _ARRONDISSEMENT = re.compile(r"^(.*) (\d+)(?:er|e) Arrondissement$")
 
 
+class _Packer:
+    """Strings appended one by one into one text and its offsets."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.offsets = array("q", [0])
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        self.offsets.append(self.offsets[-1] + len(text))
+        if len(self.parts) >= 10_000:  # joined as they come: one str, not 500,000
+            self.parts = ["".join(self.parts)]
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
 class Strings:
     """A read-only sequence of strings: a list, then strings packed in one ``str`` with their
     offsets (half a million officials' ids and names: a few tens of MB less than a list)."""
 
-    def __init__(self, head: list[str], tail: list[str]) -> None:
+    def __init__(self, head: list[str], tail: _Packer) -> None:
         self._head = head
-        self._blob = "".join(tail)
-        self._offsets = np.concatenate([[0], np.cumsum([len(t) for t in tail])]).astype(np.int64)
+        self._blob = tail.text()
+        self._offsets = np.frombuffer(tail.offsets, dtype=np.int64).copy()
 
     def __len__(self) -> int:
         return len(self._head) + len(self._offsets) - 1
@@ -290,8 +307,8 @@ class _Builder:
         self.f_trim = array("b")
         self.index: dict[tuple[str, str], int] = {}
         self.persons = 0  # appended last, with code and name only
-        self.person_codes: list[str] = []
-        self.person_names: list[str] = []
+        self.person_codes = _Packer()
+        self.person_names = _Packer()
 
     def entity(
         self,
@@ -485,19 +502,28 @@ _FUNCTION_SQL = """
 
 def _persons(con: duckdb.DuckDBPyConnection, b: _Builder) -> dict[str, Any]:
     """Officials: one entity each, the form of their first and last name, their mandates."""
-    rows = con.execute("SELECT id, first_name, last_name FROM person ORDER BY id").fetchall()
     base = len(b.code)
-    codes = [r[0] for r in rows]
-    names = [f"{first} {last.title() if last.isupper() else last}" for _, first, last in rows]
-    first_len = np.array([len(r[1]) for r in rows], dtype=np.int16)
-    first_keys = [form_key(r[1]) for r in rows]
-    keys = [f"{f} {form_key(r[2])}" for f, r in zip(first_keys, rows, strict=True)]
-    del rows
-    first_names = frozenset(w for f in first_keys for w in f.split())
-    del first_keys
+    codes, names = _Packer(), _Packer()
+    first_len = array("h")
+    first_names: set[str] = set()
+    keys: list[str] = []
+    # read in slices: half a million rows as Python tuples at once would double the peak memory
+    cur = con.cursor()
+    try:
+        cur.execute("SELECT id, first_name, last_name FROM person ORDER BY id")
+        while rows := cur.fetchmany(50_000):
+            for pid, first, last in rows:
+                codes.add(pid)
+                names.add(f"{first} {last.title() if last.isupper() else last}")
+                first_len.append(min(len(first), 32767))
+                first_key = form_key(first)
+                first_names.update(first_key.split())
+                keys.append(f"{first_key} {form_key(last)}")
+    finally:
+        cur.close()
     order = sorted(range(len(keys)), key=keys.__getitem__)
     person_keys: dict[str, int] = {}
-    starts: list[int] = []
+    starts = array("i")
     for row, person in enumerate(order):
         if keys[person] not in person_keys:
             person_keys[keys[person]] = len(starts)
@@ -505,7 +531,7 @@ def _persons(con: duckdb.DuckDBPyConnection, b: _Builder) -> dict[str, Any]:
     starts.append(len(order))
     longest = max((k.count(" ") + 1 for k in person_keys), default=2)
     del keys
-    b.persons = len(codes)
+    b.persons = len(first_len)
     b.person_codes, b.person_names = codes, names
     # each mandate's anchors: the territory it is for, through the same membership, as entity
     # indices (the territories' index joined in DuckDB rather than looked up row by row)
@@ -577,10 +603,10 @@ def _persons(con: duckdb.DuckDBPyConnection, b: _Builder) -> dict[str, Any]:
         "m_dept": np.asarray(m["d"], dtype=np.int32),
         "m_region": np.asarray(m["r"], dtype=np.int32),
         "prominence": prominence,
-        "first_len": first_len,
-        "first_names": first_names,
+        "first_len": np.frombuffer(first_len, dtype=np.int16).copy(),
+        "first_names": frozenset(first_names),
         "person_keys": person_keys,
-        "group_start": np.array(starts, dtype=np.int32),
+        "group_start": np.frombuffer(starts, dtype=np.int32).copy(),
         "group_persons": np.array(order, dtype=np.int32),
         "longest_name": longest,
     }
