@@ -44,7 +44,10 @@ def demo_kb(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     result = CliRunner().invoke(app, ["watch", "demo", "--port", str(PORT), "--db", str(path)])
     assert result.exit_code == 0, result.output
     assert "Veille de démonstration" in result.output
-    assert "Le Courrier d'Ille-et-Vilaine (démo) : collectée, 21 nouveaux" in result.output
+    assert (
+        "Le Courrier d'Ille-et-Vilaine (démo) : collectée, 21 nouveaux, 0 doublon" in result.output
+    )
+    assert "Bretagne Hebdo (démo) : collectée, 17 nouveaux, 1 doublon," in result.output
     yield path
 
 

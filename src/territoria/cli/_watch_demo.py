@@ -19,6 +19,10 @@ from territoria.cli._common import (
 _STATUS = {"ok": "collectée", "not_modified": "inchangée"}
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("x" if word.endswith("eau") else "s") * (n > 1)
+
+
 def register(watch: typer.Typer) -> None:
     """Add ``watch demo`` to the ``watch`` group."""
     watch.command("demo")(demo)
@@ -64,8 +68,9 @@ def demo(
     console.print(f"  sujets : {', '.join(report.topics)}")
     for f in report.fetches:
         status = _STATUS.get(f.status, f.status)
-        line = f"  {f.name} : {status}, {f.new} nouveaux, {f.duplicates} doublons, "
-        line += f"{f.unchanged} inchangés"
+        counts = (_count(f.new, "nouveau"), _count(f.duplicates, "doublon"))
+        line = f"  {f.name} : {status}, {counts[0]}, {counts[1]}, "
+        line += _count(f.unchanged, "inchangé")
         if f.error:
             line += f" — {f.error}"
         console.print(line, highlight=False)
