@@ -80,11 +80,18 @@ _A = _RNG.integers(1, 2**63, size=PERMUTATIONS, dtype=np.uint64) | np.uint64(1)
 _B = _RNG.integers(0, 2**63, size=PERMUTATIONS, dtype=np.uint64)
 
 
+def _unaccented(char: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+
+
+#: Latin letters with diacritics → without (one table lookup a character, not a Unicode
+#: decomposition: words() runs on every text and every candidate's text).
+_PLAIN = str.maketrans({chr(i): _unaccented(chr(i)) for i in range(0xC0, 0x250)})
+
+
 def words(text: str) -> list[str]:
     """The text's words, lower case, without accents (``Été`` → ``ete``)."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _WORD.findall(plain)
+    return _WORD.findall(text.lower().translate(_PLAIN))
 
 
 def content_hash(text: str) -> str:
@@ -249,28 +256,30 @@ def _near(
     if not probes:
         return []
     index, band, value = (list(col) for col in zip(*probes, strict=True))
-    rows = con.execute(
-        """
+    signatures = [list(c.signature) for c in batch]
+    # the signatures' agreement (the resemblance's estimate) is counted in SQL: on local
+    # news written with the same turns of phrase, a text shares a band with hundreds
+    close = con.execute(
+        f"""
         WITH q AS (SELECT unnest(?::INTEGER[]) AS i, unnest(?::TINYINT[]) AS band,
                           unnest(?::UBIGINT[]) AS hash),
+        s AS (SELECT unnest(range(?)) AS i, unnest(?::UBIGINT[][]) AS signature),
         pairs AS (
             SELECT DISTINCT q.i, b.item_id FROM q JOIN watch_band b USING (band, hash)
         )
-        SELECT p.i, w.id, coalesce(w.duplicate_of, w.id), m.signature,
+        SELECT p.i, w.id, coalesce(w.duplicate_of, w.id),
                coalesce(r.published, r.fetched_at, w.fetched_at)
         FROM pairs p JOIN watch_item w ON w.id = p.item_id
         JOIN watch_minhash m ON m.item_id = w.id
+        JOIN s ON s.i = p.i
         LEFT JOIN watch_item r ON r.id = coalesce(w.duplicate_of, w.id)
         WHERE w.deleted_at IS NULL AND w.fetched_at >= ?
+          AND len(list_filter(range(1, {PERMUTATIONS + 1}),
+                              k -> m.signature[k] = s.signature[k])) >= ?
         """,
-        [index, band, value, since],
-    ).fetchall()
-    close: list[tuple[int, int, int, datetime]] = []
-    for i, item_id, root, signature, when in rows:
-        estimate = float(np.mean(np.array(signature, dtype=np.uint64) ==
-                                 np.array(batch[i].signature, dtype=np.uint64)))  # fmt: skip
-        if estimate >= _ESTIMATE_FLOOR:
-            close.append((i, item_id, root, when))
+        [index, band, value, len(batch), signatures, since,
+         int(_ESTIMATE_FLOOR * PERMUTATIONS)],
+    ).fetchall()  # fmt: skip
     if not close:
         return []
     texts = dict(
