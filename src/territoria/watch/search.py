@@ -300,7 +300,9 @@ def search(
         f" * ({K1} + 1) / (h.tf + {K1} * (1 - {B} + {B} * c.length / s.avgdl))) AS score "
         " FROM hits h JOIN df ON df.term = h.term JOIN cand c ON c.item_id = h.item_id "
         " CROSS JOIN stats s GROUP BY c.item_id) "
-        "SELECT c.item_id, coalesce(sc.score, 0) AS score, count(*) OVER () AS total "
+        # the total from the materialised candidates (a window count hit a DuckDB 1.5.5
+        # internal error once: 'access index 0 within vector of size 0')
+        "SELECT c.item_id, coalesce(sc.score, 0) AS score, (SELECT count(*) FROM cand) AS total "
         "FROM cand c LEFT JOIN scored sc ON sc.item_id = c.item_id "
         "ORDER BY score DESC, c.day DESC, c.item_id DESC LIMIT ? OFFSET ?",
         [*params, stems, limit, offset],
