@@ -294,3 +294,31 @@ def test_signal_timeline_shows_the_burst(mini_db_path: Path, tmp_path: Path) -> 
         assert "times the usual volume on Ligne Rennes–Saint-Malo" in english
         assert client.get("/veille/signaux?kind=nonsense").status_code == 422
     web.state.territoria.db.close()
+
+
+def test_file_an_item_in_a_dossier(site: tuple[TestClient, int], client: TestClient) -> None:
+    dossier = site[1]
+    analyst = TestClient(client.app)
+    token = login(analyst, "analyst")
+    page = analyst.get("/veille/articles/3").text
+    assert 'id="watch-file"' in page and "Desserte de Bruz — Bruz" in page
+    form = {"dossier": str(dossier), "csrf_token": token}
+    response = analyst.post("/veille/articles/3/dossier", data=form, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/dossiers/{dossier}"
+    page = analyst.get(f"/dossiers/{dossier}").text
+    assert (
+        f'<a href="https://courrier.example/a3" rel="noopener noreferrer">Veille : {TITLE_3} '
+        "(Le Courrier (démo))</a>"
+    ) in page
+    # no such dossier: the item's page again, with the error
+    wrong = analyst.post("/veille/articles/3/dossier", data={**form, "dossier": "999"})
+    assert wrong.status_code == 404 and 'role="alert"' in wrong.text and TITLE_3 in wrong.text
+    # a viewer has no form, and may not file
+    assert 'id="watch-file"' not in client.get("/veille/articles/3").text
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/veille").text)
+    assert csrf
+    refused = client.post(
+        "/veille/articles/3/dossier", data={"dossier": str(dossier), "csrf_token": csrf[1]}
+    )
+    assert refused.status_code == 403

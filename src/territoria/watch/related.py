@@ -27,6 +27,7 @@ __all__ = [
     "Reason",
     "RelatedItem",
     "RelatedItems",
+    "file_in_dossier",
     "items_for_dossier",
     "items_for_person",
     "items_for_territory",
@@ -228,3 +229,24 @@ def items_for_dossier(
         if a not in stakeholders
     ]
     return _related(con, wanted, limit)
+
+
+def file_in_dossier(
+    con: duckdb.DuckDBPyConnection,
+    item_id: int,
+    dossier_id: int,
+    *,
+    created_by: str | None = None,
+) -> int:
+    """Add the item to a dossier's links (its address, labelled with its title and source);
+    return the link's id. Audited as the dossier's other writes.
+
+    Raises
+    ------
+    UnknownWatchItem, UnknownDossier, InvalidDossier
+    """
+    from territoria.influence.dossiers import add_link
+
+    item = get_item(con, item_id)
+    label = f"Veille : {item.title or item.url} ({item.source.name})"
+    return add_link(con, dossier_id, url=item.url, label=label[:300], created_by=created_by)

@@ -8,13 +8,15 @@ import datetime as dt
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from territoria.accounts import User
 from territoria.api._deps import Cursor, State, field, require
 from territoria.api._render import render
+from territoria.errors import TerritoriaError, UnknownWatchItem
+from territoria.influence.dossiers import list_dossiers
 from territoria.kb import territories as kt
 from territoria.kb.people import person as person_page
 from territoria.watch import demo, items, related, sources, topics
@@ -25,6 +27,7 @@ __all__ = ["demo_router", "router"]
 router = APIRouter(include_in_schema=False)
 demo_router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(require("read"))]
+Writer = Annotated[User, Depends(require("act"))]
 
 #: Latest watch items a territory, person or dossier page lists.
 WATCH_SHOWN: Final = 5
@@ -132,13 +135,15 @@ def reader_page(
     return render(request, "watch.html", context)
 
 
-@router.get("/veille/articles/{item_id}", response_class=HTMLResponse)
-def item_page(
-    request: Request, state: State, cur: Cursor, user: Reader, item_id: ItemId
+def _item_page(
+    request: Request,
+    cur: Any,
+    user: User,
+    item_id: int,
+    *,
+    error: str | None = None,
+    status: int = 200,
 ) -> Response:
-    """One item: its text with the mentions of territories, persons and organisations
-    highlighted (each opens its page and shows its score), the mentions table, the duplicate
-    it repeats, the diff of a page change."""
     view = items.get_item(cur, item_id)
     links = view.links
     segments = [
@@ -152,8 +157,42 @@ def item_page(
         "it": view.to_dict(),
         "segments": segments,
         "duplicate": duplicate.to_dict() if duplicate else None,
+        "dossiers": list_dossiers(cur) if user.can("act") else [],
+        "error": error,
     }
-    return render(request, "watch_item.html", context)
+    return render(request, "watch_item.html", context, status_code=status)
+
+
+@router.get("/veille/articles/{item_id}", response_class=HTMLResponse)
+def item_page(
+    request: Request, state: State, cur: Cursor, user: Reader, item_id: ItemId
+) -> Response:
+    """One item: its text with the mentions of territories, persons and organisations
+    highlighted (each opens its page and shows its score), the mentions table, the duplicate
+    it repeats, the diff of a page change; a form to file it in a dossier."""
+    return _item_page(request, cur, user, item_id)
+
+
+@router.post("/veille/articles/{item_id}/dossier", response_class=HTMLResponse)
+def file_item(
+    request: Request,
+    state: State,
+    user: Writer,
+    item_id: ItemId,
+    dossier: Annotated[int, Form(ge=1, le=2**62)],
+) -> Response:
+    """File the item in a dossier (one of its links), then open the dossier."""
+    try:
+        with state.db.writer(actor=f"web:{user.name}") as cur:
+            related.file_in_dossier(cur, item_id, dossier)
+    except TerritoriaError as exc:
+        if exc.http_status >= 500 or isinstance(exc, UnknownWatchItem):
+            raise
+        with state.db.reader() as cur:
+            return _item_page(request, cur, user, item_id, error=str(exc), status=exc.http_status)
+    lang = request.query_params.get("lang")
+    target = f"/dossiers/{dossier}" + (f"?lang={lang}" if lang else "")
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/veille/sujets", response_class=HTMLResponse)
