@@ -114,12 +114,17 @@ def test_scores_in_unit_interval_and_ordered_by_doubt(linker: Linker) -> None:
     assert by_code["35240"] < by_code["35353"]
 
 
-def test_linker_kept_per_generation(mini_db: duckdb.DuckDBPyConnection) -> None:
+def test_linker_kept_until_its_tables_change(mini_db: duckdb.DuckDBPyConnection) -> None:
     first = linker_for(mini_db)
     assert linker_for(mini_db) is first
-    with transaction(mini_db) as con:
-        con.execute("UPDATE territory SET population = population WHERE code = '35238'")
-    assert linker_for(mini_db) is not first
+    with transaction(mini_db) as con:  # the watch's own writes keep it
+        con.execute("INSERT INTO watch_home VALUES ('commune', '35238', 'test', now())")
+    assert linker_for(mini_db) is first
+    with transaction(mini_db) as con:  # a renamed commune gives a new one
+        con.execute("UPDATE territory SET name = 'Bruz-sur-Vilaine' WHERE code = '35047'")
+    second = linker_for(mini_db)
+    assert second is not first
+    assert "commune:35047" in _links(second, "", "Marché à Bruz-sur-Vilaine.")
 
 
 def test_in_memory_knowledge_base_not_kept(mini_kb: duckdb.DuckDBPyConnection) -> None:
