@@ -20,6 +20,7 @@ from territoria.api._security import LANGUAGE_COOKIE
 from territoria.influence import dossiers
 from territoria.kb import connect
 from territoria.watch.items import set_home
+from territoria.watch.search import index_items
 from test_api_helpers import login, make_app, make_kb
 from test_french_pages import raw_tokens
 
@@ -98,6 +99,7 @@ def _fill(path: Path) -> int:
             [NOW],
         )
         con.execute("INSERT INTO watch_item_topic VALUES (1, 1, ?), (2, 1, ?)", [NOW, NOW])
+        index_items(con, [1, 2, 3, 4])
         set_home(con, "departement", "35")
         dossier = dossiers.create_dossier(
             con, title="Desserte de Bruz", theme="regional-trains", code="35047", level="commune"
@@ -322,3 +324,15 @@ def test_file_an_item_in_a_dossier(site: tuple[TestClient, int], client: TestCli
         "/veille/articles/3/dossier", data={"dossier": str(dossier), "csrf_token": csrf[1]}
     )
     assert refused.status_code == 403
+
+
+def test_search_marks_the_words_found(client: TestClient) -> None:
+    page = client.get("/veille/recherche?q=inaugurer école").text
+    hits = page[page.index('id="search-hits"') :]
+    assert _item_ids(hits) == [3]
+    assert "<mark>inaugure</mark>" in hits and "<mark>école</mark>" in hits  # stems, accents
+    assert raw_tokens(page) == []
+    wrong = client.get("/veille/recherche?q=(train")
+    assert (
+        wrong.status_code == 422 and "position" in wrong.text and 'id="search-error"' in wrong.text
+    )

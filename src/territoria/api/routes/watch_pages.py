@@ -15,11 +15,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from territoria.accounts import User
 from territoria.api._deps import Cursor, State, field, require
 from territoria.api._render import render
-from territoria.errors import TerritoriaError, UnknownWatchItem
+from territoria.errors import InvalidWatchQuery, TerritoriaError, UnknownWatchItem
 from territoria.influence.dossiers import list_dossiers
 from territoria.kb import territories as kt
 from territoria.kb.people import person as person_page
-from territoria.watch import demo, items, related, sources, topics
+from territoria.watch import demo, items, related, search, sources, topics
 from territoria.watch.signals import KINDS, SignalList, signals
 
 __all__ = ["demo_router", "router"]
@@ -161,6 +161,58 @@ def _item_page(
         "error": error,
     }
     return render(request, "watch_item.html", context, status_code=status)
+
+
+def _marked(text: str, spans: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """``text`` cut into plain and found parts (``spans``: start and end of each word found)."""
+    out: list[dict[str, Any]] = []
+    position = 0
+    for start, end in sorted(spans):
+        if start < position:
+            continue
+        if start > position:
+            out.append({"text": text[position:start], "found": False})
+        out.append({"text": text[start:end], "found": True})
+        position = end
+    if position < len(text):
+        out.append({"text": text[position:], "found": False})
+    return out
+
+
+@router.get("/veille/recherche", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    state: State,
+    cur: Cursor,
+    user: Reader,
+    q: Annotated[str, Query(max_length=2000)] = "",
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> Response:
+    """French full-text search of the items (accents ignored, stemming, BM25 ranking), with the
+    Boolean syntax of topics; each hit with its snippet and the words found marked."""
+    found = None
+    error = None
+    status = 200
+    if q.strip():
+        try:
+            found = search.search(cur, q, limit=PAGE_SIZE, offset=offset)
+        except InvalidWatchQuery as exc:
+            error, status = str(exc), exc.http_status
+    hits = [
+        {
+            "hit": h,
+            "title": _marked(h.title, h.title_highlights),
+            "snippet": _marked(h.snippet, h.highlights),
+        }
+        for h in (found.hits if found else [])
+    ]
+    following = None
+    if found and offset + PAGE_SIZE < found.total:
+        following = "/veille/recherche?" + urlencode(
+            {"q": q, "offset": offset + PAGE_SIZE, "lang": request.query_params.get("lang", "")}
+        )
+    context = {"q": q, "found": found, "hits": hits, "error": error, "following": following}
+    return render(request, "watch_search.html", context, status_code=status)
 
 
 @router.get("/veille/articles/{item_id}", response_class=HTMLResponse)
