@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from territoria.kb import transaction
+from territoria.sources.sirene import import_sirene
 from territoria.watch._linking_eval import (
     baseline_mentions,
     entity_id,
@@ -97,6 +98,27 @@ def test_homonymous_officials_by_their_mandate(linker: Linker) -> None:
     assert told["p-57b343c6658fdf"][1] > alone.get("p-57b343c6658fdf", ("", 0.0, 0))[1]
     other = _links(linker, "", "Philippe Denis, adjoint au maire du Rheu, présente le budget.")
     assert "p-30507d1d8543cc" in other and "p-28e196eb97721a" not in other
+
+
+def test_larger_firms_of_sirene(mini_db: duckdb.DuckDBPyConnection) -> None:
+    folder = Path(__file__).parent / "data" / "sirene"
+    import_sirene(
+        mini_db,
+        establishments=folder / "StockEtablissement_utf8.csv",
+        legal_units=folder / "StockUniteLegale_utf8.csv",
+        history=folder / "StockEtablissementHistorique_utf8.csv",
+        geolocation=folder
+        / "GeolocalisationEtablissement_Sirene_pour_etudes_statistiques_utf8.csv",
+    )
+    found = _links(
+        linker_for(mini_db),
+        "",
+        "Epsilon Charcuterie recrute à Bruz ; Alpha Logiciel aussi. La préfecture et "
+        "l'université ferment.",
+    )
+    assert found["siren-100000005"][0] == "Epsilon Charcuterie"  # 150 employees, SAS left out
+    assert "siren-100000001" not in found  # 35 employees: below the gazetteer's bound of 50
+    assert "siren-100000007" not in found and "siren-100000008" not in found  # common words
 
 
 def test_civility_after_a_full_mention(linker: Linker) -> None:

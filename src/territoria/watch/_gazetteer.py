@@ -478,8 +478,42 @@ def _organisations(con: duckdb.DuckDBPyConnection, b: _Builder) -> None:
         anchor = b.index.get((level or "", code or ""), -1)
         anchors = b.anchors[anchor] if anchor >= 0 else (-1, -1, -1, -1)
         idx = b.entity(ORGANISATION, kind, aid, name, 0.0, anchors)
-        key = form_key(name)
-        b.form(key, idx, NAME if " " not in key else ORG)
+        for key in _firm_forms(name):
+            b.form(key, idx, NAME if " " not in key else ORG)
+
+
+#: Legal forms SIRENE appends to a denomination, which the press leaves out.
+LEGAL_FORMS = frozenset(
+    [
+        "sa",
+        "sas",
+        "sasu",
+        "sarl",
+        "eurl",
+        "snc",
+        "sca",
+        "scs",
+        "scop",
+        "scic",
+        "sci",
+        "gie",
+        "sem",
+        "spl",
+        "selarl",
+        "selas",
+    ]
+)
+
+
+def _firm_forms(name: str) -> set[str]:
+    """A firm's or actor's forms: its name, without its legal form ("EPSILON CHARCUTERIE SAS"
+    is written "Epsilon Charcuterie"); a one-word name that is a common word ("UNIVERSITE",
+    "PREFECTURE") is left out, the press means the word."""
+    words = form_key(name).split()
+    forms = {" ".join(words)}
+    if len(words) > 1 and words[-1] in LEGAL_FORMS:
+        forms.add(" ".join(words[:-1]))
+    return {f for f in forms if " " in f or (len(f) >= 4 and not is_common(f))}
 
 
 _FUNCTION_SQL = """
