@@ -179,6 +179,37 @@ def test_a_term_emerges_in_its_territory(
     assert not {stem("budget"), stem("conseil"), "de", "la", "le"} & {k for _, k in terms}
 
 
+def test_no_term_emerges_from_a_steady_vocabulary(mini_db: duckdb.DuckDBPyConnection) -> None:
+    # 60 days, 40 items a day over 20 communes, each item six words drawn from the same 60:
+    # hundreds of (territory, term) tests, and none may pass for news
+    rng = np.random.default_rng(5)
+    words = [f"mot{k}" for k in range(60)]
+    sql = "SELECT code FROM territory WHERE level = 'commune' ORDER BY code LIMIT 20"
+    communes = [r[0] for r in mini_db.execute(sql).fetchall()]
+    n = 60 * 40
+    texts = [" ".join(rng.choice(words, 6)) for _ in range(n)]
+    days = [dt.datetime(2026, 9, 1, 12) + dt.timedelta(days=int(k // 40)) for k in range(n)]
+    places = [communes[int(k)] for k in rng.integers(0, 20, n)]
+    with transaction(mini_db):
+        mini_db.execute(
+            "INSERT INTO watch_item (id, source_id, kind, url, canonical_url, title, text, "
+            "published, fetched_at, content_hash) SELECT i, 1, 'article', 'u' || i, 'u' || i, "
+            "'', x, p, p, i::VARCHAR FROM (SELECT unnest(range(1, ?)) AS i, "
+            "unnest(?::VARCHAR[]) AS x, unnest(?::TIMESTAMP[]) AS p)",
+            [n + 1, texts, days],
+        )
+        mini_db.execute(
+            "INSERT INTO watch_link (item_id, type, level, code, name, score, mention) "
+            "SELECT unnest(range(1, ?)), 'territory', 'commune', unnest(?::VARCHAR[]), '', 1, ''",
+            [n + 1, places],
+        )
+        classify(mini_db, range(1, n + 1))
+    assert signals(mini_db, kinds=["term"]).signals == []
+    # the same test at p < 0.001 each, with no correction for their number, finds flukes
+    loose = signals(mini_db, kinds=["term"], term_alpha=1.0, term_rise=1.0)
+    assert loose.signals != []
+
+
 def test_period_and_kind_checks(kb: tuple[duckdb.DuckDBPyConnection, dict[str, int]]) -> None:
     con, _ = kb
     with pytest.raises(InvalidQuery, match="type de signal inconnu 'pic'"):

@@ -305,7 +305,12 @@ def _stop_stems() -> frozenset[str]:
 
 
 def _terms(
-    con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, recent_days: int
+    con: duckdb.DuckDBPyConnection,
+    start: dt.date,
+    end: dt.date,
+    recent_days: int,
+    alpha: float = FAMILY_ALPHA,
+    rise: float = MIN_RISE,
 ) -> list[Signal]:
     recent = max(start, end - dt.timedelta(days=recent_days - 1))
     # the recent items' stems first (few), then the earlier items' counts of those only
@@ -343,8 +348,8 @@ def _terms(
     expected = n1 * (b + 0.5) / n2  # smoothed: a term absent before is not infinitely new
     # every (territory, term) pair is a test: Bonferroni keeps the family's false alarms
     # under FAMILY_ALPHA (a χ²₁ quantile through the normal one)
-    critical = max(MIN_G2, NormalDist().inv_cdf(1 - FAMILY_ALPHA / (2 * len(rows))) ** 2)
-    rising = (a >= MIN_RISE * expected) & (score >= critical)
+    critical = max(MIN_G2, NormalDist().inv_cdf(1 - min(alpha, 1.0) / (2 * len(rows))) ** 2)
+    rising = (a >= rise * expected) & (score >= critical)
     picked: dict[tuple[str, str], list[int]] = {}
     for k in np.argsort(-score):
         if rising[k]:
@@ -428,6 +433,8 @@ def signals(
     kinds: Sequence[str] = KINDS,
     recent_days: int = RECENT_DAYS,
     limit: int = 50,
+    term_alpha: float = FAMILY_ALPHA,
+    term_rise: float = MIN_RISE,
 ) -> SignalList:
     """The bursts and emerging terms of the watch, latest first, then heaviest.
 
@@ -441,6 +448,9 @@ def signals(
         The recent window of the emerging terms, at the end of the period.
     limit
         At most this many signals (1 to 500), each with its items (at most 20).
+    term_alpha, term_rise
+        Emerging terms: the family-wise risk of a fluke, and how many times its earlier
+        share a term's recent count must reach.
 
     Raises
     ------
@@ -461,7 +471,7 @@ def signals(
         if kind in kinds and kind != "term":
             found += _bursts_of(con, kind, start, end, totals)
     if "term" in kinds:
-        found += _terms(con, start, end, max(1, int(recent_days)))
+        found += _terms(con, start, end, max(1, int(recent_days)), term_alpha, term_rise)
     found.sort(key=lambda s: (-s.end.toordinal(), s.kind == "term", -s.weight))
     found = found[: max(1, min(int(limit), MAX_LIMIT))]
     out = []
