@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from territoria.api._security import LANGUAGE_COOKIE
 from territoria.influence import dossiers
 from territoria.kb import connect
+from territoria.kb.jobs import Job, save_job
 from territoria.watch.items import set_home
 from territoria.watch.search import index_items
 from test_api_helpers import login, make_app, make_kb
@@ -48,8 +49,8 @@ def _link(item: int, text: str, kind: str, level: str | None, code: str, name: s
 
 def _fill(path: Path) -> int:
     """Two sources, four items (one a duplicate), their links, a topic, the home territory;
-    a dossier on Bruz with Nathalie Appéré as stakeholder and Saint-Armel as partner. Returns
-    the dossier's id."""
+    a dossier on Bruz with Nathalie Appéré as stakeholder, Saint-Armel as partner and a plan
+    targeting Ludovic Cherel. Returns the dossier's id."""
     con = connect(path)
     try:
         con.execute(
@@ -106,6 +107,17 @@ def _fill(path: Path) -> int:
         )
         dossiers.add_stance(con, dossier, actor=APPERE, position="soutien")
         dossiers.add_partner(con, dossier, code="35250", level="commune")
+        plan = Job(
+            id="0" * 32,
+            kind="plan",
+            owner="analyst",
+            params={},
+            status="done",
+            finished_at=NOW,
+            result={"seeds": [], "targets": [{"id": CHEREL, "weight": 1.0}]},
+        )
+        save_job(con, plan)
+        dossiers.record_plan(con, dossier, plan.id)
     finally:
         con.close()
     return dossier
@@ -219,6 +231,7 @@ def test_territory_person_and_dossier_sections(
     assert _item_ids(section) == [1, 3]
     assert "partie prenante : Nathalie Appéré" in section
     assert "partenaire : Saint-Armel" in section
+    assert "cible du plan : Ludovic Cherel" in section  # the latest plan's target
     # a commune with no item says so
     empty = client.get("/territoires/commune/35047").text
     assert "Aucun article de veille ne le mentionne." in empty
