@@ -263,13 +263,7 @@ def resolve(
             m = mentions[i]
             if not m.ambiguous:
                 continue
-            cue = _level_cue(text, m.start)
-            p = _softmax([_place_logit(gz, c, m, ctx, cue, group[i]) for c in m.candidates])
-            best = int(p.argmax())
-            m.entity = m.candidates[best]
-            # a région and its single département overseas ("La Réunion") are one place
-            same = [j for j, c in enumerate(m.candidates) if _nested(gz, c, m.entity)]
-            m.score = float(p[same].sum()) * m.confidence
+            _choose(gz, text, m, ctx, group[i])
         if round_ == 0:
             for i in places:
                 m = mentions[i]
@@ -283,8 +277,37 @@ def resolve(
         p = _softmax([*logits, NIL_LOGIT])
         best = int(p[:-1].argmax())
         m.entity, m.score = m.candidates[best], float(p[best]) * m.confidence
+    # an official linked with confidence vouches for the places of their mandates ("Olivier
+    # Hoarau, maire du Port": Le Port of La Réunion): one last round for the homonyms
+    vouched = [m for m in persons if m.score >= CONTEXT_THRESHOLD]
+    if vouched and any(mentions[i].ambiguous for i in places):
+        source = len(groups)  # a group of its own: never one of the places' names
+        for m in vouched:
+            rows = gz.mandates(m.entity)
+            for table, anchors in (
+                (ctx.communes, gz.m_commune[rows]),
+                (ctx.epcis, gz.m_epci[rows]),
+                (ctx.depts, gz.m_dept[rows]),
+                (ctx.regions, gz.m_region[rows]),
+            ):
+                for a in {int(a) for a in anchors if a >= 0}:
+                    table.setdefault(a, []).append((m.start, source))
+        for i in places:
+            m = mentions[i]
+            if m.ambiguous:
+                _choose(gz, text, m, ctx, group[i])
     kept = [m for m in mentions if m.score >= THRESHOLD]
     return sorted(kept, key=lambda m: m.start)
+
+
+def _choose(gz: Gazetteer, text: str, m: Mention, ctx: _Context, source: int) -> None:
+    """Choose an ambiguous place mention's entity and score it in the context ``ctx``."""
+    cue = _level_cue(text, m.start)
+    p = _softmax([_place_logit(gz, c, m, ctx, cue, source) for c in m.candidates])
+    m.entity = m.candidates[int(p.argmax())]
+    # a région and its single département overseas ("La Réunion") are one place
+    same = [j for j, c in enumerate(m.candidates) if _nested(gz, c, m.entity)]
+    m.score = float(p[same].sum()) * m.confidence
 
 
 def _nested(gz: Gazetteer, a: int, b: int) -> bool:
