@@ -296,7 +296,7 @@ def main() -> None:
           f"{sum(report.cpu[k] for k in ('storage', 'topics', 'alerts')):.2f} CPU s)")  # fmt: skip
     print(f"\nitems/s, extraction + linking + dedup: {len(docs) / elapsed:,.0f} (wall, this "
           f"load); {len(docs) / total_cpu:,.0f} per CPU second, so "
-          f"{2 * len(docs) / total_cpu:,.0f} on 2 free cores")  # fmt: skip
+          f"{2 * len(docs) / total_cpu:,.0f} on 2 free cores (extrapolated)")  # fmt: skip
     print(f"de-duplication: {found}/{len(planted)} planted copies found, "
           f"{false} of {len(docs) - len(planted)} originals taken for copies")  # fmt: skip
     sample = prepared[: args.baseline]
