@@ -210,6 +210,8 @@ def test_topic_boards_and_sources(client: TestClient) -> None:
     assert "Ligne Rennes–Saint-Malo" in boards and "Saint-Malo&#34; AND (TER OR train" in boards
     board = boards[boards.index('data-topic="1"') :]
     assert _item_ids(board) == [2, 1]
+    assert '<figure class="volume" data-peak="1">' in board  # one original a day, the copy left out
+    assert board.count('<rect class="bar"') == 1
     listed = client.get("/veille/sources").text
     assert "Le Courrier (démo)" in listed and "collectée" in listed
     assert "délai dépassé" in listed  # the other source's last status, in French
@@ -308,6 +310,9 @@ def test_signal_timeline_shows_the_burst(mini_db_path: Path, tmp_path: Path) -> 
         english = client.get("/veille/signaux?lang=en").text
         assert "times the usual volume on Ligne Rennes–Saint-Malo" in english
         assert client.get("/veille/signaux?kind=nonsense").status_code == 422
+        board = client.get("/veille/sujets").text
+        assert '<figure class="volume" data-peak="8">' in board  # the burst's days
+        assert board.count('<rect class="bar"') == 4 + 7  # four burst days, seven usual ones
     web.state.territoria.db.close()
 
 

@@ -12,6 +12,7 @@ newest first.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -27,11 +28,13 @@ __all__ = [
     "Reason",
     "RelatedItem",
     "RelatedItems",
+    "TopicVolume",
     "file_in_dossier",
     "items_for_dossier",
     "items_for_person",
     "items_for_territory",
     "originals",
+    "topic_volumes",
 ]
 
 #: Why an item is related to a dossier, as the page says it.
@@ -250,3 +253,63 @@ def file_in_dossier(
     item = get_item(con, item_id)
     label = f"Veille : {item.title or item.url} ({item.source.name})"
     return add_link(con, dossier_id, url=item.url, label=label[:300], created_by=created_by)
+
+
+@dataclass(frozen=True)
+class TopicVolume:
+    """A topic's original items per day over a period (for the boards' volume charts)."""
+
+    topic_id: int
+    start: dt.date
+    counts: list[int]  # one per day from ``start``
+
+    @property
+    def peak(self) -> int:
+        """The most items of one day."""
+        return max(self.counts, default=0)
+
+    def bars(self, *, width: float = 240.0, height: float = 40.0) -> list[dict[str, float]]:
+        """The chart's bars: ``x``, ``y``, ``w``, ``h`` in an SVG of ``width`` × ``height``."""
+        if not self.counts:
+            return []
+        step = width / len(self.counts)
+        top = max(self.peak, 1)
+        out = []
+        for i, n in enumerate(self.counts):
+            if n:
+                h = round(height * n / top, 1)
+                out.append(
+                    {
+                        "x": round(i * step, 1),
+                        "y": round(height - h, 1),
+                        "w": round(step, 1),
+                        "h": h,
+                    }
+                )
+        return out
+
+
+def topic_volumes(
+    con: duckdb.DuckDBPyConnection,
+    topic_ids: Sequence[int],
+    *,
+    days: int = 42,
+    today: dt.date | None = None,
+) -> dict[int, TopicVolume]:
+    """Each topic's original items (duplicates left out) per day over the last ``days`` days
+    up to ``today``, by publication date (or fetch date when the item states none), counted
+    in SQL."""
+    end = today or dt.datetime.now(dt.UTC).date()
+    start = end - dt.timedelta(days=days - 1)
+    rows = con.execute(
+        "SELECT it.topic_id, CAST(coalesce(i.published, i.fetched_at) AS DATE) - ?::DATE, "
+        "count(DISTINCT i.id) FROM watch_item_topic it JOIN watch_item i ON i.id = it.item_id "
+        "WHERE i.deleted_at IS NULL AND i.duplicate_of IS NULL "
+        "AND it.topic_id IN (SELECT unnest(?::BIGINT[])) "
+        "AND CAST(coalesce(i.published, i.fetched_at) AS DATE) BETWEEN ? AND ? GROUP BY ALL",
+        [start, list(topic_ids), start, end],
+    ).fetchall()
+    out = {int(t): TopicVolume(int(t), start, [0] * days) for t in topic_ids}
+    for topic_id, day, n in rows:
+        out[int(topic_id)].counts[int(day)] = int(n)
+    return out

@@ -35,6 +35,8 @@ WATCH_SHOWN: Final = 5
 PAGE_SIZE: Final = 30
 #: Items shown per topic on the topic boards.
 BOARD_ITEMS: Final = 5
+#: Days of the topic boards' volume charts.
+VOLUME_DAYS: Final = 42
 #: Signals the timeline shows at most.
 SIGNALS_SHOWN: Final = 30
 #: Periods offered by the reader's filter (days).
@@ -256,8 +258,13 @@ def topics_page(request: Request, state: State, cur: Cursor, user: Reader) -> Re
         for t in topics.list_topics(cur)
     ]
     shown = [v for _, views in found for v in views]
+    volumes = related.topic_volumes(cur, [t.id for t, _ in found], days=VOLUME_DAYS)
     context = {
-        "boards": [{"topic": t, "entries": [v.to_dict() for v in views]} for t, views in found],
+        "boards": [
+            {"topic": t, "entries": [v.to_dict() for v in views], "volume": volumes[t.id]}
+            for t, views in found
+        ],
+        "volume_days": VOLUME_DAYS,
         "originals": {k: v.to_dict() for k, v in related.originals(cur, shown).items()},
     }
     return render(request, "watch_topics.html", context)
