@@ -33,7 +33,6 @@ import ahocorasick
 import duckdb
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import srsly
 
 __all__ = ["FORM_KINDS", "Gazetteer", "build_gazetteer", "fold", "form_key", "is_common"]
@@ -569,6 +568,8 @@ def _persons(con: duckdb.DuckDBPyConnection, b: _Builder) -> dict[str, Any]:
     b.person_codes, b.person_names = codes, names
     # each mandate's anchors: the territory it is for, through the same membership, as entity
     # indices (the territories' index joined in DuckDB rather than looked up row by row)
+    import pandas as pd  # only to hand DuckDB the index (pandas loads in 0.3 s)
+
     index = pd.DataFrame(
         {
             "level": [lv or "" for lv in b.level],

@@ -35,6 +35,7 @@ from typing import Any
 
 import duckdb
 
+from territoria.kb import generation as kb_generation
 from territoria.watch._disambiguate import THRESHOLD, Mention, resolve
 from territoria.watch._gazetteer import (
     ACRONYM,
@@ -434,12 +435,12 @@ def linker_for(con: duckdb.DuckDBPyConnection) -> Linker:
     France): the watch's own writes (every ingest) keep it, an import or a new official gives a
     new one. An in-memory knowledge base gets a new linker each call.
     """
-    from territoria.influence.decision import _kb_identity
-
-    identity = _kb_identity(con)
-    if identity is None:
+    row = con.execute(
+        "SELECT file FROM pragma_database_list WHERE name = current_database()"
+    ).fetchone()
+    if row is None or not row[0]:  # an in-memory knowledge base has no stable identity
         return Linker(build_gazetteer(con))
-    path, generation = identity
+    path, generation = str(row[0]), kb_generation(con)
     with _MEMO_LOCK:
         kept = _MEMO.get(path)
         if kept is not None and kept.generation == generation:
