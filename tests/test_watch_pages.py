@@ -302,6 +302,8 @@ def test_signal_timeline_shows_the_burst(mini_db_path: Path, tmp_path: Path) -> 
         login(client, "viewer")
         page = client.get("/veille/signaux").text
         assert 'id="signal-timeline"' in page and '<rect class="bar burst"' in page
+        volumes = page[page.index('id="topic-volumes"') :]
+        assert '<figure class="volume" data-peak="8">' in volumes
         section = page[page.index('data-kind="topic" data-key="1"') :]
         assert "le volume habituel sur le thème « Ligne Rennes–Saint-Malo »" in section
         assert "(32 articles," in section  # the four days of the burst

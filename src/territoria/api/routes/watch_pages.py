@@ -326,9 +326,13 @@ def signals_page(
     since = dt.date.today() - dt.timedelta(days=days)
     with field("kind"):
         found = signals(cur, since=since, kinds=[kind] if kind else KINDS, limit=SIGNALS_SHOWN)
+    listed = topics.list_topics(cur)
+    volumes = related.topic_volumes(cur, [t.id for t in listed], days=VOLUME_DAYS)
     context = {
         "found": found,
         "chart": _timeline(found),
+        "volumes": [(t, volumes[t.id]) for t in listed],
+        "volume_days": VOLUME_DAYS,
         "kind": kind,
         "days": days,
         "periods": PERIODS[1:],
