@@ -7,6 +7,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from territoria.kb import transaction
 from territoria.sources.sirene import import_sirene
@@ -134,6 +136,43 @@ def test_scores_in_unit_interval_and_ordered_by_doubt(linker: Linker) -> None:
     by_code = {link.code: link.score for link in links}
     # a name written without its article ("Rheu") is less sure than a full name
     assert by_code["35240"] < by_code["35353"]
+
+
+_PIECES = [
+    "Rennes",
+    "au Rheu",
+    "Saint-Grégoire",
+    "Thierry Benoit",
+    "M. Benoit",
+    "Région Bretagne",
+    "Jean Rennes",
+    "(35)",
+    "l'Hermitage",
+    "—",
+    "ÉCOLE",
+    "œuvre",
+    "\n\n",
+    "😀",
+    "İ",
+    "ß",
+    ", ",
+    " ",
+    "de",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(_PIECES), max_size=25),
+    st.text(max_size=40),
+)
+def test_any_text_gives_exact_offsets(linker: Linker, pieces: list[str], noise: str) -> None:
+    title, text = noise, " ".join(pieces)
+    full = f"{title}\n\n{text}"
+    for link in linker.link(title, text):
+        assert link.start is not None and link.end is not None
+        assert full[link.start : link.end] == link.mention
+        assert 0.0 < link.score <= 1.0 and link.mentions >= 1
 
 
 def test_linker_kept_until_its_tables_change(mini_db: duckdb.DuckDBPyConnection) -> None:
