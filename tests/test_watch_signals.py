@@ -163,6 +163,37 @@ def test_bursts_per_topic_territory_and_person_with_their_items(
     assert "octobre" in topic.summary
 
 
+def test_a_departement_bursts_from_its_communes(mini_db: duckdb.DuckDBPyConnection) -> None:
+    # a few items a day about four communes of Ille-et-Vilaine, four times as many for a week,
+    # among items about Brest (Finistère): each commune alone is thin, the département is not
+    rng = np.random.default_rng(9)
+    communes = ["35238", "35047", "35024", "35051"]
+    rows: list[tuple[dt.datetime, str]] = []
+    for t in range(60):
+        noon = dt.datetime(2026, 9, 1, 12) + dt.timedelta(days=t)
+        rows += [(noon, "29019")] * int(rng.poisson(20))
+        rate = 8 if 30 <= t <= 36 else 2
+        rows += [(noon, communes[int(k)]) for k in rng.integers(0, 4, rng.poisson(rate))]
+    with transaction(mini_db):
+        mini_db.execute(
+            "INSERT INTO watch_item (id, source_id, kind, url, canonical_url, title, text, "
+            "published, fetched_at, content_hash) SELECT i, 1, 'article', 'u' || i, 'u' || i, "
+            "'Actualité', '', p, p, i::VARCHAR FROM (SELECT unnest(range(1, ?)) AS i, "
+            "unnest(?::TIMESTAMP[]) AS p)",
+            [len(rows) + 1, [r[0] for r in rows]],
+        )
+        mini_db.execute(
+            "INSERT INTO watch_link (item_id, type, level, code, name, score, mention) "
+            "SELECT unnest(range(1, ?)), 'territory', 'commune', unnest(?::VARCHAR[]), '', 1, ''",
+            [len(rows) + 1, [r[1] for r in rows]],
+        )
+    found = signals(mini_db, kinds=["territory"]).signals
+    dept = [s for s in found if (s.level, s.key) == ("departement", "35")]
+    assert len(dept) == 1 and dept[0].label == "Ille-et-Vilaine"
+    assert abs((dept[0].start - dt.date(2026, 10, 1)).days) <= 1
+    assert abs((dept[0].end - dt.date(2026, 10, 7)).days) <= 1
+
+
 def test_a_term_emerges_in_its_territory(
     kb: tuple[duckdb.DuckDBPyConnection, dict[str, int]],
 ) -> None:

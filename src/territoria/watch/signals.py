@@ -2,8 +2,9 @@
 
 Bursts
     Daily counts of original items (duplicates left out) per topic (``watch_item_topic``),
-    per territory and per person linked (``watch_link``), counted in SQL, against the day's
-    count of all original items; Kleinberg's two-state automaton
+    per territory linked or holding one linked (a commune's items count for its EPCI,
+    département and région too) and per person linked (``watch_link``), counted in SQL,
+    against the day's count of all original items; Kleinberg's two-state automaton
     (:mod:`territoria.watch._burst`) marks the runs of days at about twice the usual rate or
     more. Each burst has its days, weight, usual and observed volume per day ("trois fois le
     volume habituel") and the items behind it.
@@ -69,11 +70,19 @@ _SERIES_SQL: dict[str, str] = {
         "WHERE t.deleted_at IS NULL"
     ),
     # names as the knowledge base writes them (the link's name when the KB lacks it)
+    # an item counts for the territories it is linked to and for those they lie in (a
+    # commune's EPCI, département, région: the knowledge base keeps the derived rows)
     "territory": (
-        "SELECT l.code AS key, l.level, coalesce(any_value(t.name), any_value(l.name)) AS label, "
-        "l.item_id FROM watch_link l "
-        "LEFT JOIN territory t ON t.level = l.level AND t.code = l.code "
-        "WHERE l.type = 'territory' GROUP BY l.code, l.level, l.item_id"
+        "WITH l AS (SELECT item_id, level, code, any_value(name) AS name FROM watch_link "
+        " WHERE type = 'territory' GROUP BY ALL), "
+        "up AS (SELECT item_id, level, code, name FROM l UNION SELECT l.item_id, "
+        " m.parent_level, m.parent_code, NULL FROM l "
+        " JOIN membership m ON m.level = l.level AND m.code = l.code "
+        " WHERE m.parent_level IN ('commune', 'epci', 'departement', 'region')) "
+        "SELECT up.code AS key, up.level, coalesce(any_value(t.name), any_value(up.name), "
+        "up.code) AS label, up.item_id FROM up "
+        "LEFT JOIN territory t ON t.level = up.level AND t.code = up.code "
+        "GROUP BY up.code, up.level, up.item_id"
     ),
     "person": (
         "SELECT l.code AS key, NULL AS level, coalesce(any_value(p.first_name || ' ' || "
