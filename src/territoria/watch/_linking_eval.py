@@ -28,6 +28,7 @@ __all__ = [
     "baseline_mentions",
     "entity_id",
     "evaluate",
+    "linker_predictions",
     "load_labelled",
 ]
 
@@ -212,6 +213,3 @@ def baseline_mentions(gz: Gazetteer) -> Callable[[str, str], list[Predicted]]:
         return sorted(out)
 
     return predict
-
-
-__all__ += ["linker_predictions"]
