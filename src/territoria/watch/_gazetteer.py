@@ -1,11 +1,13 @@
 """Gazetteers of the knowledge base for entity linking: surface forms and their entities.
 
 Every territory (commune, arrondissement municipal, EPCI, département, région), council and
-State body, official, imported actor and larger legal unit gives one or more *surface forms*,
-normalised by :func:`fold` (lower case, accents dropped, every non-alphanumeric character a
-space: "Saint-Malo", "Saint Malo", "SAINT-MALO" fold alike) and held in one Aho-Corasick
-automaton. :func:`fold` maps each character to exactly one character, so that an offset in the
-folded text is the same offset in the original text.
+State body, imported actor and larger legal unit (SIRENE, 50 employees or more) gives one or
+more *surface forms*, normalised by :func:`fold` (lower case, accents dropped, every
+non-alphanumeric character a space: "Saint-Malo", "Saint Malo", "SAINT-MALO" fold alike) and
+held in one Aho-Corasick automaton; the officials' folded first and last names are the keys of
+a dictionary (half a million names would triple the automaton). :func:`fold` maps each
+character to exactly one character, so that an offset in the folded text is the same offset in
+the original text.
 
 Forms of a name: the name, its article-less form ("Mans", "Sables d Olonne"), the contracted
 article forms ("au Mans", "aux Sables-d'Olonne", mention starting after the contraction),
