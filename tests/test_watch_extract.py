@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from territoria.errors import ExtractionError
@@ -213,3 +213,28 @@ def test_canonical_address_ignores_tracking_order_case_and_fragment(
     messy = f"{scheme.upper()}://{host.upper()}{port}{path}?{urlencode(noisy)}#commentaires"
     assert canonical_url(messy) == clean
     assert "#" not in clean and "utm_" not in clean and "fbclid" not in clean
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=1500),
+        st.text(max_size=1500).map(lambda t: ("<html><body><p>" + t).encode("utf-8", "replace")),
+    ),
+    st.sampled_from(
+        [None, "text/html", "application/pdf", "text/plain", "text/html; charset=klingon"]
+    ),
+    st.sampled_from(["https://x.fr/a", "https://x.fr/a.pdf", "/srv/veille/a.txt"]),
+)
+def test_bad_bytes_give_a_text_or_an_extraction_error(
+    body: bytes, content_type: str | None, url: str
+) -> None:
+    """Whatever a source sends, extraction keeps a text or says why not: never a crash."""
+    document = Document(source_id=1, kind="document", url=url, fetched_at=NOW, body=body,
+                        content_type=content_type)  # fmt: skip
+    try:
+        got = extract(document)
+    except ExtractionError as exc:
+        assert str(exc).startswith(url)
+    else:
+        assert got.text.strip()
