@@ -144,45 +144,33 @@ def queue_messages(con: duckdb.DuckDBPyConnection, messages: Sequence[Message]) 
     """
     if not messages:
         return 0
-    rows = [
-        (
-            m.subscription_id,
-            m.kind,
-            m.dedup_key,
-            m.subject,
-            m.body_text,
-            m.body_html,
-            m.payload,
-            list(m.item_ids),
-        )
-        for m in messages
+    now = utc_now()
+    columns = [
+        [m.subscription_id for m in messages],
+        [m.kind for m in messages],
+        [m.dedup_key for m in messages],
+        [m.subject for m in messages],
+        [m.body_text for m in messages],
+        [m.body_html for m in messages],
+        [m.payload for m in messages],
+        [list(m.item_ids) for m in messages],
     ]
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _alert_queue (n INTEGER, subscription_id BIGINT, "
-        "kind VARCHAR, dedup_key VARCHAR, subject VARCHAR, body_text VARCHAR, "
-        "body_html VARCHAR, payload VARCHAR, item_ids BIGINT[])"
-    )
-    try:
-        con.executemany(
-            "INSERT INTO _alert_queue VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(n, *r) for n, r in enumerate(rows)],
-        )
-        now = utc_now()
-        row = con.execute(
-            "INSERT INTO alert_delivery (subscription_id, kind, dedup_key, subject, body_text, "
-            "body_html, payload, item_ids, status, attempts, next_attempt_at, created_at) "
-            "SELECT q.subscription_id, q.kind, q.dedup_key, q.subject, q.body_text, "
-            "q.body_html, q.payload, q.item_ids, 'pending', 0, ?, ? "
-            "FROM _alert_queue q "
-            "WHERE q.n = (SELECT min(n) FROM _alert_queue o "
-            "  WHERE o.subscription_id = q.subscription_id AND o.dedup_key = q.dedup_key) "
-            "AND NOT EXISTS (SELECT 1 FROM alert_delivery d "
-            "  WHERE d.subscription_id = q.subscription_id AND d.dedup_key = q.dedup_key) "
-            "ORDER BY q.n",
-            [now, now],
-        ).fetchone()
-    finally:
-        con.execute("DROP TABLE IF EXISTS _alert_queue")
+    row = con.execute(
+        "WITH q AS (SELECT unnest(range(?)) AS n, unnest(?::BIGINT[]) AS subscription_id, "
+        "unnest(?::VARCHAR[]) AS kind, unnest(?::VARCHAR[]) AS dedup_key, "
+        "unnest(?::VARCHAR[]) AS subject, unnest(?::VARCHAR[]) AS body_text, "
+        "unnest(?::VARCHAR[]) AS body_html, unnest(?::VARCHAR[]) AS payload, "
+        "unnest(?::BIGINT[][]) AS item_ids) "
+        "INSERT INTO alert_delivery (subscription_id, kind, dedup_key, subject, body_text, "
+        "body_html, payload, item_ids, status, attempts, next_attempt_at, created_at) "
+        "SELECT subscription_id, kind, dedup_key, subject, body_text, body_html, payload, "
+        "item_ids, 'pending', 0, ?, ? FROM q "
+        "WHERE NOT EXISTS (SELECT 1 FROM alert_delivery d "
+        "  WHERE d.subscription_id = q.subscription_id AND d.dedup_key = q.dedup_key) "
+        "QUALIFY row_number() OVER (PARTITION BY subscription_id, dedup_key ORDER BY n) = 1 "
+        "ORDER BY n",
+        [len(messages), *columns, now, now],
+    ).fetchone()
     return int(row[0]) if row else 0
 
 

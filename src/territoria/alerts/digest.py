@@ -32,6 +32,7 @@ from territoria.alerts.delivery import Message, queue_messages
 from territoria.alerts.subscriptions import Subscription, list_subscriptions, utc_now
 from territoria.alerts.watch import (
     ItemCard,
+    Selection,
     WatchFilters,
     card_lines,
     item_cards,
@@ -160,56 +161,70 @@ def build_due_digests(
     """
     now = now or utc_now()
     report = DigestReport()
-    wanted = [frequency] if frequency else list(_LENGTH)
-    for freq in wanted:
+    for freq in [frequency] if frequency else list(_LENGTH):
         end = period_end(freq, now, hour=hour)
-        for sub in list_subscriptions(con, subject="watch", frequency=freq):
-            if sub.last_digest_at is not None and sub.last_digest_at >= end:
-                report.not_due += 1
-                continue
-            summary = _build_one(con, sub, end)
-            if summary is None:  # built meanwhile by another process
-                report.not_due += 1
-                continue
-            report.digests.append(summary)
-            day = long_date(_local_day(summary.period_end), "fr")
-            if summary.items == 0:
-                note = f"« {sub.name} » : aucun nouvel article pour la veille du {day}, rien envoyé"
-                log.info("digest of subscription %d: no new item, nothing sent", sub.id)
-            else:
-                note = f"« {sub.name} » : {summary.subject}"
-            report.notes.append(note)
+        report.digests += _build(con, freq, end, report)
+    for summary in report.digests:
+        day = long_date(_local_day(summary.period_end), "fr")
+        if summary.items == 0:
+            note = f"« {summary.name} » : aucun nouvel article pour la veille du {day}, rien envoyé"
+            log.info(
+                "digest of subscription %d: no new item, nothing sent", summary.subscription_id
+            )
+        else:
+            note = f"« {summary.name} » : {summary.subject}"
+        report.notes.append(note)
     return report
 
 
-def _build_one(
-    con: duckdb.DuckDBPyConnection, sub: Subscription, end: datetime
-) -> DigestSummary | None:
-    """Build and queue one subscription's digest and record its period, in one transaction."""
+def _build(
+    con: duckdb.DuckDBPyConnection, frequency: str, end: datetime, report: DigestReport
+) -> list[DigestSummary]:
+    """Build the due digests of one frequency, queue them and record their periods, in one
+    transaction (the subscriptions are read inside it: two builders never send one twice)."""
+    summaries = []
     with transaction(con):
-        row = con.execute(
-            "SELECT last_digest_at FROM alert_subscription WHERE id = ? AND deleted_at IS NULL",
-            [sub.id],
-        ).fetchone()
-        if row is None or (row[0] is not None and row[0] >= end):
-            return None
-        start = row[0] if row[0] is not None else end - _LENGTH[sub.frequency]
-        ids = matching_items(
+        due = []
+        for sub in list_subscriptions(con, subject="watch", frequency=frequency):
+            if sub.last_digest_at is not None and sub.last_digest_at >= end:
+                report.not_due += 1
+            else:
+                due.append(sub)
+        starts = {s.id: s.last_digest_at or end - _LENGTH[frequency] for s in due}
+        selected = matching_items(
             con,
-            WatchFilters.from_dict(sub.filters),
-            fetched_after=start - LAG,
-            fetched_until=end,
-            not_in_digest_of=sub.id,
+            [
+                Selection(s.id, WatchFilters.from_dict(s.filters), starts[s.id] - LAG, end, True)
+                for s in due
+            ],
         )
-        subject = None
-        queued = False
-        if ids:
-            cards = item_cards(con, ids)
-            message = digest_message(sub, [cards[i] for i in ids if i in cards], start, end)
-            subject = message.subject
-            queued = queue_messages(con, [message]) == 1
-        con.execute("UPDATE alert_subscription SET last_digest_at = ? WHERE id = ?", [end, sub.id])
-    return DigestSummary(sub.id, sub.name, sub.frequency, start, end, len(ids), subject, queued)
+        cards = item_cards(con, sorted({i for ids in selected.values() for i in ids}))
+        messages = {}
+        for sub in due:
+            found = [cards[i] for i in selected[sub.id] if i in cards]
+            if found:
+                messages[sub.id] = digest_message(sub, found, starts[sub.id], end)
+        queue_messages(con, list(messages.values()))
+        if due:
+            con.execute(
+                "UPDATE alert_subscription SET last_digest_at = ? WHERE list_contains(?, id)",
+                [end, [s.id for s in due]],
+            )
+        for sub in due:
+            message = messages.get(sub.id)
+            summaries.append(
+                DigestSummary(
+                    sub.id,
+                    sub.name,
+                    frequency,
+                    starts[sub.id],
+                    end,
+                    len(message.item_ids) if message else 0,
+                    message.subject if message else None,
+                    message is not None,
+                )
+            )
+    return summaries
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ __all__ = [
     "SCOPES",
     "WORDS",
     "ItemCard",
+    "Selection",
     "WatchFilters",
     "add_watch_subscription",
     "item_cards",
@@ -151,62 +152,86 @@ def add_watch_subscription(
     )
 
 
+@dataclass(frozen=True)
+class Selection:
+    """What one subscription selects: its filters, and for a digest its period (items fetched
+    in ``(after, until]``, none already in one of its digests)."""
+
+    subscription_id: int
+    filters: WatchFilters
+    after: datetime | None = None
+    until: datetime | None = None
+    digest: bool = False
+
+
 def matching_items(
     con: duckdb.DuckDBPyConnection,
-    filters: WatchFilters,
+    selections: Sequence[Selection],
     *,
     item_ids: Sequence[int] | None = None,
-    fetched_after: datetime | None = None,
-    fetched_until: datetime | None = None,
-    not_in_digest_of: int | None = None,
-) -> list[int]:
-    """Return the ids of the live original items (not duplicates) that the filters select,
-    oldest first, among ``item_ids`` and/or those fetched in ``(fetched_after,
-    fetched_until]``, leaving out those already in a digest of subscription
-    ``not_in_digest_of``.
+) -> dict[int, list[int]]:
+    """Return, for each subscription, the ids of the live original items (not duplicates) it
+    selects, oldest first (among ``item_ids`` when given): one query for all subscriptions.
 
-    The territory, person and scope conditions are the watch reader's own
-    (:func:`territoria.watch.items.list_items`), so an alert selects what the reader shows.
-    A scope filter while no home territory is set selects nothing.
+    An item is inside a territory when it links that territory or one the knowledge base's
+    ``membership`` places inside it (a département holds its communes and EPCI), as the
+    watch reader's territory filter has it; the scope is the reader's own
+    (:mod:`territoria.watch.items`); a scope filter while no home territory is set selects
+    nothing.
     """
     from territoria.watch import items as reader
 
-    where, params = reader._filters(
-        topic=None,
-        territory=filters.territory,
-        person=filters.person_id,
-        since=None,
-        scope=filters.scope,
-        include_duplicates=False,
-    )
-    clauses = [where]
-    if item_ids is not None:
-        clauses.append("list_contains(?, w.id)")
-        params.append(list(item_ids))
-    if fetched_after is not None:
-        clauses.append("w.fetched_at > ?")
-        params.append(fetched_after)
-    if fetched_until is not None:
-        clauses.append("w.fetched_at <= ?")
-        params.append(fetched_until)
-    if not_in_digest_of is not None:
-        clauses.append(
-            "NOT EXISTS (SELECT 1 FROM alert_delivery d WHERE d.subscription_id = ? "
-            "AND d.kind = 'digest' AND list_contains(d.item_ids, w.id))"
-        )
-        params.append(not_in_digest_of)
-    if filters.topic_ids:
-        clauses.append(
-            "EXISTS (SELECT 1 FROM watch_item_topic t WHERE t.item_id = w.id "
-            "AND list_contains(?, t.topic_id))"
-        )
-        params.append(list(filters.topic_ids))
+    out: dict[int, list[int]] = {s.subscription_id: [] for s in selections}
+    if not selections or (item_ids is not None and not item_ids):
+        return out
+    f = [s.filters for s in selections]
+    params: list[Any] = [
+        [s.subscription_id for s in selections],
+        [list(x.topic_ids) for x in f],
+        [x.territory[0] if x.territory else None for x in f],
+        [x.territory[1] if x.territory else None for x in f],
+        [x.person_id for x in f],
+        [x.scope for x in f],
+        [s.after for s in selections],
+        [s.until for s in selections],
+        [s.digest for s in selections],
+        list(item_ids) if item_ids is not None else None,
+    ]
     rows = con.execute(
-        f"WITH {reader._ENDOGENOUS} SELECT w.id FROM watch_item w "
-        f"WHERE {' AND '.join(clauses)} ORDER BY w.fetched_at, w.id",
-        params,
+        f"WITH {reader._ENDOGENOUS}, "
+        "sub AS (SELECT unnest(?::BIGINT[]) AS id, unnest(?::BIGINT[][]) AS topics, "
+        "  unnest(?::VARCHAR[]) AS t_level, unnest(?::VARCHAR[]) AS t_code, "
+        "  unnest(?::VARCHAR[]) AS person, unnest(?::VARCHAR[]) AS scope, "
+        "  unnest(?::TIMESTAMP[]) AS after, unnest(?::TIMESTAMP[]) AS until, "
+        "  unnest(?::BOOLEAN[]) AS digest), "
+        "w AS (SELECT w.id, w.fetched_at, " + reader._SCOPE + " AS scope FROM watch_item w "
+        "  WHERE w.deleted_at IS NULL AND w.duplicate_of IS NULL "
+        "  AND (?::BIGINT[] IS NULL OR list_contains(?::BIGINT[], w.id)) "
+        "  AND w.fetched_at > (SELECT coalesce(min(after), '-infinity') FROM sub)), "
+        # each item with the territories it links and every territory these lie in
+        "place AS (SELECT l.item_id, l.level, l.code FROM watch_link l JOIN w ON w.id = l.item_id "
+        "  WHERE l.type = 'territory' "
+        "  UNION SELECT l.item_id, m.parent_level, m.parent_code FROM watch_link l "
+        "  JOIN w ON w.id = l.item_id JOIN membership m ON m.level = l.level AND m.code = l.code "
+        "  WHERE l.type = 'territory') "
+        "SELECT sub.id, w.id FROM sub JOIN w ON (sub.after IS NULL OR w.fetched_at > sub.after) "
+        "  AND (sub.until IS NULL OR w.fetched_at <= sub.until) "
+        "  AND (sub.scope IS NULL OR w.scope = sub.scope) "
+        "WHERE (sub.t_code IS NULL OR EXISTS (SELECT 1 FROM place p WHERE p.item_id = w.id "
+        "  AND p.level = sub.t_level AND p.code = sub.t_code)) "
+        "AND (sub.person IS NULL OR EXISTS (SELECT 1 FROM watch_link l WHERE l.item_id = w.id "
+        "  AND l.type = 'person' AND l.code = sub.person)) "
+        "AND (len(sub.topics) = 0 OR EXISTS (SELECT 1 FROM watch_item_topic t "
+        "  WHERE t.item_id = w.id AND list_contains(sub.topics, t.topic_id))) "
+        "AND (NOT sub.digest OR NOT EXISTS (SELECT 1 FROM alert_delivery d "
+        "  WHERE d.subscription_id = sub.id AND d.kind = 'digest' "
+        "  AND list_contains(d.item_ids, w.id))) "
+        "ORDER BY sub.id, w.fetched_at, w.id",
+        [*params[:9], params[9], params[9]],
     ).fetchall()
-    return [int(r[0]) for r in rows]
+    for sub_id, item_id in rows:
+        out[int(sub_id)].append(int(item_id))
+    return out
 
 
 @dataclass(frozen=True)
@@ -398,11 +423,11 @@ def queue_immediate(con: duckdb.DuckDBPyConnection, item_ids: Sequence[int]) -> 
     subs = list_subscriptions(con, subject="watch", frequency="immediate")
     if not subs:
         return 0
-    messages: list[Message] = []
-    cards: dict[int, ItemCard] = {}
-    for sub in subs:
-        selected = matching_items(con, WatchFilters.from_dict(sub.filters), item_ids=item_ids)
-        missing = [i for i in selected if i not in cards]
-        cards.update(item_cards(con, missing))
-        messages += [_alert(sub, cards[i]) for i in selected if i in cards]
+    selected = matching_items(
+        con,
+        [Selection(sub.id, WatchFilters.from_dict(sub.filters)) for sub in subs],
+        item_ids=item_ids,
+    )
+    cards = item_cards(con, sorted({i for ids in selected.values() for i in ids}))
+    messages = [_alert(sub, cards[i]) for sub in subs for i in selected[sub.id] if i in cards]
     return queue_messages(con, messages)
