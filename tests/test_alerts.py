@@ -708,3 +708,25 @@ def test_an_item_ingested_by_the_watch_pipeline_is_alerted_once_by_e_mail(
     assert "Territoires : Ille-et-Vilaine (département)" in content
     assert "Personnes : Nathalie Appéré" in content
     assert [d.subscription_id for d in list_deliveries(con)] == [sub.id]
+
+
+def test_queueing_keeps_one_message_per_key_and_escapes_titles_in_html(
+    mini_db: duckdb.DuckDBPyConnection,
+) -> None:
+    from territoria.alerts.delivery import Message, queue_messages
+
+    con = mini_db
+    sub = add_watch_subscription(con, owner="a", channel="email", target="a@x.fr")
+    same = [Message(sub.id, "alert", "test:1", f"Objet {n}", "texte") for n in range(3)]
+    with transaction(con):
+        assert queue_messages(con, same) == 1
+        assert queue_messages(con, same) == 0
+    assert [d.subject for d in list_deliveries(con)] == ["Objet 0"]
+    crafted = add_item(con, add_source(con), "<script>alert(1)</script>\nBcc: x@evil.fr")
+    assert _queue(con, [crafted]) == 1
+    row = con.execute(
+        "SELECT subject, body_html FROM alert_delivery WHERE item_ids = [?]", [crafted]
+    ).fetchone()
+    assert row is not None
+    assert row[0] == "Alerte veille — <script>alert(1)</script> Bcc: x@evil.fr"  # one line
+    assert "<script>" not in row[1] and "&lt;script&gt;alert(1)&lt;/script&gt;" in row[1]
