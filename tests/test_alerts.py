@@ -576,7 +576,7 @@ def test_the_cli_adds_lists_sends_shows_the_log_and_removes(
     both = run("alerts", "add", "--email", "a@b.fr", "--webhook", "https://x.fr", code=2)
     assert "give one of --email ADDRESS or --webhook URL" in both
     listed = run("alerts", "list")
-    assert "Veille Ille-et-Vilaine" in listed and "territoire 35 (departement)" in listed
+    assert "Veille Ille-et-Vilaine" in listed and "dans Ille-et-Vilaine (département, 35)" in listed
     assert "quotidienne" in listed
 
     con = connect(kb)

@@ -37,6 +37,7 @@ __all__ = [
     "Selection",
     "WatchFilters",
     "add_watch_subscription",
+    "describe_filters",
     "item_cards",
     "matching_items",
     "queue_immediate",
@@ -116,6 +117,36 @@ class WatchFilters:
             msg = f"unknown scope {self.scope!r}: expected endogenous or exogenous"
             raise InvalidSubscription(msg)
         return WatchFilters(self.topic_ids, territory, self.person_id, self.scope)
+
+
+def describe_filters(con: duckdb.DuckDBPyConnection, filters: WatchFilters) -> str:
+    """Say in French what the filters select: « thèmes Ligne Rennes Saint-Malo ; dans
+    Ille-et-Vilaine (département) ; Nathalie Appéré ; endogène », or « tous les articles »."""
+    parts = []
+    if filters.topic_ids:
+        rows = con.execute(
+            "SELECT name FROM watch_topic WHERE list_contains(?, id) ORDER BY name",
+            [list(filters.topic_ids)],
+        ).fetchall()
+        parts.append("thèmes " + ", ".join(r[0] for r in rows))
+    if filters.territory is not None:
+        level, code = filters.territory
+        row = con.execute(
+            "SELECT t.name, coalesce(v.label_fr, t.level) FROM territory t "
+            "LEFT JOIN level v ON v.level = t.level WHERE t.level = ? AND t.code = ?",
+            [level, code],
+        ).fetchone()
+        parts.append(f"dans {row[0]} ({row[1]}, {code})" if row else f"dans {code}")
+    if filters.person_id is not None:
+        row = con.execute(
+            "SELECT first_name || ' ' || last_name FROM person WHERE id = ?", [filters.person_id]
+        ).fetchone()
+        parts.append(row[0] if row else filters.person_id)
+    if filters.scope is not None:
+        from territoria.watch.items import SCOPE_LABELS
+
+        parts.append(SCOPE_LABELS.get(filters.scope, filters.scope))
+    return " ; ".join(parts) or "tous les articles"
 
 
 def add_watch_subscription(

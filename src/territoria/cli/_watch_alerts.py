@@ -31,7 +31,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout."
 _FREQUENCY = {"immediate": "immédiate", "daily": "quotidienne", "weekly": "hebdomadaire"}
 _STATUS = {"pending": "en attente", "retrying": "à réessayer", "sent": "envoyé", "failed": "échec"}
 _CHANNEL = {"email": "e-mail", "webhook": "webhook"}
-_SCOPE = {"endogenous": "endogène", "exogenous": "exogène"}
 
 
 def register(watch: typer.Typer) -> None:
@@ -137,20 +136,6 @@ def add_command(
         )
 
 
-def _filters_text(filters: dict[str, object]) -> str:
-    parts = []
-    if filters.get("topic_ids"):
-        parts.append("thèmes " + ", ".join(str(t) for t in filters["topic_ids"]))  # type: ignore[attr-defined]
-    territory = filters.get("territory")
-    if isinstance(territory, dict):
-        parts.append(f"territoire {territory['code']} ({territory['level']})")
-    if filters.get("person_id"):
-        parts.append(f"personne {filters['person_id']}")
-    if filters.get("scope"):
-        parts.append(_SCOPE.get(str(filters["scope"]), str(filters["scope"])))
-    return ", ".join(parts) or "tous les articles"
-
-
 @alerts.command("list")
 def list_command(
     owner: Annotated[
@@ -163,9 +148,11 @@ def list_command(
 ) -> None:
     """List the alert subscriptions: channel, target, frequency, filters, last digest."""
     from territoria.alerts.subscriptions import list_subscriptions
+    from territoria.alerts.watch import WatchFilters, describe_filters
 
     with open_kb(db, quiet) as con:
         subs = list_subscriptions(con, owner=owner, deleted=removed)
+        said = {s.id: describe_filters(con, WatchFilters.from_dict(s.filters)) for s in subs}
     if json_output:
         print_json([s.to_dict() for s in subs])
         return
@@ -184,7 +171,7 @@ def list_command(
             _CHANNEL[s.channel],
             s.target,
             _FREQUENCY[s.frequency],
-            _filters_text(s.filters),
+            said[s.id],
             _when(s.last_digest_at),
         )
     console.print(table)
