@@ -238,7 +238,8 @@ def matching_items(
         "w AS (SELECT w.id, w.fetched_at, " + reader._SCOPE + " AS scope FROM watch_item w "
         "  WHERE w.deleted_at IS NULL AND w.duplicate_of IS NULL "
         "  AND (?::BIGINT[] IS NULL OR list_contains(?::BIGINT[], w.id)) "
-        "  AND w.fetched_at > (SELECT coalesce(min(after), '-infinity') FROM sub)), "
+        "  AND w.fetched_at > (SELECT CASE WHEN bool_or(after IS NULL) THEN '-infinity'::TIMESTAMP "
+        "  ELSE min(after) END FROM sub)), "
         # each item with the territories it links and every territory these lie in
         "place AS (SELECT l.item_id, l.level, l.code FROM watch_link l JOIN w ON w.id = l.item_id "
         "  WHERE l.type = 'territory' "
