@@ -28,6 +28,7 @@ and the number of its mentions.
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 from collections import OrderedDict
@@ -108,6 +109,8 @@ ODONYMS = frozenset(
         "musée",
     ]
 )
+#: How far NER reads before and after a doubtful mention when no sentence ends sooner.
+SENTENCE_REACH = 400
 #: A commune smaller than this whose name is a common French word needs NER's confirmation.
 SMALL_COMMUNE = 5000
 
@@ -366,34 +369,49 @@ def _sentence_start(full: str, start: int) -> bool:
 
 
 class _SentenceNer:
-    """spaCy NER run once over the sentences of the spans it is asked about (one batch)."""
+    """spaCy NER run once over the sentences of the spans it is asked about (one batch;
+    overlapping sentences are read once, as one piece)."""
 
     def __init__(self, full: str, spans: list[tuple[int, int]]) -> None:
         self.full = full
-        bounds = sorted({self._sentence(start, end) for start, end in spans})
+        pieces: list[list[int]] = []
+        for s, e in sorted(self._sentence(start, end) for start, end in spans):
+            # joined while short: spaCy slows down on a piece of tens of thousands of characters
+            if pieces and s <= pieces[-1][1] and max(e, pieces[-1][1]) - pieces[-1][0] <= 4000:
+                pieces[-1][1] = max(pieces[-1][1], e)
+            else:
+                pieces.append([s, e])
         self.entities: list[tuple[int, int, str]] = []
-        if not bounds:
-            return
-        with _NLP_LOCK:
-            docs = list(_nlp().pipe(full[s:e] for s, e in bounds))
-        for (s, _e), doc in zip(bounds, docs, strict=True):
-            self.entities += [
-                (s + ent.start_char, s + ent.end_char, ent.label_) for ent in doc.ents
-            ]
+        if pieces:
+            with _NLP_LOCK:
+                docs = list(_nlp().pipe(full[s:e] for s, e in pieces))
+            for (s, _e), doc in zip(pieces, docs, strict=True):
+                self.entities += [
+                    (s + ent.start_char, s + ent.end_char, ent.label_) for ent in doc.ents
+                ]
+        # pieces may overlap: one entry per span of text, in order
+        self.entities = sorted(set(self.entities))
+        self.starts = [a for a, _b, _label in self.entities]
 
     def _sentence(self, start: int, end: int) -> tuple[int, int]:
-        s = max((m.end() for m in _SENTENCE_END.finditer(self.full, 0, start)), default=0)
-        nxt = _SENTENCE_END.search(self.full, end)
-        return s, nxt.end() if nxt else len(self.full)
+        """The sentence around ``start:end``, at most :data:`SENTENCE_REACH` characters on
+        either side (a document without full stops is not read whole for each mention)."""
+        low = max(0, start - SENTENCE_REACH)
+        s = max((m.end() for m in _SENTENCE_END.finditer(self.full, low, start)), default=low)
+        nxt = _SENTENCE_END.search(self.full, end, end + SENTENCE_REACH)
+        return s, nxt.end() if nxt else min(len(self.full), end + SENTENCE_REACH)
 
     def labels(self, start: int, end: int) -> set[str]:
-        """Labels of the entities that cover the span ``start:end``, with a ``+`` when the
+        """Labels of the entity that covers the span ``start:end``, with a ``+`` when the
         entity is longer than the span."""
-        return {  # NER often takes the preposition in: "de Saint-Denis"
-            label + ("" if a >= start - 6 and b <= end + 1 else "+")
-            for a, b, label in self.entities
-            if a <= start and end <= b
-        }
+        i = bisect.bisect_right(self.starts, start) - 1
+        if i < 0:
+            return set()
+        a, b, label = self.entities[i]
+        if end > b:
+            return set()
+        # NER often takes the preposition in: "de Saint-Denis"
+        return {label + ("" if a >= start - 6 and b <= end + 1 else "+")}
 
 
 @dataclass
