@@ -72,6 +72,14 @@ LEVELS = (
     "zone",
 )
 
+#: Levels inside a commune, two membership steps from the EPCI and the département.
+SUB_COMMUNE = (
+    "arrondissement_municipal",
+    "commune_deleguee",
+    "commune_associee",
+    "secteur_municipal",
+)
+
 _WORD = re.compile(r"[^\W_]+")
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss"})
 _STEMMER = snowballstemmer.stemmer("french")
@@ -390,9 +398,11 @@ def places_sql(scope: str) -> str:
         f"WITH l AS ({link}) SELECT item_id, level, code FROM l"
         " UNION SELECT l.item_id, m.parent_level, m.parent_code FROM l"
         "  JOIN membership m ON m.level = l.level AND m.code = l.code"
+        # a second step only from below the commune: the commune's own rows reach the rest
         " UNION SELECT l.item_id, m2.parent_level, m2.parent_code FROM l"
         "  JOIN membership m1 ON m1.level = l.level AND m1.code = l.code"
         "  JOIN membership m2 ON m2.level = m1.parent_level AND m2.code = m1.parent_code"
+        f" WHERE l.level IN ({', '.join(repr(x) for x in SUB_COMMUNE)})"
     )
 
 

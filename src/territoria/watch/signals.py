@@ -37,7 +37,7 @@ import numpy as np
 
 from territoria.errors import InvalidQuery
 from territoria.watch._burst import bursts, g2
-from territoria.watch.query import stem, tokens
+from territoria.watch.query import places_sql, stem, territory_sql, tokens
 
 if TYPE_CHECKING:
     import duckdb
@@ -63,33 +63,33 @@ MAX_LIMIT = 500
 _DAY = "CAST(least(coalesce(i.published, i.fetched_at), i.fetched_at) AS DATE)"
 _LIVE = "i.deleted_at IS NULL AND i.duplicate_of IS NULL"
 
+#: The (key, level, item_id) of each series, over the items of ``docs`` (the period's).
 _SERIES_SQL: dict[str, str] = {
     "topic": (
-        "SELECT it.topic_id::VARCHAR AS key, NULL AS level, t.name AS label, it.item_id "
+        "SELECT it.topic_id::VARCHAR AS key, NULL AS level, it.item_id "
         "FROM watch_item_topic it JOIN watch_topic t ON t.id = it.topic_id "
-        "WHERE t.deleted_at IS NULL"
+        "WHERE t.deleted_at IS NULL AND it.item_id IN (SELECT id FROM docs)"
     ),
-    # names as the knowledge base writes them (the link's name when the KB lacks it)
-    # an item counts for the territories it is linked to and for those they lie in (a
-    # commune's EPCI, département, région: the knowledge base keeps the derived rows)
+    # an item counts for the territories it is linked to and for the commune, EPCI,
+    # département and région they lie in (not for cantons and circonscriptions, which would
+    # repeat their commune's bursts)
     "territory": (
-        "WITH l AS (SELECT item_id, level, code, any_value(name) AS name FROM watch_link "
-        " WHERE type = 'territory' GROUP BY ALL), "
-        "up AS (SELECT item_id, level, code, name FROM l UNION SELECT l.item_id, "
-        " m.parent_level, m.parent_code, NULL FROM l "
-        " JOIN membership m ON m.level = l.level AND m.code = l.code "
-        " WHERE m.parent_level IN ('commune', 'epci', 'departement', 'region')) "
-        "SELECT up.code AS key, up.level, coalesce(any_value(t.name), any_value(up.name), "
-        "up.code) AS label, up.item_id FROM up "
-        "LEFT JOIN territory t ON t.level = up.level AND t.code = up.code "
-        "GROUP BY up.code, up.level, up.item_id"
+        "SELECT code AS key, level, item_id FROM watch_link "
+        "WHERE type = 'territory' AND item_id IN (SELECT id FROM docs) "
+        "UNION SELECT code, level, item_id FROM ("
+        + places_sql("item_id IN (SELECT id FROM docs)")
+        + ") WHERE level IN ('commune', 'epci', 'departement', 'region')"
     ),
     "person": (
-        "SELECT l.code AS key, NULL AS level, coalesce(any_value(p.first_name || ' ' || "
-        "p.last_name), any_value(l.name)) AS label, l.item_id FROM watch_link l "
-        "LEFT JOIN person p ON p.id = l.code "
-        "WHERE l.type = 'person' GROUP BY l.code, l.item_id"
+        "SELECT code AS key, NULL AS level, item_id FROM watch_link "
+        "WHERE type = 'person' AND item_id IN (SELECT id FROM docs)"
     ),
+}
+#: The names of the series' keys, as the knowledge base writes them.
+_LABEL_SQL: dict[str, str] = {
+    "topic": "SELECT id::VARCHAR, NULL, name FROM watch_topic",
+    "territory": "SELECT code, level, name FROM territory",
+    "person": "SELECT id, NULL, first_name || ' ' || last_name FROM person",
 }
 
 _NUMBERS = {2: "deux", 3: "trois", 4: "quatre", 5: "cinq", 6: "six", 7: "sept", 8: "huit"}
@@ -271,26 +271,42 @@ def _bursts_of(
     totals: np.ndarray[Any, Any],
 ) -> list[Signal]:
     rows = con.execute(
-        f"WITH s AS ({_SERIES_SQL[kind]}) "
-        f"SELECT s.key, s.level, any_value(s.label), list({_DAY} - ?::DATE) "
-        f"FROM s JOIN watch_item i ON i.id = s.item_id WHERE {_LIVE} "
-        f"AND {_DAY} BETWEEN ? AND ? GROUP BY s.key, s.level HAVING count(*) >= 3",
+        f"WITH docs AS MATERIALIZED (SELECT i.id, {_DAY} - ?::DATE AS t FROM watch_item i "
+        f"WHERE {_LIVE} AND {_DAY} BETWEEN ? AND ?), "
+        f"s AS (SELECT DISTINCT key, level, item_id FROM ({_SERIES_SQL[kind]})) "
+        "SELECT s.key, s.level, list(docs.t) FROM s JOIN docs ON docs.id = s.item_id "
+        "GROUP BY s.key, s.level HAVING count(*) >= 3",
         [start, start, end],
     ).fetchall()
     if not rows:
         return []
     counts = np.zeros((len(rows), len(totals)))
     for i, row in enumerate(rows):
-        np.add.at(counts[i], np.asarray(row[3], dtype=np.int64), 1.0)
+        np.add.at(counts[i], np.asarray(row[2], dtype=np.int64), 1.0)
+    found = bursts(counts, totals)
+    keys = sorted({(str(rows[b.series][0]), rows[b.series][1]) for b in found})
+    labels = (
+        {
+            (str(k), lv): name
+            for k, lv, name in con.execute(
+                f"SELECT n.key, n.level, n.name FROM ({_LABEL_SQL[kind]}) AS n(key, level, name) "
+                "JOIN (SELECT unnest(?::VARCHAR[]) AS key, unnest(?::VARCHAR[]) AS level) w "
+                "ON n.key = w.key AND n.level IS NOT DISTINCT FROM w.level",
+                [[k for k, _ in keys], [lv for _, lv in keys]],
+            ).fetchall()
+        }
+        if keys
+        else {}
+    )
     out = []
-    for b in bursts(counts, totals):
-        key, level, label, _ = rows[b.series]
+    for b in found:
+        key, level, _ = rows[b.series]
         days = b.end - b.start + 1
         out.append(
             Signal(
                 kind=kind,  # type: ignore[arg-type]
                 key=str(key),
-                label=str(label),
+                label=str(labels.get((str(key), level)) or _link_name(con, kind, str(key))),
                 level=level,
                 territory=None,
                 territory_code=None,
@@ -304,6 +320,15 @@ def _bursts_of(
             )
         )
     return out
+
+
+def _link_name(con: duckdb.DuckDBPyConnection, kind: str, key: str) -> str:
+    """The name the links give a key the knowledge base lacks (else the key itself)."""
+    row = con.execute(
+        "SELECT any_value(name) FROM watch_link WHERE type = ? AND code = ? AND name <> ''",
+        [kind, key],
+    ).fetchone()
+    return str(row[0]) if row and row[0] else key
 
 
 @lru_cache(maxsize=1)
@@ -406,12 +431,14 @@ def _items(
             "WHERE t.term = ? AND l.type = 'territory' AND l.level = ? AND l.code = ?"
         )
         params: list[Any] = [signal.key, signal.level, territory_code]
-    else:
-        series = f"SELECT item_id FROM ({_SERIES_SQL[signal.kind]}) WHERE key = ?"
+    elif signal.kind == "territory":  # linked to it or to a territory inside it
+        series, params = territory_sql(signal.key, signal.level)
+    elif signal.kind == "topic":
+        series = "SELECT item_id FROM watch_item_topic WHERE topic_id = ?::BIGINT"
         params = [signal.key]
-        if signal.kind == "territory":
-            series += " AND level = ?"
-            params.append(signal.level)
+    else:
+        series = "SELECT item_id FROM watch_link WHERE type = 'person' AND code = ?"
+        params = [signal.key]
     rows = con.execute(
         f"SELECT i.id, i.title, i.url, {_DAY} AS day FROM watch_item i "
         f"WHERE {_LIVE} AND i.id IN ({series}) AND {_DAY} BETWEEN ? AND ? "
