@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, Literal
@@ -281,8 +281,8 @@ def _bursts_of(
     if not rows:
         return []
     counts = np.zeros((len(rows), len(totals)))
-    for i, row in enumerate(rows):
-        np.add.at(counts[i], np.asarray(row[2], dtype=np.int64), 1.0)
+    series = np.repeat(np.arange(len(rows)), [len(r[2]) for r in rows])
+    np.add.at(counts, (series, np.concatenate([r[2] for r in rows]).astype(np.int64)), 1.0)
     found = bursts(counts, totals)
     keys = sorted({(str(rows[b.series][0]), rows[b.series][1]) for b in found})
     labels = (
@@ -422,15 +422,13 @@ def _terms(
     return out
 
 
-def _items(
-    con: duckdb.DuckDBPyConnection, signal: Signal, territory_code: str | None
-) -> list[SignalItem]:
+def _items(con: duckdb.DuckDBPyConnection, signal: Signal) -> list[SignalItem]:
     if signal.kind == "term":
         series = (
             "SELECT t.item_id FROM watch_term t JOIN watch_link l ON l.item_id = t.item_id "
             "WHERE t.term = ? AND l.type = 'territory' AND l.level = ? AND l.code = ?"
         )
-        params: list[Any] = [signal.key, signal.level, territory_code]
+        params: list[Any] = [signal.key, signal.level, signal.territory_code]
     elif signal.kind == "territory":  # linked to it or to a territory inside it
         series, params = territory_sql(signal.key, signal.level)
     elif signal.kind == "topic":
@@ -512,9 +510,8 @@ def signals(
     found = found[: max(1, min(int(limit), MAX_LIMIT))]
     out = []
     for s in found:
-        code = s.key if s.kind == "territory" else s.territory_code
-        with_items = Signal(**{**s.__dict__, "items": _items(con, s, code)})
+        with_items = replace(s, items=_items(con, s))
         if s.kind == "term":
-            with_items = Signal(**{**with_items.__dict__, "label": _surface(con, with_items)})
+            with_items = replace(with_items, label=_surface(con, with_items))
         out.append(with_items)
     return SignalList(start=start, end=end, signals=out, items=int(totals.sum()))
