@@ -8,7 +8,9 @@ short transaction (pushing its ``next_attempt_at`` forward, so that a second del
 at the same time leaves it alone), sends, then records each outcome in its own short
 transaction. A temporary failure (SMTP down, 429, 5xx, a timeout) is retried later with
 exponential backoff and jitter until ``alerts_max_attempts``; a permanent one (4xx other than
-429, an address refused, a target the SSRF rule forbids) fails at once.
+429, an address refused, a target the SSRF rule forbids) fails at once. A process stopped
+between sending and recording leaves the claimed messages to be sent again once their claim
+lapses: delivery is at least once, never silently dropped.
 """
 
 from __future__ import annotations
