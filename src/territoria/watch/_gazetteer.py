@@ -397,14 +397,9 @@ def _territories(con: duckdb.DuckDBPyConnection, b: _Builder) -> None:
             if found:
                 city, n = found.group(1), int(found.group(2))
                 ordinal = f"{n}er" if n == 1 else f"{n}e"
-                b.forms_of(
-                    idx,
-                    {
-                        form_key(f"{city} {ordinal}"),
-                        form_key(f"{ordinal} arrondissement de {city}"),
-                    },
-                    NAME,
-                )
+                # "Paris 15e", "15e arrondissement de Paris": the city's capital is the check
+                b.form(form_key(f"{city} {ordinal}"), idx, NAME)
+                b.form(form_key(f"{ordinal} arrondissement de {city}"), idx, ORG)
         elif level == "epci":
             words = form_key(name).split()
             for prefix in (
