@@ -730,3 +730,15 @@ def test_queueing_keeps_one_message_per_key_and_escapes_titles_in_html(
     assert row is not None
     assert row[0] == "Alerte veille — <script>alert(1)</script> Bcc: x@evil.fr"  # one line
     assert "<script>" not in row[1] and "&lt;script&gt;alert(1)&lt;/script&gt;" in row[1]
+
+
+def test_backoff_doubles_from_the_base_delay_with_jitter_up_to_six_hours() -> None:
+    from territoria.alerts.delivery import backoff
+
+    rng = random.Random(3)
+    waits = [backoff(n, base_seconds=60, rng=rng).total_seconds() for n in range(1, 12)]
+    for n, wait in enumerate(waits, start=1):
+        floor = min(60 * 2 ** (n - 1), 6 * 3600)
+        assert floor <= wait < floor * 1.5, (n, wait)
+    assert len({round(w / min(60 * 2 ** (n - 1), 21600), 3) for n, w in
+                enumerate(waits, start=1)}) > 1  # fmt: skip  (the jitter varies)
