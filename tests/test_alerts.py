@@ -740,5 +740,18 @@ def test_backoff_doubles_from_the_base_delay_with_jitter_up_to_six_hours() -> No
     for n, wait in enumerate(waits, start=1):
         floor = min(60 * 2 ** (n - 1), 6 * 3600)
         assert floor <= wait < floor * 1.5, (n, wait)
-    assert len({round(w / min(60 * 2 ** (n - 1), 21600), 3) for n, w in
-                enumerate(waits, start=1)}) > 1  # fmt: skip  (the jitter varies)
+    assert (
+        len({round(w / min(60 * 2 ** (n - 1), 21600), 3) for n, w in enumerate(waits, start=1)}) > 1
+    )  # fmt: skip  (the jitter varies)
+
+
+def test_no_smtp_password_goes_out_in_clear(
+    mini_db: duckdb.DuckDBPyConnection, smtp: tuple[_Mailbox, int]
+) -> None:
+    box, port = smtp  # the test server offers neither STARTTLS nor SSL
+    _one_alert(mini_db, "email", "alice@rennes.fr")
+    login = settings(port, smtp_user="veille", smtp_password="secret-password")
+    report = deliver_pending(mini_db, settings=login)
+    assert report.retrying == 1 and box.messages == []
+    error = list_deliveries(mini_db)[0].last_error
+    assert error is not None and "n'offre ni STARTTLS ni SSL" in error

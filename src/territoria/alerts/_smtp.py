@@ -56,9 +56,17 @@ def send_email(
             client = smtplib.SMTP(host, port, timeout=timeout)
         with client:
             client.ehlo()
-            if settings.smtp_starttls and not settings.smtp_ssl and client.has_extn("starttls"):
+            secure = settings.smtp_ssl
+            if settings.smtp_starttls and not secure and client.has_extn("starttls"):
                 client.starttls(context=ssl.create_default_context())
                 client.ehlo()
+                secure = True
+            if settings.smtp_user and not secure:  # never a password in clear
+                raise DeliveryFailed(
+                    f"{where} n'offre ni STARTTLS ni SSL : l'identifiant n'est pas envoyé en "
+                    "clair (réglez TERRITORIA_SMTP_SSL, ou un serveur avec STARTTLS)",
+                    permanent=False,
+                )
             if settings.smtp_user:
                 client.login(settings.smtp_user, settings.smtp_password.get_secret_value())
             client.send_message(message)
