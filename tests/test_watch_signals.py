@@ -69,6 +69,46 @@ def test_french_wording() -> None:
     assert period_fr(dt.date(2026, 12, 3), dt.date(2026, 12, 3)) == "le 3 décembre"
 
 
+def bulk(
+    con: duckdb.DuckDBPyConnection,
+    days: list[dt.datetime],
+    titles: list[str],
+    communes: list[str],
+    *,
+    texts: list[str] | None = None,
+    persons: list[str | None] | None = None,
+) -> None:
+    """Write items 1, 2 … (their days given) linked to their communes (and persons) with SQL,
+    and classify them in the same transaction, as ingest does."""
+    n = len(days)
+    with transaction(con):
+        con.execute(
+            "INSERT INTO watch_source (kind, url, name, created_by, created_at) VALUES "
+            "('feed', 'https://presse.example/rss', 'Presse locale', 'test', now())"
+        )
+        con.execute(
+            "INSERT INTO watch_item (id, source_id, kind, url, canonical_url, title, text, "
+            "published, fetched_at, content_hash) SELECT i, 1, 'article', "
+            "'https://presse.example/' || i, 'https://presse.example/' || i, t, x, p, p, "
+            "i::VARCHAR FROM (SELECT unnest(range(1, ?)) AS i, unnest(?::VARCHAR[]) AS t, "
+            "unnest(?::VARCHAR[]) AS x, unnest(?::TIMESTAMP[]) AS p)",
+            [n + 1, titles, texts or [""] * n, days],
+        )
+        con.execute(
+            "INSERT INTO watch_link (item_id, type, level, code, name, score, mention) "
+            "SELECT unnest(range(1, ?)), 'territory', 'commune', unnest(?::VARCHAR[]), "
+            "'', 0.9, ''",
+            [n + 1, communes],
+        )
+        con.execute(
+            "INSERT INTO watch_link (item_id, type, code, name, score, mention) "
+            "SELECT i, 'person', p, 'Alexandra GUILLORÉ', 0.9, '' FROM (SELECT "
+            "unnest(range(1, ?)) AS i, unnest(?::VARCHAR[]) AS p) WHERE p IS NOT NULL",
+            [n + 1, persons or [None] * n],
+        )
+        classify(con, range(1, n + 1))
+
+
 def _fill(con: duckdb.DuckDBPyConnection, seed: int = 3) -> dict[str, int]:
     """Nine weeks of items: council news in Bruz every day (30 a day), the tramway of Rennes
     (3 a day, 10 a day on days 40–46, with an official), bikes (3 a day, flat), and floods
@@ -97,32 +137,7 @@ def _fill(con: duckdb.DuckDBPyConnection, seed: int = 3) -> dict[str, int]:
                 persons.append(PERSON if "tramway" in title else None)
             if "tramway" in title and in_burst:
                 burst_tram += int(count)
-    with transaction(con):
-        con.execute(
-            "INSERT INTO watch_source (kind, url, name, created_by, created_at) VALUES "
-            "('feed', 'https://presse.example/rss', 'Presse locale', 'test', now())"
-        )
-        con.execute(
-            "INSERT INTO watch_item (id, source_id, kind, url, canonical_url, title, text, "
-            "published, fetched_at, content_hash) SELECT i, 1, 'article', "
-            "'https://presse.example/' || i, 'https://presse.example/' || i, t, '', p, p, "
-            "i::VARCHAR FROM (SELECT unnest(range(1, ?)) AS i, unnest(?::VARCHAR[]) AS t, "
-            "unnest(?::TIMESTAMP[]) AS p)",
-            [len(titles) + 1, titles, days],
-        )
-        con.execute(
-            "INSERT INTO watch_link (item_id, type, level, code, name, score, mention) "
-            "SELECT unnest(range(1, ?)), 'territory', 'commune', unnest(?::VARCHAR[]), "
-            "'', 0.9, ''",
-            [len(titles) + 1, places],
-        )
-        con.execute(
-            "INSERT INTO watch_link (item_id, type, code, name, score, mention) "
-            "SELECT i, 'person', p, 'Alexandra GUILLORÉ', 0.9, '' FROM (SELECT "
-            "unnest(range(1, ?)) AS i, unnest(?::VARCHAR[]) AS p) WHERE p IS NOT NULL",
-            [len(titles) + 1, persons],
-        )
-        classify(con, range(1, len(titles) + 1))
+    bulk(con, days, titles, places, persons=persons)
     return {"burst_tram": burst_tram}
 
 
@@ -174,19 +189,7 @@ def test_a_departement_bursts_from_its_communes(mini_db: duckdb.DuckDBPyConnecti
         rows += [(noon, "29019")] * int(rng.poisson(20))
         rate = 8 if 30 <= t <= 36 else 2
         rows += [(noon, communes[int(k)]) for k in rng.integers(0, 4, rng.poisson(rate))]
-    with transaction(mini_db):
-        mini_db.execute(
-            "INSERT INTO watch_item (id, source_id, kind, url, canonical_url, title, text, "
-            "published, fetched_at, content_hash) SELECT i, 1, 'article', 'u' || i, 'u' || i, "
-            "'Actualité', '', p, p, i::VARCHAR FROM (SELECT unnest(range(1, ?)) AS i, "
-            "unnest(?::TIMESTAMP[]) AS p)",
-            [len(rows) + 1, [r[0] for r in rows]],
-        )
-        mini_db.execute(
-            "INSERT INTO watch_link (item_id, type, level, code, name, score, mention) "
-            "SELECT unnest(range(1, ?)), 'territory', 'commune', unnest(?::VARCHAR[]), '', 1, ''",
-            [len(rows) + 1, [r[1] for r in rows]],
-        )
+    bulk(mini_db, [r[0] for r in rows], ["Actualité"] * len(rows), [r[1] for r in rows])
     found = signals(mini_db, kinds=["territory"]).signals
     dept = [s for s in found if (s.level, s.key) == ("departement", "35")]
     assert len(dept) == 1 and dept[0].label == "Ille-et-Vilaine"
@@ -221,20 +224,7 @@ def test_no_term_emerges_from_a_steady_vocabulary(mini_db: duckdb.DuckDBPyConnec
     texts = [" ".join(rng.choice(words, 6)) for _ in range(n)]
     days = [dt.datetime(2026, 9, 1, 12) + dt.timedelta(days=int(k // 40)) for k in range(n)]
     places = [communes[int(k)] for k in rng.integers(0, 20, n)]
-    with transaction(mini_db):
-        mini_db.execute(
-            "INSERT INTO watch_item (id, source_id, kind, url, canonical_url, title, text, "
-            "published, fetched_at, content_hash) SELECT i, 1, 'article', 'u' || i, 'u' || i, "
-            "'', x, p, p, i::VARCHAR FROM (SELECT unnest(range(1, ?)) AS i, "
-            "unnest(?::VARCHAR[]) AS x, unnest(?::TIMESTAMP[]) AS p)",
-            [n + 1, texts, days],
-        )
-        mini_db.execute(
-            "INSERT INTO watch_link (item_id, type, level, code, name, score, mention) "
-            "SELECT unnest(range(1, ?)), 'territory', 'commune', unnest(?::VARCHAR[]), '', 1, ''",
-            [n + 1, places],
-        )
-        classify(mini_db, range(1, n + 1))
+    bulk(mini_db, days, [""] * n, places, texts=texts)
     assert signals(mini_db, kinds=["term"]).signals == []
     # the same test at p < 0.001 each, with no correction for their number, finds flukes
     loose = signals(mini_db, kinds=["term"], term_alpha=1.0, term_rise=1.0)
