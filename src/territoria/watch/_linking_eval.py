@@ -19,7 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from territoria.watch._gazetteer import PERSON_T, TERRITORY, Gazetteer, fold, form_key
+from territoria.watch._forms import fold, form_key
+from territoria.watch._gazetteer import PERSON_T, TERRITORY, Gazetteer
 from territoria.watch.linking import Linker
 
 __all__ = [

@@ -41,22 +41,18 @@ import duckdb
 
 from territoria.kb import generation as kb_generation
 from territoria.watch._disambiguate import THRESHOLD, Mention, resolve
-from territoria.watch._gazetteer import (
+from territoria.watch._forms import (
     ACRONYM,
     ARTICLES,
     BARE,
     ORG,
     PARTICLES,
     PERSON,
-    PERSON_T,
-    TERRITORY,
-    TYPES,
-    Gazetteer,
-    build_gazetteer,
     fold,
     form_key,
     is_common,
 )
+from territoria.watch._gazetteer import PERSON_T, TERRITORY, TYPES, Gazetteer, build_gazetteer
 from territoria.watch._model import Link, LinkType
 
 __all__ = ["THRESHOLD", "Linker", "linker_for"]
