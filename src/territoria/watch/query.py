@@ -43,6 +43,7 @@ __all__ = [
     "all_stems",
     "analyse",
     "match_sql",
+    "needs_positions",
     "normalise",
     "parse",
     "places_sql",
@@ -468,3 +469,14 @@ def all_stems(node: Node) -> list[str]:
     if isinstance(node, And | Or):
         return [s for o in node.operands for s in all_stems(o)]
     return []
+
+
+def needs_positions(node: Node) -> bool:
+    """Whether matching ``node`` compares positions (a phrase, or a word of several stems)."""
+    if isinstance(node, Term | Phrase):
+        return len(node.stems) > 1
+    if isinstance(node, Not):
+        return needs_positions(node.operand)
+    if isinstance(node, And | Or):
+        return any(needs_positions(o) for o in node.operands)
+    return False

@@ -37,6 +37,7 @@ from territoria.watch.query import (
     all_stems,
     analyse,
     match_sql,
+    needs_positions,
     parse,
     positive_stems,
     territory_sql,
@@ -238,8 +239,10 @@ def _candidates(
     # the stems as a list of constants: the scan filters on them before reading the other
     # columns (a join with a list would read every row's positions)
     marks = ", ".join("?" * len(lookup)) or "NULL"
+    # positions are read only when a phrase needs them (lists cost more to read than counts)
+    positions = "positions" if needs_positions(node) else "NULL::INTEGER[] AS positions"
     sql = (
-        "WITH hits AS MATERIALIZED (SELECT item_id, term, tf, positions FROM watch_term "
+        f"WITH hits AS MATERIALIZED (SELECT item_id, term, tf, {positions} FROM watch_term "
         f" WHERE term IN ({marks})), "
         "cand AS MATERIALIZED (SELECT d.item_id, d.length, " + day + " AS day FROM watch_doc d "
         " JOIN watch_item i ON i.id = d.item_id WHERE i.deleted_at IS NULL "
