@@ -57,6 +57,7 @@ from territoria.watch.sources import STATUS_LABELS, WatchSource, get_source, lis
 if TYPE_CHECKING:
     from territoria.kb._database import Database
     from territoria.kb.jobs import Progress, Work
+    from territoria.watch.pipeline import IngestReport
 
 __all__ = [
     "Collected",
@@ -457,6 +458,14 @@ def _record(
     now: datetime,
     job_id: str | None,
 ) -> tuple[int, datetime]:
+    failures, next_at, values = _state_values(got, now)
+    with transaction(con):
+        _write_state(con, got, counts, now, job_id, values)
+    return failures, next_at
+
+
+def _state_values(got: Collected, now: datetime) -> tuple[int, datetime, dict[str, Any]]:
+    """The failures count, the next fetch and the columns of the source after this fetch."""
     source = got.source
     healthy = got.status in _HEALTHY
     failures = 0 if healthy else source.failures + 1
@@ -470,53 +479,76 @@ def _record(
         "last_error": got.error or ("; ".join(got.notes)[:2000] if got.notes else None),
         "failures": failures,
     }
-    with transaction(con):
-        assignments = ", ".join(f"{k} = ?" for k in values)
+    return failures, next_at, values
+
+
+def _write_state(
+    con: duckdb.DuckDBPyConnection,
+    got: Collected,
+    counts: tuple[int, int, int],
+    now: datetime,
+    job_id: str | None,
+    values: dict[str, Any],
+) -> None:
+    """Inside the caller's transaction: the source's new state, the fetch log, what it saw."""
+    source = got.source
+    healthy = got.status in _HEALTHY
+    assignments = ", ".join(f"{k} = ?" for k in values)
+    con.execute(
+        f"UPDATE watch_source SET {assignments} WHERE id = ?", [*values.values(), source.id]
+    )
+    tries = got.tries or [Attempt(now, _utc_now(), got.status, None, got.error, got.bytes)]
+    for number, attempt in enumerate(tries, start=1):
+        last = number == len(tries)
         con.execute(
-            f"UPDATE watch_source SET {assignments} WHERE id = ?", [*values.values(), source.id]
+            "INSERT INTO watch_fetch (source_id, started_at, finished_at, status, "
+            "http_status, attempt, items_new, items_duplicate, items_unchanged, bytes, "
+            "error, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                source.id,
+                attempt.started_at,
+                attempt.finished_at,
+                got.status if last else attempt.status,
+                attempt.http_status,
+                number,
+                *(counts if last else (0, 0, 0)),
+                got.bytes if last else attempt.bytes,
+                (values["last_error"] if last else attempt.error),
+                job_id,
+            ],
         )
-        tries = got.tries or [Attempt(now, _utc_now(), got.status, None, got.error, got.bytes)]
-        for number, attempt in enumerate(tries, start=1):
-            last = number == len(tries)
-            con.execute(
-                "INSERT INTO watch_fetch (source_id, started_at, finished_at, status, "
-                "http_status, attempt, items_new, items_duplicate, items_unchanged, bytes, "
-                "error, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    source.id,
-                    attempt.started_at,
-                    attempt.finished_at,
-                    got.status if last else attempt.status,
-                    attempt.http_status,
-                    number,
-                    *(counts if last else (0, 0, 0)),
-                    got.bytes if last else attempt.bytes,
-                    (values["last_error"] if last else attempt.error),
-                    job_id,
-                ],
-            )
-        if got.seen and healthy:
-            con.executemany(
-                "INSERT OR REPLACE INTO watch_seen (source_id, key, hash, seen_at) "
-                "VALUES (?, ?, ?, ?)",
-                [[source.id, key, digest, now] for key, digest in got.seen],
-            )
-    return failures, next_at
+    if got.seen and healthy:
+        con.executemany(
+            "INSERT OR REPLACE INTO watch_seen (source_id, key, hash, seen_at) VALUES (?, ?, ?, ?)",
+            [[source.id, key, digest, now] for key, digest in got.seen],
+        )
 
 
 def _store(target: Target, got: Collected, now: datetime, job_id: str | None) -> SourceFetch:
     new = duplicates = 0
     unchanged = got.unchanged
     item_ids: list[int] = []
+    written: list[tuple[int, datetime]] = []
+
+    def with_items(con: duckdb.DuckDBPyConnection, report: IngestReport) -> None:
+        # the source's new state in the items' transaction: both are written, or neither
+        got.notes.extend(report.errors)  # documents left out: in the fetch log too
+        counts = (report.new, report.duplicates, got.unchanged + report.unchanged)
+        failures, next_at, values = _state_values(got, now)
+        _write_state(con, got, counts, now, job_id, values)
+        written.append((failures, next_at))
+
     with _connector(target)() as con:
         if got.documents:
             from territoria.watch.pipeline import ingest
 
             try:
-                report = ingest(con, got.documents)
+                report = ingest(con, got.documents, then=with_items)
             except TerritoriaError as exc:  # nothing of this call was stored
+                written.clear()
                 got.status, got.error, got.state, got.seen = "error", str(exc), {}, []
             except Exception as exc:  # a bug downstream: recorded, so the backoff applies
+                written.clear()
                 log.exception("storing the items of source %s failed", got.source.id)
                 got.status, got.state, got.seen = "error", {}, []
                 got.error = (
@@ -527,8 +559,10 @@ def _store(target: Target, got: Collected, now: datetime, job_id: str | None) ->
                 new, duplicates = report.new, report.duplicates
                 unchanged += report.unchanged
                 item_ids = list(report.item_ids)
-                got.notes.extend(report.errors)  # documents left out: in the fetch log too
-        failures, next_at = _record(con, got, (new, duplicates, unchanged), now, job_id)
+        if written:
+            failures, next_at = written[0]
+        else:
+            failures, next_at = _record(con, got, (new, duplicates, unchanged), now, job_id)
     return SourceFetch(
         source_id=got.source.id,
         name=got.source.name,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -229,6 +229,7 @@ def ingest(
     documents: Sequence[Document],
     *,
     window_days: int = dedup.WINDOW_DAYS,
+    then: Callable[[duckdb.DuckDBPyConnection, IngestReport], None] | None = None,
 ) -> IngestReport:
     """Extract, link, de-duplicate and store documents, then file them under the topics they
     match and queue the immediate alerts they trigger, all in one transaction.
@@ -241,6 +242,9 @@ def ingest(
         What fetching produced (the entries of a feed, the files of a folder …).
     window_days
         Near duplicates are looked for among the items fetched this many days earlier.
+    then
+        Run inside the same transaction once the items are stored, with the report (fetching
+        records the source's new state there: its items and its state are written together).
 
     Returns
     -------
@@ -250,7 +254,7 @@ def ingest(
     """
     report = IngestReport()
     prepared = prepare(con, documents, report)
-    store(con, prepared, report, window_days=window_days)
+    store(con, prepared, report, window_days=window_days, then=then)
     return report
 
 
@@ -260,15 +264,20 @@ def store(
     report: IngestReport,
     *,
     window_days: int = dedup.WINDOW_DAYS,
+    then: Callable[[duckdb.DuckDBPyConnection, IngestReport], None] | None = None,
 ) -> None:
     """De-duplicate, store, classify and queue the alerts of prepared documents in one
-    transaction (the second half of :func:`ingest`), counting in ``report``."""
+    transaction (the second half of :func:`ingest`), counting in ``report``; ``then`` runs in
+    that transaction last (in a transaction of its own when there is nothing to store)."""
     from territoria.alerts.watch import queue_immediate
     from territoria.kb import transaction
     from territoria.kb.audit import record
     from territoria.watch.topics import classify
 
     if not prepared:
+        if then is not None:
+            with transaction(con):
+                then(con, report)
         return
     with transaction(con):
         with report.stage("dedup"):
@@ -276,6 +285,8 @@ def store(
         with report.stage("storage"):
             stored = _store(con, prepared, decisions, report)
         if not stored:
+            if then is not None:
+                then(con, report)
             return
         with report.stage("topics"):
             report.topics += classify(con, stored)
@@ -293,3 +304,5 @@ def store(
                 "errors": len(report.errors),
             },
         )
+        if then is not None:
+            then(con, report)
