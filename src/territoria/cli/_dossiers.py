@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,15 +13,12 @@ from territoria.cli._common import (
     QuietOption,
     chosen_level,
     console,
-    context,
-    handle_errors,
+    open_kb,
     print_json,
     step_progress,
 )
 
 if TYPE_CHECKING:
-    import duckdb
-
     from territoria.influence.dossiers import Dossier
 
 dossiers = typer.Typer(
@@ -55,18 +50,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(dossiers, name="dossiers")
 
 
-@contextlib.contextmanager
-def _kb(db: Path | None, quiet: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The knowledge base for one command, its errors reported without a traceback."""
-    ctx = context(db, quiet)
-    with handle_errors():
-        con = ctx.connect()
-        try:
-            yield con
-        finally:
-            con.close()
-
-
 def _done(message: str, quiet: bool, json_output: bool = False, data: object = None) -> None:
     if json_output:
         print_json(data)
@@ -90,7 +73,7 @@ def create_command(
     """Open a dossier on a project (a theme in a territory)."""
     from territoria.influence.dossiers import create_dossier
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet) as con:
         dossier_id = create_dossier(
             con,
             title=title,
@@ -122,7 +105,7 @@ def update_command(
     """Change a dossier's title, theme, objective, decision, status or owner."""
     from territoria.influence.dossiers import update_dossier
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet) as con:
         d = update_dossier(
             con,
             dossier_id,
@@ -147,7 +130,7 @@ def list_command(
     """List the dossiers (latest changed first) with their status and next deadline."""
     from territoria.influence.dossiers import list_dossiers
 
-    with _kb(db) as con:
+    with open_kb(db) as con:
         items = list_dossiers(con, deleted=deleted)
     if json_output:
         print_json([d.to_dict() for d in items])
@@ -209,7 +192,7 @@ def show_command(
     """Show a dossier: its header, stakeholders and their stances, and its timeline."""
     from territoria.influence.dossiers import get_dossier
 
-    with _kb(db) as con:
+    with open_kb(db) as con:
         d = get_dossier(con, dossier_id)
     if json_output:
         print_json(d.to_dict())
@@ -230,7 +213,7 @@ def export_command(
     from territoria.influence.dossiers import get_dossier
     from territoria.reports.dossier import export_dossier
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet) as con:
         data = export_dossier(get_dossier(con, dossier_id), fmt)
         out.write_bytes(data)
     written = {"dossier": dossier_id, "format": fmt, "path": str(out), "bytes": len(data)}
@@ -253,7 +236,7 @@ def plan_command(
     """Compute a new version of the dossier's plan with its stakeholders' current stances."""
     from territoria.influence.dossiers import run_plan
 
-    with _kb(db, quiet) as con, step_progress(quiet or json_output) as progress:
+    with open_kb(db, quiet) as con, step_progress(quiet or json_output) as progress:
         version = run_plan(
             con,
             dossier_id,
@@ -281,7 +264,7 @@ def delete_command(
     from territoria.influence.dossiers import delete_dossier, get_dossier
     from territoria.kb.audit import current_actor
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet) as con:
         d = get_dossier(con, dossier_id)
         if not yes and not typer.confirm(f"Delete dossier {d.id} ({d.title!r})?", default=False):
             console.print("nothing deleted")
@@ -303,7 +286,7 @@ def restore_command(
     from territoria.influence.dossiers import restore_dossier
     from territoria.kb.audit import current_actor
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet) as con:
         d = restore_dossier(con, dossier_id, user=current_actor(), admin=True)
     _done(f"dossier {d.id} restored ({d.title})", quiet, json_output, d.to_dict())
 
@@ -336,7 +319,7 @@ def stakeholder_add(
     from territoria.influence.dossiers import add_stance
     from territoria.kb.people import actor_id
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet) as con:
         item = add_stance(
             con,
             dossier_id,
@@ -365,7 +348,7 @@ def step_add(
     """Add a next step."""
     from territoria.influence.dossiers import add_step
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet) as con:
         item = add_step(con, dossier_id, label=label, owner=owner, due=due, status=status)
     _added("step", item, dossier_id, quiet, json_output)
 
@@ -386,7 +369,7 @@ def event_add(
     """Add a date to the decision's calendar."""
     from territoria.influence.dossiers import add_event
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet) as con:
         item = add_event(con, dossier_id, when=when, label=label, kind=kind, status=status)
     _added("event", item, dossier_id, quiet, json_output)
 
@@ -403,7 +386,7 @@ def link_add(
     """Add a link."""
     from territoria.influence.dossiers import add_link
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet) as con:
         item = add_link(con, dossier_id, url=url, label=label)
     _added("link", item, dossier_id, quiet, json_output)
 
@@ -419,7 +402,7 @@ def note_add(
     """Add a note."""
     from territoria.influence.dossiers import add_note
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet) as con:
         item = add_note(con, dossier_id, text=text)
     _added("note", item, dossier_id, quiet, json_output)
 
@@ -438,7 +421,7 @@ def partner_add(
     from territoria.errors import InvalidDossier
     from territoria.influence.dossiers import add_partner
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet) as con:
         if (territory is None) == (pole is None):
             raise InvalidDossier("give --territory CODE or --pole ID (one of them)")
         if pole is not None:
@@ -461,7 +444,7 @@ def action_link(
     """Link an action of the log to the dossier."""
     from territoria.influence.dossiers import link_action
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet) as con:
         item = link_action(con, dossier_id, action_id)
     _added("action", item, dossier_id, quiet, json_output)
 
@@ -485,7 +468,7 @@ def item_delete(
     from territoria.influence.dossiers import delete_item
     from territoria.kb.audit import current_actor
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet) as con:
         delete_item(con, dossier_id, kind, item_id, user=current_actor(), admin=True)
     data = {"dossier": dossier_id, "kind": kind, "id": item_id, "deleted": True}
     _done(f"{kind} {item_id} of dossier {dossier_id} deleted", quiet, json_output, data)
@@ -504,7 +487,7 @@ def item_restore(
     from territoria.influence.dossiers import restore_item
     from territoria.kb.audit import current_actor
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet) as con:
         restore_item(con, dossier_id, kind, item_id, user=current_actor(), admin=True)
     data = {"dossier": dossier_id, "kind": kind, "id": item_id, "deleted": False}
     _done(f"{kind} {item_id} of dossier {dossier_id} restored", quiet, json_output, data)
@@ -523,7 +506,7 @@ def item_status(
     """Change the status of a step or an event."""
     from territoria.influence.dossiers import set_item_status
 
-    with _kb(db, quiet) as con:
+    with open_kb(db, quiet) as con:
         set_item_status(con, dossier_id, kind, item_id, status)
     data = {"dossier": dossier_id, "kind": kind, "id": item_id, "status": status}
     _done(f"{kind} {item_id} of dossier {dossier_id}: {status}", quiet, json_output, data)
