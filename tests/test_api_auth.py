@@ -32,6 +32,10 @@ SAMPLES = {
     "dossier_id": "1",
     "kind": "steps",
     "item_id": "1",
+    "source_id": "1",
+    "topic_id": "1",
+    "subscription_id": "1",
+    "job_id": "0123456789abcdef",
 }
 
 
