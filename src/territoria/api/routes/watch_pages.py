@@ -75,7 +75,7 @@ def reader_page(
     state: State,
     cur: Cursor,
     user: Reader,
-    topic: Annotated[int | None, Query(ge=1)] = None,
+    topic: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     territory: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9A-Za-z-]*$")] = None,
     level: Annotated[str | None, Query(max_length=40)] = None,
     person: Annotated[str | None, Query(max_length=40, pattern=r"^[0-9A-Za-z-]*$")] = None,
