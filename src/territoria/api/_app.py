@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
@@ -202,6 +203,20 @@ def _package_dir(name: str) -> Path:
     return Path(str(resources.files("territoria.api") / name))
 
 
+# Benchmarking and marketing (peers, comparison, composite indices, practices, assets, portraits),
+# networks and crisis: one module each under api/routes/.
+_OPTIONAL_ROUTES = (
+    "peers",
+    "composite",
+    "marketing",
+    "portrait",
+    "economy_v2",
+    "networks",
+    "incidents",
+    "crisis_pages",
+)
+
+
 def create_app(
     settings: WebSettings | None = None,
     *,
@@ -308,6 +323,17 @@ def create_app(
     app.include_router(watch_pages.router)
     if settings.demo:  # the watch's demo feeds, for 'territoria watch demo' and the reader
         app.include_router(watch_pages.demo_router)
+    # Route modules of later capabilities register themselves when present (each exposes
+    # `routers`, a tuple of APIRouter); a module that is not there yet is skipped.
+    for name in _OPTIONAL_ROUTES:
+        try:
+            module = importlib.import_module(f"territoria.api.routes.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"territoria.api.routes.{name}":
+                raise
+            continue
+        for router in module.routers:
+            app.include_router(router)
 
     read = [Depends(require("read"))]
 

@@ -155,8 +155,15 @@ _KINDS: Final = {
 def _catalogue(language: str) -> dict[str, str]:
     if language == "fr":
         return {}
-    path = resources.files("territoria.api") / "i18n" / f"{language}.json"
-    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    # {language}.json, then one file per capability ({language}.peers.json, …) merged over it.
+    folder = resources.files("territoria.api") / "i18n"
+    data: dict[str, str] = json.loads((folder / f"{language}.json").read_text(encoding="utf-8"))
+    extra = sorted(
+        (f for f in folder.iterdir() if f.name.startswith(f"{language}.") and f.name.count(".") == 2),
+        key=lambda f: f.name,
+    )
+    for part in extra:
+        data.update(json.loads(part.read_text(encoding="utf-8")))
     return data
 
 

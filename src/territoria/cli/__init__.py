@@ -37,6 +37,12 @@ for _name in (
     "_state",
     "_dossiers",
     "_watch",
+    "_peers",
+    "_composite",
+    "_marketing",
+    "_portrait",
+    "_networks",
+    "_incidents",
 ):
     try:
         _module = importlib.import_module(f"territoria.cli.{_name}")

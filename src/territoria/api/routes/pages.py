@@ -17,6 +17,7 @@ from territoria.api._geo import OVERSEAS_INSETS
 from territoria.api._i18n import Translator
 from territoria.api._plan_view import plan_context
 from territoria.api._render import render
+from territoria.api._sections import buttons_for, sections_for
 from territoria.api._security import LOGIN_COOKIE, SESSION_COOKIE, client_address
 from territoria.api.routes.influence import themes
 from territoria.api.routes.watch_pages import WATCH_SHOWN
@@ -273,6 +274,8 @@ def territory_page(
         },
         "watch": items_for_territory(cur, territory.level, territory.code, limit=WATCH_SHOWN),
         "watch_more": f"/veille?territory={territory.code}&level={territory.level}",
+        "sections": sections_for(cur, state.cache, territory, tr.language),
+        "buttons": buttons_for(territory),
     }
     return render(request, "territory.html", context)
 
