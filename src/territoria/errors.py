@@ -378,3 +378,77 @@ class InvalidWatchTopic(TerritoriaError, ValueError):
 
     http_status = 422
     exit_code = 2
+
+
+class InvalidCatalogue(ValidationError):
+    """A practices or assets catalogue has malformed rows (each problem names its line)."""
+
+
+class UnknownPractice(TerritoriaError, LookupError):
+    """No good practice (live) has this id."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class UnknownAsset(TerritoriaError, LookupError):
+    """No asset of the registry (live, editable) has this id."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class InvalidMarketingEntry(TerritoriaError, ValueError):
+    """A practice or asset given by hand has a missing or invalid field."""
+
+    http_status = 422
+    exit_code = 2
+
+
+class UnknownNetwork(TerritoriaError, LookupError):
+    """No network of that id or name in the knowledge base."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class InvalidNetworkRequest(TerritoriaError, ValueError):
+    """A network query names edges, kinds or geometries that do not exist or are invalid."""
+
+    http_status = 422
+    exit_code = 2
+
+
+class CompositeInputError(TerritoriaError, ValueError):
+    """A composite index's indicators, weights or options cannot give a sound index."""
+
+    http_status = 422
+    exit_code = 2
+
+
+class UnknownIndex(TerritoriaError, LookupError):
+    """No saved (live) composite index has this name."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class IndicatorCoverageTooLow(TerritoriaError, ValueError):
+    """An indicator has values for too few territories of the level to compare them on it."""
+
+    http_status = 422
+    exit_code = 2
+
+
+class ConstantIndicator(TerritoriaError, ValueError):
+    """An indicator takes one value across the level, so it cannot tell territories apart."""
+
+    http_status = 422
+    exit_code = 2
+
+
+class InvalidComparison(TerritoriaError, ValueError):
+    """A peers or comparison request is malformed (too many territories, bad option)."""
+
+    http_status = 422
+    exit_code = 2
