@@ -368,10 +368,11 @@ def list_deliveries(
     owner: str | None = None,
     status: str | None = None,
     subscription_id: int | None = None,
+    dedup_prefix: str | None = None,
     limit: int = 100,
 ) -> list[Delivery]:
     """Return the delivery log, newest first: ``owner``'s messages (None: everyone's), of a
-    status and a subscription when given.
+    status, a subscription and a key prefix (a crisis's ``incident:42:``) when given.
 
     Raises
     ------
@@ -382,12 +383,15 @@ def list_deliveries(
         msg = f"unknown delivery status {status!r}: expected one of {', '.join(STATUSES)}"
         raise InvalidSubscription(msg)
     columns = ", ".join(_LOG_COLUMNS)
+    params = [owner, owner, status, status, subscription_id, subscription_id]
+    params += [dedup_prefix, dedup_prefix, max(1, min(limit, 10000))]
     rows = con.execute(
         f"SELECT {columns} FROM alert_delivery d "
         "JOIN alert_subscription s ON s.id = d.subscription_id "
         "WHERE (? IS NULL OR s.owner = ?) AND (? IS NULL OR d.status = ?) "
-        "AND (? IS NULL OR d.subscription_id = ?) ORDER BY d.id DESC LIMIT ?",
-        [owner, owner, status, status, subscription_id, subscription_id, max(1, min(limit, 10000))],
+        "AND (? IS NULL OR d.subscription_id = ?) AND (? IS NULL OR starts_with(d.dedup_key, ?)) "
+        "ORDER BY d.id DESC LIMIT ?",
+        params,
     ).fetchall()
     names = [c.split(".")[1] for c in _LOG_COLUMNS]
     return [Delivery.model_validate(dict(zip(names, r, strict=True))) for r in rows]

