@@ -59,7 +59,9 @@ CREATE TABLE network_criticality (
     link BIGINT NOT NULL,             -- the contracted link (degree-2 chain) the edge belongs to
     is_bridge BOOLEAN NOT NULL,
     usage DOUBLE NOT NULL,            -- share of population-weighted commune pairs using the link
-    delta_s DOUBLE,                   -- population-weighted mean increase of trip time, NULL: not computed
+    detour_s DOUBLE,                  -- shortest way round the link between its ends; NULL: none (bridge)
+    delta_s DOUBLE,                   -- population-weighted mean increase of a trip between communes (s)
+    exact BOOLEAN NOT NULL,           -- delta_s recomputed exactly (else the detour bound)
     isolated_communes INTEGER NOT NULL,
     isolated_population BIGINT NOT NULL,
     isolated_codes VARCHAR[],
