@@ -80,7 +80,8 @@ class _Impact:
     establishments: int
     jobs_estimated: float
     officials: list[_Official]
-    isolated_communes: list[str] = field(default_factory=list)
+    isolated_communes: list[tuple[str, str, int]] = field(default_factory=list)
+    detours: list[tuple[str, str, float, float]] = field(default_factory=list)
     sources: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -124,7 +125,8 @@ def rennes_impact(con: duckdb.DuckDBPyConnection, *, exercise: bool = False) -> 
             _Official(pid, f"{first} {last}", "Maire", name, f"{address} · {phone} · {email}"),
             _Official("p-none", "Sans Adresse", "Maire", "Saint-Jacques-de-la-Lande", ""),
         ],
-        isolated_communes=["35281"],
+        isolated_communes=[("35281", "Saint-Jacques-de-la-Lande", 13000)],
+        detours=[("35047", "Bruz", 600.0, 1500.0)],
         sources=[
             {
                 "figure": "population",
@@ -169,6 +171,7 @@ def test_pdf_holds_communes_population_mayor_contact_checklist(
     assert "Vigicrues" in text and "Plan communal de sauvegarde" in text
     assert "EXERCICE" not in text
     assert "synthétique" in text  # the synthetic network is labelled
+    assert "Bruz 10,0 min 25,0 min +15,0 min" in text  # detour in minutes
     assert len(PdfReader(io.BytesIO(situation_pdf(sit))).pages) >= 2
 
 

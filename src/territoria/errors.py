@@ -452,3 +452,10 @@ class InvalidComparison(TerritoriaError, ValueError):
 
     http_status = 422
     exit_code = 2
+
+
+class InvalidIncidentReport(TerritoriaError, ValueError):
+    """A situation report or crisis alert request is malformed (unknown file format)."""
+
+    http_status = 422
+    exit_code = 2

@@ -94,6 +94,11 @@ class Situation:
     checklist: tuple[ChecklistItem, ...]
     generated: dt.datetime
     synthetic: tuple[str, ...] = ()  # the synthetic data the figures rest on, in French
+    isolated: tuple[dict[str, Any], ...] = ()  # code, name, population
+    inside: tuple[dict[str, Any], ...] = ()  # the communes inside the zone (not "isolated")
+    detours: tuple[dict[str, Any], ...] = ()  # code, name, before_min, after_min, detour_min
+    services: tuple[dict[str, Any], ...] = ()  # kind, name, commune_code
+    out_of_reach: tuple[dict[str, Any], ...] = ()
     sources: tuple[Mapping[str, Any], ...] = field(default=())
 
     @property
@@ -110,8 +115,42 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 
 
 def _codes(values: Iterable[Any]) -> tuple[str, ...]:
-    """The commune codes of a list of codes or of records with a ``code``."""
-    return tuple(v if isinstance(v, str) else str(_get(v, "code")) for v in values)
+    """The commune codes of a list of codes, tuples (code first) or records with a ``code``."""
+    return tuple(str(r["code"]) for r in _records(values, ("code",)))
+
+
+def _records(values: Iterable[Any] | None, fields: Sequence[str]) -> tuple[dict[str, Any], ...]:
+    """Rows as mappings, whether they come as mappings, tuples in ``fields`` order (the
+    networks' results), dataclasses or bare codes."""
+    blank = dict.fromkeys(fields)
+    out = []
+    for v in values or ():
+        if isinstance(v, Mapping):
+            out.append(blank | dict(v))
+        elif isinstance(v, tuple) and not hasattr(v, "_fields"):
+            out.append(blank | dict(zip(fields, v, strict=False)))
+        elif isinstance(v, str):
+            out.append(blank | {fields[0]: v})
+        else:
+            out.append({f: getattr(v, f, None) for f in fields} | dict(getattr(v, "__dict__", {})))
+    return tuple(out)
+
+
+_ISOLATED = ("code", "name", "population")
+_DETOUR = ("code", "name", "before_s", "after_s")
+_SERVICE = ("kind", "name", "commune_code")
+
+
+def _detours(values: Iterable[Any] | None) -> tuple[dict[str, Any], ...]:
+    """Detours with their times in minutes (before, after, the difference), longest first."""
+    rows = []
+    for r in _records(values, _DETOUR):
+        before, after = r.get("before_s"), r.get("after_s")
+        if before is not None and after is not None:
+            r |= {"before_min": before / 60, "after_min": after / 60}
+            r["detour_min"] = (after - before) / 60
+        rows.append(r)
+    return tuple(sorted(rows, key=lambda r: -(r.get("detour_min") or 0.0)))
 
 
 @cache
@@ -256,8 +295,8 @@ def situation_from_impact(
     """Build the report's content from an impact already computed."""
     incident = impact.incident
     affected = _codes(t for t in impact.territories if _get(t, "level") == "commune")
-    isolated = _codes(getattr(impact, "isolated_communes", ()) or ())
-    layers = MapLayers(affected, isolated, tuple(closed_roads))
+    isolated = _records(getattr(impact, "isolated_communes", ()), _ISOLATED)
+    layers = MapLayers(affected, _codes(isolated), tuple(closed_roads))
     sources = tuple(getattr(impact, "sources", ()) or ())
     return Situation(
         impact=impact,
@@ -267,6 +306,11 @@ def situation_from_impact(
         generated=generated or dt.datetime.now(),
         synthetic=_synthetic(sources),
         sources=sources,
+        isolated=isolated,
+        inside=_records(getattr(impact, "inside_zone_communes", ()), _ISOLATED),
+        detours=_detours(getattr(impact, "detours", ())),
+        services=_records(getattr(impact, "services", ()), _SERVICE),
+        out_of_reach=_records(getattr(impact, "services_out_of_reach", ()), _SERVICE),
     )
 
 
@@ -309,6 +353,7 @@ def situation_html(sit: Situation) -> str:
             "type_label": _label(_TYPE_LABELS, _get(impact.incident, "type")),
             "status_label": _label(_STATUS_LABELS, _get(impact.incident, "status")),
             "phases": _PHASE_LABELS,
+            "service_kinds": _SERVICE_LABELS,
         },
     )
 
@@ -342,6 +387,7 @@ _TYPE_LABELS = {
     "wildfire": "Feu de forêt",
     "other": "Autre",
 }
+_SERVICE_LABELS = {"mairie": "mairie", "town_hall": "mairie", "lycee": "lycée"}
 _STATUS_LABELS = {
     "actual": "événement réel",
     "exercise": "exercice",
