@@ -14,6 +14,7 @@ import duckdb
 
 from territoria.errors import SourceError, ValidationError
 from territoria.kb.naf import register_naf
+from territoria.kb.naf2025 import register_naf25
 from territoria.sources._sirene_files import InputFile, read_error
 
 #: Head-count bands of SIRENE: code -> (lowest, highest or None when open, estimate used).
@@ -35,6 +36,10 @@ HEADCOUNT_BANDS: dict[str, tuple[int, int | None, float]] = {
     "52": (5000, 9999, 7499.5),
     "53": (10000, None, 10000.0),
 }
+
+#: Optional columns of the NAF 2025 codes (INSEE, since late 2025); older files lack them.
+NAF25_ESTABLISHMENT = "activitePrincipaleNAF25Etablissement"
+NAF25_LEGAL_UNIT = "activitePrincipaleNAF25UniteLegale"
 
 #: Columns of StockEtablissement the import needs.
 ESTABLISHMENT_COLUMNS = (
@@ -90,6 +95,8 @@ _PROBLEM_TEXT = {
     "unknown_commune": "commune code unknown to the knowledge base (kept without commune)",
     "no_commune": "no commune code: establishment abroad or address unknown (kept)",
     "unknown_naf": "NAF rev. 2 code not in the nomenclature (kept without sector)",
+    "unknown_naf25": "NAF 2025 code (activitePrincipaleNAF25Etablissement) not in the NAF 2025 "
+    "nomenclature (kept without NAF 2025 sector)",
     "older_nomenclature": "activity coded in an older nomenclature (NAFRev1, NAF1993, NAPv2): "
     "kept without sector",
     "no_activity": "no activity code (kept without sector)",
@@ -165,6 +172,7 @@ class Scope:
 
 def prepare_lookups(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
     register_naf(con, "s_naf")
+    register_naf25(con, "s_naf25")
     # Codes SIRENE may use: communes, and municipal arrondissements, communes déléguées and
     # associées (mapped to their commune). A code shared by a commune and one of its delegated
     # communes maps to the commune.
@@ -228,6 +236,7 @@ def stage_establishments(con: duckdb.DuckDBPyConnection, file: InputFile, scope:
             SELECT {c("siret")}, {c("siren")}, {c("codeCommuneEtablissement", alias="commune_raw")},
                    {c("activitePrincipaleEtablissement", alias="naf_raw")},
                    {c("nomenclatureActivitePrincipaleEtablissement", alias="nomenclature")},
+                   {c(NAF25_ESTABLISHMENT, alias="naf25_raw")},
                    {c("trancheEffectifsEtablissement", alias="band")},
                    {c("anneeEffectifsEtablissement", alias="band_year")},
                    {c("etatAdministratifEtablissement", alias="state")},
@@ -248,12 +257,17 @@ def stage_establishments(con: duckdb.DuckDBPyConnection, file: InputFile, scope:
                         ELSE left(commune_raw, 2) END AS dep_prefix,
                    CASE WHEN regexp_full_match(naf_raw, '[0-9]{{4}}[A-Z]')
                         THEN left(naf_raw, 2) || '.' || right(naf_raw, 3)
-                        ELSE naf_raw END AS naf_norm
+                        ELSE naf_raw END AS naf_norm,
+                   CASE WHEN regexp_full_match(naf25_raw, '[0-9]{{4}}[A-Z]')
+                        THEN left(naf25_raw, 2) || '.' || right(naf25_raw, 3)
+                        ELSE naf25_raw END AS naf25_norm
             FROM raw
         )
         SELECT s.siret, s.siren, m.commune, s.commune_raw, m.dep,
                n.code AS naf, s.naf_raw, s.nomenclature AS naf_nomenclature,
                n.section, n.division, n.naf_group,
+               n25.code AS naf25, s.naf25_raw, n25.section AS naf25_section,
+               n25.division AS naf25_division, n25.naf_group AS naf25_group,
                s.band AS headcount_band, TRY_CAST(s.band_year AS INTEGER) AS headcount_year,
                {_band_case("s.band")} AS employment,
                coalesce(s.state = 'A', false) AS active,
@@ -272,6 +286,7 @@ def stage_establishments(con: duckdb.DuckDBPyConnection, file: InputFile, scope:
                s.commune_raw IS NULL AS no_commune,
                s.nomenclature = 'NAFRev2' AND s.naf_raw IS NOT NULL AND n.code IS NULL
                    AS unknown_naf,
+               s.naf25_raw IS NOT NULL AND n25.code IS NULL AS unknown_naf25,
                s.naf_raw IS NOT NULL AND s.nomenclature IS DISTINCT FROM 'NAFRev2'
                    AS older_nomenclature,
                s.naf_raw IS NULL AS no_activity,
@@ -283,6 +298,7 @@ def stage_establishments(con: duckdb.DuckDBPyConnection, file: InputFile, scope:
         FROM scoped s
         LEFT JOIN s_commune_dep m ON m.raw = s.commune_raw
         LEFT JOIN (SELECT * FROM s_naf WHERE level = 'subclass') n ON n.code = s.naf_norm
+        LEFT JOIN s_naf25 n25 ON n25.code = s.naf25_norm
         {where}
     """
     try:
@@ -303,6 +319,7 @@ _FLAG_EXAMPLE = {
     "bad_siret": "coalesce(siret, '∅')",
     "unknown_commune": "commune_raw",
     "unknown_naf": "naf_raw",
+    "unknown_naf25": "naf25_raw",
     "older_nomenclature": "naf_nomenclature || ' ' || naf_raw",
     "unknown_band": "headcount_band",
     "bad_state": "coalesce(siret, '') || ': ' || coalesce(naf_raw, '∅')",
@@ -479,6 +496,7 @@ def stage_legal_units(
                    {c("societeMissionUniteLegale", alias="mission")},
                    {c("trancheEffectifsUniteLegale", alias="band")},
                    {c("activitePrincipaleUniteLegale", alias="naf_raw")},
+                   {c(NAF25_LEGAL_UNIT, alias="naf25_raw")},
                    {c("nomenclatureActivitePrincipaleUniteLegale", alias="nomenclature")},
                    {c("etatAdministratifUniteLegale", alias="state")},
                    {c("dateCreationUniteLegale", alias="created")},
@@ -495,6 +513,7 @@ def stage_legal_units(
                CASE WHEN mission IS NULL THEN NULL ELSE mission = 'O' END AS mission,
                band AS headcount_band, {_band_case("band")} AS employment,
                CASE WHEN nomenclature = 'NAFRev2' THEN naf_raw END AS naf,
+               CASE WHEN naf25_raw IN (SELECT code FROM s_naf25) THEN naf25_raw END AS naf25,
                coalesce(state = 'A', false) AS active, TRY_CAST(created AS DATE) AS created,
                nic AS head_office_nic, diffusion,
                NOT coalesce(regexp_full_match(siren, '[0-9]{{9}}'), false) AS bad_siren

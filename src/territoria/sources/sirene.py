@@ -43,6 +43,7 @@ from territoria.errors import (
 )
 from territoria.kb.audit import record
 from territoria.kb.naf import NAF_ADDRESS, NAF_LICENCE, NAF_PUBLISHER, NAF_VERSION
+from territoria.kb.naf2025 import NAF25_ADDRESS, NAF25_LICENCE, NAF25_PUBLISHER, NAF25_VERSION
 from territoria.sources._framework import Progress, SourceRecord, Staging, StepTimer, first_line
 from territoria.sources._sirene_files import InputFile, open_input
 from territoria.sources._sirene_stage import (
@@ -82,6 +83,7 @@ __all__ = [
 
 SOURCE_NAME = "sirene"
 NAF_SOURCE_NAME = "naf-rev2"
+NAF25_SOURCE_NAME = "naf-2025"
 PUBLISHER = "INSEE — Répertoire des entreprises et des établissements (SIRENE)"
 LICENCE = "Licence Ouverte 2.0 (Etalab)"
 ADDRESS = (
@@ -201,7 +203,9 @@ def import_sirene(
                 refuse_bad_rows(report)
             step("write")
             _allocate_sources(staging, files, report)
-            with staging.swap(names=[SOURCE_NAME, NAF_SOURCE_NAME], tables=_TABLES):
+            with staging.swap(
+                names=[SOURCE_NAME, NAF_SOURCE_NAME, NAF25_SOURCE_NAME], tables=_TABLES
+            ):
                 _replace(con, files)
                 _count(con, report)
                 record(con, "import.sirene", target=SOURCE_NAME, detail=_audit(report))
@@ -352,7 +356,14 @@ def _open_files(
 # --------------------------------------------------------------------------- writing
 
 
-_TABLES = ("establishment", "legal_unit", "establishment_history", "naf")
+_TABLES = (
+    "establishment",
+    "legal_unit",
+    "establishment_history",
+    "naf",
+    "naf_2025",
+    "naf_correspondence",
+)
 
 
 def _allocate_sources(staging: Staging, files: dict[str, InputFile], report: SireneReport) -> None:
@@ -390,19 +401,27 @@ def _allocate_sources(staging: Staging, files: dict[str, InputFile], report: Sir
                 note=(note_synthetic + "; " + note) if report.synthetic else note,
             )
         )
-    staging.source(
-        SourceRecord(
-            name=NAF_SOURCE_NAME,
-            dataset="naf_rev2.csv",
-            publisher=NAF_PUBLISHER,
-            licence=NAF_LICENCE,
-            version=NAF_VERSION,
-            retrieved_at=staging.now,
-            reference_date="NAF rev. 2 (2008)",
-            address=NAF_ADDRESS,
-            note="package data of Territoria: territoria/data/naf",
+    package = "package data of Territoria: territoria/data/naf (see SOURCE.txt)"
+    naf = (NAF_SOURCE_NAME, NAF_PUBLISHER, NAF_LICENCE, NAF_VERSION, NAF_ADDRESS)
+    naf25 = (NAF25_SOURCE_NAME, NAF25_PUBLISHER, NAF25_LICENCE, NAF25_VERSION, NAF25_ADDRESS)
+    for (name, publisher, licence, version, address), dataset, what in (
+        (naf, "naf_rev2.csv", "NAF rév. 2 (2008)"),
+        (naf25, "naf_2025.csv", "NAF 2025 sous-classes"),
+        (naf25, "naf_rev2_naf2025.csv", "correspondence NAF rév. 2 -> NAF 2025"),
+    ):
+        staging.source(
+            SourceRecord(
+                name=name,
+                dataset=dataset,
+                publisher=publisher,
+                licence=licence,
+                version=version,
+                retrieved_at=staging.now,
+                reference_date=what,
+                address=address,
+                note=package,
+            )
         )
-    )
 
 
 def _manifest(folder: Path) -> dict[str, Any]:
@@ -423,25 +442,30 @@ def _src(dataset: str) -> str:
 def _replace(con: duckdb.DuckDBPyConnection, files: dict[str, InputFile]) -> None:
     """Inside the swap (previous snapshot deleted, new source rows in): insert the new one."""
     con.execute(f"INSERT INTO naf SELECT *, {_src('naf_rev2.csv')} FROM s_naf")
+    con.execute(f"INSERT INTO naf_2025 SELECT *, {_src('naf_2025.csv')} FROM s_naf25")
+    con.execute(
+        f"INSERT INTO naf_correspondence SELECT *, {_src('naf_rev2_naf2025.csv')} FROM s_naf25_corr"
+    )
     con.execute(
         f"""
-        INSERT INTO establishment
+        INSERT INTO establishment BY NAME
         SELECT e.siret, e.siren, e.commune, e.commune_raw, e.naf, e.naf_raw, e.naf_nomenclature,
                e.section, e.division, e.naf_group, e.headcount_band, e.headcount_year,
                e.employment, e.active, e.created, e.closed, e.head_office, e.employer,
                e.diffusion, e.name,
-               CASE WHEN NOT g.bad THEN g.lon END, CASE WHEN NOT g.bad THEN g.lat END,
-               g.quality, {_src("StockEtablissement")}
+               CASE WHEN NOT g.bad THEN g.lon END AS lon, CASE WHEN NOT g.bad THEN g.lat END AS lat,
+               g.quality AS geo_quality, {_src("StockEtablissement")} AS source_id,
+               e.naf25, e.naf25_raw, e.naf25_section, e.naf25_division, e.naf25_group
         FROM s_etab e LEFT JOIN s_geo g USING (siret)
         """
     )
     if "legal_units" in files:
         con.execute(
             f"""
-            INSERT INTO legal_unit
+            INSERT INTO legal_unit BY NAME
             SELECT siren, name, legal_form, category, ess, mission, headcount_band, employment,
                    naf, active, created, head_office_nic, diffusion,
-                   {_src("StockUniteLegale")}
+                   {_src("StockUniteLegale")} AS source_id, naf25
             FROM s_ul
             """
         )

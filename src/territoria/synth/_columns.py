@@ -73,6 +73,7 @@ ESTABLISHMENT_COLUMNS: tuple[str, ...] = (
     "denominationUsuelleEtablissement",
     "activitePrincipaleEtablissement",
     "nomenclatureActivitePrincipaleEtablissement",
+    "activitePrincipaleNAF25Etablissement",
     "caractereEmployeurEtablissement",
 )
 
@@ -107,6 +108,7 @@ LEGAL_UNIT_COLUMNS: tuple[str, ...] = (
     "categorieJuridiqueUniteLegale",
     "activitePrincipaleUniteLegale",
     "nomenclatureActivitePrincipaleUniteLegale",
+    "activitePrincipaleNAF25UniteLegale",
     "nicSiegeUniteLegale",
     "economieSocialeSolidaireUniteLegale",
     "societeMissionUniteLegale",
@@ -189,6 +191,7 @@ def establishment_select(*, ref_year: int) -> str:
         "denominationUsuelleEtablissement": NAME,
         "activitePrincipaleEtablissement": "naf",
         "nomenclatureActivitePrincipaleEtablissement": "'NAFRev2'",
+        "activitePrincipaleNAF25Etablissement": "naf25",
         "caractereEmployeurEtablissement": EMPLOYER,
     }
     return _select(ESTABLISHMENT_COLUMNS, values, "synth_etab")
@@ -228,6 +231,7 @@ def legal_unit_select() -> str:
         "categorieJuridiqueUniteLegale": form,
         "activitePrincipaleUniteLegale": "naf",
         "nomenclatureActivitePrincipaleUniteLegale": "'NAFRev2'",
+        "activitePrincipaleNAF25UniteLegale": "naf25",
         "nicSiegeUniteLegale": NIC,
         "economieSocialeSolidaireUniteLegale": f"CASE WHEN ({form}) = '9220' THEN 'O' ELSE 'N' END",
         "societeMissionUniteLegale": "'N'",

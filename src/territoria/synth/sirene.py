@@ -32,6 +32,11 @@ How the economy is generated (all of it seeded: the same seed gives the same fil
 7. **Coordinates**: uniform in a disc around the commune's representative point, of radius 0.6
    times the radius of a disc of the commune's area, clipped to the commune's bounding box;
    written in Lambert-93 (or the overseas UTM projection) with their WGS84 equivalent.
+8. **NAF 2025**: each establishment and legal unit also carries
+   ``activitePrincipaleNAF25Etablissement`` / ``...NAF25UniteLegale``, mapped from its NAF rev. 2
+   code through INSEE's correspondence (``territoria.kb.naf2025``): the one target of a whole
+   sous-classe; for a split one, the target in the same class if any, otherwise one of its
+   targets by row.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ import pyproj
 from territoria import __version__
 from territoria.errors import EmptyKnowledgeBase, InvalidAnalysisRequest, UnknownTerritory
 from territoria.kb.naf import naf_codes
+from territoria.kb.naf2025 import naf_correspondence
 from territoria.synth._columns import (
     ESTABLISHMENT_FILE,
     GEOLOCATION_FILE,
@@ -580,6 +586,13 @@ def _write(
             }
         ),
     }
+    corr = naf_correspondence()
+    dims["d_corr"] = pa.table(
+        {
+            "naf_rev2": pa.array([c.naf_rev2 for c in corr], type=pa.string()),
+            "naf_2025": pa.array([c.naf_2025 for c in corr], type=pa.string()),
+        }
+    )
     processed = (EPOCH + timedelta(days=ref)).isoformat() + "T03:00:00"
     con.register("synth_rows", rows)
     for name, table in dims.items():
@@ -589,12 +602,14 @@ def _write(
             f"""
             CREATE OR REPLACE TEMP VIEW synth_etab AS
             SELECT r.*, c.code AS commune_code, c.name AS commune_name, s.naf, b.band_code,
+                   coalesce(k.same, k.t25[(r.row % len(k.t25)) + 1]) AS naf25,
                    DATE '1970-01-01' + r.created AS created_date,
                    CASE WHEN r.closed >= 0 THEN DATE '1970-01-01' + r.closed END AS closed_date,
                    '{processed}' AS processed
             FROM synth_rows r
             JOIN d_commune c USING (commune) JOIN d_sector s USING (sector)
             JOIN d_band b USING (band)
+            LEFT JOIN ({_NAF25_TARGETS}) k ON k.naf_rev2 = s.naf
             """
         )
         written = []
@@ -618,6 +633,16 @@ def _write(
         for name in dims:
             con.unregister(name)
     return written
+
+
+#: NAF 2025 code of a synthetic establishment, through INSEE's correspondence: the only target
+#: of a "unique" rev. 2 sous-classe; for a split one, the target in the same class if any (its
+#: main content), otherwise one of the targets chosen by row, so the split stays spread.
+_NAF25_TARGETS = """
+    SELECT naf_rev2, list(naf_2025 ORDER BY naf_2025) AS t25,
+           min(naf_2025) FILTER (left(naf_2025, 5) = left(naf_rev2, 5)) AS same
+    FROM d_corr GROUP BY naf_rev2
+"""
 
 
 def _year(day: int) -> int:
