@@ -1,0 +1,123 @@
+"""The composite pipeline on plain arrays: checks, treatment, imputation, normalisation,
+weighting, aggregation, ranks, then the Monte-Carlo (JRC/OECD Handbook 2008, COINr's order)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import rankdata
+
+from territoria.analysis.composite._aggregate import AGGREGATIONS, scores
+from territoria.analysis.composite._impute import IMPUTATIONS, impute
+from territoria.analysis.composite._normalise import NORMALISATIONS, normalise
+from territoria.analysis.composite._outliers import Treatment, treat_matrix
+from territoria.analysis.composite._uncertainty import Uncertainty, run_uncertainty
+from territoria.analysis.composite._weights import (
+    WEIGHTINGS, equal_weights, pca_weights, user_weights,
+)
+from territoria.errors import CompositeInputError
+
+__all__ = ["Method", "Computed", "compute"]
+
+
+@dataclass(frozen=True)
+class Method:
+    """How to build the index: every choice the Handbook asks to state."""
+
+    indicators: tuple[str, ...]
+    polarity: tuple[int, ...]
+    weighting: str = "equal"
+    weights: dict[str, float] | None = None
+    rescale_weights: bool = False
+    normalisation: str = "minmax"
+    aggregation: str = "arithmetic"
+    imputation: str = "none"
+    treat_outliers: bool = True
+    runs: int = 1000
+    noise: float = 0.25
+    seed: int = 1
+    min_coverage: float = 0.5
+
+    def check(self) -> None:
+        """Refuse unknown choices with the accepted values."""
+        for value, allowed, what in (
+            (self.weighting, WEIGHTINGS, "weighting"), (self.normalisation, NORMALISATIONS, "normalisation"),
+            (self.aggregation, AGGREGATIONS, "aggregation"), (self.imputation, IMPUTATIONS, "imputation"),
+        ):
+            if value not in allowed:
+                raise CompositeInputError(f"unknown {what} {value!r}: use one of {', '.join(allowed)}")
+        if not self.indicators:
+            raise CompositeInputError("an index needs at least one indicator (--indicators A:+,B:-)")
+        if len(set(self.indicators)) != len(self.indicators):
+            raise CompositeInputError(f"an indicator is given twice: {list(self.indicators)!r}")
+        if not 0.0 <= self.noise < 1.0:
+            raise CompositeInputError(f"weight noise must be in [0, 1): {self.noise!r}")
+        if self.runs < 0:
+            raise CompositeInputError(f"runs must be ≥ 0: {self.runs!r}")
+
+
+@dataclass(frozen=True)
+class Computed:
+    """Scores (NaN: no indicator), ranks, weights used, treatments and the uncertainty."""
+
+    kept: NDArray[np.bool_]
+    score: NDArray[np.float64]
+    rank: NDArray[np.int64]
+    weights: NDArray[np.float64]
+    treatments: tuple[Treatment, ...]
+    uncertainty: Uncertainty | None = field(default=None)
+
+
+def _check_columns(values: NDArray[np.float64], indicators: tuple[str, ...], min_coverage: float) -> None:
+    n = values.shape[0]
+    for j, code in enumerate(indicators):
+        col = values[:, j]
+        have = int(np.sum(~np.isnan(col)))
+        if have < max(2, min_coverage * n):
+            msg = (f"indicator {code!r} has values for {have} of {n} territories (below"
+                   f" {min_coverage:.0%}): choose another indicator or level, or lower --min-coverage")
+            raise CompositeInputError(msg)
+        if np.nanmin(col) == np.nanmax(col):
+            msg = (f"indicator {code!r} is constant ({np.nanmin(col)!r}) across the {have}"
+                   " territories that have it: it cannot rank them, remove it")
+            raise CompositeInputError(msg)
+
+
+def _weights(method: Method, normalised: NDArray[np.float64]) -> NDArray[np.float64]:
+    if method.weights is not None:
+        return user_weights(list(method.indicators), method.weights, rescale=method.rescale_weights)
+    if method.weighting == "pca":
+        return pca_weights(normalised)
+    if method.weighting == "user":
+        raise CompositeInputError("weighting 'user' needs weights (--weights A:0.5,B:0.5)")
+    return equal_weights(len(method.indicators))
+
+
+def nominal_ranks(score: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Ranks 1 = best; ties share the best rank ('min'); missing scores rank last."""
+    keyed = np.where(np.isnan(score), -np.inf, score)
+    return np.asarray(rankdata(-keyed, method="min"), dtype=np.int64)
+
+
+def compute(values: NDArray[np.float64], method: Method) -> Computed:
+    """Build the index on ``values`` (territories × indicators, raw, NaN missing).
+
+    Territories without any value are dropped (``kept`` False); the others are ranked.
+    """
+    method.check()
+    _check_columns(values, method.indicators, method.min_coverage)
+    kept = ~np.isnan(values).all(axis=1)
+    raw = values[kept]
+    treated, done = treat_matrix(raw) if method.treat_outliers else (raw, [])
+    oriented = treated * np.asarray(method.polarity, dtype=np.float64)[np.newaxis, :]
+    imputed = impute(oriented, method.imputation)
+    z = normalise(imputed, method.normalisation)
+    w = _weights(method, z)
+    score = scores(z, w, method.aggregation)[:, 0]
+    rank = nominal_ranks(score)
+    unc = None
+    if method.runs > 0:
+        unc = run_uncertainty(oriented, w, rank, runs=method.runs, noise=method.noise, seed=method.seed)
+    return Computed(kept, score, rank, w, tuple(done), unc)
