@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     import duckdb
 
 __all__ = [
-    "MAX_PROBLEMS",
     "Row",
     "check_territories",
     "parse_date",
@@ -37,8 +36,6 @@ __all__ = [
 #: overseas cantons 97101 … are also communes).
 _IMPLICIT_EXCLUDED = ("commune_deleguee", "commune_associee", "secteur_municipal", "canton")
 
-#: Problems listed in an error message at most (the count says how many there were).
-MAX_PROBLEMS = 20
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -182,13 +179,10 @@ def check_territories(
 
 
 def raise_problems(path: Path, problems: list[str]) -> None:
-    """Raise :class:`InvalidCatalogue` listing the first problems, when there are any."""
+    """Raise :class:`InvalidCatalogue` with every problem (``problems``), when there are any."""
     if not problems:
         return
-    shown = "; ".join(problems[:MAX_PROBLEMS])
-    more = f" (and {len(problems) - MAX_PROBLEMS} more)" if len(problems) > MAX_PROBLEMS else ""
-    msg = (
-        f"{path.name}: {len(problems)} malformed entr{'y' if len(problems) == 1 else 'ies'}, "
-        f"nothing imported: {shown}{more}"
-    )
+    n = len(problems)
+    first = f"{problems[0]}" if n == 1 else f"first: {problems[0]}"
+    msg = f"{path.name}: {n} malformed entr{'y' if n == 1 else 'ies'}, nothing imported ({first})"
     raise InvalidCatalogue(msg, problems)

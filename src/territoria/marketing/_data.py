@@ -59,7 +59,11 @@ def indicator_rules() -> dict[str, IndicatorRule]:
     out = {}
     for key, rule in _load("indicators.json")["indicators"].items():
         out[key] = IndicatorRule(
-            key, int(rule["polarity"]), rule["label"], rule["unit"], rule["why"],
+            key,
+            int(rule["polarity"]),
+            rule["label"],
+            rule["unit"],
+            rule["why"],
             tuple(rule["themes"]),
         )
     return out

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
+from pydantic import ValidationError as ModelError
 
 from territoria.errors import InvalidMarketingEntry
 from territoria.kb.audit import current_actor
@@ -21,8 +22,11 @@ from territoria.sources._framework import SourceRecord, record_source, utc_now
 if TYPE_CHECKING:
     import duckdb
 
+Model = TypeVar("Model", bound=BaseModel)
+
 __all__ = [
     "EntrySource",
+    "build",
     "entry_date",
     "entry_territory",
     "hand_source",
@@ -45,6 +49,17 @@ class EntrySource(BaseModel):
     note: str | None = None
 
 
+def build(model: type[Model], **fields: Any) -> Model:
+    """``model(**fields)``, its validation errors as :class:`InvalidMarketingEntry`."""
+    try:
+        return model(**fields)
+    except ModelError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidMarketingEntry(f"invalid entry: {problems}") from None
+
+
 def hand_source(con: duckdb.DuckDBPyConnection, kind: str, reference: str) -> int:
     """Record the source row of an entry added by hand (inside the write's transaction)."""
     actor = current_actor()
@@ -59,7 +74,9 @@ def hand_source(con: duckdb.DuckDBPyConnection, kind: str, reference: str) -> in
     return record_source(con, rec)
 
 
-def entry_territory(con: duckdb.DuckDBPyConnection, code: str, level: str | None) -> tuple[str, str]:
+def entry_territory(
+    con: duckdb.DuckDBPyConnection, code: str, level: str | None
+) -> tuple[str, str]:
     """(level, code) of an entry given by hand, or :class:`InvalidMarketingEntry`."""
     (place,) = check_territories(con, [(code.strip(), (level or "").strip())])
     if isinstance(place, str):
@@ -83,8 +100,17 @@ def sources_of(con: duckdb.DuckDBPyConnection, ids: Sequence[int]) -> dict[int, 
         "FROM source WHERE id IN (SELECT unnest(?::INTEGER[]))",
         [sorted(set(ids))],
     ).fetchall()
-    keys = ("id", "name", "dataset", "publisher", "licence", "retrieved_at", "address",
-            "synthetic", "note")
+    keys = (
+        "id",
+        "name",
+        "dataset",
+        "publisher",
+        "licence",
+        "retrieved_at",
+        "address",
+        "synthetic",
+        "note",
+    )
     out = {}
     for row in rows:
         data: dict[str, Any] = dict(zip(keys, row, strict=True))

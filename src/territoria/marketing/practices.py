@@ -61,8 +61,16 @@ __all__ = [
 ]
 
 COLUMNS: Final = (
-    "title", "code", "level", "themes", "description", "results", "contact", "address",
-    "date", "source",
+    "title",
+    "code",
+    "level",
+    "themes",
+    "description",
+    "results",
+    "contact",
+    "address",
+    "date",
+    "source",
 )
 #: Theme separator in a catalogue's ``themes`` column.
 THEME_SEPARATOR: Final = ";"
@@ -128,7 +136,8 @@ class PracticeSearch(BaseModel):
 
 def _themes(value: str | list[str]) -> tuple[list[str], list[str]]:
     parts = value if isinstance(value, list) else value.split(THEME_SEPARATOR)
-    known, unknown = [], []
+    known: list[str] = []
+    unknown: list[str] = []
     for part in (p.strip() for p in parts):
         if part:
             key = theme_id(part)
@@ -167,18 +176,24 @@ def _check_rows(con: duckdb.DuckDBPyConnection, rows: list[Row]) -> tuple[list[s
 
 
 _TYPES: Final = (
-    "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR[]", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR",
-    "DATE", "VARCHAR", "INTEGER",
+    "VARCHAR",
+    "VARCHAR",
+    "VARCHAR",
+    "VARCHAR[]",
+    "VARCHAR",
+    "VARCHAR",
+    "VARCHAR",
+    "VARCHAR",
+    "DATE",
+    "VARCHAR",
+    "INTEGER",
 )
 _INTO: Final = (
     "INSERT INTO practice (title, level, code, themes, description, results, contact, "
     "address, date, reference, line, source_id, created_at, created_by) "
 )
 _INSERT: Final = (
-    _INTO
-    + "SELECT "
-    + ", ".join(f"unnest(?::{t}[])" for t in _TYPES)
-    + ", ?, ?, ? RETURNING id"
+    _INTO + "SELECT " + ", ".join(f"unnest(?::{t}[])" for t in _TYPES) + ", ?, ?, ? RETURNING id"
 )
 
 
@@ -189,8 +204,17 @@ def _insert(
     columns: list[list[Any]] = [[] for _ in _TYPES]
     for row, (level, code), when, ids in good:
         values = [
-            row.get("title"), level, code, ids, row.get("description"), row.get("results"),
-            row.get("contact"), row.get("address"), when, row.get("source"), row.line,
+            row.get("title"),
+            level,
+            code,
+            ids,
+            row.get("description"),
+            row.get("results"),
+            row.get("contact"),
+            row.get("address"),
+            when,
+            row.get("source"),
+            row.line,
         ]
         for column, value in zip(columns, values, strict=True):
             column.append(value)
@@ -223,15 +247,24 @@ def import_practices(
     name = source_name or f"practices:{path.name}"
     with Staging(con, prefix="mkp_") as staging:
         rec = SourceRecord(
-            name=name, dataset=path.name, publisher=publisher, licence=licence,
-            retrieved_at=staging.now, address=str(path), synthetic=synthetic,
+            name=name,
+            dataset=path.name,
+            publisher=publisher,
+            licence=licence,
+            retrieved_at=staging.now,
+            address=str(path),
+            synthetic=synthetic,
             note="exemples de démonstration" if synthetic else None,
         )
         sid = staging.source(rec)
         with staging.swap(names=[name]) as swap:
-            old = [r[0] for r in con.execute(
-                "SELECT id FROM practice WHERE source_id IN (SELECT unnest(?::INTEGER[]))",
-                [swap.previous]).fetchall()]
+            old = [
+                r[0]
+                for r in con.execute(
+                    "SELECT id FROM practice WHERE source_id IN (SELECT unnest(?::INTEGER[]))",
+                    [swap.previous],
+                ).fetchall()
+            ]
             _search.unindex(con, old)
             con.execute("DELETE FROM practice WHERE id IN (SELECT unnest(?::BIGINT[]))", [old])
             ids = _insert(con, good, sid, staging.now)
@@ -255,10 +288,20 @@ def _practices(con: duckdb.DuckDBPyConnection, ids: list[int]) -> dict[int, Prac
     out = {}
     for r in rows:
         out[int(r[0])] = Practice(
-            id=r[0], title=r[1], level=r[2], code=r[3], territory=names.get((r[2], r[3]), r[3]),
-            themes=list(r[4]), theme_labels=[labels.get(t, {}).get("fr", t) for t in r[4]],
-            description=r[5], results=r[6], contact=r[7], address=r[8],
-            date=r[9].isoformat() if r[9] else None, reference=r[10], source=sources[r[11]],
+            id=r[0],
+            title=r[1],
+            level=r[2],
+            code=r[3],
+            territory=names.get((r[2], r[3]), r[3]),
+            themes=list(r[4]),
+            theme_labels=[labels.get(t, {}).get("fr", t) for t in r[4]],
+            description=r[5],
+            results=r[6],
+            contact=r[7],
+            address=r[8],
+            date=r[9].isoformat() if r[9] else None,
+            reference=r[10],
+            source=sources[r[11]],
         )
     return out
 
@@ -280,8 +323,16 @@ def _checked(con: duckdb.DuckDBPyConnection, entry: PracticeIn) -> list[Any]:
     if unknown:
         raise InvalidMarketingEntry(_theme_problem(unknown))
     return [
-        entry.title.strip(), level, code, ids, entry.description, entry.results,
-        entry.contact, entry.address, entry_date(entry.date), entry.reference,
+        entry.title.strip(),
+        level,
+        code,
+        ids,
+        entry.description,
+        entry.results,
+        entry.contact,
+        entry.address,
+        entry_date(entry.date),
+        entry.reference,
     ]
 
 
@@ -291,8 +342,7 @@ def add_practice(con: duckdb.DuckDBPyConnection, entry: PracticeIn) -> Practice:
     with transaction(con):
         sid = hand_source(con, "practice", entry.reference)
         row = con.execute(
-            _INTO
-            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?) RETURNING id",
+            _INTO + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?) RETURNING id",
             [*values, sid, utc_now(), current_actor()],
         ).fetchone()
         assert row is not None
@@ -366,12 +416,12 @@ def search_practices(
     found = _practices(con, [i for i, _ in ranked])
     hits = [
         PracticeHit(
-            practice=found[i], score=score,
+            practice=found[i],
+            score=score,
             title_segments=_search.highlight(found[i].title, stems),
             snippet_segments=_search.highlight(_snippet(found[i].description, stems), stems),
         )
-        for i, score in ranked if i in found
+        for i, score in ranked
+        if i in found
     ]
-    return PracticeSearch(
-        query=query, stems=stems, theme=key, level=level, total=total, hits=hits
-    )
+    return PracticeSearch(query=query, stems=stems, theme=key, level=level, total=total, hits=hits)
