@@ -39,7 +39,15 @@ from territoria.reports._portrait_svg import (
     map_svg,
 )
 
-__all__ = ["FORMATS", "Portrait", "export_portrait", "portrait", "portrait_html", "portrait_pdf"]
+__all__ = [
+    "FORMATS",
+    "Portrait",
+    "export_portrait",
+    "portrait",
+    "portrait_body_html",
+    "portrait_html",
+    "portrait_pdf",
+]
 
 #: Output formats and their media types.
 FORMATS = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
@@ -270,6 +278,11 @@ def portrait(
 def portrait_html(result: Portrait) -> str:
     """The portrait as a self-contained HTML page (what the PDF prints)."""
     return render_html("portrait_report.html", {"p": result})
+
+
+def portrait_body_html(result: Portrait) -> str:
+    """The portrait's content without page and styles (what the web page embeds)."""
+    return render_html("portrait_body.html", {"p": result})
 
 
 def portrait_pdf(result: Portrait) -> bytes:
