@@ -40,21 +40,40 @@ FEATURES = ["population", "density", "part_0019", "part_65p", "part_appart", "ta
 
 def load_indicators(con: duckdb.DuckDBPyConnection) -> None:
     """The real 2021 census shares and the 2016-2023 populations of the mini communes."""
-    import_indicators(con, DATA / "peers_ille_et_vilaine_2021.csv", wide=True, period="2021",
-                      level="commune", unit="%", **INSEE)
-    import_indicators(con, DATA / "peers_ille_et_vilaine_population.csv", level="commune",
-                      source_name="populations-legales-test", publisher="INSEE",
-                      licence="Licence Ouverte 2.0", reference_date="2023")
+    import_indicators(
+        con,
+        DATA / "peers_ille_et_vilaine_2021.csv",
+        wide=True,
+        period="2021",
+        level="commune",
+        unit="%",
+        **INSEE,
+    )
+    import_indicators(
+        con,
+        DATA / "peers_ille_et_vilaine_population.csv",
+        level="commune",
+        source_name="populations-legales-test",
+        publisher="INSEE",
+        licence="Licence Ouverte 2.0",
+        reference_date="2023",
+    )
 
 
-@pytest.fixture(scope="module")
-def peers_kb(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-    duckdb.DuckDBPyConnection
-]:
-    path = tmp_path_factory.mktemp("peers") / "kb.duckdb"
+def build_kb(mini_db_path: Path, folder: Path) -> duckdb.DuckDBPyConnection:
+    """A writable copy of the mini knowledge base with the indicators of :func:`load_indicators`."""
+    path = folder / "kb.duckdb"
     shutil.copyfile(mini_db_path, path)
     con = connect(path)
     load_indicators(con)
+    return con
+
+
+@pytest.fixture(scope="module")
+def peers_kb(
+    mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = build_kb(mini_db_path, tmp_path_factory.mktemp("peers"))
     yield con
     con.close()
 
@@ -102,8 +121,12 @@ def test_matrix_reads_the_kb_values(peers_kb: duckdb.DuckDBPyConnection) -> None
     assert m.values[rennes, 0] == kb[0]  # the latest population of the series, not 2017's
     assert m.values[rennes, 1] == pytest.approx(kb[0] / area[0])
     assert m.values[rennes, 2] == pytest.approx(17.2069, abs=1e-3) or m.values[rennes, 2] > 0
-    assert m.periods == {"population": "2023", "density": "2023", "part_65p": "2021",
-                         "area_km2": None}
+    assert m.periods == {
+        "population": "2023",
+        "density": "2023",
+        "part_65p": "2021",
+        "area_km2": None,
+    }
     assert "INSEE" in m.sources["part_65p"] and "2021" in m.sources["part_65p"]
     assert m.labels["population"] == "Population"
     assert list(m.codes) == sorted(m.codes) and m.values.shape == (59, 4)

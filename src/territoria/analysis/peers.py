@@ -297,9 +297,7 @@ def _resolve_indicators(
     return chosen
 
 
-def _distances(
-    z: npt.NDArray[np.float64], target: int, method: str
-) -> npt.NDArray[np.float64]:
+def _distances(z: npt.NDArray[np.float64], target: int, method: str) -> npt.NDArray[np.float64]:
     """Squared differences to the target, per indicator (whitened for Mahalanobis)."""
     if method == "mahalanobis":
         w = zca_whitener(z)
@@ -396,12 +394,20 @@ def rank_peers(
         for i, s in zip(order.tolist(), stability.tolist(), strict=True)
     ]
     fields: dict[str, Any] = {
-        "level": matrix.level, "code": code, "name": name, "region": regions[target] or None,
-        "method": options.method, "k": options.k, "region_filter": options.region,
-        "population_band": options.population_band, "indicators": kept,
-        "dropped": [c for c in used if c not in kept], "candidates": int(rows.size),
+        "level": matrix.level,
+        "code": code,
+        "name": name,
+        "region": regions[target] or None,
+        "method": options.method,
+        "k": options.k,
+        "region_filter": options.region,
+        "population_band": options.population_band,
+        "indicators": kept,
+        "dropped": [c for c in used if c not in kept],
+        "candidates": int(rows.size),
         "excluded": int(np.sum(~complete) - (0 if complete[target] else 1)),
-        "bootstrap": options.bootstrap, "seed": options.seed,
+        "bootstrap": options.bootstrap,
+        "seed": options.seed,
     }
     explanation = _explanation(fields)
     fields["indicators"] = [_indicator(matrix, c, target) for c in kept]
