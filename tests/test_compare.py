@@ -66,7 +66,8 @@ def test_references_and_single_region_note(kb: duckdb.DuckDBPyConnection) -> Non
         [
             r[0]
             for r in kb.execute(
-                "SELECT value FROM indicator_value WHERE indicator = 'part_65p' AND level = 'commune'"
+                "SELECT value FROM indicator_value "
+                "WHERE indicator = 'part_65p' AND level = 'commune'"
             ).fetchall()
         ]
     )
@@ -131,3 +132,30 @@ def test_france_paris_lyon_marseille_overseas(full_db: duckdb.DuckDBPyConnection
     assert result.territories[0].values["population"].percentile > 99.9
     arrondissement = compare(full_db, "75101", ["69381", "13201"])
     assert arrondissement.level == "arrondissement_municipal"
+
+
+def test_cli_compare(kb: duckdb.DuckDBPyConnection, tmp_path: Path, mini_db_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from territoria.cli import app
+    from test_peers import build_kb as build
+
+    build(mini_db_path, tmp_path).close()
+    db = ["--db", str(tmp_path / "kb.duckdb")]
+    out = CliRunner().invoke(app, ["compare", "35238", "--with", "35047,35005", "--json", *db])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert [t["code"] for t in data["territories"]] == ["35238", "35047", "35005"]
+    value = data["territories"][1]["values"]["part_65p"]["value"]
+    assert value == kb_value(kb, "35047", "part_65p", "2021")
+    target = tmp_path / "cmp.xlsx"
+    written = CliRunner().invoke(
+        app, ["compare", "35238", "--with", "35047", "-o", str(target), *db]
+    )
+    assert written.exit_code == 0 and load_workbook(target).sheetnames[0] == "comparaison"
+    table = CliRunner().invoke(app, ["compare", "35238", "--with", "35047", *db])
+    assert "Rennes (35238)" in table.stdout and "une région" not in table.stdout
+    bad = CliRunner().invoke(app, ["compare", "35238", "--with", "12345", *db])
+    assert bad.exit_code == 2 and "'12345'" in bad.output

@@ -253,3 +253,49 @@ def test_france_region_filters_and_overseas(full_db: duckdb.DuckDBPyConnection) 
     assert all(p.region == "03" for p in cayenne.peers)
     ajaccio = find_peers(full_db, "2A004", k=3, indicators=BUILTINS, region="same")
     assert all(p.code.startswith(("2A", "2B")) for p in ajaccio.peers)
+
+
+# --- CLI ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kb_path(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("peers_cli")
+    build_kb(mini_db_path, folder).close()
+    return folder / "kb.duckdb"
+
+
+def test_cli_peers_json(kb_path: Path, peers_kb: duckdb.DuckDBPyConnection) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from territoria.cli import app
+
+    args = ["peers", "35238", "--k", "3", "--indicators", ",".join(FEATURES), "--json"]
+    result = CliRunner().invoke(app, [*args, "--db", str(kb_path)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    expected = find_peers(peers_kb, "35238", k=3, indicators=FEATURES)
+    assert [p["code"] for p in data["peers"]] == [p.code for p in expected.peers]
+    first = data["peers"][0]
+    assert set(first) >= {"code", "name", "distance", "contributions", "stability"}
+    assert sum(first["contributions"].values()) == pytest.approx(1.0)
+    table = CliRunner().invoke(app, ["peers", "35238", "--k", "2", "--db", str(kb_path)])
+    default = find_peers(peers_kb, "35238", k=2).peers  # the default indicators
+    assert table.exit_code == 0 and all(p.code in table.stdout for p in default)
+
+
+def test_cli_peers_errors(kb_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from territoria.cli import app
+
+    bad = CliRunner().invoke(
+        app, ["peers", "35238", "--indicators", "part_65", "--db", str(kb_path)]
+    )
+    assert bad.exit_code == 2 and "did you mean part_65p" in bad.output
+    band = CliRunner().invoke(
+        app, ["peers", "35238", "--population-band", "x", "--db", str(kb_path)]
+    )
+    assert band.exit_code == 2 and "0.5,2" in band.output

@@ -132,7 +132,7 @@ def _check_codes(available: Sequence[str], indicators: Sequence[str], level: str
             hint = f"did you mean {', '.join(close)}? " if close else ""
             msg = (
                 f"unknown indicator {code!r} at level {level!r}: {hint}"
-                "run 'territoria indicators' for the catalogue"
+                "run 'territoria indicators list --level " + level + "' for the catalogue"
             )
             raise UnknownIndicator(msg)
 

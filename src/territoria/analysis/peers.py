@@ -376,7 +376,7 @@ def rank_peers(
     if not held.any():
         msg = (
             f"{name} ({code}) has no value of {', '.join(used)}: choose indicators it holds "
-            f"(run 'territoria indicators --level {matrix.level}')"
+            f"(run 'territoria indicators list --level {matrix.level}')"
         )
         raise InvalidComparison(msg)
     z = z_all[:, held]
