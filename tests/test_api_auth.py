@@ -36,6 +36,7 @@ SAMPLES = {
     "topic_id": "1",
     "subscription_id": "1",
     "job_id": "0123456789abcdef",
+    "incident_id": "1",
 }
 
 

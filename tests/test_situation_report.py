@@ -16,7 +16,6 @@ from typing import Any
 import duckdb
 import pytest
 from pypdf import PdfReader
-from tests.test_alerts import receiver, settings, smtp  # noqa: F401  (fixtures)
 
 from territoria.alerts.crisis import (
     alert_list,
@@ -32,6 +31,7 @@ from territoria.reports.situation import (
     situation_html,
     situation_pdf,
 )
+from test_alerts import receiver, settings, smtp  # noqa: F401  (fixtures)
 
 RENNES_ZONE = {
     "type": "Polygon",

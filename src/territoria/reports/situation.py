@@ -35,8 +35,10 @@ __all__ = [
     "TimelineEvent",
     "checklist",
     "situation",
+    "situation_context",
     "situation_from_impact",
     "situation_html",
+    "situation_layers",
     "situation_map",
     "situation_pdf",
     "timeline",
@@ -99,6 +101,7 @@ class Situation:
     detours: tuple[dict[str, Any], ...] = ()  # code, name, before_min, after_min, detour_min
     services: tuple[dict[str, Any], ...] = ()  # kind, name, commune_code
     out_of_reach: tuple[dict[str, Any], ...] = ()
+    closed_roads: tuple[str, ...] = ()  # WKT of the roads the incident closes
     sources: tuple[Mapping[str, Any], ...] = field(default=())
 
     @property
@@ -252,6 +255,42 @@ def situation_map(
     )
 
 
+_LAYERS_SQL = """
+WITH communes AS (
+  SELECT t.code, t.name, t.population,
+         ST_AsGeoJSON(ST_SimplifyPreserveTopology(t.geom, 0.0008)) AS g,
+         list_contains(?, t.code) AS isolated
+  FROM territory t WHERE t.level = 'commune' AND list_contains(?, t.code) AND t.geom IS NOT NULL)
+SELECT 'commune', code, name, population, isolated, g FROM communes
+UNION ALL SELECT 'road', NULL, NULL, NULL, false, ST_AsGeoJSON(ST_GeomFromText(w))
+FROM (SELECT unnest(?::VARCHAR[]) AS w)
+"""
+
+
+def situation_layers(con: duckdb.DuckDBPyConnection, sit: Situation) -> dict[str, Any]:
+    """The crisis map's layers as one GeoJSON FeatureCollection: the zone, each affected
+    commune (``isolated`` true for the isolated ones) and the closed roads."""
+    inc = sit.impact.incident
+    zone = _get(inc, "geometry")
+    zone = json.loads(zone) if isinstance(zone, str) else zone
+    affected = [
+        str(_get(t, "code")) for t in sit.impact.territories if _get(t, "level") == "commune"
+    ]
+    isolated = [str(r["code"]) for r in sit.isolated]
+    rows = con.execute(
+        _LAYERS_SQL, [isolated, sorted(set(affected) | set(isolated)), list(sit.closed_roads)]
+    ).fetchall()
+    features: list[dict[str, Any]] = [
+        {"type": "Feature", "geometry": zone,
+         "properties": {"layer": "zone", "id": _get(inc, "id"), "title": _get(inc, "title")}}
+    ]  # fmt: skip
+    for layer, code, name, population, is_isolated, geometry in rows:
+        props = {"layer": layer, "code": code, "name": name, "population": population}
+        props["isolated"] = bool(is_isolated)
+        features.append({"type": "Feature", "geometry": json.loads(geometry), "properties": props})
+    return {"type": "FeatureCollection", "features": features}
+
+
 def _svg_path(layer: str, code: str | None, d: str, isolated: bool) -> str:
     if layer == "zone":
         return (
@@ -311,6 +350,7 @@ def situation_from_impact(
         detours=_detours(getattr(impact, "detours", ())),
         services=_records(getattr(impact, "services", ()), _SERVICE),
         out_of_reach=_records(getattr(impact, "services_out_of_reach", ()), _SERVICE),
+        closed_roads=tuple(closed_roads),
     )
 
 
@@ -337,25 +377,28 @@ def _share(value: float | None) -> str:
     return f"{value * 100:.0f} %".replace(".", ",")
 
 
+def situation_context(sit: Situation) -> dict[str, Any]:
+    """What the report's templates get (the web page's too): the situation, its impact and
+    incident, the affected communes, and the French labels of codes."""
+    impact = sit.impact
+    return {
+        "s": sit,
+        "i": impact,
+        "inc": impact.incident,
+        "communes": [t for t in impact.territories if _get(t, "level") == "commune"],
+        "get": _get,
+        "share": _share,
+        "levels": _LEVEL_LABELS,
+        "type_label": _label(_TYPE_LABELS, _get(impact.incident, "type")),
+        "status_label": _label(_STATUS_LABELS, _get(impact.incident, "status")),
+        "phases": _PHASE_LABELS,
+        "service_kinds": _SERVICE_LABELS,
+    }
+
+
 def situation_html(sit: Situation) -> str:
     """The situation report as a self-contained HTML page (what the PDF prints)."""
-    impact = sit.impact
-    return render_html(
-        "situation_report.html",
-        {
-            "s": sit,
-            "i": impact,
-            "inc": impact.incident,
-            "communes": [t for t in impact.territories if _get(t, "level") == "commune"],
-            "get": _get,
-            "share": _share,
-            "levels": _LEVEL_LABELS,
-            "type_label": _label(_TYPE_LABELS, _get(impact.incident, "type")),
-            "status_label": _label(_STATUS_LABELS, _get(impact.incident, "status")),
-            "phases": _PHASE_LABELS,
-            "service_kinds": _SERVICE_LABELS,
-        },
-    )
+    return render_html("situation_report.html", situation_context(sit))
 
 
 def situation_pdf(sit: Situation) -> bytes:
