@@ -37,6 +37,8 @@ SAMPLES = {
     "subscription_id": "1",
     "job_id": "0123456789abcdef",
     "incident_id": "1",
+    "practice_id": "1",
+    "asset_id": "1",
 }
 
 
