@@ -162,7 +162,8 @@ def test_poles_geojson_layer(client: TestClient, library: dict[str, Any]) -> Non
     for feature in data["features"]:
         props = feature["properties"]
         assert feature["geometry"]["type"] == "Polygon"
-        assert props["category"] in {"strong", "significant", "emerging", "minor"}
+        assert props["category"] in {"3-star", "2-star", "1-star", "emerging", "0-star"}
+        assert props["label"] == f"{props['stars']}-star"
         assert props["synthetic"] is True and props["establishments"] >= 10
 
 
@@ -188,9 +189,12 @@ def test_pole_page(client: TestClient, library: dict[str, Any], pole_id: str) ->
     assert html.unescape(text).count(pole["sector_breakdown"][0]["label"]) >= 1  # NAF labels
     assert pole["firms"][0]["siret"] in text
     assert f"candidates=pole:{pole_id}" in text and "theme=competitiveness-poles" in text
-    assert {"strong": "Pôle fort", "significant": "Pôle significatif"}.get(
-        pole["label"], "Pôle mineur"
-    ) in text
+    stars = {0: "Aucune étoile", 1: "1 étoile", 2: "2 étoiles", 3: "3 étoiles"}[pole["stars"]]
+    assert stars in html.unescape(text)
+    for reason in pole["star_reasons"]:  # each criterion with its verdict
+        verdict = "★ obtenue" if reason["met"] else "☆ non obtenue"
+        assert f'data-criterion="{reason["criterion"]}"' in text
+        assert verdict in html.unescape(text)
     english = client.get(f"/poles/{pole_id}", params={"lang": "en"}).text
     assert "Synthetic data" in english and "Largest firms" in english
     client.get("/", params={"lang": "fr"})

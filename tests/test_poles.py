@@ -134,7 +134,10 @@ def test_pole_content(region: tuple[duckdb.DuckDBPyConnection, Any]) -> None:
     json.dumps(poles)  # JSON-able as is, for the CLI and the web app
     for pole in poles:
         assert set(pole) >= REQUIRED
-        assert pole["label"] in ("strong", "significant", "minor")
+        assert pole["label"] == f"{pole['stars']}-star" and 0 <= pole["stars"] <= 3
+        assert [r["criterion"] for r in pole["star_reasons"]] == ["size", "specialisation", "focus"]
+        assert pole["stars"] == sum(r["met"] for r in pole["star_reasons"])
+        assert pole["star_reasons"][1]["met"]  # every pole has LQ >= 2: the specialisation star
         assert pole["lq"] >= 2.0 and pole["establishments"] >= 10 and pole["p_value"] <= 1e-4
         assert pole["centre"]["commune"] in pole["communes"]
         assert pole["synthetic"] is True

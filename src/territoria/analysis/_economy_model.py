@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["EconomicProfile", "Pole"]
+__all__ = ["EconomicProfile", "Pole", "ReferenceScope"]
 
 
 class _Part(BaseModel):
@@ -102,8 +102,21 @@ class ShiftShare(_Part):
     start: str
     end: str
     national_growth: float | None = None
+    caveat: str | None = Field(default=None, description="How past figures are estimated.")
     totals: ShiftShareTotals
     sectors: list[ShiftShareSector]
+
+
+class ReferenceScope(_Part):
+    """The reference the quotients are computed against, as it really is."""
+
+    kind: str = Field(description="nation, or the level of the parent territory.")
+    code: str | None = None
+    name: str | None = None
+    regions: int = Field(description="Régions whose establishments the knowledge base holds.")
+    warning: str | None = Field(
+        default=None, description="Set when the reference is not what its name suggests."
+    )
 
 
 class EconomicProfile(_Part):
@@ -112,7 +125,11 @@ class EconomicProfile(_Part):
     territory: EconomyTerritory
     measure: str
     sector_level: str
+    nomenclature: str = Field(default="rev2", description="rev2 (NAF rév. 2) or 2025 (NAF 2025).")
+    nomenclature_name: str = "NAF rév. 2"
     reference: str
+    reference_scope: ReferenceScope | None = None
+    warnings: list[str] = Field(default_factory=list)
     synthetic: bool = False
     notice: str | None = Field(default=None, description="Set when the data is synthetic.")
     sources: list[EconomySource] = Field(default_factory=list)
@@ -153,7 +170,20 @@ class PoleGrowth(_Part):
     rate: float | None = None
     national_rate: float | None = None
     emerging: bool = False
+    regional_shift: float | None = Field(
+        default=None, description="Gain beyond growing at the sectors' national rate."
+    )
     note: str | None = None
+
+
+class PoleStar(_Part):
+    """One criterion of the European Cluster Observatory star rating."""
+
+    criterion: str = Field(description="size, specialisation or focus.")
+    met: bool
+    value: float
+    threshold: float | None = None
+    reason: str = Field(description="Why the star is given or not, in French.")
 
 
 class PoleSector(_Part):
@@ -183,7 +213,11 @@ class Pole(_Part):
 
     id: str = Field(description="<sector group>-<commune code of its centre>.")
     name: str
-    label: str = Field(description="strong, significant or minor.")
+    label: str = Field(description="3-star, 2-star, 1-star or 0-star (ECO star rating).")
+    stars: int = Field(ge=0, le=3, description="European Cluster Observatory stars.")
+    star_reasons: list[PoleStar]
+    size_share: float = Field(description="Share of the sectors' national value.")
+    focus_share: float = Field(description="Share of the sectors in the pole's own total.")
     group: PoleGroup
     sectors: list[str]
     centre: PoleCentre

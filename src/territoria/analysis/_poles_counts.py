@@ -14,6 +14,7 @@ import pyarrow as pa
 import scipy.sparse as sp
 from scipy.stats import poisson
 
+from territoria._formats import number
 from territoria.analysis._specialisation_sql import stock_sql
 from territoria.errors import InvalidAnalysisRequest, UnknownTerritory
 from territoria.kb.naf import naf_codes
@@ -198,10 +199,18 @@ def over_represented(
     return ok, lq, p
 
 
+#: Specialisation star of the European Cluster Observatory: a location quotient of at least 2.
+ECO_MIN_LQ = 2.0
+#: Size and focus stars: in the top decile (90th percentile) of the comparable territories.
+ECO_PERCENTILE = 90.0
+
+
 def cluster_thresholds(
     con: duckdb.DuckDBPyConnection, groups: list[dict[str, Any]], *, measure: str
 ) -> list[dict[str, float]]:
-    """Cluster-mapping thresholds of each group over the EPCIs with the group's activity."""
+    """Star thresholds of each group over the EPCIs with the group's activity (the comparable
+    territories): top decile of *size* (the EPCI's share of the group's national value) and of
+    *focus* (the group's share of the EPCI's own total), and the fixed LQ of specialisation."""
     stock = stock_sql(con, sector_level="subclass")
     subclasses = subclass_codes(con)
     cells = con.execute(
@@ -220,41 +229,61 @@ def cluster_thresholds(
     e_es = sp.csr_matrix((np.asarray(cells["e"], np.float64), (ei, si)), shape=shape)
     member = group_membership(subclasses, groups)
     n = np.asarray((n_es @ member).todense())
-    e = np.asarray((e_es @ member).todense())
-    value = e if measure == "employment" else n
+    value = np.asarray(((e_es if measure == "employment" else n_es) @ member).todense())
     totals = np.asarray((e_es if measure == "employment" else n_es).sum(axis=1)).ravel()
-    share = value.sum(axis=0) / max(float(totals.sum()), 1e-12)
-    lq = quotient(value, totals[:, None], share[None, :])
+    size = value / np.maximum(value.sum(axis=0), 1e-12)[None, :]
+    focus = value / np.maximum(totals, 1e-12)[:, None]
     found = []
     for g in range(len(groups)):
         present = n[:, g] > 0
         if not present.any():
+            found.append({"size_p90": np.inf, "focus_p90": np.inf, "territories": 0})
+        else:
             found.append(
                 {
-                    "lq_p75": np.inf,
-                    "lq_p50": np.inf,
-                    "employment_p25": 0.0,
-                    "establishments_p25": 0.0,
-                    "territories": 0,
+                    "size_p90": float(np.percentile(size[present, g], ECO_PERCENTILE)),
+                    "focus_p90": float(np.percentile(focus[present, g], ECO_PERCENTILE)),
+                    "territories": int(present.sum()),
                 }
             )
-            continue
-        found.append(
-            {
-                "lq_p75": float(np.percentile(lq[present, g], 75)),
-                "lq_p50": float(np.percentile(lq[present, g], 50)),
-                "employment_p25": float(np.percentile(e[present, g], 25)),
-                "establishments_p25": float(np.percentile(n[present, g], 25)),
-                "territories": int(present.sum()),
-            }
-        )
+        found[-1]["specialisation_lq"] = ECO_MIN_LQ
     return found
 
 
-def cluster_label(lq: float, employment: float, establishments: float, t: dict[str, float]) -> str:
-    sized = employment > t["employment_p25"] and establishments > t["establishments_p25"]
-    if sized and lq >= max(1.0, t["lq_p75"]):
-        return "strong"
-    if sized and lq >= max(1.0, t["lq_p50"]):
-        return "significant"
-    return "minor"
+def star_rating(
+    size: float, lq: float, focus: float, t: dict[str, float]
+) -> tuple[int, list[dict[str, Any]]]:
+    """European Cluster Observatory stars of a pole (0 to 3) with the reason for each star."""
+    territories = int(t["territories"])
+    criteria = (
+        ("size", size, t["size_p90"], "taille", "part de l'emploi national du secteur"),
+        ("specialisation", lq, t["specialisation_lq"], "spécialisation", "quotient de localisation"),
+        ("focus", focus, t["focus_p90"], "concentration", "part du secteur dans l'emploi local"),
+    )
+    reasons = []
+    for key, value, threshold, name, what in criteria:
+        met = bool(np.isfinite(threshold) and value >= threshold)
+        if key == "specialisation":
+            rule = "seuil de l'Observatoire européen des clusters"
+        else:
+            rule = f"premier décile des {territories} EPCI où le secteur est présent"
+        verdict = "étoile obtenue" if met else "pas d'étoile"
+        shown = _fr(value, key)
+        limit = _fr(threshold, key) if np.isfinite(threshold) else "aucun"
+        reasons.append(
+            {
+                "criterion": key,
+                "met": met,
+                "value": float(value),
+                "threshold": float(threshold) if np.isfinite(threshold) else None,
+                "reason": f"{name.capitalize()} : {verdict} — {what} {shown} ({rule} : {limit})",
+            }
+        )
+    return sum(r["met"] for r in reasons), reasons
+
+
+def _fr(value: float, criterion: str) -> str:
+    """A share as a French percentage, a quotient with two decimals."""
+    if criterion == "specialisation":
+        return number(value, "fr", 2)
+    return number(100 * value, "fr", 2) + " %"

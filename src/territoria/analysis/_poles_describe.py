@@ -12,8 +12,8 @@ import numpy as np
 import shapely
 
 from territoria.analysis._poles_candidates import Pole, local_xy
-from territoria.analysis._poles_counts import Counts, Scope, cluster_label, group_membership
-from territoria.analysis._specialisation_sql import stock_sql
+from territoria.analysis._poles_counts import Counts, Scope, group_membership, star_rating
+from territoria.analysis._specialisation_sql import PAST_EMPLOYMENT_CAVEAT, stock_sql
 from territoria.kb.naf import naf_codes, naf_label
 
 #: Knowledge actors: scientific research and development, higher and post-secondary education.
@@ -56,12 +56,21 @@ def describe_pole(
         value_now > 0 and (rate is None or (national_rate is not None and rate > national_rate))
     )
     t = thresholds[g]
-    label = cluster_label(pole.lq, pole.e, pole.n, t)
+    total = counts.e_total if measure == "employment" else counts.n_total
+    size = value_now / nation_now if nation_now > 0 else 0.0
+    focus = value_now / float(total[communes].sum()) if total[communes].sum() > 0 else 0.0
+    stars, reasons = star_rating(size, pole.lq, focus, t)
+    # Shift-share of the pole: what it gained beyond growing at its sectors' national rate.
+    expected = value_then * (1.0 + national_rate) if national_rate is not None else None
     code = str(scope.codes[centre])
     return {
         "id": f"{group['id']}-{code}",
         "name": f"{group['label']} — {scope.names[centre]}",
-        "label": label,
+        "label": f"{stars}-star",
+        "stars": stars,
+        "star_reasons": reasons,
+        "size_share": size,
+        "focus_share": focus,
         "group": {"id": group["id"], "label": group["label"]},
         "sectors": list(group["sectors"]),
         "centre": {
@@ -88,7 +97,8 @@ def describe_pole(
             "rate": rate,
             "national_rate": national_rate,
             "emerging": emerging,
-            "note": "establishments open at each date, with their current head-count band",
+            "regional_shift": value_now - expected if expected is not None else None,
+            "note": PAST_EMPLOYMENT_CAVEAT,
         },
         "emerging": emerging,
         "synthetic": synthetic,

@@ -128,6 +128,7 @@ def classify_sectors(
     sector_level: str = "division",
     communes: list[str] | None = None,
     fallback: SectorMatrix | None = None,
+    naf: str = "rev2",
 ) -> dict[str, dict[str, Any]]:
     """Traded/local classification of sectors, over EPCIs when there are enough of them.
 
@@ -135,9 +136,8 @@ def classify_sectors(
     EPCIs holding establishments (a small knowledge base), communes are used instead (or the
     ``fallback`` matrix of establishment counts, when given).
     """
-    epci = sector_matrix(
-        con, level="epci", sector_level=sector_level, measure="establishments", communes=communes
-    )
+    counts = {"sector_level": sector_level, "measure": "establishments", "naf": naf}
+    epci = sector_matrix(con, level="epci", communes=communes, **counts)
     if len(epci.codes) >= MIN_EPCI:
         return sector_concentration(con, matrix=epci)
     if fallback is not None:
@@ -145,7 +145,5 @@ def classify_sectors(
             con,
             matrix=SectorMatrix(fallback.codes, fallback.sectors, fallback.counts, fallback.counts),
         )
-    communal = sector_matrix(
-        con, level="commune", sector_level=sector_level, measure="establishments", communes=communes
-    )
+    communal = sector_matrix(con, level="commune", communes=communes, **counts)
     return sector_concentration(con, matrix=communal)

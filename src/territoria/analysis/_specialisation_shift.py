@@ -8,8 +8,12 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from territoria.analysis._specialisation_sql import code_sql, stock_sql
-from territoria.kb.naf import naf_label
+from territoria.analysis._specialisation_sql import (
+    PAST_EMPLOYMENT_CAVEAT,
+    code_sql,
+    sector_label,
+    stock_sql,
+)
 
 
 def cells(
@@ -20,6 +24,7 @@ def cells(
     sector_level: str,
     measure: str,
     date: dt.date | None,
+    naf: str = "rev2",
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Territory values and national values by sector at ``date``."""
     value = "s.employment" if measure == "employment" else "1.0"
@@ -27,7 +32,7 @@ def cells(
     rows = con.execute(
         f"""
         SELECT s.sector, sum({value}) FILTER ({code_t} = $code) AS local, sum({value}) AS nation
-        FROM ({stock_sql(con, sector_level=sector_level, date=date)}) s
+        FROM ({stock_sql(con, sector_level=sector_level, date=date, naf=naf)}) s
         {join_t.replace("JOIN", "LEFT JOIN", 1)}
         GROUP BY s.sector
         """,
@@ -49,6 +54,7 @@ def decompose(
     start: dt.date,
     end: dt.date | None,
     measure: str,
+    naf: str = "rev2",
 ) -> dict[str, Any]:
     """Shift-share components by sector and in total from start (``e0``, ``n0``) and end
     (``e1``, ``n1``) values of the territory and of the nation."""
@@ -64,7 +70,7 @@ def decompose(
     rows: list[dict[str, Any]] = [
         {
             "sector": s,
-            "label": naf_label(s),
+            "label": sector_label(s, naf),
             "start": float(e0[i]),
             "end": float(e1[i]),
             "change": float(change[i]),
@@ -91,6 +97,7 @@ def decompose(
         "start": start.isoformat(),
         "end": end.isoformat() if end else "snapshot",
         "national_growth": growth,
+        "caveat": PAST_EMPLOYMENT_CAVEAT if measure == "employment" else None,
         "totals": totals,
         "sectors": rows,
     }

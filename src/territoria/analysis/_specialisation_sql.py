@@ -11,6 +11,8 @@ import duckdb
 import numpy as np
 
 from territoria.errors import InvalidAnalysisRequest, NoEstablishments, UnknownLevel
+from territoria.kb.naf import naf_label
+from territoria.kb.naf2025 import naf25_label
 
 #: NAF levels and the ``establishment`` column (or expression) holding the code.
 SECTOR_LEVELS = {
@@ -20,6 +22,16 @@ SECTOR_LEVELS = {
     "class": "left(naf, 5)",
     "subclass": "naf",
 }
+#: The same for the NAF 2025 codes of the establishments (migration 0021).
+SECTOR_LEVELS_2025 = {
+    "section": "naf25_section",
+    "division": "naf25_division",
+    "group": "naf25_group",
+    "class": "left(naf25, 5)",
+    "subclass": "naf25",
+}
+#: Nomenclatures the indices can use: NAF rev. 2 (the APE until 31 December 2026) and NAF 2025.
+NOMENCLATURES = ("rev2", "2025")
 _HISTORY_SECTOR = {
     "section": "n.section",
     "division": "n.division",
@@ -35,6 +47,27 @@ NATION = "FR"
 MIN_EPCI = 30
 
 
+def default_nomenclature(today: dt.date | None = None) -> str:
+    """``"2025"`` from 1 January 2027 (NAF 2025 becomes the APE), ``"rev2"`` before."""
+    return "2025" if (today or dt.date.today()) >= dt.date(2027, 1, 1) else "rev2"
+
+
+def check_nomenclature(naf: str) -> None:
+    """Refuse a nomenclature other than ``rev2`` and ``2025``."""
+    if naf not in NOMENCLATURES:
+        msg = f"unknown NAF nomenclature {naf!r}: choose 'rev2' (NAF rév. 2) or '2025' (NAF 2025)"
+        raise InvalidAnalysisRequest(msg)
+
+
+def sector_column(sector_level: str, naf: str = "rev2") -> str:
+    """The ``establishment`` column (or expression) of a NAF level in a nomenclature."""
+    check_nomenclature(naf)
+    if sector_level not in SECTOR_LEVELS:
+        msg = f"unknown NAF level {sector_level!r}: choose one of {', '.join(SECTOR_LEVELS)}"
+        raise InvalidAnalysisRequest(msg)
+    return (SECTOR_LEVELS_2025 if naf == "2025" else SECTOR_LEVELS)[sector_level]
+
+
 def check(sector_level: str, measure: str, *levels: str) -> None:
     """Check a NAF level, a measure and territorial levels given by a caller."""
     if sector_level not in SECTOR_LEVELS:
@@ -47,6 +80,63 @@ def check(sector_level: str, measure: str, *levels: str) -> None:
         if level not in LEVELS:
             msg = f"level {level!r} cannot hold establishments: choose one of {', '.join(LEVELS)}"
             raise UnknownLevel(msg)
+
+
+def sector_label(code: str, naf: str = "rev2") -> str | None:
+    """French label of a sector code in its nomenclature (None when not shipped)."""
+    return naf25_label(code) if naf == "2025" else naf_label(code)
+
+
+#: Caveat of every figure at a past date (shift-share, growth of poles).
+PAST_EMPLOYMENT_CAVEAT = (
+    "past employment counts the establishments open at that date with their current head-count "
+    "band: SIRENE keeps no past head-counts, so it shows the change of the stock of "
+    "establishments, not of jobs"
+)
+
+
+def reference_scope(
+    con: duckdb.DuckDBPyConnection, reference: str, code: str | None
+) -> dict[str, Any]:
+    """What the reference of the location quotients actually is, and a warning if misleading.
+
+    The "nation" is every establishment of the knowledge base: when SIRENE was imported for
+    one région only, it is that région, and the profile says so.
+    """
+    rows = con.execute(
+        """
+        SELECT m.parent_code, t.name, count(*) AS n
+        FROM establishment e
+        JOIN membership m ON m.level = 'commune' AND m.code = e.commune
+             AND m.parent_level = 'region'
+        LEFT JOIN territory t ON t.level = 'region' AND t.code = m.parent_code
+        WHERE e.active GROUP BY ALL ORDER BY n DESC
+        """
+    ).fetchall()
+    regions = [{"code": str(r[0]), "name": str(r[1]) if r[1] else str(r[0])} for r in rows]
+    scope: dict[str, Any] = {"kind": reference, "code": code, "regions": len(regions)}
+    if reference != "nation":
+        name = con.execute(
+            "SELECT name FROM territory WHERE level = ? AND code = ?", [reference, code]
+        ).fetchone()
+        scope["name"] = str(name[0]) if name else code
+        return scope
+    if len(regions) == 1:
+        only = regions[0]
+        scope["name"] = f"{only['name']} ({only['code']})"
+        scope["warning"] = (
+            f"the knowledge base holds SIRENE establishments of one région only, "
+            f"{only['name']} ({only['code']}): the 'nation' reference is that région, not France; "
+            "import the national SIRENE file for national quotients"
+        )
+    else:
+        scope["name"] = f"France (établissements importés de {len(regions)} régions)"
+        if len(regions) < 18:
+            scope["warning"] = (
+                f"the 'nation' reference is the {len(regions)} régions whose establishments "
+                "were imported, not the whole of France"
+            )
+    return scope
 
 
 def has_history(con: duckdb.DuckDBPyConnection) -> bool:
@@ -74,24 +164,26 @@ def has_establishments(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def stock_sql(
-    con: duckdb.DuckDBPyConnection, *, sector_level: str = "division", date: dt.date | None = None
+    con: duckdb.DuckDBPyConnection,
+    *,
+    sector_level: str = "division",
+    date: dt.date | None = None,
+    naf: str = "rev2",
 ) -> str:
     """SQL selecting the establishments open at ``date`` (now when None) with a sector.
 
-    Columns: ``siret``, ``commune``, ``sector`` (code at ``sector_level``), ``employment``,
-    ``lon``, ``lat``.
+    Columns: ``siret``, ``commune``, ``sector`` (code at ``sector_level`` in the nomenclature
+    ``naf``), ``employment``, ``lon``, ``lat``. The history file holds NAF rev. 2 codes only: in
+    NAF 2025, past stocks come from creation and closing dates with today's code.
     """
-    if sector_level not in SECTOR_LEVELS:
-        msg = f"unknown NAF level {sector_level!r}: choose one of {', '.join(SECTOR_LEVELS)}"
-        raise InvalidAnalysisRequest(msg)
-    column = SECTOR_LEVELS[sector_level]
+    column = sector_column(sector_level, naf)
     if date is None:
         return (
             f"SELECT siret, commune, {column} AS sector, employment, lon, lat "
             f"FROM establishment WHERE active AND commune IS NOT NULL AND {column} IS NOT NULL"
         )
     day = f"DATE '{date.isoformat()}'"
-    if has_history(con):
+    if naf == "rev2" and has_history(con):
         return (
             f"SELECT e.siret, e.commune, {_HISTORY_SECTOR[sector_level]} AS sector, "
             "e.employment, e.lon, e.lat "
@@ -139,7 +231,7 @@ def economy_sources(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Provenance of the economic figures: SIRENE and NAF sources, and a synthetic flag."""
     rows = con.execute(
         "SELECT id, name, dataset, publisher, licence, version, reference_date, synthetic, "
-        "imported_at FROM source WHERE name IN ('sirene', 'naf-rev2') ORDER BY id"
+        "imported_at FROM source WHERE name IN ('sirene', 'naf-rev2', 'naf-2025') ORDER BY id"
     ).fetchall()
     sources = [
         {
@@ -185,6 +277,7 @@ def sector_matrix(
     measure: str = "employment",
     date: dt.date | None = None,
     communes: list[str] | None = None,
+    naf: str = "rev2",
 ) -> SectorMatrix:
     """Aggregate establishments into a dense territories × sectors matrix.
 
@@ -202,7 +295,7 @@ def sector_matrix(
     table = con.execute(
         f"""
         SELECT {code_t} AS code, s.sector, sum({value}) AS value, count(*) AS n
-        FROM ({stock_sql(con, sector_level=sector_level, date=date)}) s {join_t} {scope}
+        FROM ({stock_sql(con, sector_level=sector_level, date=date, naf=naf)}) s {join_t} {scope}
         GROUP BY ALL
         """
     ).fetchnumpy()

@@ -18,13 +18,26 @@ graph:
 (scikit-learn; each establishment counted once, since HDBSCAN takes no weights) and submits each
 cluster's communes to the same test as in step 2.
 
-Each pole is then labelled with the thresholds of cluster mapping (US Cluster Mapping, Delgado
-et al.), computed over the EPCIs of the knowledge base that have the group's activity:
-**strong** when its LQ is at or above the 75th percentile of those territories and at least 1 and
-both its employment and its establishment count are above their 25th percentile;
-**significant** when its LQ is at or above the median (and at least 1) with the same size
-conditions; **minor** otherwise. Its growth over ``growth_years`` is compared with the growth of
-its sectors nationally: a pole growing faster is **emerging**. The knowledge actors (research,
+Each pole is then rated with the **star rules of the European Cluster Observatory** (ECO;
+Sölvell, Ketels and Lindqvist, *The European Cluster Observatory*, Europe INNOVA paper no. 12,
+2009), one star per criterion, 0 to 3 stars, each with its reason in French (``star_reasons``):
+
+- **size** (*taille*): the pole's share of the national value of its sectors (employment or
+  establishments, per ``measure``) is in the top decile of the comparable territories;
+- **specialisation** (*spécialisation*): its location quotient is at least 2 (ECO's threshold;
+  every pole found with the default ``min_lq=2`` has this star by construction);
+- **focus** (*concentration*): its sectors' share of the pole's own total is in the top decile
+  of the comparable territories.
+
+The comparable territories are the EPCIs of the knowledge base where the group's activity is
+present (ECO compares NUTS-2 regions of Europe; a pole is smaller than a région, and EPCIs are
+the French territories closest to it in size). The former labels (strong, significant, minor)
+compared a quotient that is always at least 2 with EPCI percentiles, so every pole came out
+"strong"; they are gone. Its growth over ``growth_years`` is compared with the growth of its
+sectors nationally (shift-share: ``regional_shift`` is what it gained beyond growing at its
+sectors' national rate): a pole growing faster is **emerging**. Past values count the
+establishments open then with their current head-count band (SIRENE keeps no past head-counts).
+The knowledge actors (research,
 NAF 72; higher education, NAF 85.4) and public actors (public administration, NAF 84) within
 ``reach_km`` of its footprint are listed, with its largest firms and its footprint (convex hull of
 its establishments, as GeoJSON).
@@ -72,9 +85,8 @@ __all__ = [
 ]
 
 METHODS = ("hotspot", "hdbscan")
-_LABEL_RANK = {"strong": 0, "significant": 1, "minor": 2}
-#: Cluster-mapping labels of a pole, strongest first.
-LABELS = tuple(_LABEL_RANK)
+#: Labels of a pole, most stars first (European Cluster Observatory star rating).
+LABELS = ("3-star", "2-star", "1-star", "0-star")
 
 
 def detect_poles(
@@ -132,7 +144,8 @@ def detect_poles(
     Returns
     -------
     list of dict
-        One JSON-able dict per pole, strongest first: ``id``, ``name``, ``label``, ``group``,
+        One JSON-able dict per pole, most stars first: ``id``, ``name``, ``label``
+        (``"3-star"`` ...), ``stars``, ``star_reasons``, ``size_share``, ``focus_share``, ``group``,
         ``sectors``, ``communes``, ``establishments``, ``employment``, ``lq``, ``p_value``,
         ``thresholds``, ``growth``, ``emerging``, ``firms``, ``knowledge_actors``,
         ``public_actors``, ``hull`` (GeoJSON), ``synthetic``.
@@ -206,7 +219,7 @@ def detect_poles(
     finally:
         for table in ("p_scope", "p_sub", "p_pole_commune", "p_pole_sector"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
-    results.sort(key=lambda p: (_LABEL_RANK[p["label"]], -p["employment"], p["id"]))
+    results.sort(key=lambda p: (-p["stars"], -p["employment"], p["id"]))
     return results
 
 
@@ -291,8 +304,8 @@ def find_pole(
 
 
 def _category(pole: dict[str, Any]) -> str:
-    """The map category: the label, and ``emerging`` for a growing pole below significant."""
-    if pole["label"] == "minor" and pole.get("emerging"):
+    """The map category: the label, and ``emerging`` for a growing pole with one star or none."""
+    if pole["stars"] <= 1 and pole.get("emerging"):
         return "emerging"
     return str(pole["label"])
 
@@ -308,6 +321,7 @@ def pole_feature(pole: dict[str, Any]) -> dict[str, Any]:
             "id": pole["id"],
             "name": pole["name"],
             "label": pole["label"],
+            "stars": pole["stars"],
             "emerging": bool(pole.get("emerging")),
             "category": _category(pole),
             "group": pole["group"]["label"],
@@ -324,8 +338,8 @@ def pole_feature(pole: dict[str, Any]) -> dict[str, Any]:
 
 
 def poles_geojson(poles: list[dict[str, Any]]) -> dict[str, Any]:
-    """The footprints of poles as a GeoJSON FeatureCollection (strongest drawn last)."""
-    ordered = sorted(poles, key=lambda p: -_LABEL_RANK[p["label"]])
+    """The footprints of poles as a GeoJSON FeatureCollection (most stars drawn last)."""
+    ordered = sorted(poles, key=lambda p: p["stars"])
     return {
         "type": "FeatureCollection",
         "features": [pole_feature(p) for p in ordered],

@@ -2,11 +2,16 @@
 
 Everything is computed from the SIRENE establishments of the knowledge base, on **estimated
 salaried employment** (midpoints of head-count bands, see :mod:`territoria.sources.sirene`) or on
-**establishment counts**, at a NAF rev. 2 level (section, division, group, class, sous-classe).
+**establishment counts**, at a NAF level (section, division, group, class, sous-classe) of either
+nomenclature: NAF rév. 2 (``naf="rev2"``, the APE until 31 December 2026, the default until then)
+or NAF 2025 (``naf="2025"``, from ``activitePrincipaleNAF25Etablissement``); every result says
+which one it uses. The history file holds NAF rév. 2 codes only: past NAF 2025 stocks come from
+creation and closing dates.
 
 - Location quotient of sector *j* in territory *i*: ``LQ = (e_ij / e_i) / (E_j / E)``, where the
   reference (``E``) is the nation (every establishment of the knowledge base: if only one région
-  was imported, that région) or the territory's parent at a given level.
+  was imported, that région — the profile's ``reference_scope`` names it and warns) or the
+  territory's parent at a given level.
 - Krugman index ``K_i = sum_j |s_ij - r_j|`` (0: same structure as the reference, 2: disjoint),
   specialisation Gini (area between the Lorenz curve of the territory's sector shares sorted by
   LQ and the diagonal, times two; 0: same structure), Herfindahl ``H_i = sum_j s_ij²``.
@@ -45,32 +50,39 @@ from territoria.analysis._specialisation_shift import cells, decompose
 from territoria.analysis._specialisation_sql import (
     LEVELS,
     MEASURES,
+    NOMENCLATURES,
     SECTOR_LEVELS,
     SectorMatrix,
     check,
+    check_nomenclature,
     code_sql,
+    default_nomenclature,
     economy_sources,
     has_establishments,
+    reference_scope,
     require_establishments,
+    sector_label,
     sector_matrix,
     snapshot_date,
     stock_sql,
 )
 from territoria.analysis.profile import resolve_territory
-from territoria.kb.naf import naf_label
 
 __all__ = [
     "LEVELS",
     "MEASURES",
+    "NOMENCLATURES",
     "SECTOR_LEVELS",
     "SectorMatrix",
     "classify_sectors",
+    "default_nomenclature",
     "economy_sources",
     "gini_specialisation",
     "has_establishments",
     "herfindahl",
     "krugman",
     "location_quotients",
+    "reference_scope",
     "sector_concentration",
     "sector_matrix",
     "shift_share",
@@ -89,6 +101,7 @@ def location_quotients(
     reference: str = "nation",
     date: dt.date | None = None,
     code: str | None = None,
+    naf: str = "rev2",
 ) -> duckdb.DuckDBPyRelation:
     """Location quotients of every (territory, sector) with activity, in one SQL query.
 
@@ -109,6 +122,8 @@ def location_quotients(
         Establishments open at that date (default: the snapshot's active establishments).
     code
         Only this territory's rows.
+    naf
+        Nomenclature of the sectors: ``"rev2"`` (NAF rév. 2) or ``"2025"`` (NAF 2025).
 
     Returns
     -------
@@ -128,7 +143,8 @@ def location_quotients(
         WITH cp AS MATERIALIZED (
             SELECT {code_t} AS code, {code_p} AS parent, s.sector, sum({value}) AS value,
                    count(*) AS n
-            FROM ({stock_sql(con, sector_level=sector_level, date=date)}) s {join_t} {join_p}
+            FROM ({stock_sql(con, sector_level=sector_level, date=date, naf=naf)}) s
+            {join_t} {join_p}
             GROUP BY ALL
         ), cell AS (
             SELECT code, sector, sum(value) AS value FROM cp GROUP BY ALL
@@ -165,6 +181,7 @@ def shift_share(
     end: dt.date | None = None,
     sector_level: str = "division",
     measure: str = "employment",
+    naf: str = "rev2",
 ) -> dict[str, Any]:
     """Shift-share decomposition of a territory's change between ``start`` and ``end``.
 
@@ -185,6 +202,7 @@ def shift_share(
         sector_level=sector_level,
         measure=measure,
         date=start,
+        naf=naf,
     )
     local1, nation1 = cells(
         con,
@@ -193,6 +211,7 @@ def shift_share(
         sector_level=sector_level,
         measure=measure,
         date=end,
+        naf=naf,
     )
     sectors = sorted(set(local0) | set(local1) | set(nation0) | set(nation1))
     return decompose(
@@ -205,10 +224,52 @@ def shift_share(
         start=start,
         end=end,
         measure=measure,
+        naf=naf,
     )
 
 
 # --------------------------------------------------------------------------- profile
+
+#: How the profile names each nomenclature.
+NOMENCLATURE_NAMES = {"rev2": "NAF rév. 2", "2025": "NAF 2025"}
+
+
+def _profile_base(
+    con: duckdb.DuckDBPyConnection,
+    territory: dict[str, Any],
+    rows: list[Any],
+    measure: str,
+    sector_level: str,
+    reference: str,
+    naf: str,
+) -> dict[str, Any]:
+    """What every profile says: territory, measure, nomenclature, reference actually used."""
+    scope = reference_scope(con, reference, str(rows[0][4]) if rows else None)
+    warnings = [scope["warning"]] if scope.get("warning") else []
+    if naf == "2025" and not _has_naf25(con):
+        warnings.append(
+            "the SIRENE files imported carry no NAF 2025 code "
+            "(activitePrincipaleNAF25Etablissement): import a file published since late 2025"
+        )
+    return {
+        "territory": {k: territory[k] for k in ("level", "code", "name", "population")},
+        "measure": measure,
+        "sector_level": sector_level,
+        "nomenclature": naf,
+        "nomenclature_name": NOMENCLATURE_NAMES[naf],
+        "reference": reference,
+        "reference_scope": scope,
+        "warnings": warnings,
+        **economy_sources(con),
+    }
+
+
+def _has_naf25(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM establishment WHERE naf25 IS NOT NULL LIMIT 1)"
+    ).fetchone()
+    return bool(row and row[0])
+
 
 
 def specialisation_profile(
@@ -221,6 +282,7 @@ def specialisation_profile(
     reference: str = "nation",
     since: dt.date | None = None,
     top: int = 10,
+    naf: str | None = None,
 ) -> EconomicProfile:
     """Economic profile of a territory: sectors, specialisation indices, shift-share, sources.
 
@@ -242,14 +304,20 @@ def specialisation_profile(
         Start of the shift-share (default: five years before the snapshot).
     top
         How many sectors to list in each ranking.
+    naf
+        ``"rev2"`` or ``"2025"``; default: NAF rév. 2 until 31 December 2026, NAF 2025 after.
 
     Returns
     -------
     EconomicProfile
-        ``territory``, ``totals``, ``indices`` (Krugman, Gini, Herfindahl), ``specialised``
-        and ``largest`` sectors with LQ, ``traded_share``, ``shift_share``, ``synthetic``,
+        ``territory``, ``nomenclature``, ``reference_scope`` (what the reference really is,
+        with a warning when the "nation" is one région), ``warnings``, ``totals``, ``indices``
+        (Krugman, Gini, Herfindahl), ``specialised`` and ``largest`` sectors with LQ,
+        ``traded_share``, ``shift_share`` (with its past-employment caveat), ``synthetic``,
         ``sources`` (``to_dict()`` gives its JSON).
     """
+    naf = naf or default_nomenclature()
+    check_nomenclature(naf)
     territory = resolve_territory(con, code, level=level)
     check(sector_level, measure, territory["level"], reference)
     require_establishments(con)
@@ -260,15 +328,9 @@ def specialisation_profile(
         measure=measure,
         reference=reference,
         code=territory["code"],
+        naf=naf,
     ).fetchall()
-    provenance = economy_sources(con)
-    base = {
-        "territory": {k: territory[k] for k in ("level", "code", "name", "population")},
-        "measure": measure,
-        "sector_level": sector_level,
-        "reference": reference,
-        **provenance,
-    }
+    base = _profile_base(con, territory, rows, measure, sector_level, reference, naf)
     if not rows:
         return EconomicProfile.model_validate(
             {**base, "totals": {"value": 0.0, "establishments": 0}, "sectors": []}
@@ -277,7 +339,7 @@ def specialisation_profile(
         f"""
         SELECT sector, sum(v) FROM (
             SELECT s.sector, {"s.employment" if measure == "employment" else "1.0"} AS v
-            FROM ({stock_sql(con, sector_level=sector_level)}) s
+            FROM ({stock_sql(con, sector_level=sector_level, naf=naf)}) s
             {code_sql(reference, "mp")[0]}
             WHERE {code_sql(reference, "mp")[1]} = $parent
         ) GROUP BY sector
@@ -293,12 +355,12 @@ def specialisation_profile(
     reference_values = np.asarray([ref[s] for s in sectors])
     shares = local / local.sum() if local.sum() > 0 else local
     ref_shares = reference_values / reference_values.sum()
-    concentration = classify_sectors(con, sector_level=sector_level)
+    concentration = classify_sectors(con, sector_level=sector_level, naf=naf)
     traded = np.asarray([concentration.get(s, {}).get("traded", False) for s in sectors])
     entries: list[dict[str, Any]] = [
         {
             "sector": str(r[1]),
-            "label": naf_label(str(r[1])),
+            "label": sector_label(str(r[1]), naf),
             "value": float(r[2]),
             "share": float(r[7]) if r[7] is not None else None,
             "lq": float(r[8]) if r[8] is not None else None,
@@ -308,7 +370,7 @@ def specialisation_profile(
     ]
     counts = con.execute(
         f"""
-        SELECT count(*) FROM ({stock_sql(con, sector_level=sector_level)}) s
+        SELECT count(*) FROM ({stock_sql(con, sector_level=sector_level, naf=naf)}) s
         {code_sql(territory["level"], "mt")[0]}
         WHERE {code_sql(territory["level"], "mt")[1]} = $code
         """,
@@ -325,6 +387,7 @@ def specialisation_profile(
             start=start,
             sector_level=sector_level,
             measure=measure,
+            naf=naf,
         )
         shift["sectors"] = shift["sectors"][:top]
     return EconomicProfile.model_validate(

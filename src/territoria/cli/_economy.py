@@ -34,6 +34,14 @@ SectorLevelOption = Annotated[
         "--sector-level", help="NAF level: section, division, group (3 digits), class, subclass."
     ),
 ]
+NafOption = Annotated[
+    str | None,
+    typer.Option(
+        "--naf",
+        help="Nomenclature of the sectors: rev2 (NAF rév. 2) or 2025 (NAF 2025); default rev2 "
+        "until 2026-12-31, 2025 from 2027-01-01 (when NAF 2025 becomes the APE).",
+    ),
+]
 MeasureOption = Annotated[
     str,
     typer.Option(
@@ -305,11 +313,17 @@ def economy_profile_command(
         typer.Option("--since", help="Start of the shift-share, YYYY-MM-DD (default: 5 years)."),
     ] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Sectors per ranking.")] = 10,
+    naf: NafOption = None,
     json_output: JsonOption = False,
     db: DbOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Economic profile of a territory: specialisation (LQ), indices, shift-share."""
+    """Economic profile of a territory: specialisation (LQ), indices, shift-share.
+
+    The output names the nomenclature used and the reference actually compared with: when the
+    knowledge base holds the establishments of one région only, the "nation" is that région
+    and a warning says so.
+    """
     from territoria.analysis.specialisation import specialisation_profile
 
     ctx = context(db, quiet)
@@ -326,6 +340,7 @@ def economy_profile_command(
                 reference=reference,
                 since=start,
                 top=top,
+                naf=naf,
             ).to_dict()
         finally:
             con.close()
@@ -335,15 +350,18 @@ def economy_profile_command(
     _banner(result, ctx.quiet)
     t = result["territory"]
     console.print(
-        f"[bold]{t['name']}[/] ({t['level']} {t['code']}) — {measure}, NAF {sector_level}"
+        f"[bold]{t['name']}[/] ({t['level']} {t['code']}) — {measure}, "
+        f"{result['nomenclature_name']} {sector_level}"
     )
+    for warning in result["warnings"]:
+        console.print(f"[bold yellow]warning[/]: {warning}", soft_wrap=True)
     if not result.get("sectors", True) and not result.get("largest"):
         console.print("no establishment in this territory")
         return
     totals, idx = result["totals"], result["indices"]
     console.print(
         f"{_num(totals['establishments'])} active establishments · {measure} "
-        f"{_num(totals['value'])} · reference {result['reference']} ({totals['reference_code']})"
+        f"{_num(totals['value'])} · reference {result['reference_scope']['name']}"
     )
     console.print(
         f"Krugman {idx['krugman']:.3f} · specialisation Gini {idx['gini']:.3f} · Herfindahl "
@@ -372,6 +390,8 @@ def economy_profile_command(
             f"national {_num(tt['national'], 1)} + industry mix {_num(tt['industry_mix'], 1)} + "
             f"regional {_num(tt['regional'], 1)} (national growth {shift['national_growth']:.1%})"
         )
+        if shift.get("caveat"):
+            console.print(f"note: {shift['caveat']}", style="dim", soft_wrap=True)
     sources = ", ".join(
         f"{s['dataset']} ({s['reference_date'] or s['version']})" for s in result["sources"]
     )
@@ -496,11 +516,14 @@ def poles_detect_command(
     db: DbOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Detect poles: concentrations of related sectors, strong or emerging, with their actors.
+    """Detect poles: concentrations of related sectors, rated 0 to 3 stars, with their actors.
 
+    Stars follow the European Cluster Observatory: size (top decile of the comparable EPCIs for
+    the share of the sectors' national employment), specialisation (LQ >= 2), focus (top decile
+    for the sectors' share of local employment); each pole lists why it has each star or not.
     Without --region or --departement, all of France. With --json: a list of poles, each with
-    id, sectors (NAF codes), communes, establishments, employment, label, growth,
-    knowledge_actors, public_actors and hull (GeoJSON).
+    id, sectors (NAF codes), communes, establishments, employment, label ("3-star" ...), stars,
+    star_reasons, growth, knowledge_actors, public_actors and hull (GeoJSON).
     """
     from territoria.analysis.poles import detect_poles
 
@@ -534,7 +557,7 @@ def poles_detect_command(
     table = Table(title=f"{len(poles)} poles", title_justify="left")
     for column in (
         "id",
-        "label",
+        "stars",
         "emerging",
         "centre",
         "communes",
@@ -550,7 +573,7 @@ def poles_detect_command(
         rate = p["growth"]["rate"]
         table.add_row(
             p["id"],
-            p["label"],
+            "★" * p["stars"] + "☆" * (3 - p["stars"]),
             "yes" if p["emerging"] else "",
             p["centre"]["name"],
             str(len(p["communes"])),
@@ -564,6 +587,8 @@ def poles_detect_command(
     console.print(table)
     for p in poles:
         console.print(f"{p['id']}: {p['group']['label']} — {', '.join(p['sectors'])}", style="dim")
+        for reason in p["star_reasons"]:
+            console.print(f"  {reason['reason']}", style="dim", soft_wrap=True)
 
 
 def _growth(rate: float | None) -> str:

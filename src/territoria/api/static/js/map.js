@@ -25,9 +25,9 @@
     maxZoom: 18, attribution: "© OpenStreetMap contributors",
   });
   let layer = null, current = null, hovered = null, seq = 0;
-  // poles: SVG hulls in a pane above the choropleth, coloured by their cluster-mapping label
-  const POLE_COLOURS = { strong: "#5e3c99", significant: "#0571b0", emerging: "#1a9850", minor: "#4d4d4d" };
-  const POLE_LABELS = { strong: "Pôle fort", significant: "Pôle significatif", emerging: "Pôle émergent", minor: "Pôle mineur" };
+  // poles: SVG hulls in a pane above the choropleth, coloured by their European Cluster Observatory stars
+  const POLE_COLOURS = { "3-star": "#5e3c99", "2-star": "#0571b0", "1-star": "#6a6a6a", emerging: "#1a9850", "0-star": "#4d4d4d" };
+  const POLE_LABELS = { "3-star": "Pôle 3 étoiles", "2-star": "Pôle 2 étoiles", "1-star": "Pôle 1 étoile", emerging: "Pôle émergent", "0-star": "Pôle sans étoile" };
   map.createPane("poles").style.zIndex = 450;
   const poleRenderer = L.svg({ pane: "poles" });
   let poleLayer = null, polesKey = null, poleSeq = 0;
@@ -237,7 +237,7 @@
     const counts = {};
     for (const f of data.features) counts[f.properties.category] = (counts[f.properties.category] || 0) + 1;
     const list = T.el("ul", { class: "legend-classes" });
-    for (const key of ["strong", "significant", "emerging", "minor"]) {
+    for (const key of ["3-star", "2-star", "1-star", "emerging", "0-star"]) {
       if (!counts[key]) continue;
       const swatch = T.el("span", { class: "swatch" });
       swatch.style.background = POLE_COLOURS[key];

@@ -4,8 +4,8 @@
   const T = window.Territoria;
   const data = JSON.parse(document.getElementById("pole-data").textContent);
   const el = document.getElementById("pmap");
-  const colours = { strong: "#5e3c99", significant: "#0571b0", minor: "#4d4d4d" };
-  const colour = data.label === "minor" && data.emerging ? "#1a9850" : colours[data.label] || "#4d4d4d";
+  const colours = { "3-star": "#5e3c99", "2-star": "#0571b0", "1-star": "#6a6a6a", "0-star": "#4d4d4d" };
+  const colour = ["0-star", "1-star"].includes(data.label) && data.emerging ? "#1a9850" : colours[data.label] || "#4d4d4d";
   const map = L.map(el, { zoomSnap: 0.25, scrollWheelZoom: false });
   map.attributionControl.setPrefix("Leaflet");
   const hull = L.geoJSON(data.hull, {
