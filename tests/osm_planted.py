@@ -52,9 +52,10 @@ def haversine(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Great-circle distance (m) between two (lon, lat), the hand computation of tests."""
     r = 6_371_008.8
     la1, la2 = math.radians(a[1]), math.radians(b[1])
-    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin(
-        math.radians(b[0] - a[0]) / 2
-    ) ** 2
+    h = (
+        math.sin((la2 - la1) / 2) ** 2
+        + math.cos(la1) * math.cos(la2) * math.sin(math.radians(b[0] - a[0]) / 2) ** 2
+    )
     return 2 * r * math.asin(math.sqrt(h))
 
 

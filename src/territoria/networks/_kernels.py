@@ -24,7 +24,9 @@ INF = np.inf
 
 def csr(
     n: int, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], w: npt.NDArray[np.float64]
-) -> tuple[npt.NDArray[np.int64], ...]:
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]
+]:
     """The CSR adjacency (``indptr, nbr, wt, lid``) of the undirected links ``a``–``b``."""
     ids = np.arange(len(a), dtype=np.int64)
     src = np.concatenate([a, b])

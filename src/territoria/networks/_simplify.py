@@ -64,5 +64,5 @@ def contract(
     first = np.r_[True, lk[1:] != lk[:-1]] if len(lk) else np.zeros(0, dtype=bool)
     last = np.r_[lk[1:] != lk[:-1], True] if len(lk) else np.zeros(0, dtype=bool)
     la[lk[first]], lb[lk[last]] = nodes[first], nodes[last]
-    weight = np.bincount(link, weights=time_s, minlength=count)
+    weight = np.bincount(link, weights=time_s, minlength=count).astype(np.float64)
     return Links(link, la, lb, weight)

