@@ -4,7 +4,10 @@ saved definitions, the CLI and the routes."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -13,7 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from territoria.analysis.composite import Method, build_index, compute, delete_index, list_indices, show_index
+from territoria.analysis.composite import (
+    Method,
+    build_index,
+    compute,
+    delete_index,
+    list_indices,
+    show_index,
+)
 from territoria.analysis.composite._aggregate import Node, aggregate_tree, scores
 from territoria.analysis.composite._impute import impute
 from territoria.analysis.composite._normalise import normalise
@@ -22,8 +32,19 @@ from territoria.analysis.composite._weights import noisy_weights, pca_weights, u
 from territoria.errors import CompositeInputError, UnknownIndex
 
 ASEM = Path(__file__).parent / "data" / "coinr_asem"
-AGGREGATES = ["Index", "Conn", "Sust", "Physical", "ConEcFin", "Political", "Instit", "P2P",
-              "Environ", "Social", "SusEcFin"]
+AGGREGATES = [
+    "Index",
+    "Conn",
+    "Sust",
+    "Physical",
+    "ConEcFin",
+    "Political",
+    "Instit",
+    "P2P",
+    "Environ",
+    "Social",
+    "SusEcFin",
+]
 
 
 def _asem_levels(meta: pd.DataFrame) -> list[list[Node]]:
@@ -49,7 +70,9 @@ def _asem(coinr_count: bool) -> pd.DataFrame:
     x = impute(x, "mean", groups=data.EurAsia_group.to_numpy())
     treated, _ = treat_matrix(x, winmax=5, coinr_count=coinr_count)
     z = normalise(treated * ind.Direction.to_numpy(np.float64), "minmax")
-    out = aggregate_tree({c: z[:, j] for j, c in enumerate(ind.iCode)}, _asem_levels(meta), "arithmetic")
+    out = aggregate_tree(
+        {c: z[:, j] for j, c in enumerate(ind.iCode)}, _asem_levels(meta), "arithmetic"
+    )
     res = pd.DataFrame({"uCode": data.uCode, **{k: out[k] for k in AGGREGATES}})
     res["Rank"] = res.Index.rank(ascending=False, method="min").astype(int)
     return res.set_index("uCode")
@@ -86,8 +109,14 @@ def test_better_value_on_positive_indicator_never_lowers_score(
     seed: int, who: int, col: int, bump: float, norm: str, agg: str
 ) -> None:
     x = _values(seed)
-    method = Method(indicators=("a", "b", "c"), polarity=(1, 1, -1), normalisation=norm,
-                    aggregation=agg, treat_outliers=False, runs=0)
+    method = Method(
+        indicators=("a", "b", "c"),
+        polarity=(1, 1, -1),
+        normalisation=norm,
+        aggregation=agg,
+        treat_outliers=False,
+        runs=0,
+    )
     before = compute(x, method).score[who]
     better = x.copy()
     better[who, col] += bump if col < 2 else -min(bump, better[who, col] * 0.99)  # c is negative
@@ -102,8 +131,12 @@ def test_weights_sum_to_one() -> None:
     sets = noisy_weights(np.array([0.5, 0.3, 0.2]), 0.25, 100, rng)
     assert np.allclose(sets.sum(axis=1), 1.0)
     assert not np.allclose(sets, sets[0])  # noise there
-    assert np.isclose(compute(_values(2), Method(indicators=("a", "b", "c"), polarity=(1, 1, 1),
-                                                 runs=0)).weights.sum(), 1.0)
+    assert np.isclose(
+        compute(
+            _values(2), Method(indicators=("a", "b", "c"), polarity=(1, 1, 1), runs=0)
+        ).weights.sum(),
+        1.0,
+    )
 
 
 def test_weights_not_summing_to_one_refused_with_fix() -> None:
@@ -116,12 +149,19 @@ def test_weights_not_summing_to_one_refused_with_fix() -> None:
 def test_rank_intervals_contain_median_rank_and_sensitivity_reported() -> None:
     x = _values(5, n=200, k=4)
     x[3, 1] = np.nan
-    res = compute(x, Method(indicators=("a", "b", "c", "d"), polarity=(1, -1, 1, 1), runs=300, seed=4))
+    res = compute(
+        x, Method(indicators=("a", "b", "c", "d"), polarity=(1, -1, 1, 1), runs=300, seed=4)
+    )
     unc = res.uncertainty
     assert unc is not None
     assert (unc.rank_low <= unc.median_rank).all() and (unc.median_rank <= unc.rank_high).all()
     assert unc.rank_low.min() >= 1 and unc.rank_high.max() <= 200
-    assert [s.input for s in unc.sensitivity] == ["weights", "normalisation", "aggregation", "imputation"]
+    assert [s.input for s in unc.sensitivity] == [
+        "weights",
+        "normalisation",
+        "aggregation",
+        "imputation",
+    ]
     assert unc.runs == 64 * 6  # N = 64 (power of two), D = 4: N (D + 2) ≥ 300
     total = {s.input: s.total for s in unc.sensitivity}
     assert total["aggregation"] > total["imputation"]  # one missing value barely moves ranks
@@ -143,8 +183,16 @@ def test_geometric_with_zeros() -> None:
     s = scores(z, np.array([0.5, 0.5]), "geometric")[:, 0]
     assert np.isfinite(s).all() and (s > 0).all()
     assert s[0] > 1.0 and s[2] == pytest.approx(np.sqrt(50.5 * 100.0))  # on [1, 100]
-    res = compute(x, Method(indicators=("a", "b"), polarity=(1, 1), aggregation="geometric",
-                            treat_outliers=False, runs=0))
+    res = compute(
+        x,
+        Method(
+            indicators=("a", "b"),
+            polarity=(1, 1),
+            aggregation="geometric",
+            treat_outliers=False,
+            runs=0,
+        ),
+    )
     assert res.rank.tolist() == [4, 3, 1, 2]  # the balanced territory 3 beats 1 (0 and 100)
 
 
@@ -167,14 +215,18 @@ def test_missing_values_reweighted_not_zeroed() -> None:
 
 
 def _commune_method(runs: int = 64) -> Method:
-    return Method(indicators=("population", "density", "area_km2"), polarity=(1, -1, 1),
-                  runs=runs, seed=2)
+    return Method(
+        indicators=("population", "density", "area_km2"), polarity=(1, -1, 1), runs=runs, seed=2
+    )
 
 
 def test_build_show_list_delete_with_provenance(mini_db: duckdb.DuckDBPyConnection) -> None:
     built = build_index(mini_db, "taille", level="commune", method=_commune_method())
     assert built.ranked == 59 and built.scores[0].rank == 1
-    assert all(s.rank_interval is not None and s.rank_interval[0] <= s.rank_interval[1] for s in built.scores)
+    assert all(
+        s.rank_interval is not None and s.rank_interval[0] <= s.rank_interval[1]
+        for s in built.scores
+    )
     pop = next(i for i in built.indicators if i.code == "population")
     assert pop.source and pop.period and pop.weight == pytest.approx(1 / 3)
     shown = show_index(mini_db, "taille")
@@ -190,11 +242,158 @@ def test_build_show_list_delete_with_provenance(mini_db: duckdb.DuckDBPyConnecti
     assert list_indices(mini_db) == []
     with pytest.raises(UnknownIndex, match="index list"):
         show_index(mini_db, "taille")
-    assert mini_db.execute("SELECT count(*) FROM composite_index WHERE deleted_at IS NOT NULL").fetchone() == (1,)
+    assert mini_db.execute(
+        "SELECT count(*) FROM composite_index WHERE deleted_at IS NOT NULL"
+    ).fetchone() == (1,)
 
 
 def test_bad_indicator_writes_nothing(mini_db: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(LookupError):
-        build_index(mini_db, "x", level="commune",
-                    method=Method(indicators=("nope",), polarity=(1,), runs=0))
+        build_index(
+            mini_db,
+            "x",
+            level="commune",
+            method=Method(indicators=("nope",), polarity=(1,), runs=0),
+        )
     assert mini_db.execute("SELECT count(*) FROM composite_index").fetchone() == (0,)
+
+
+def test_cli_build_json_show_list_delete(mini_db_path: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from territoria.cli import app
+
+    db = str(tmp_path / "kb.duckdb")
+    shutil.copyfile(mini_db_path, db)
+    runner = CliRunner()
+    built = runner.invoke(
+        app,
+        [
+            "index",
+            "build",
+            "taille",
+            "--level",
+            "commune",
+            "--indicators",
+            "population:+,density:-,area_km2:+",
+            "--runs",
+            "64",
+            "--json",
+            "--db",
+            db,
+        ],
+    )
+    assert built.exit_code == 0, built.output
+    data = json.loads(built.output)
+    first = data["scores"][0]
+    assert set(first) >= {"code", "name", "score", "rank", "rank_interval"} and first["rank"] == 1
+    assert first["rank_interval"][0] <= first["rank_interval"][1]
+    assert len(data["scores"]) == 59 and [s["input"] for s in data["sensitivity"]][:3] == [
+        "weights",
+        "normalisation",
+        "aggregation",
+    ]
+    shown = runner.invoke(app, ["index", "show", "taille", "--json", "--db", db])
+    assert json.loads(shown.output)["scores"] == data["scores"]
+    bad = runner.invoke(
+        app,
+        [
+            "index",
+            "build",
+            "t2",
+            "--level",
+            "commune",
+            "--indicators",
+            "population:+,density:-",
+            "--weights",
+            "population:0.7,density:0.4",
+            "--db",
+            db,
+        ],
+    )
+    assert bad.exit_code == 2 and "sum to 1.1" in bad.output
+    listed = runner.invoke(app, ["index", "list", "--db", db])
+    assert "taille" in listed.output and "t2" not in listed.output
+    assert runner.invoke(app, ["index", "delete", "taille", "--db", db]).exit_code == 0
+    gone = runner.invoke(app, ["index", "show", "taille", "--db", db])
+    assert gone.exit_code == 2 and "no composite index named 'taille'" in gone.output
+
+
+@pytest.fixture(scope="module")
+def web(
+    mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Any, dict[str, str]]]:
+    from fastapi.testclient import TestClient
+
+    from test_api_helpers import login, make_app, make_kb
+
+    app = make_app(make_kb(mini_db_path, tmp_path_factory.mktemp("composite")))
+    with TestClient(app) as client:
+        yield client, {"X-CSRF-Token": login(client, "analyst")}
+    app.state.territoria.db.close()
+
+
+def _wait(client: Any, job_id: str) -> dict[str, Any]:
+    for _ in range(200):
+        job = client.get(f"/api/v1/indices/jobs/{job_id}").json()
+        if job["status"] not in ("queued", "running"):
+            return dict(job)
+        time.sleep(0.05)
+    raise AssertionError("build job did not finish")
+
+
+BODY = {
+    "name": "taille web",
+    "level": "commune",
+    "runs": 64,
+    "indicators": [{"code": "population", "polarity": 1}, {"code": "density", "polarity": -1}],
+}
+
+
+def test_routes_build_job_show_list_and_pages(web: tuple[Any, dict[str, str]]) -> None:
+    from test_french_pages import raw_tokens, visible_text
+
+    client, headers = web
+    queued = client.post("/api/v1/indices", json=BODY, headers=headers)
+    assert queued.status_code == 202, queued.text
+    job = _wait(client, queued.json()["id"])
+    assert job["status"] == "done" and job["result"]["ranked"] >= 59
+    shown = client.get("/api/v1/indices/taille web", params={"limit": 5}).json()
+    assert len(shown["scores"]) == 5 and shown["scores"][0]["rank"] == 1
+    assert shown["indicators"][0]["source"] and shown["sensitivity"]
+    listed = client.get("/api/v1/indices").json()
+    assert [i["name"] for i in listed] == ["taille web"]
+    page = client.get("/indices/taille web")
+    assert page.status_code == 200
+    text = visible_text(page.text)
+    assert "Intervalle de rang" in text and "Sensibilité" in text and "Population" in text
+    assert raw_tokens(page.text) == []
+    listing = client.get("/indices")
+    assert "taille web" in listing.text and raw_tokens(listing.text) == []
+
+
+def test_routes_refuse_bad_input_at_once(web: tuple[Any, dict[str, str]]) -> None:
+    client, headers = web
+    unknown = client.post(
+        "/api/v1/indices",
+        json={**BODY, "name": "x", "indicators": [{"code": "nope", "polarity": 1}]},
+        headers=headers,
+    )
+    assert unknown.status_code in (404, 422) and "nope" in unknown.text
+    weights = client.post(
+        "/api/v1/indices",
+        json={
+            **BODY,
+            "name": "y",
+            "indicators": [
+                {"code": "population", "polarity": 1, "weight": 0.6},
+                {"code": "density", "polarity": -1, "weight": 0.6},
+            ],
+        },
+        headers=headers,
+    )
+    assert weights.status_code == 422 and "sum to 1.2" in weights.text
+    assert client.get("/api/v1/indices/absent").status_code == 404
+    assert client.delete("/api/v1/indices/absent", headers=headers).status_code == 404

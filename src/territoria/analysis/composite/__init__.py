@@ -11,6 +11,7 @@ Definitions and builds are saved with their provenance (``definitions``, migrati
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -25,33 +26,70 @@ from territoria.analysis.indicator_matrix import IndicatorMatrix, indicator_matr
 from territoria.errors import UnknownIndex
 
 __all__ = [
-    "IndexResult", "IndexScore", "IndexSummary", "IndicatorUse", "Method", "Sensitivity",
-    "build_index", "compute", "delete_index", "list_indices", "parse_indicators",
-    "parse_weights", "show_index",
+    "IndexResult",
+    "IndexScore",
+    "IndexSummary",
+    "IndicatorUse",
+    "Method",
+    "PendingBuild",
+    "Sensitivity",
+    "build_index",
+    "compute",
+    "compute_index",
+    "delete_index",
+    "list_indices",
+    "parse_indicators",
+    "parse_weights",
+    "save_index",
+    "show_index",
 ]
 
 
-def _provenance(matrix: IndicatorMatrix, method: Method, computed: Computed) -> list[dict[str, Any]]:
-    treat = [t.method if t.method != "winsorised" else f"winsorised ({t.points})"
-             for t in computed.treatments] or ["none"] * len(method.indicators)
+def _provenance(
+    matrix: IndicatorMatrix, method: Method, computed: Computed
+) -> list[dict[str, Any]]:
+    treat = [
+        t.method if t.method != "winsorised" else f"winsorised ({t.points})"
+        for t in computed.treatments
+    ] or ["none"] * len(method.indicators)
     return [
-        {"code": code, "label": matrix.labels.get(code, code), "unit": matrix.units.get(code),
-         "polarity": sign, "weight": float(w), "period": matrix.periods.get(code),
-         "source": matrix.sources.get(code, ""), "synthetic": bool(matrix.synthetic.get(code, False)),
-         "treatment": t}
-        for code, sign, w, t in zip(method.indicators, method.polarity, computed.weights, treat, strict=True)
+        {
+            "code": code,
+            "label": matrix.labels.get(code, code),
+            "unit": matrix.units.get(code),
+            "polarity": sign,
+            "weight": float(w),
+            "period": matrix.periods.get(code),
+            "source": matrix.sources.get(code, ""),
+            "synthetic": bool(matrix.synthetic.get(code, False)),
+            "treatment": t,
+        }
+        for code, sign, w, t in zip(
+            method.indicators, method.polarity, computed.weights, treat, strict=True
+        )
     ]
 
 
-def build_index(
+@dataclass(frozen=True)
+class PendingBuild:
+    """An index computed and not yet saved (computed from a reader, saved by the writer)."""
+
+    name: str
+    period: str | None
+    method: Method
+    matrix: IndicatorMatrix
+    computed: Computed
+
+
+def compute_index(
     con: duckdb.DuckDBPyConnection,
     name: str,
     *,
     level: str | None = None,
     method: Method | None = None,
     period: str | None = None,
-) -> IndexResult:
-    """Build (and save) the index ``name``; without ``method``, rebuild its saved definition.
+) -> PendingBuild:
+    """Compute the index ``name`` (read only); without ``method``, its saved definition's.
 
     Raises
     ------
@@ -63,33 +101,67 @@ def build_index(
         row = definitions.live_definition(con, clean)
         level, period, method = row[2], row[3], method or definitions.method_from_json(row[4])
     method.check()
-    matrix = indicator_matrix(con, level, method.indicators, period=period,
-                              min_coverage=method.min_coverage)
-    computed = compute(matrix.values, method)
-    definitions.save_build(con, clean, period=period, method=method, matrix=matrix,
-                           computed=computed, provenance=_provenance(matrix, method, computed))
-    return show_index(con, clean)
+    matrix = indicator_matrix(
+        con, level, method.indicators, period=period, min_coverage=method.min_coverage
+    )
+    return PendingBuild(clean, period, method, matrix, compute(matrix.values, method))
 
 
-def _scores(con: duckdb.DuckDBPyConnection, build_id: int, limit: int | None) -> tuple[IndexScore, ...]:
+def save_index(con: duckdb.DuckDBPyConnection, pending: PendingBuild) -> IndexResult:
+    """Save a computed index (definition and build, audited) and return it as shown."""
+    definitions.save_build(
+        con,
+        pending.name,
+        period=pending.period,
+        method=pending.method,
+        matrix=pending.matrix,
+        computed=pending.computed,
+        provenance=_provenance(pending.matrix, pending.method, pending.computed),
+    )
+    return show_index(con, pending.name)
+
+
+def build_index(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    *,
+    level: str | None = None,
+    method: Method | None = None,
+    period: str | None = None,
+) -> IndexResult:
+    """Compute and save the index ``name`` (see :func:`compute_index`)."""
+    return save_index(con, compute_index(con, name, level=level, method=method, period=period))
+
+
+def _scores(
+    con: duckdb.DuckDBPyConnection, build_id: int, limit: int | None
+) -> tuple[IndexScore, ...]:
     rows = con.execute(
         "SELECT code, name, score, rank, median_rank, rank_low, rank_high FROM composite_score "
         "WHERE build_id = ? ORDER BY rank, code LIMIT ?",
         [build_id, limit if limit is not None else 2**62],
     ).fetchall()
     return tuple(
-        IndexScore(r[0], r[1], None if r[2] is None or np.isnan(r[2]) else float(r[2]), int(r[3]),
-                   None if r[4] is None or np.isnan(r[4]) else float(r[4]),
-                   None if r[5] is None else (int(r[5]), int(r[6])))
+        IndexScore(
+            r[0],
+            r[1],
+            None if r[2] is None or np.isnan(r[2]) else float(r[2]),
+            int(r[3]),
+            None if r[4] is None or np.isnan(r[4]) else float(r[4]),
+            None if r[5] is None else (int(r[5]), int(r[6])),
+        )
         for r in rows
     )
 
 
-def show_index(con: duckdb.DuckDBPyConnection, name: str, *, limit: int | None = None) -> IndexResult:
+def show_index(
+    con: duckdb.DuckDBPyConnection, name: str, *, limit: int | None = None
+) -> IndexResult:
     """The latest build of the saved index ``name`` (its ``limit`` best ranks, or all)."""
     row = definitions.live_definition(con, name)
     build = con.execute(
-        "SELECT id, built_at, built_by, provenance, sensitivity, runs, design, seed, ranked, dropped "
+        "SELECT id, built_at, built_by, provenance, sensitivity, runs, design, seed, ranked, "
+        "dropped "
         "FROM composite_build WHERE index_id = ? ORDER BY id DESC LIMIT 1",
         [row[0]],
     ).fetchone()
@@ -97,11 +169,19 @@ def show_index(con: duckdb.DuckDBPyConnection, name: str, *, limit: int | None =
         raise UnknownIndex(f"index {name!r} was never built: run 'territoria index build {name}'")
     method = json.loads(row[4])
     return IndexResult(
-        name=row[1], level=row[2], period=row[3], method=method, built_at=build[1], built_by=build[2],
+        name=row[1],
+        level=row[2],
+        period=row[3],
+        method=method,
+        built_at=build[1],
+        built_by=build[2],
         indicators=tuple(IndicatorUse(**p) for p in json.loads(build[3])),
         scores=_scores(con, int(build[0]), limit),
         sensitivity=tuple(Sensitivity(**s) for s in json.loads(build[4] or "[]")),
-        runs=int(build[5]), design=build[6], seed=int(build[7]), ranked=int(build[8]),
+        runs=int(build[5]),
+        design=build[6],
+        seed=int(build[7]),
+        ranked=int(build[8]),
         dropped=int(build[9]),
     )
 

@@ -23,15 +23,15 @@ def normalise(values: NDArray[np.float64], method: str) -> NDArray[np.float64]:
     if method == "minmax":
         lo = np.nanmin(values, axis=-2, keepdims=True)
         hi = np.nanmax(values, axis=-2, keepdims=True)
-        return 100.0 * (values - lo) / (hi - lo)
+        return np.asarray(100.0 * (values - lo) / (hi - lo), dtype=np.float64)
     if method == "zscore":
         mean = np.nanmean(values, axis=-2, keepdims=True)
         sd = np.nanstd(values, axis=-2, ddof=1, keepdims=True)
-        return (values - mean) / sd
+        return np.asarray((values - mean) / sd, dtype=np.float64)
     if method == "rank":
         ranks = rankdata(values, axis=-2, nan_policy="omit")
         count = np.sum(~np.isnan(values), axis=-2, keepdims=True)
-        return 100.0 * (ranks - 1.0) / np.maximum(count - 1.0, 1.0)
+        return np.asarray(100.0 * (ranks - 1.0) / np.maximum(count - 1.0, 1.0), dtype=np.float64)
     raise ValueError(f"unknown normalisation {method!r}: use one of {', '.join(NORMALISATIONS)}")
 
 
@@ -44,4 +44,4 @@ def to_positive(normalised: NDArray[np.float64]) -> NDArray[np.float64]:
     """
     lo = np.nanmin(normalised, axis=-2, keepdims=True)
     hi = np.nanmax(normalised, axis=-2, keepdims=True)
-    return 1.0 + 99.0 * (normalised - lo) / (hi - lo)
+    return np.asarray(1.0 + 99.0 * (normalised - lo) / (hi - lo), dtype=np.float64)

@@ -15,11 +15,14 @@ from territoria.analysis.composite._normalise import NORMALISATIONS, normalise
 from territoria.analysis.composite._outliers import Treatment, treat_matrix
 from territoria.analysis.composite._uncertainty import Uncertainty, run_uncertainty
 from territoria.analysis.composite._weights import (
-    WEIGHTINGS, equal_weights, pca_weights, user_weights,
+    WEIGHTINGS,
+    equal_weights,
+    pca_weights,
+    user_weights,
 )
 from territoria.errors import CompositeInputError
 
-__all__ = ["Method", "Computed", "compute"]
+__all__ = ["Computed", "Method", "compute"]
 
 
 @dataclass(frozen=True)
@@ -43,13 +46,19 @@ class Method:
     def check(self) -> None:
         """Refuse unknown choices with the accepted values."""
         for value, allowed, what in (
-            (self.weighting, WEIGHTINGS, "weighting"), (self.normalisation, NORMALISATIONS, "normalisation"),
-            (self.aggregation, AGGREGATIONS, "aggregation"), (self.imputation, IMPUTATIONS, "imputation"),
+            (self.weighting, WEIGHTINGS, "weighting"),
+            (self.normalisation, NORMALISATIONS, "normalisation"),
+            (self.aggregation, AGGREGATIONS, "aggregation"),
+            (self.imputation, IMPUTATIONS, "imputation"),
         ):
             if value not in allowed:
-                raise CompositeInputError(f"unknown {what} {value!r}: use one of {', '.join(allowed)}")
+                raise CompositeInputError(
+                    f"unknown {what} {value!r}: use one of {', '.join(allowed)}"
+                )
         if not self.indicators:
-            raise CompositeInputError("an index needs at least one indicator (--indicators A:+,B:-)")
+            raise CompositeInputError(
+                "an index needs at least one indicator (--indicators A:+,B:-)"
+            )
         if len(set(self.indicators)) != len(self.indicators):
             raise CompositeInputError(f"an indicator is given twice: {list(self.indicators)!r}")
         if not 0.0 <= self.noise < 1.0:
@@ -70,18 +79,24 @@ class Computed:
     uncertainty: Uncertainty | None = field(default=None)
 
 
-def _check_columns(values: NDArray[np.float64], indicators: tuple[str, ...], min_coverage: float) -> None:
+def _check_columns(
+    values: NDArray[np.float64], indicators: tuple[str, ...], min_coverage: float
+) -> None:
     n = values.shape[0]
     for j, code in enumerate(indicators):
         col = values[:, j]
         have = int(np.sum(~np.isnan(col)))
         if have < max(2, min_coverage * n):
-            msg = (f"indicator {code!r} has values for {have} of {n} territories (below"
-                   f" {min_coverage:.0%}): choose another indicator or level, or lower --min-coverage")
+            msg = (
+                f"indicator {code!r} has values for {have} of {n} territories (below"
+                f" {min_coverage:.0%}): choose another indicator or level, or lower --min-coverage"
+            )
             raise CompositeInputError(msg)
         if np.nanmin(col) == np.nanmax(col):
-            msg = (f"indicator {code!r} is constant ({np.nanmin(col)!r}) across the {have}"
-                   " territories that have it: it cannot rank them, remove it")
+            msg = (
+                f"indicator {code!r} is constant ({np.nanmin(col)!r}) across the {have}"
+                " territories that have it: it cannot rank them, remove it"
+            )
             raise CompositeInputError(msg)
 
 
@@ -108,7 +123,7 @@ def compute(values: NDArray[np.float64], method: Method) -> Computed:
     """
     method.check()
     _check_columns(values, method.indicators, method.min_coverage)
-    kept = ~np.isnan(values).all(axis=1)
+    kept: NDArray[np.bool_] = np.asarray(~np.isnan(values).all(axis=1), dtype=np.bool_)
     raw = values[kept]
     treated, done = treat_matrix(raw) if method.treat_outliers else (raw, [])
     oriented = treated * np.asarray(method.polarity, dtype=np.float64)[np.newaxis, :]
@@ -119,5 +134,7 @@ def compute(values: NDArray[np.float64], method: Method) -> Computed:
     rank = nominal_ranks(score)
     unc = None
     if method.runs > 0:
-        unc = run_uncertainty(oriented, w, rank, runs=method.runs, noise=method.noise, seed=method.seed)
+        unc = run_uncertainty(
+            oriented, w, rank, runs=method.runs, noise=method.noise, seed=method.seed
+        )
     return Computed(kept, score, rank, w, tuple(done), unc)

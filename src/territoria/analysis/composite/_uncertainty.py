@@ -129,7 +129,7 @@ def run_uncertainty(
         imp = IMPUTATIONS[combo[0]]
         prep = _prepare(oriented, imp, NORMALISATIONS[combo[1]], AGGREGATIONS[combo[2]])
         for start in range(0, rows.size, BATCH):
-            part = rows[start:start + BATCH]
+            part = rows[start : start + BATCH]
             ranks[part] = rank_scores(_score_runs(prep, w_sets[w_idx[part]]))
     shift = np.abs(ranks - nominal_ranks[np.newaxis, :].astype(np.int32)).mean(axis=1)
     by_territory = np.ascontiguousarray(ranks.T)
@@ -153,7 +153,12 @@ def _sobol(
         return tuple(Sensitivity(n, 0.0, 0.0, 0.0, 0.0) for n in names)
     res = sobol_analyze.analyze(problem, shift, calc_second_order=False, seed=seed)
     return tuple(
-        Sensitivity(n, float(res["S1"][i]), float(res["ST"][i]), float(res["S1_conf"][i]),
-                    float(res["ST_conf"][i]))
+        Sensitivity(
+            n,
+            float(res["S1"][i]),
+            float(res["ST"][i]),
+            float(res["S1_conf"][i]),
+            float(res["ST_conf"][i]),
+        )
         for i, n in enumerate(names)
     )

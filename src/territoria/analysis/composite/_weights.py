@@ -28,16 +28,22 @@ def user_weights(
     unknown = sorted(set(given) - set(indicators))
     missing = [code for code in indicators if code not in given]
     if unknown or missing:
-        msg = (f"weights must name each indicator once: unknown {unknown!r}, missing {missing!r}"
-               " (give --weights A:0.5,B:0.5 with the codes of --indicators)")
+        msg = (
+            f"weights must name each indicator once: unknown {unknown!r}, missing {missing!r}"
+            " (give --weights A:0.5,B:0.5 with the codes of --indicators)"
+        )
         raise CompositeInputError(msg)
     w = np.array([given[code] for code in indicators], dtype=np.float64)
     if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
-        raise CompositeInputError(f"weights must be finite, non-negative and not all zero: {given!r}")
+        raise CompositeInputError(
+            f"weights must be finite, non-negative and not all zero: {given!r}"
+        )
     total = float(w.sum())
     if abs(total - 1.0) > SUM_TOLERANCE and not rescale:
-        msg = (f"weights sum to {total:.6g}, not 1: fix them or pass --rescale-weights to divide"
-               " each by their sum")
+        msg = (
+            f"weights sum to {total:.6g}, not 1: fix them or pass --rescale-weights to divide"
+            " each by their sum"
+        )
         raise CompositeInputError(msg)
     return w / total
 

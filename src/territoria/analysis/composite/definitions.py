@@ -19,7 +19,11 @@ from territoria.kb._transaction import transaction
 from territoria.kb.audit import current_actor, record
 
 __all__ = [
-    "check_name", "delete_definition", "list_definitions", "live_definition", "method_from_json",
+    "check_name",
+    "delete_definition",
+    "list_definitions",
+    "live_definition",
+    "method_from_json",
     "save_build",
 ]
 
@@ -56,8 +60,9 @@ def live_definition(con: duckdb.DuckDBPyConnection, name: str) -> tuple[Any, ...
     return tuple(row)
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, name: str, level: str, period: str | None,
-            method: Method) -> int:
+def _upsert(
+    con: duckdb.DuckDBPyConnection, name: str, level: str, period: str | None, method: Method
+) -> int:
     text = json.dumps(asdict(method), ensure_ascii=False)
     row = con.execute(
         "SELECT id FROM composite_index WHERE name = ? AND deleted_at IS NULL", [name]
@@ -90,13 +95,17 @@ def save_build(
 ) -> int:
     """Save the definition (created or replaced) and one build with its scores; return its id."""
     unc = computed.uncertainty
-    scores = pd.DataFrame({
-        "code": matrix.codes[computed.kept], "name": matrix.names[computed.kept],
-        "score": computed.score, "rank": computed.rank,
-        "median_rank": unc.median_rank if unc else np.full(computed.rank.size, np.nan),
-        "rank_low": unc.rank_low if unc else np.full(computed.rank.size, -1),
-        "rank_high": unc.rank_high if unc else np.full(computed.rank.size, -1),
-    })
+    scores = pd.DataFrame(
+        {
+            "code": matrix.codes[computed.kept],
+            "name": matrix.names[computed.kept],
+            "score": computed.score,
+            "rank": computed.rank,
+            "median_rank": unc.median_rank if unc else np.full(computed.rank.size, np.nan),
+            "rank_low": unc.rank_low if unc else np.full(computed.rank.size, -1),
+            "rank_high": unc.rank_high if unc else np.full(computed.rank.size, -1),
+        }
+    )
     weights = dict(zip(method.indicators, map(float, computed.weights), strict=True))
     sens = [asdict(s) for s in unc.sensitivity] if unc else None
     with transaction(con):
@@ -105,11 +114,19 @@ def save_build(
             "INSERT INTO composite_build (index_id, built_by, weights, provenance, treatments, "
             "sensitivity, design, runs, seed, ranked, dropped) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
             "RETURNING id",
-            [index_id, current_actor(), json.dumps(weights), json.dumps(provenance, ensure_ascii=False),
-             json.dumps([asdict(t) for t in computed.treatments]),
-             json.dumps(sens) if sens is not None else None, unc.design if unc else None,
-             unc.runs if unc else 0, method.seed, int(computed.kept.sum()),
-             int((~computed.kept).sum())],
+            [
+                index_id,
+                current_actor(),
+                json.dumps(weights),
+                json.dumps(provenance, ensure_ascii=False),
+                json.dumps([asdict(t) for t in computed.treatments]),
+                json.dumps(sens) if sens is not None else None,
+                unc.design if unc else None,
+                unc.runs if unc else 0,
+                method.seed,
+                int(computed.kept.sum()),
+                int((~computed.kept).sum()),
+            ],
         ).fetchone()
         assert got is not None
         build_id = int(got[0])
@@ -117,13 +134,22 @@ def save_build(
         try:
             con.execute(
                 "INSERT INTO composite_score SELECT ?, code, name, score, rank, median_rank, "
-                "nullif(rank_low, -1), nullif(rank_high, -1) FROM _composite_scores", [build_id]
+                "nullif(rank_low, -1), nullif(rank_high, -1) FROM _composite_scores",
+                [build_id],
             )
         finally:
             con.unregister("_composite_scores")
-        record(con, "composite.build", target=name,
-               detail={"level": matrix.level, "build": build_id, "ranked": int(computed.kept.sum()),
-                       "runs": unc.runs if unc else 0})
+        record(
+            con,
+            "composite.build",
+            target=name,
+            detail={
+                "level": matrix.level,
+                "build": build_id,
+                "ranked": int(computed.kept.sum()),
+                "runs": unc.runs if unc else 0,
+            },
+        )
     return build_id
 
 
@@ -132,7 +158,8 @@ def delete_definition(con: duckdb.DuckDBPyConnection, name: str) -> None:
     with transaction(con):
         row = live_definition(con, name)
         con.execute(
-            "UPDATE composite_index SET deleted_at = current_timestamp, deleted_by = ? WHERE id = ?",
+            "UPDATE composite_index SET deleted_at = current_timestamp, deleted_by = ? "
+            "WHERE id = ?",
             [current_actor(), row[0]],
         )
         record(con, "composite.delete", target=name)
@@ -143,11 +170,18 @@ def list_definitions(con: duckdb.DuckDBPyConnection) -> list[IndexSummary]:
     rows = con.execute(
         "SELECT i.name, i.level, i.method, i.created_by, b.built_at, b.ranked "
         "FROM composite_index i LEFT JOIN (SELECT index_id, max(id) AS id FROM composite_build "
-        "GROUP BY index_id) last ON last.index_id = i.id LEFT JOIN composite_build b ON b.id = last.id "
+        "GROUP BY index_id) last ON last.index_id = i.id "
+        "LEFT JOIN composite_build b ON b.id = last.id "
         "WHERE i.deleted_at IS NULL ORDER BY i.name"
     ).fetchall()
     return [
-        IndexSummary(r[0], r[1], tuple(json.loads(r[2])["indicators"]), r[3], r[4],
-                     None if r[5] is None else int(r[5]))
+        IndexSummary(
+            r[0],
+            r[1],
+            tuple(json.loads(r[2])["indicators"]),
+            r[3],
+            r[4],
+            None if r[5] is None else int(r[5]),
+        )
         for r in rows
     ]
