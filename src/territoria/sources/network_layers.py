@@ -109,12 +109,12 @@ def import_services(con: duckdb.DuckDBPyConnection, path: Path, *, kind: str) ->
         cols = _read(con, path, "POINT")
         rec = _record(path, report.name, "service points")
         sid = staging.source(rec)
-        commune = _COMMUNE.format(x="ST_X(geom)", y="ST_Y(geom)")
+        commune = _COMMUNE.format(x="ST_X(r.geom)", y="ST_Y(r.geom)")
         con.execute(
             f"CREATE TEMP TABLE l_network_service AS SELECT ?::VARCHAR AS kind, "
             f"coalesce({_prop(cols, 'name', 'nom')}, ?::VARCHAR) AS name, {commune} AS "
-            f"commune_code, ST_X(geom) AS lon, ST_Y(geom) AS lat, ?::INTEGER AS source_id "
-            f"FROM l_raw",
+            f"commune_code, ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat, ?::INTEGER AS source_id "
+            f"FROM l_raw r",
             [kind, kind, sid],
         )
         got = con.execute(
@@ -178,10 +178,10 @@ def _stage_layer(
             SELECT x1 AS x, y1 AS y FROM l_end UNION SELECT x2, y2 FROM l_end)
         """
     )
-    commune = _COMMUNE.format(x="x", y="y")
+    commune = _COMMUNE.format(x="p.x", y="p.y")
     con.execute(
         f"CREATE TEMP TABLE l_network_node AS SELECT {report.network_id}::INTEGER, node, "
-        f"NULL::BIGINT, x, y, {commune}, {sid}::INTEGER FROM l_pt"
+        f"NULL::BIGINT, p.x, p.y, {commune}, {sid}::INTEGER FROM l_pt p"
     )
     speed = SPEEDS[kind]
     flag = "coalesce(lower({c}) IN " + _TRUE + ", false)"
