@@ -257,10 +257,16 @@ def star_rating(
     territories = int(t["territories"])
     criteria = (
         ("size", size, t["size_p90"], "taille", "part de l'emploi national du secteur"),
-        ("specialisation", lq, t["specialisation_lq"], "spécialisation", "quotient de localisation"),
+        (
+            "specialisation",
+            lq,
+            t["specialisation_lq"],
+            "spécialisation",
+            "quotient de localisation",
+        ),
         ("focus", focus, t["focus_p90"], "concentration", "part du secteur dans l'emploi local"),
     )
-    reasons = []
+    reasons: list[dict[str, Any]] = []
     for key, value, threshold, name, what in criteria:
         met = bool(np.isfinite(threshold) and value >= threshold)
         if key == "specialisation":
@@ -279,7 +285,7 @@ def star_rating(
                 "reason": f"{name.capitalize()} : {verdict} — {what} {shown} ({rule} : {limit})",
             }
         )
-    return sum(r["met"] for r in reasons), reasons
+    return sum(bool(r["met"]) for r in reasons), reasons
 
 
 def _fr(value: float, criterion: str) -> str:

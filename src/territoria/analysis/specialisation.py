@@ -271,7 +271,6 @@ def _has_naf25(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(row and row[0])
 
 
-
 def specialisation_profile(
     con: duckdb.DuckDBPyConnection,
     code: str,

@@ -25,11 +25,11 @@ import duckdb
 import pyarrow as pa
 
 __all__ = [
+    "NACE21_SECTIONS",
     "NAF25_ADDRESS",
     "NAF25_LICENCE",
     "NAF25_PUBLISHER",
     "NAF25_VERSION",
-    "NACE21_SECTIONS",
     "NafCorrespondence",
     "naf25_codes",
     "naf25_label",
