@@ -28,8 +28,12 @@ def _format(output: Path) -> str:
 
 
 def portrait_command(
-    code: Annotated[str, typer.Argument(help="Official code: commune 35238, EPCI 243500139, "
-                                             "département 35, région 53 ...")],  # fmt: skip
+    code: Annotated[
+        str,
+        typer.Argument(
+            help="Official code: commune 35238, EPCI 243500139, département 35, région 53 ..."
+        ),
+    ],
     output: Annotated[
         Path, typer.Option("--output", "-o", help="The file to write: .pdf or .html.")
     ],

@@ -132,7 +132,6 @@ class Portrait:
     neighbours: tuple[str, ...]
     charts: tuple[Chart, ...]
     strengths: tuple[PortraitStrength, ...]
-    strengths_origin: str
     assets: tuple[PortraitAsset, ...]
     poles: tuple[PortraitPole, ...] | None
     officials: tuple[PortraitOfficial, ...]

@@ -111,9 +111,7 @@ def map_svg(shapes: Sequence[MapShape], crs: str) -> str:
         f'height="{height:.0f}" viewBox="0 0 {width:.1f} {height:.1f}" role="img">'
         "<style>.own{fill:#3b6ea8;stroke:#123c69;stroke-width:1.2}"
         ".neighbour{fill:#eef1f4;stroke:#8a99a8;stroke-width:0.6}"
-        "text{font:7px 'DejaVu Sans',sans-serif;fill:#555}</style>"
-        + "".join(body)
-        + "</svg>"
+        "text{font:7px 'DejaVu Sans',sans-serif;fill:#555}</style>" + "".join(body) + "</svg>"
     )
 
 
@@ -135,7 +133,9 @@ def line_chart_svg(years: Sequence[int], values: Sequence[float], *, unit: str =
         f'<line x1="{left}" x2="{width - right}" y1="{yy:.1f}" y2="{yy:.1f}" class="grid"/>'
         f'<text x="{left - 4}" y="{yy + 3:.1f}" text-anchor="end">'
         f"{_formats.number(t, _LOCALE, 0)}</text>"
-        for t, yy in zip(ticks, top + (high - ticks) / (high - low) * (height - top - bottom))
+        for t, yy in zip(
+            ticks, top + (high - ticks) / (high - low) * (height - top - bottom), strict=True
+        )
     )
     marks = "".join(
         f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.6"/>'
@@ -149,7 +149,7 @@ def line_chart_svg(years: Sequence[int], values: Sequence[float], *, unit: str =
         f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" role="img">'
         "<style>text{font:7.5px 'DejaVu Sans',sans-serif;fill:#444}.grid{stroke:#ddd}"
         "polyline{fill:none;stroke:#3b6ea8;stroke-width:1.6}circle{fill:#123c69}</style>"
-        f"{grid}{caption}<polyline points=\"{line}\"/>{marks}</svg>"
+        f'{grid}{caption}<polyline points="{line}"/>{marks}</svg>'
     )
 
 

@@ -54,12 +54,18 @@ FORMATS = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
 #: Lycées listed (``lycees_total`` counts them all).
 LYCEES_SHOWN = 40
 #: Age groups and dwelling kinds of the charts: (indicator, French label).
-AGE_GROUPS = (("P_POP0019", "moins de 20 ans"), ("P_POP2064", "20 à 64 ans"),
-              ("P_POP65P", "65 ans ou plus"))  # fmt: skip
-DWELLINGS = (("P_RP", "résidences principales"),
-             ("P_RSECOCC", "résidences secondaires et occasionnelles"),
-             ("P_LOGVAC", "logements vacants"), ("P_MAISON", "maisons"),
-             ("P_APPART", "appartements"))  # fmt: skip
+AGE_GROUPS = (
+    ("P_POP0019", "moins de 20 ans"),
+    ("P_POP2064", "20 à 64 ans"),
+    ("P_POP65P", "65 ans ou plus"),
+)
+DWELLINGS = (
+    ("P_RP", "résidences principales"),
+    ("P_RSECOCC", "résidences secondaires et occasionnelles"),
+    ("P_LOGVAC", "logements vacants"),
+    ("P_MAISON", "maisons"),
+    ("P_APPART", "appartements"),
+)
 #: Executives shown (mayor, president), and the Parliament's bodies.
 EXECUTIVE_CODES = ("MAI", "PRE")
 PARLIAMENT = ("Assemblée nationale", "Sénat")
@@ -101,8 +107,15 @@ def _figures(p: Profile, own_source: str) -> tuple[KeyFigure, ...]:
     found: list[KeyFigure | None] = []
     if p.population_series:
         last = p.population_series[-1]
-        found.append(KeyFigure("Population municipale", last.value, "habitants",
-                               str(last.year), _source_label(last.source, last.version)))  # fmt: skip
+        found.append(
+            KeyFigure(
+                "Population municipale",
+                last.value,
+                "habitants",
+                str(last.year),
+                _source_label(last.source, last.version),
+            )
+        )
     geometry = str(p.population_year or "")
     found.append(KeyFigure("Superficie", p.area_km2, "km²", geometry, own_source, 1))
     found.append(KeyFigure("Densité", p.density, "hab./km²", geometry, own_source, 1))
@@ -125,9 +138,15 @@ def _chart(p: Profile, title: str, parts: tuple[tuple[str, str], ...], total: st
         return None
     labels = tuple(label for label, _ in items)
     shares = tuple(float(i.value or 0.0) / base.value for _, i in items if i is not None)
-    return Chart(title, labels, shares, base.value, base.period,
-                 _source_label(base.source, base.source_version),
-                 bar_chart_svg(labels, shares))  # fmt: skip
+    return Chart(
+        title,
+        labels,
+        shares,
+        base.value,
+        base.period,
+        _source_label(base.source, base.source_version),
+        bar_chart_svg(labels, shares),
+    )
 
 
 def _charts(p: Profile) -> tuple[Chart, ...]:
@@ -164,7 +183,9 @@ def _officials(p: Profile) -> tuple[tuple[PortraitOfficial, ...], tuple[str, ...
         for o in p.officials
         if o.function_code in EXECUTIVE_CODES or (o.body in PARLIAMENT)
     )
-    notes = tuple(f"{n.name} : {n.note}" for n in (*p.bodies_without_officials, *p.council_notes))
+    notes = tuple(f"{n.name} : {n.note}" for n in p.bodies_without_officials) + tuple(
+        f"{n.name} : {n.note}" for n in p.council_notes
+    )
     return shown, notes
 
 
@@ -180,13 +201,17 @@ def _sources(p: Profile, extra: list[dict[str, Any]]) -> tuple[PortraitSource, .
         retrieved = sorted(str(i["retrieved_at"])[:10] for i in items if i.get("retrieved_at"))
         found.append(
             PortraitSource(
-                name, version, tuple(sorted({i["dataset"] for i in items if i.get("dataset")})),
-                first.get("publisher"), first.get("licence"),
+                name,
+                version,
+                tuple(sorted({i["dataset"] for i in items if i.get("dataset")})),
+                first.get("publisher"),
+                first.get("licence"),
                 tuple(sorted({str(i["reference_date"]) for i in items if i.get("reference_date")})),
-                retrieved[0] if retrieved else None, first.get("address"),
+                retrieved[0] if retrieved else None,
+                first.get("address"),
                 any(bool(i.get("synthetic")) for i in items),
             )
-        )  # fmt: skip
+        )
     return tuple(found)
 
 
@@ -195,8 +220,17 @@ def _economy_sources(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         "SELECT name, dataset, version, publisher, licence, reference_date, retrieved_at, "
         "address, synthetic FROM source WHERE name IN ('sirene', 'naf-rev2', 'naf-2025')"
     ).fetchall()
-    keys = ("name", "dataset", "version", "publisher", "licence", "reference_date",
-            "retrieved_at", "address", "synthetic")  # fmt: skip
+    keys = (
+        "name",
+        "dataset",
+        "version",
+        "publisher",
+        "licence",
+        "reference_date",
+        "retrieved_at",
+        "address",
+        "synthetic",
+    )
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
@@ -207,9 +241,11 @@ def _own_source(con: duckdb.DuckDBPyConnection, p: Profile) -> str:
 
 
 def _region_and_communes(con: duckdb.DuckDBPyConnection, p: Profile) -> tuple[str | None, set[str]]:
-    region = p.code if p.level == "region" else next(
-        (x.code for x in p.parents if x.level == "region"), None
-    )  # fmt: skip
+    region = (
+        p.code
+        if p.level == "region"
+        else next((x.code for x in p.parents if x.level == "region"), None)
+    )
     if p.level == "commune":
         return region, {p.code}
     rows = con.execute(_COMMUNES_SQL, {"level": p.level, "code": p.code}).fetchall()
@@ -244,35 +280,52 @@ def portrait(
     p = profile(con, code, level=level)
     own_source = _own_source(con, p)
     region, communes = _region_and_communes(con, p)
-    strengths, origin = strengths_of(con, p.level, p.code)
+    strengths = strengths_of(con, p.level, p.code)
     poles = poles_of(con, region, communes)
     schools = lycees(con, p.level, p.code, limit=LYCEES_SHOWN)
     officials, notes = _officials(p)
     drawing, crs = _map(con, p)
-    economic = _economy_sources(con) if poles or any(
-        s.kind == "spécialisation" for s in strengths
-    ) else []  # fmt: skip
+    economic = (
+        _economy_sources(con)
+        if poles or any(s.kind == "specialisation" or s.synthetic for s in strengths)
+        else []
+    )
     sources = _sources(p, economic)
-    series = tuple(SeriesPoint(x.year, x.value, _source_label(x.source, x.version))
-                   for x in p.population_series)  # fmt: skip
+    series = tuple(
+        SeriesPoint(x.year, x.value, _source_label(x.source, x.version))
+        for x in p.population_series
+    )
     return Portrait(
-        code=p.code, level=p.level, level_label=p.level_label or p.level, name=p.name,
-        parents=tuple(f"{x.name} ({x.code})" for x in p.parents
-                      if x.level in ("epci", "departement", "region")),
-        generated=generated or dt.date.today(), figures=_figures(p, own_source),
+        code=p.code,
+        level=p.level,
+        level_label=p.level_label or p.level,
+        name=p.name,
+        parents=tuple(
+            f"{x.name} ({x.code})"
+            for x in p.parents
+            if x.level in ("epci", "departement", "region")
+        ),
+        generated=generated or dt.date.today(),
+        figures=_figures(p, own_source),
         population=series,
-        population_svg=line_chart_svg([s.year for s in series], [s.value for s in series],
-                                      unit="habitants"),
-        map_svg=drawing, map_crs=crs,
+        population_svg=line_chart_svg(
+            [s.year for s in series], [s.value for s in series], unit="habitants"
+        ),
+        map_svg=drawing,
+        map_crs=crs,
         neighbours=tuple(n.name or n.code for n in p.neighbours_detail),
-        charts=_charts(p), strengths=tuple(strengths), strengths_origin=origin,
+        charts=_charts(p),
+        strengths=tuple(strengths),
         assets=tuple(assets_of(con, p.level, p.code)),
         poles=None if poles is None else tuple(poles),
-        officials=officials, official_notes=notes,
+        officials=officials,
+        official_notes=notes,
         lycees=tuple(f"{x.name} ({x.commune_name})" for x in schools.items),
-        lycees_total=schools.total, lycees_source=schools.source,
-        sources=sources, synthetic=any(s.synthetic for s in sources),
-    )  # fmt: skip
+        lycees_total=schools.total,
+        lycees_source=schools.source,
+        sources=sources,
+        synthetic=any(s.synthetic for s in sources),
+    )
 
 
 def portrait_html(result: Portrait) -> str:
