@@ -63,8 +63,10 @@ def rank_scores(scores: NDArray[np.float64]) -> NDArray[np.int32]:
     """Ranks (1 = highest score) along each row (one run per row); missing scores rank last.
 
     Ties are broken by position: the runs are samples, an order among equal scores is enough.
+    Scores are sorted as float32 (half the memory traffic of the sort; 7 significant digits
+    separate any two scores a run can tell apart on a 0–100 or z scale).
     """
-    keyed = np.where(np.isnan(scores), np.inf, -scores)
+    keyed = np.where(np.isnan(scores), np.inf, -scores).astype(np.float32)
     order = np.argsort(keyed, axis=1)
     ranks = np.empty(scores.shape, dtype=np.int32)
     steps = np.broadcast_to(np.arange(1, scores.shape[1] + 1, dtype=np.int32), scores.shape)
@@ -124,26 +126,46 @@ def run_uncertainty(
     w_idx, n_idx, a_idx = _pick(x[:, 0], WEIGHT_SETS), _pick(x[:, 1], 3), _pick(x[:, 2], 2)
     i_idx = _pick(x[:, 3], 3) if missing else np.zeros(len(x), dtype=np.int64)
     ranks = np.empty((len(x), oriented.shape[0]), dtype=np.int32)
+    shift = np.empty(len(x))
+    nominal = nominal_ranks.astype(np.int32)[np.newaxis, :]
     for combo in np.unique(np.column_stack([i_idx, n_idx, a_idx]), axis=0):
         rows = np.flatnonzero((i_idx == combo[0]) & (n_idx == combo[1]) & (a_idx == combo[2]))
         imp = IMPUTATIONS[combo[0]]
         prep = _prepare(oriented, imp, NORMALISATIONS[combo[1]], AGGREGATIONS[combo[2]])
         for start in range(0, rows.size, BATCH):
             part = rows[start : start + BATCH]
-            ranks[part] = rank_scores(_score_runs(prep, w_sets[w_idx[part]]))
-    shift = np.abs(ranks - nominal_ranks[np.newaxis, :].astype(np.int32)).mean(axis=1)
-    by_territory = np.ascontiguousarray(ranks.T)
-    del ranks
-    by_territory.sort(axis=1)  # sorted once: median and percentiles are then picks
+            got = rank_scores(_score_runs(prep, w_sets[w_idx[part]]))
+            ranks[part] = got
+            shift[part] = np.abs(got - nominal).mean(axis=1)
+    low, median, high = _rank_summary(ranks)
     return Uncertainty(
-        median_rank=np.median(by_territory, axis=1),
-        rank_low=np.percentile(by_territory, 5, axis=1, method="lower").astype(np.int64),
-        rank_high=np.percentile(by_territory, 95, axis=1, method="higher").astype(np.int64),
+        median_rank=median,
+        rank_low=low,
+        rank_high=high,
         sensitivity=_sobol(problem, shift, names, seed),
         runs=len(x),
         base_samples=n_base,
         design=f"Saltelli (SALib sobol.sample, N={n_base}, D={d}, N(D+2)={len(x)} runs)",
     )
+
+
+def _rank_summary(
+    ranks: NDArray[np.int32],
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
+    """5th percentile ('lower'), median and 95th percentile ('higher') of each territory's ranks.
+
+    The runs × territories ranks are transposed and sorted once; the statistics are then
+    columns of the sorted array (what ``np.percentile(method='lower'/'higher')`` would pick).
+    """
+    count = ranks.shape[0]
+    by_territory = np.ascontiguousarray(ranks.T)
+    by_territory.sort(axis=1)
+    low = by_territory[:, int(np.floor(0.05 * (count - 1)))].astype(np.int64)
+    high = by_territory[:, int(np.ceil(0.95 * (count - 1)))].astype(np.int64)
+    median = (
+        by_territory[:, (count - 1) // 2] + by_territory[:, count // 2].astype(np.float64)
+    ) / 2
+    return low, median, high
 
 
 def _sobol(
