@@ -459,3 +459,24 @@ class InvalidIncidentReport(TerritoriaError, ValueError):
 
     http_status = 422
     exit_code = 2
+
+
+class InvalidIncident(TerritoriaError, ValueError):
+    """An incident is malformed: bad type, severity, dates, or a geometry invalid or outside France."""
+
+    http_status = 422
+    exit_code = 2
+
+
+class UnknownIncident(TerritoriaError, LookupError):
+    """No incident has this id (or it was deleted)."""
+
+    http_status = 404
+    exit_code = 2
+
+
+class InvalidCapFile(TerritoriaError, ValueError):
+    """A CAP file is not CAP 1.2 XML valid against the OASIS schema, or cannot be an incident."""
+
+    http_status = 422
+    exit_code = 2

@@ -92,6 +92,7 @@ class Official:
     level: str = ""
     code: str = ""
     organisation_id: str | None = None
+    body: str = ""  # the body's name: 'Conseil départemental d'Ille-et-Vilaine'
 
 
 @dataclass(frozen=True)
