@@ -109,6 +109,22 @@ def test_economy_options(client: TestClient) -> None:
     assert counts["measure"] == "establishments" and counts["reference"] == "departement"
     assert counts["totals"]["reference_code"] == "35"
     assert counts["shift_share"]["start"] == "2019-06-30"
+    assert counts["reference_scope"]["name"] == "Ille-et-Vilaine" and not counts["warnings"]
+
+
+def test_economy_in_naf_2025_names_its_reference(client: TestClient) -> None:
+    params = {"level": "commune", "sector_level": "class"}
+    naf25 = client.get("/api/v1/economy/35238", params={**params, "naf": "2025"}).json()
+    rev2 = client.get("/api/v1/economy/35238", params={**params, "naf": "rev2"}).json()
+    assert naf25["nomenclature"] == "2025" and rev2["nomenclature"] == "rev2"
+    assert {e["sector"] for e in naf25["largest"]} != {e["sector"] for e in rev2["largest"]}
+    assert naf25["totals"]["establishments"] <= rev2["totals"]["establishments"]
+    # one synthetic région imported: the "nation" is Bretagne, and the profile says so
+    assert naf25["reference_scope"] == rev2["reference_scope"]
+    assert rev2["reference_scope"]["name"] == "Bretagne (53)"
+    assert "one région only" in rev2["warnings"][0]
+    assert "head-count band" in rev2["shift_share"]["caveat"]
+    assert "naf" in str(_error(client.get("/api/v1/economy/35238?naf=2008"), 422))
 
 
 @pytest.mark.parametrize(

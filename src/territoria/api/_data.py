@@ -88,6 +88,7 @@ def economy(
     reference: str = "nation",
     since: dt.date | None = None,
     top: int = 10,
+    naf: str | None = None,
 ) -> dict[str, Any]:
     """Return :func:`territoria.analysis.specialisation.specialisation_profile` as JSON data.
 
@@ -106,9 +107,10 @@ def economy(
             reference=reference,
             since=since,
             top=top,
+            naf=naf,
         ).to_dict()
 
-    key = ("economy", code, level, sector_level, measure, reference, since, top)
+    key = ("economy", code, level, sector_level, measure, reference, since, top, naf)
     return cache.get(key, compute)
 
 

@@ -54,8 +54,15 @@ def economy(
     level: LevelQuery = None,
     sector_level: Annotated[
         Literal["section", "division", "group", "class", "subclass"],
-        Query(description="NAF rev. 2 level of the sectors."),
+        Query(description="NAF level of the sectors."),
     ] = "division",
+    naf: Annotated[
+        Literal["rev2", "2025"] | None,
+        Query(
+            description="Nomenclature: rev2 (NAF rév. 2) or 2025 (NAF 2025); default rev2 until "
+            "2026-12-31, 2025 from 2027-01-01."
+        ),
+    ] = None,
     measure: Annotated[
         Literal["employment", "establishments"],
         Query(description="Estimated salaried employment or establishment counts."),
@@ -72,7 +79,9 @@ def economy(
 ) -> dict[str, Any]:
     """Return the same JSON as ``territoria economy profile CODE --json``: location quotients
     (``specialised``, ``largest``), Krugman, Gini and Herfindahl indices, traded share,
-    shift-share between ``since`` and the snapshot, sources and the ``synthetic`` flag."""
+    shift-share between ``since`` and the snapshot (with its past-employment caveat), the
+    ``nomenclature`` used, the ``reference_scope`` actually compared with (and a warning when the
+    "nation" is the one région imported), sources and the ``synthetic`` flag."""
     key = _level(state, cur, level)
     with field("reference"):
         return _data.economy(
@@ -85,6 +94,7 @@ def economy(
             reference=reference,
             since=since,
             top=top,
+            naf=naf,
         )
 
 

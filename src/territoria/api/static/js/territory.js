@@ -101,6 +101,23 @@
     ]);
   }
 
+  // the reference the quotients really use: with one région imported, the "nation" is that région
+  function referenceNotice(box, scope) {
+    const old = document.getElementById("economy-reference");
+    if (old) old.remove();
+    if (!scope || scope.kind !== "nation") return;
+    let text;
+    if (scope.regions === 1) {
+      text = T.t("Référence des quotients : la base ne contient les établissements que d'une région") + " (" + scope.name + ") " + T.t("— la « nation » est cette région, pas la France.");
+    } else if (scope.regions < 18) {
+      text = T.t("Référence des quotients : les établissements des régions importées") + " (" + T.fmt(scope.regions, 0) + ") " + T.t("— pas toute la France.");
+    } else {
+      return;
+    }
+    const p = T.el("p", { class: "notice", id: "economy-reference", text: text });
+    box.insertBefore(p, document.getElementById("economy-figures"));
+  }
+
   // economic fabric: specialisation (LQ by NAF division) and employment by NAF section
   async function economy() {
     const box = document.getElementById("economy");
@@ -120,7 +137,8 @@
     const synthetic = division.synthetic;
     const tag = synthetic ? T.t("données synthétiques") : "";
     document.getElementById("economy-synthetic").hidden = !synthetic;
-    const source = "SIRENE (INSEE)" + (division.snapshot ? " " + division.snapshot : "") + (synthetic ? " — " + tag : "");
+    const source = "SIRENE (INSEE)" + (division.snapshot ? " " + division.snapshot : "") + " — " + (division.nomenclature === "2025" ? T.t("nomenclature NAF 2025") : T.t("nomenclature NAF rév. 2")) + (synthetic ? " — " + tag : "");
+    referenceNotice(box, division.reference_scope);
     const charts = document.getElementById("economy-charts");
     if (!division.largest || !division.largest.length) {
       charts.replaceChildren(T.el("p", { class: "muted", text: T.t("Aucun établissement dans ce territoire") }));
@@ -140,7 +158,7 @@
     const lq = division.specialised.map((e) => ({ sector: e.sector + " " + (e.label || ""), lq: e.lq, value: e.value, traded: e.traded }));
     specs.push({
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-      title: { text: T.t("Spécialisation : quotients de localisation (divisions NAF)"), subtitle: subtitle },
+      title: { text: T.t("Spécialisation : quotients de localisation (divisions NAF)"), subtitle: [subtitle, T.t("Référence") + " : " + ((division.reference_scope && division.reference_scope.name) || "")] },
       width: 260, height: { step: 16 },
       data: { values: lq },
       layer: [
@@ -180,7 +198,7 @@
     if (shift) {
       const tt = shift.totals;
       const end = shift.end === "snapshot" ? (division.snapshot || "") : shift.end;
-      document.getElementById("economy-shift").textContent = T.t("Évolution de l'emploi estimé (analyse structurelle-résiduelle)") + " " + shift.start + " → " + end + " : " + T.fmt(tt.change, 0) + " = " + T.t("effet national") + " " + T.fmt(tt.national, 0) + " + " + T.t("effet structurel") + " " + T.fmt(tt.industry_mix, 0) + " + " + T.t("effet local") + " " + T.fmt(tt.regional, 0) + (synthetic ? " (" + tag + ")" : "");
+      document.getElementById("economy-shift").textContent = T.t("Évolution de l'emploi estimé (analyse structurelle-résiduelle)") + " " + shift.start + " → " + end + " : " + T.fmt(tt.change, 0) + " = " + T.t("effet national") + " " + T.fmt(tt.national, 0) + " + " + T.t("effet structurel") + " " + T.fmt(tt.industry_mix, 0) + " + " + T.t("effet local") + " " + T.fmt(tt.regional, 0) + (synthetic ? " (" + tag + ")" : "") + ". " + T.t("Emploi passé estimé avec les tranches d'effectif actuelles des établissements ouverts à cette date : SIRENE ne garde pas les effectifs passés.");
     }
     document.getElementById("economy-source").textContent = T.t("Source") + " : " + source;
     box.dataset.ready = "1";
