@@ -397,3 +397,15 @@ def test_routes_refuse_bad_input_at_once(web: tuple[Any, dict[str, str]]) -> Non
     assert weights.status_code == 422 and "sum to 1.2" in weights.text
     assert client.get("/api/v1/indices/absent").status_code == 404
     assert client.delete("/api/v1/indices/absent", headers=headers).status_code == 404
+
+
+def test_territory_with_too_few_indicators_left_out() -> None:
+    x = _values(8, n=30)
+    x[0, :2] = np.nan  # one indicator of three: below half
+    x[1, 0] = np.nan  # two of three: ranked, its missing weight spread over the others
+    res = compute(x, Method(indicators=("a", "b", "c"), polarity=(1, 1, 1), runs=0))
+    assert res.kept.tolist()[:3] == [False, True, True] and res.rank.size == 29
+    loose = compute(
+        x, Method(indicators=("a", "b", "c"), polarity=(1, 1, 1), runs=0, min_share=0.3)
+    )
+    assert loose.kept.all()

@@ -77,6 +77,9 @@ def build_command(
     min_coverage: Annotated[
         float, typer.Option(help="Least share of territories with a value.")
     ] = 0.5,
+    min_share: Annotated[
+        float, typer.Option(help="Least share of the indicators a territory needs to be ranked.")
+    ] = 0.5,
     top: Annotated[int, typer.Option(help="Rows shown (the JSON has them all).")] = 20,
     json_output: JsonOption = False,
     db: DbOption = None,
@@ -108,6 +111,7 @@ def build_command(
                 noise=noise,
                 seed=seed,
                 min_coverage=min_coverage,
+                min_share=min_share,
             )
         result = build_index(con, name, level=level, method=method, period=period)
     _print(result, top, json_output)

@@ -42,6 +42,7 @@ class Method:
     noise: float = 0.25
     seed: int = 1
     min_coverage: float = 0.5
+    min_share: float = 0.5
 
     def check(self) -> None:
         """Refuse unknown choices with the accepted values."""
@@ -63,6 +64,8 @@ class Method:
             raise CompositeInputError(f"an indicator is given twice: {list(self.indicators)!r}")
         if not 0.0 <= self.noise < 1.0:
             raise CompositeInputError(f"weight noise must be in [0, 1): {self.noise!r}")
+        if not 0.0 < self.min_share <= 1.0:
+            raise CompositeInputError(f"min_share must be in (0, 1]: {self.min_share!r}")
         if self.runs < 0:
             raise CompositeInputError(f"runs must be ≥ 0: {self.runs!r}")
 
@@ -119,11 +122,13 @@ def nominal_ranks(score: NDArray[np.float64]) -> NDArray[np.int64]:
 def compute(values: NDArray[np.float64], method: Method) -> Computed:
     """Build the index on ``values`` (territories × indicators, raw, NaN missing).
 
-    Territories without any value are dropped (``kept`` False); the others are ranked.
+    Territories with fewer than ``min_share`` of the indicators are dropped (``kept`` False,
+    as COINr's ``Screen`` by data availability); the others are ranked.
     """
     method.check()
     _check_columns(values, method.indicators, method.min_coverage)
-    kept: NDArray[np.bool_] = np.asarray(~np.isnan(values).all(axis=1), dtype=np.bool_)
+    share = (~np.isnan(values)).mean(axis=1)
+    kept: NDArray[np.bool_] = np.asarray(share >= method.min_share - 1e-12, dtype=np.bool_)
     raw = values[kept]
     treated, done = treat_matrix(raw) if method.treat_outliers else (raw, [])
     oriented = treated * np.asarray(method.polarity, dtype=np.float64)[np.newaxis, :]

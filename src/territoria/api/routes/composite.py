@@ -58,6 +58,7 @@ class IndexIn(BaseModel):
     seed: int = Field(default=1, ge=0, le=2**31 - 1)
     period: str | None = Field(default=None, max_length=20)
     min_coverage: float = Field(default=0.5, gt=0, le=1)
+    min_share: float = Field(default=0.5, gt=0, le=1)
 
     def method(self) -> lib.Method:
         """The library's method (weights given for all indicators or none)."""
@@ -76,6 +77,7 @@ class IndexIn(BaseModel):
             noise=self.noise,
             seed=self.seed,
             min_coverage=self.min_coverage,
+            min_share=self.min_share,
         )
 
 

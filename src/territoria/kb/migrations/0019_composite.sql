@@ -32,7 +32,7 @@ CREATE TABLE composite_build (
     runs INTEGER NOT NULL,
     seed INTEGER NOT NULL,
     ranked INTEGER NOT NULL,         -- territories ranked
-    dropped INTEGER NOT NULL         -- territories of the level without any indicator value
+    dropped INTEGER NOT NULL         -- territories of the level left out (too few indicators)
 );
 
 -- Scores of a build (bulk: no key).
