@@ -48,6 +48,7 @@ class Chart:
     labels: tuple[str, ...]
     shares: tuple[float, ...]
     total: float
+    unit: str
     year: str
     source: str
     svg: str

@@ -115,6 +115,15 @@ def map_svg(shapes: Sequence[MapShape], crs: str) -> str:
     )
 
 
+def _nice_ticks(low: float, high: float) -> NDArray[np.float64]:
+    """Three to six round values inside [low, high] (1, 2 or 5 times a power of ten apart)."""
+    raw = (high - low) / 4.0
+    power = 10.0 ** np.floor(np.log10(raw))
+    step = power * min((m for m in (1.0, 2.0, 5.0, 10.0) if m * power >= raw), default=10.0)
+    ticks: NDArray[np.float64] = np.arange(np.ceil(low / step) * step, high, step)
+    return ticks
+
+
 def line_chart_svg(years: Sequence[int], values: Sequence[float], *, unit: str = "") -> str:
     """A line of values by year, its axes labelled in French (thin-space thousands)."""
     if not years:
@@ -128,7 +137,7 @@ def line_chart_svg(years: Sequence[int], values: Sequence[float], *, unit: str =
     xspan = max(float(x.max() - x.min()), 1.0)
     px = left + (x - x.min()) / xspan * (width - left - right)
     py = top + (high - y) / (high - low) * (height - top - bottom)
-    ticks = np.linspace(low, high, 4)
+    ticks = _nice_ticks(low, high)
     grid = "".join(
         f'<line x1="{left}" x2="{width - right}" y1="{yy:.1f}" y2="{yy:.1f}" class="grid"/>'
         f'<text x="{left - 4}" y="{yy + 3:.1f}" text-anchor="end">'

@@ -77,7 +77,7 @@ WHERE level = $level AND list_contains($codes, code) AND geom IS NOT NULL
 ORDER BY code <> $code, code
 """
 _OWN_SOURCE_SQL = """
-SELECT s.name, s.version FROM territory t JOIN source s ON s.id = t.source_id
+SELECT s.name, s.version, s.reference_date FROM territory t JOIN source s ON s.id = t.source_id
 WHERE t.level = ? AND t.code = ?
 """
 _COMMUNES_SQL = """
@@ -102,7 +102,7 @@ def _figure(item: IndicatorValue | None, label: str, digits: int = 0) -> KeyFigu
     return KeyFigure(label, item.value, item.unit or "", item.period, source, digits)
 
 
-def _figures(p: Profile, own_source: str) -> tuple[KeyFigure, ...]:
+def _figures(p: Profile, own: tuple[str, str]) -> tuple[KeyFigure, ...]:
     """Population (latest), area, density, communes, dwellings, shares, lycées."""
     found: list[KeyFigure | None] = []
     if p.population_series:
@@ -116,11 +116,11 @@ def _figures(p: Profile, own_source: str) -> tuple[KeyFigure, ...]:
                 _source_label(last.source, last.version),
             )
         )
-    geometry = str(p.population_year or "")
-    found.append(KeyFigure("Superficie", p.area_km2, "km²", geometry, own_source, 1))
-    found.append(KeyFigure("Densité", p.density, "hab./km²", geometry, own_source, 1))
+    own_source, vintage = own
+    found.append(KeyFigure("Superficie", p.area_km2, "km²", vintage, own_source, 1))
+    found.append(KeyFigure("Densité", p.density, "hab./km²", vintage, own_source, 1))
     if p.communes_count is not None:
-        found.append(KeyFigure("Communes", p.communes_count, "", "", own_source))
+        found.append(KeyFigure("Communes", p.communes_count, "", vintage, own_source))
     found += [
         _figure(_latest(p, "P_LOG"), "Logements"),
         _figure(_latest(p, "part_65p"), "Part des 65 ans ou plus", 1),
@@ -131,7 +131,10 @@ def _figures(p: Profile, own_source: str) -> tuple[KeyFigure, ...]:
     return tuple(f for f in found if f is not None and f.value is not None)
 
 
-def _chart(p: Profile, title: str, parts: tuple[tuple[str, str], ...], total: str) -> Chart | None:
+def _chart(
+    p: Profile, title: str, parts: tuple[tuple[str, str], ...], total: str, unit: str
+) -> Chart | None:
+    """Shares of ``total`` (its latest value) held by each part, or None when one is missing."""
     items = [(label, _latest(p, indicator)) for indicator, label in parts]
     base = _latest(p, total)
     if base is None or not base.value or any(i is None for _, i in items):
@@ -143,6 +146,7 @@ def _chart(p: Profile, title: str, parts: tuple[tuple[str, str], ...], total: st
         labels,
         shares,
         base.value,
+        unit,
         base.period,
         _source_label(base.source, base.source_version),
         bar_chart_svg(labels, shares),
@@ -151,9 +155,9 @@ def _chart(p: Profile, title: str, parts: tuple[tuple[str, str], ...], total: st
 
 def _charts(p: Profile) -> tuple[Chart, ...]:
     found = [
-        _chart(p, "Structure par âge", AGE_GROUPS, "P_POP"),
-        _chart(p, "Logements", DWELLINGS[:3], "P_LOG"),
-        _chart(p, "Maisons et appartements", DWELLINGS[3:], "P_LOG"),
+        _chart(p, "Structure par âge", AGE_GROUPS, "P_POP", "habitants"),
+        _chart(p, "Logements", DWELLINGS[:3], "P_LOG", "logements"),
+        _chart(p, "Maisons et appartements", DWELLINGS[3:], "P_LOG", "logements"),
     ]
     return tuple(c for c in found if c is not None)
 
@@ -234,10 +238,10 @@ def _economy_sources(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
-def _own_source(con: duckdb.DuckDBPyConnection, p: Profile) -> str:
-    """The source of the territory's row (its area, density and geometry)."""
+def _own_source(con: duckdb.DuckDBPyConnection, p: Profile) -> tuple[str, str]:
+    """The source of the territory's row (its area, density and geometry) and its vintage."""
     row = con.execute(_OWN_SOURCE_SQL, [p.level, p.code]).fetchone()
-    return _source_label(row[0], row[1]) if row else "?"
+    return (_source_label(row[0], row[1]), str(row[2] or "")) if row else ("?", "")
 
 
 def _region_and_communes(con: duckdb.DuckDBPyConnection, p: Profile) -> tuple[str | None, set[str]]:
