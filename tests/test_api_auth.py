@@ -39,6 +39,7 @@ SAMPLES = {
     "incident_id": "1",
     "practice_id": "1",
     "asset_id": "1",
+    "network_id": "1",
 }
 
 

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from territoria.errors import InvalidNetworkRequest
 from territoria.kb._transaction import transaction
 from territoria.networks import _kernels as kn
 from territoria.networks._simplify import Links, contract
@@ -274,10 +275,12 @@ def criticality(
     communes: list[str] | None = None,
     recompute: bool = False,
     exact_top: int = 20,
+    compute: bool = True,
 ) -> CriticalityResult:
     """The ``top`` critical links of ``network`` (of ``communes`` only, when given).
 
-    Read from the cache when it matches the network's version; computed (and cached) otherwise.
+    Read from the cache when it matches the network's version; computed (and cached) otherwise,
+    unless ``compute`` is false (readers of the web app): then :class:`InvalidNetworkRequest`.
     """
     from territoria.networks._criticality_read import read_result
 
@@ -288,6 +291,12 @@ def criticality(
     ).fetchone()
     timings: dict[str, float] = {}
     cached = bool(row and row[0]) and not recompute
+    if not cached and not compute:
+        msg = (
+            f"the criticality of network {rg.info.name!r} is not computed yet: run "
+            f"'territoria networks criticality {rg.info.id}' once (it is then cached)"
+        )
+        raise InvalidNetworkRequest(msg)
     if not cached:
         timings = compute_criticality(con, rg.info.id, exact_top=exact_top)
     return read_result(con, rg, top=top, communes=communes, cached=cached, timings=timings)
