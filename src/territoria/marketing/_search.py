@@ -74,39 +74,43 @@ def index_practices(con: duckdb.DuckDBPyConnection, ids: Sequence[int]) -> int:
 
 _RANKED = f"""
 WITH q AS (SELECT DISTINCT unnest(?::VARCHAR[]) AS term),
-live AS (
-    SELECT id, date FROM practice WHERE deleted_at IS NULL
-    AND (?::VARCHAR IS NULL OR list_contains(themes, ?::VARCHAR))
-    AND (?::VARCHAR IS NULL OR level = ?::VARCHAR)
-    AND (?::VARCHAR[] IS NULL OR code IN (SELECT unnest(?::VARCHAR[])))
+t AS MATERIALIZED (
+    SELECT practice_id, term, tf FROM practice_term WHERE term IN (SELECT term FROM q)
 ),
+df AS (SELECT term, count(*) AS df FROM t GROUP BY term),
 stats AS (SELECT count(*) AS n, avg(length) AS avgdl FROM practice_doc),
-df AS (
-    SELECT term, count(*) AS df FROM practice_term WHERE term IN (SELECT term FROM q)
-    GROUP BY term
-),
 scored AS (
-    SELECT t.practice_id AS id, count(*) AS matched,
+    SELECT t.practice_id AS id,
         sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5)) * t.tf * ({K1} + 1)
             / (t.tf + {K1} * (1 - {B} + {B} * d.length / stats.avgdl))) AS score
-    FROM practice_term t JOIN df USING (term) JOIN practice_doc d USING (practice_id), stats
-    WHERE t.term IN (SELECT term FROM q)
-    GROUP BY t.practice_id
+    FROM t JOIN df USING (term) JOIN practice_doc d USING (practice_id), stats
+    GROUP BY t.practice_id HAVING count(*) = (SELECT count(*) FROM q)
 )
-SELECT live.id, scored.score, count(*) OVER () AS total
-FROM live JOIN scored USING (id)
-WHERE scored.matched = (SELECT count(*) FROM q)
-ORDER BY scored.score DESC, live.date DESC NULLS LAST, live.id DESC
+SELECT p.id, s.score, count(*) OVER () AS total
+FROM scored s JOIN practice p ON p.id = s.id
+WHERE p.deleted_at IS NULL {{filters}}
+ORDER BY s.score DESC, p.date DESC NULLS LAST, p.id DESC
 LIMIT ? OFFSET ?
 """
 
 _ALL = """
-SELECT id, NULL AS score, count(*) OVER () AS total FROM practice WHERE deleted_at IS NULL
-AND (?::VARCHAR IS NULL OR list_contains(themes, ?::VARCHAR))
-AND (?::VARCHAR IS NULL OR level = ?::VARCHAR)
-AND (?::VARCHAR[] IS NULL OR code IN (SELECT unnest(?::VARCHAR[])))
-ORDER BY date DESC NULLS LAST, id DESC LIMIT ? OFFSET ?
+SELECT p.id, NULL AS score, count(*) OVER () AS total FROM practice p
+WHERE p.deleted_at IS NULL {filters}
+ORDER BY p.date DESC NULLS LAST, p.id DESC LIMIT ? OFFSET ?
 """
+
+
+def _filters(
+    theme: str | None, level: str | None, codes: Sequence[str] | None
+) -> tuple[str, list[Any]]:
+    sql, params = "", []
+    if theme:
+        sql, params = sql + " AND list_contains(p.themes, ?)", [*params, theme]
+    if level:
+        sql, params = sql + " AND p.level = ?", [*params, level]
+    if codes is not None:
+        sql, params = sql + " AND p.code IN (SELECT unnest(?::VARCHAR[]))", [*params, list(codes)]
+    return sql, params
 
 
 def ranked_ids(
@@ -120,11 +124,12 @@ def ranked_ids(
     offset: int,
 ) -> tuple[list[tuple[int, float | None]], int]:
     """The ids (and BM25 scores) of the live practices matching, best first, and the total."""
-    filters: list[Any] = [theme, theme, level, level, codes, codes]
+    where, params = _filters(theme, level, codes)
     if stems:
-        rows = con.execute(_RANKED, [list(stems), *filters, limit, offset]).fetchall()
+        sql = _RANKED.format(filters=where)
+        rows = con.execute(sql, [list(stems), *params, limit, offset]).fetchall()
     else:
-        rows = con.execute(_ALL, [*filters, limit, offset]).fetchall()
+        rows = con.execute(_ALL.format(filters=where), [*params, limit, offset]).fetchall()
     total = int(rows[0][2]) if rows else 0
     return [(int(r[0]), None if r[1] is None else float(r[1])) for r in rows], total
 

@@ -35,8 +35,6 @@ from territoria.marketing._entries import (
     entry_date,
     entry_territory,
     hand_source,
-    sources_of,
-    territory_names,
 )
 from territoria.sources._framework import SourceRecord, Staging, utc_now
 from territoria.watch.query import tokens
@@ -274,25 +272,42 @@ def import_practices(
 
 
 _SELECT: Final = (
-    "SELECT id, title, level, code, themes, description, results, contact, address, date, "
-    "reference, source_id FROM practice WHERE deleted_at IS NULL "
-    "AND id IN (SELECT unnest(?::BIGINT[]))"
+    "WITH p AS MATERIALIZED (SELECT * FROM practice WHERE deleted_at IS NULL "
+    "AND id IN (SELECT unnest(?::BIGINT[]))), "
+    "t AS MATERIALIZED (SELECT level, code, name FROM territory "
+    "WHERE code IN (SELECT code FROM p)) "
+    "SELECT p.id, p.title, p.level, p.code, p.themes, p.description, p.results, p.contact, "
+    "p.address, p.date, p.reference, coalesce(t.name, p.code), s.id, s.name, s.dataset, "
+    "s.publisher, s.licence, s.retrieved_at, s.address, s.synthetic, s.note FROM p "
+    "JOIN source s ON s.id = p.source_id "
+    "LEFT JOIN t ON t.level = p.level AND t.code = p.code"
+)
+_SOURCE_KEYS: Final = (
+    "id",
+    "name",
+    "dataset",
+    "publisher",
+    "licence",
+    "retrieved_at",
+    "address",
+    "synthetic",
+    "note",
 )
 
 
 def _practices(con: duckdb.DuckDBPyConnection, ids: list[int]) -> dict[int, Practice]:
-    rows = con.execute(_SELECT, [ids]).fetchall()
-    names = territory_names(con, [(r[2], r[3]) for r in rows])
-    sources = sources_of(con, [r[11] for r in rows])
+    """The live practices of ``ids`` with their territory's name and source, in one query."""
     labels = themes()
     out = {}
-    for r in rows:
+    for r in con.execute(_SELECT, [ids]).fetchall():
+        source: dict[str, Any] = dict(zip(_SOURCE_KEYS, r[12:], strict=True))
+        source["retrieved_at"] = source["retrieved_at"].date().isoformat()
         out[int(r[0])] = Practice(
             id=r[0],
             title=r[1],
             level=r[2],
             code=r[3],
-            territory=names.get((r[2], r[3]), r[3]),
+            territory=r[11],
             themes=list(r[4]),
             theme_labels=[labels.get(t, {}).get("fr", t) for t in r[4]],
             description=r[5],
@@ -301,7 +316,7 @@ def _practices(con: duckdb.DuckDBPyConnection, ids: list[int]) -> dict[int, Prac
             address=r[8],
             date=r[9].isoformat() if r[9] else None,
             reference=r[10],
-            source=sources[r[11]],
+            source=EntrySource(**source),
         )
     return out
 
