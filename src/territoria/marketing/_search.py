@@ -103,7 +103,7 @@ ORDER BY p.date DESC NULLS LAST, p.id DESC LIMIT ? OFFSET ?
 def _filters(
     theme: str | None, level: str | None, codes: Sequence[str] | None
 ) -> tuple[str, list[Any]]:
-    sql, params = "", []
+    sql, params = "", list[Any]()
     if theme:
         sql, params = sql + " AND list_contains(p.themes, ?)", [*params, theme]
     if level:
