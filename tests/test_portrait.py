@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from territoria.cli import app as cli_app
 from territoria.reports._portrait_svg import crs_for, line_chart_svg
 from territoria.reports.portrait import portrait, portrait_html, portrait_pdf
-from test_api_helpers import login, make_app, make_kb
+from test_api_helpers import add_synthetic_sirene, login, make_app, make_kb
 from test_french_pages import raw_tokens, visible_text
 
 _POPULATION_SQL = (
@@ -106,6 +106,37 @@ def test_population_chart_axis_in_french() -> None:
     labels = re.findall(r">([^<]+)</text>", svg)
     assert any(re.fullmatch(r"2\d\d\u202f\d{3}", label) for label in labels)
     assert not any(re.search(r"\d,\d{3}", label) for label in labels)
+
+
+@pytest.fixture(scope="module")
+def marketed(
+    mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The mini knowledge base with synthetic SIRENE (planted poles) and one registered asset."""
+    from territoria.kb import connect
+    from territoria.marketing.assets import AssetIn, add_asset
+
+    folder = tmp_path_factory.mktemp("portrait-sirene")
+    path = add_synthetic_sirene(make_kb(mini_db_path, folder), folder)
+    con = connect(path)
+    add_asset(con, AssetIn(name="Festival des Tombées de la nuit", kind="evenement", code="35238"))
+    yield con
+    con.close()
+
+
+def test_synthetic_sirene_marked_and_assets_listed(marketed: duckdb.DuckDBPyConnection) -> None:
+    result = portrait(marketed, "35", level="departement")
+    assert result.synthetic and result.poles  # the planted poles of the département
+    _, text = _pdf_text(portrait_pdf(result))
+    assert "données synthétiques" in text
+    sirene = [s for s in result.sources if s.name == "sirene"]
+    assert sirene and all(s.synthetic for s in sirene)
+    # every pole and every SIRENE strength shown is flagged synthetic
+    assert all(p.synthetic for p in result.poles)
+    assert all(s.synthetic for s in result.strengths if s.kind == "specialisation")
+    # the registered asset of Rennes is one of the département's
+    assert any(a.name == "Festival des Tombées de la nuit" for a in result.assets)
+    assert "Festival des Tombées de la nuit" in text
 
 
 # ---------------------------------------------------------------------------- web and CLI
