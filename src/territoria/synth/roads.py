@@ -235,14 +235,21 @@ def _inner(
 
 
 def _streets(b: _Builder, place: list[int], k: int, kx: float) -> None:
+    """A k x k grid north-east of each town hall, joined to it at two corners (no bridge)."""
     dx, dy = STREET_M / 1000 / kx, STREET_M / 1000 / KM_PER_DEG_LAT
-    for hall in place:
-        x0, y0 = b.lon[hall - 1], b.lat[hall - 1]
-        ids = np.array(
-            [[b.node(x0 + (c + 1) * dx, y0 + (r + 1) * dy) for c in range(k)] for r in range(k)]
-        )
-        for r in range(k):
-            b.way(ids[r].tolist(), {"highway": "residential"})
-            b.way(ids[:, r].tolist(), {"highway": "residential"})
+    halls = np.asarray(place, dtype=np.int64)
+    x0 = np.asarray(b.lon, dtype=np.float64)[halls - 1]
+    y0 = np.asarray(b.lat, dtype=np.float64)[halls - 1]
+    r, c = np.meshgrid(np.arange(1, k + 1), np.arange(1, k + 1), indexing="ij")
+    xs = (x0[:, None, None] + c[None] * dx).ravel()
+    ys = (y0[:, None, None] + r[None] * dy).ravel()
+    first = len(b.lon) + 1
+    b.lon.extend(xs.tolist())
+    b.lat.extend(ys.tolist())
+    ids = (first + np.arange(len(halls) * k * k)).reshape(len(halls), k, k)
+    for hall, grid in zip(place, ids.tolist(), strict=True):
+        for i in range(k):
+            b.way(grid[i], {"highway": "residential"})
+            b.way([row[i] for row in grid], {"highway": "residential"})
         # joined at two corners: a grid hanging by one street would be a bridge
-        b.way([int(ids[0, 0]), hall, int(ids[-1, 0])], {"highway": "residential"})
+        b.way([grid[0][0], hall, grid[-1][0]], {"highway": "residential"})
