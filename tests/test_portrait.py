@@ -227,6 +227,9 @@ def test_paris_conseil_de_paris(full_db: duckdb.DuckDBPyConnection) -> None:
     result, _ = _check(full_db, "75056", "commune")
     mayor = [o for o in result.officials if o.title == "maire"]
     assert mayor and mayor[0].body == "Conseil de Paris"
+    # a municipal arrondissement: its own population, inside its commune
+    arrondissement, _ = _check(full_db, "75115", "arrondissement_municipal")
+    assert "Paris (75056)" in arrondissement.parents and arrondissement.map_svg
 
 
 def test_metropole_de_lyon_without_officials_says_so(full_db: duckdb.DuckDBPyConnection) -> None:

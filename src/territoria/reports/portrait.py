@@ -307,7 +307,7 @@ def portrait(
         parents=tuple(
             f"{x.name} ({x.code})"
             for x in p.parents
-            if x.level in ("epci", "departement", "region")
+            if x.level in ("commune", "epci", "departement", "region")
         ),
         generated=generated or dt.date.today(),
         figures=_figures(p, own_source),
