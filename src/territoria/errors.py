@@ -462,7 +462,7 @@ class InvalidIncidentReport(TerritoriaError, ValueError):
 
 
 class InvalidIncident(TerritoriaError, ValueError):
-    """An incident is malformed: bad type, severity, dates, or a geometry invalid or outside France."""
+    """An incident is malformed: bad type, severity or dates, geometry invalid or outside France."""
 
     http_status = 422
     exit_code = 2

@@ -17,7 +17,6 @@ import pyproj
 import shapely
 from shapely import wkt as shapely_wkt
 from shapely.geometry import mapping, shape
-from shapely.ops import transform
 from shapely.validation import explain_validity
 
 from territoria.errors import InvalidIncident
@@ -85,7 +84,8 @@ def buffer_m(geom: shapely.Geometry, radius_m: float) -> shapely.Geometry:
     local = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={c.y} +lon_0={c.x} +datum=WGS84 +units=m")
     there = pyproj.Transformer.from_crs("EPSG:4326", local, always_xy=True).transform
     back = pyproj.Transformer.from_crs(local, "EPSG:4326", always_xy=True).transform
-    return transform(back, transform(there, geom).buffer(radius_m, quad_segs=16))
+    local_geom = shapely.transform(geom, there, interleaved=False)
+    return shapely.transform(local_geom.buffer(radius_m, quad_segs=16), back, interleaved=False)
 
 
 def _check_shape(geom: shapely.Geometry, kind: str | None, radius_m: float | None) -> None:
@@ -145,4 +145,4 @@ def parse_zone(
         msg = (f"the zone (lon {x0:.3f}..{x1:.3f}, lat {y0:.3f}..{y1:.3f}) is outside France: "
                "give lon/lat in WGS84 over a French territory (overseas included)")  # fmt: skip
         raise InvalidIncident(msg)
-    return Zone(text, dict(mapping(geom)), kind, radius_m, tuple(geom.bounds))  # type: ignore[arg-type]
+    return Zone(text, dict(mapping(geom)), kind, radius_m, tuple(geom.bounds))

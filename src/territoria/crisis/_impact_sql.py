@@ -5,7 +5,16 @@ Every query takes the zone as WKT (WGS84) in its first parameter.
 
 from __future__ import annotations
 
-__all__ = ["COMMUNES", "ESTABLISHMENTS", "ESTABLISHMENT_TOTALS", "EXECUTIVES", "OFFICIALS", "PARENTS", "SERVICES", "TOP"]
+__all__ = [
+    "COMMUNES",
+    "ESTABLISHMENTS",
+    "ESTABLISHMENT_TOTALS",
+    "EXECUTIVES",
+    "OFFICIALS",
+    "PARENTS",
+    "SERVICES",
+    "TOP",
+]
 
 #: Communes the zone touches, with the share of their area inside it. A commune inside the
 #: zone's inner box test is not intersected (share 1); others are, with ST_Intersection.
@@ -54,17 +63,23 @@ banded AS (
 """
 
 #: Count, jobs (mid, low, high) and the sources of the establishments inside the zone.
-ESTABLISHMENT_TOTALS = ESTABLISHMENTS + """
+ESTABLISHMENT_TOTALS = (
+    ESTABLISHMENTS
+    + """
 SELECT count(*), coalesce(sum(mid), 0), coalesce(sum(low), 0), coalesce(sum(high), 0),
        list(DISTINCT source_id) FILTER (WHERE source_id IS NOT NULL)
 FROM banded
 """
+)
 
 #: The largest establishments inside the zone by head-count band.
-TOP = ESTABLISHMENTS + """
+TOP = (
+    ESTABLISHMENTS
+    + """
 SELECT siret, name, commune, naf, headcount_band, coalesce(mid, 0) FROM banded
 WHERE coalesce(mid, 0) > 0 ORDER BY mid DESC, siret LIMIT $top
 """
+)
 
 #: Town halls of the communes inside the zone, lycées and imported service points inside it.
 SERVICES = """

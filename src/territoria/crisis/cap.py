@@ -267,7 +267,10 @@ def parse_cap(data: bytes, *, where: str = "CAP file") -> IncidentInput:
 
 
 def import_cap(
-    con: duckdb.DuckDBPyConnection, data: bytes, *, where: str = "CAP file",
+    con: duckdb.DuckDBPyConnection,
+    data: bytes,
+    *,
+    where: str = "CAP file",
     network_id: int | None = None,
 ) -> Incident:
     """Validate a CAP 1.2 alert and record it as an incident (all or nothing).
@@ -294,4 +297,3 @@ def read_cap_file(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise InvalidCapFile(f"cannot read CAP file {str(path)!r}: {exc.strerror}") from exc
-

@@ -145,7 +145,9 @@ def _bodies(
     return out
 
 
-def _contact(address: Any, email: Any, phone: Any, website: Any, where: Any) -> dict[str, Any] | None:
+def _contact(
+    address: Any, email: Any, phone: Any, website: Any, where: Any
+) -> dict[str, Any] | None:
     if not any((address, email, phone, website)):
         return None
     return {"address": address, "email": email, "phone": phone, "website": website, "of": where}
@@ -156,14 +158,19 @@ def _officials(
 ) -> tuple[list[Official], list[SourceRef]]:
     bodies = _bodies(con, territories)
     communes = [t.code for t in territories if t.level == "commune" and t.share > 0]
-    circos = [r[0] for r in con.execute(
-        "SELECT DISTINCT parent_code FROM membership WHERE level = 'commune' AND parent_level = "
-        "'circonscription' AND code IN (SELECT unnest(?::VARCHAR[]))", [communes]).fetchall()]  # fmt: skip
+    circos = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT parent_code FROM membership WHERE level = 'commune' AND "
+            "parent_level = 'circonscription' AND code IN (SELECT unnest(?::VARCHAR[]))",
+            [communes],
+        ).fetchall()
+    ]
     orgs = list(bodies)
     params = {"orgs": orgs, "levels": [bodies[o][0] for o in orgs],
               "codes": [bodies[o][1] for o in orgs], "names": [bodies[o][2] for o in orgs],
               "circos": circos}  # fmt: skip
-    execs = con.execute(q.EXECUTIVES, params).fetch_arrow_table()
+    execs = con.execute(q.EXECUTIVES, params).to_arrow_table()
     persons = execs.column("person_id").to_pylist()
     rows = _officials_rows(con, execs, persons)
     seen: set[tuple[str, str | None]] = set()

@@ -207,8 +207,12 @@ def add_incident(
                 "INSERT INTO incident_closed_edge VALUES (?, ?, ?, ?)",
                 [[incident_id, req.network_id, e, origin] for e, origin in closed],
             )
-        audit.record(con, event, target=str(incident_id),
-                     detail={"title": title, "type": req.type, "closed_edges": len(closed)})  # fmt: skip
+        audit.record(
+            con,
+            event,
+            target=str(incident_id),
+            detail={"title": title, "type": req.type, "closed_edges": len(closed)},
+        )
     return get_incident(con, incident_id)
 
 
