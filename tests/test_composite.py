@@ -370,8 +370,16 @@ def test_routes_build_job_show_list_and_pages(web: tuple[Any, dict[str, str]]) -
     text = visible_text(page.text)
     assert "Intervalle de rang" in text and "Sensibilité" in text and "Population" in text
     assert raw_tokens(page.text) == []
+    territory = visible_text(client.get("/territoires/commune/35238").text)
+    rennes = next(
+        s for s in client.get("/api/v1/indices/taille web").json()["scores"] if s["code"] == "35238"
+    )
+    assert "Indices composites" in territory and f"{rennes['rank']} sur" in territory
     listing = client.get("/indices")
     assert "taille web" in listing.text and raw_tokens(listing.text) == []
+    english = visible_text(client.get("/indices/taille web", params={"lang": "en"}).text)
+    assert "Rank interval" in english and "Intervalle de rang" not in english
+    client.get("/indices", params={"lang": "fr"})  # the choice is kept: back to French
 
 
 def test_routes_refuse_bad_input_at_once(web: tuple[Any, dict[str, str]]) -> None:

@@ -18,7 +18,13 @@ import duckdb
 import numpy as np
 
 from territoria.analysis.composite import definitions
-from territoria.analysis.composite._model import IndexResult, IndexScore, IndexSummary, IndicatorUse
+from territoria.analysis.composite._model import (
+    IndexResult,
+    IndexScore,
+    IndexSummary,
+    IndicatorUse,
+    TerritoryRank,
+)
 from territoria.analysis.composite._parse import parse_indicators, parse_weights
 from territoria.analysis.composite._pipeline import Computed, Method, compute
 from territoria.analysis.composite._uncertainty import Sensitivity
@@ -33,6 +39,7 @@ __all__ = [
     "Method",
     "PendingBuild",
     "Sensitivity",
+    "TerritoryRank",
     "build_index",
     "compute",
     "compute_index",
@@ -42,6 +49,7 @@ __all__ = [
     "parse_weights",
     "save_index",
     "show_index",
+    "territory_ranks",
 ]
 
 
@@ -184,6 +192,31 @@ def show_index(
         ranked=int(build[8]),
         dropped=int(build[9]),
     )
+
+
+def territory_ranks(con: duckdb.DuckDBPyConnection, level: str, code: str) -> list[TerritoryRank]:
+    """The territory's rank in every saved index of its level (latest builds), by index name."""
+    rows = con.execute(
+        "WITH last AS (SELECT index_id, max(id) AS id FROM composite_build GROUP BY index_id) "
+        "SELECT i.name, s.score, s.rank, b.ranked, s.median_rank, s.rank_low, s.rank_high, "
+        "b.built_at FROM composite_index i JOIN last ON last.index_id = i.id "
+        "JOIN composite_build b ON b.id = last.id "
+        "JOIN composite_score s ON s.build_id = b.id AND s.code = ? "
+        "WHERE i.deleted_at IS NULL AND i.level = ? ORDER BY i.name",
+        [code, level],
+    ).fetchall()
+    return [
+        TerritoryRank(
+            r[0],
+            None if r[1] is None or np.isnan(r[1]) else float(r[1]),
+            int(r[2]),
+            int(r[3]),
+            None if r[4] is None or np.isnan(r[4]) else float(r[4]),
+            None if r[5] is None else (int(r[5]), int(r[6])),
+            r[7],
+        )
+        for r in rows
+    ]
 
 
 def list_indices(con: duckdb.DuckDBPyConnection) -> list[IndexSummary]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from territoria.analysis.composite._uncertainty import Sensitivity
 
-__all__ = ["IndexResult", "IndexScore", "IndexSummary", "IndicatorUse"]
+__all__ = ["IndexResult", "IndexScore", "IndexSummary", "IndicatorUse", "TerritoryRank"]
 
 
 @dataclass(frozen=True)
@@ -68,3 +68,16 @@ class IndexSummary:
     created_by: str
     built_at: datetime | None
     ranked: int | None
+
+
+@dataclass(frozen=True)
+class TerritoryRank:
+    """Where one territory stands in a saved index (its latest build)."""
+
+    index: str
+    score: float | None
+    rank: int
+    ranked: int
+    median_rank: float | None
+    rank_interval: tuple[int, int] | None
+    built_at: datetime

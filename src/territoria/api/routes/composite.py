@@ -17,6 +17,7 @@ from territoria.accounts import User
 from territoria.analysis import composite as lib
 from territoria.api._deps import AppState, Cursor, State, require
 from territoria.api._render import render
+from territoria.api._sections import territory_section
 from territoria.api.routes.influence import JobOut
 from territoria.errors import TerritoriaError, UnknownJob
 from territoria.kb.jobs import Progress, Work
@@ -268,3 +269,12 @@ def index_page(
         return render(request, "index_pending.html", {"name": name, "job": pending})
     result = lib.show_index(cur, name, limit=SHOWN)
     return render(request, "index.html", {"r": result, "shown": SHOWN, "job": pending})
+
+
+@territory_section("indices", order=30, template="_territory_indices.html")
+def _indices_section(cur: Any, cache: Any, territory: Any, lang: str) -> Any:
+    ranks = cache.get(
+        ("composite-ranks", territory.level, territory.code),
+        lambda: lib.territory_ranks(cur, territory.level, territory.code),
+    )
+    return {"ranks": ranks} if ranks else None
