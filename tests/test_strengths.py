@@ -52,7 +52,7 @@ def peers(monkeypatch: pytest.MonkeyPatch) -> None:
     def fixed(con: object, code: str, level: str, k: int) -> list[learn.PeerRef]:
         return [learn.PeerRef(code=c, name=c, distance=1.0) for c in POPULATIONS if c != code]
 
-    monkeypatch.setattr(learn, "_peers", fixed)
+    monkeypatch.setattr(learn, "peers_of", fixed)
 
 
 def test_growth_and_rank_among_peers(mini_db: duckdb.DuckDBPyConnection, peers: None) -> None:

@@ -101,11 +101,11 @@ ORDER BY p.date DESC NULLS LAST, p.id DESC LIMIT ? OFFSET ?
 
 
 def _filters(
-    theme: str | None, level: str | None, codes: Sequence[str] | None
+    themes: Sequence[str] | None, level: str | None, codes: Sequence[str] | None
 ) -> tuple[str, list[Any]]:
     sql, params = "", list[Any]()
-    if theme:
-        sql, params = sql + " AND list_contains(p.themes, ?)", [*params, theme]
+    if themes:
+        sql, params = sql + " AND list_has_any(p.themes, ?::VARCHAR[])", [*params, list(themes)]
     if level:
         sql, params = sql + " AND p.level = ?", [*params, level]
     if codes is not None:
@@ -117,14 +117,15 @@ def ranked_ids(
     con: duckdb.DuckDBPyConnection,
     stems: Sequence[str],
     *,
-    theme: str | None,
+    themes: Sequence[str] | None,
     level: str | None,
     codes: Sequence[str] | None,
     limit: int,
     offset: int,
 ) -> tuple[list[tuple[int, float | None]], int]:
-    """The ids (and BM25 scores) of the live practices matching, best first, and the total."""
-    where, params = _filters(theme, level, codes)
+    """The ids (and BM25 scores) of the live practices matching (with one of ``themes``, when
+    given), best first, and the total."""
+    where, params = _filters(themes, level, codes)
     if stems:
         sql = _RANKED.format(filters=where)
         rows = con.execute(sql, [list(stems), *params, limit, offset]).fetchall()

@@ -39,6 +39,7 @@ __all__ = [
     "PeerValue",
     "compare_with_peers",
     "learn_from_peers",
+    "peers_of",
 ]
 
 GROWTH: Final = "population_growth"
@@ -99,8 +100,10 @@ class Lesson(BaseModel):
         return [c.indicator for c in self.compared if c.lagging]
 
 
-def _peers(con: duckdb.DuckDBPyConnection, code: str, level: str, k: int) -> list[PeerRef]:
-    from territoria.analysis.peers import find_peers  # helper A's module (analysis/peers.py)
+def peers_of(con: duckdb.DuckDBPyConnection, code: str, level: str, k: int) -> list[PeerRef]:
+    """The ``k`` peers of a territory (:func:`territoria.analysis.peers.find_peers`, its
+    default indicators)."""
+    from territoria.analysis.peers import find_peers
 
     found = find_peers(con, code, level=level, k=k)
     return [PeerRef(code=p.code, name=p.name, distance=float(p.distance)) for p in found.peers]
@@ -137,17 +140,29 @@ def _matrix_values(
     from territoria.analysis.indicator_matrix import indicator_matrix
 
     out: dict[str, tuple[dict[str, float], str | None, str]] = {}
-    for indicator in indicators:  # one by one: an indicator the level lacks is left out alone
-        try:
-            m = indicator_matrix(
-                con, level, [indicator], codes=codes, min_coverage=0.0, allow_constant=True
+    try:  # all at once; one by one only when an indicator is missing at this level
+        groups = [
+            indicator_matrix(
+                con, level, indicators, codes=codes, min_coverage=0.0, allow_constant=True
             )
-        except TerritoriaError:
-            continue
-        column = m.values[:, 0]
-        keep = ~np.isnan(column)
-        values = dict(zip(m.codes[keep].tolist(), column[keep].tolist(), strict=True))
-        out[indicator] = (values, m.periods.get(indicator), m.sources.get(indicator, ""))
+        ]
+    except TerritoriaError:
+        groups = []
+        for indicator in indicators:
+            try:
+                groups.append(
+                    indicator_matrix(
+                        con, level, [indicator], codes=codes, min_coverage=0.0, allow_constant=True
+                    )
+                )
+            except TerritoriaError:
+                continue
+    for m in groups:
+        for j, indicator in enumerate(m.indicators):
+            column = m.values[:, j]
+            keep = ~np.isnan(column)
+            values = dict(zip(m.codes[keep].tolist(), column[keep].tolist(), strict=True))
+            out[indicator] = (values, m.periods.get(indicator), m.sources.get(indicator, ""))
     return out
 
 
@@ -200,7 +215,7 @@ def compare_with_peers(
     """The territory against its peers on every indicator of the polarity table (no
     practices): what :func:`learn_from_peers` and the strengths' ranks start from."""
     place = find_territory(con, code, level=level)
-    found = peers if peers is not None else _peers(con, place.code, place.level, k)
+    found = peers if peers is not None else peers_of(con, place.code, place.level, k)
     codes = [place.code, *(p.code for p in found)]
     rules = indicator_rules()
     data = _matrix_values(con, place.level, codes, [r for r in rules if r != GROWTH])
@@ -220,20 +235,17 @@ def _practices_for(
     con: duckdb.DuckDBPyConnection, comparison: IndicatorComparison, own: tuple[str, str]
 ) -> None:
     codes = [p.code for p in comparison.better_peers]
-    seen: set[int] = set()
-    for theme in comparison.themes:
-        if codes:
-            for hit in search_practices(con, theme=theme, codes=codes, limit=PRACTICES_SHOWN).hits:
-                if hit.practice.id not in seen:
-                    seen.add(hit.practice.id)
-                    comparison.practices.append(hit.practice)
-        for hit in search_practices(con, theme=theme, limit=PRACTICES_SHOWN).hits:
-            mine = (hit.practice.level, hit.practice.code) == own
-            room = len(comparison.elsewhere) < PRACTICES_SHOWN
-            if hit.practice.id not in seen and not mine and room:
-                seen.add(hit.practice.id)
-                comparison.elsewhere.append(hit.practice)
-    del comparison.practices[PRACTICES_SHOWN:]
+    themes = comparison.themes
+    if codes:
+        found = search_practices(con, codes=codes, any_theme=themes, limit=PRACTICES_SHOWN)
+        comparison.practices = [h.practice for h in found.hits]
+    seen = {p.id for p in comparison.practices}
+    others = search_practices(con, any_theme=themes, limit=2 * PRACTICES_SHOWN + 1)
+    comparison.elsewhere = [
+        h.practice
+        for h in others.hits
+        if h.practice.id not in seen and (h.practice.level, h.practice.code) != own
+    ][:PRACTICES_SHOWN]
 
 
 def learn_from_peers(

@@ -413,11 +413,13 @@ def search_practices(
     theme: str | None = None,
     level: str | None = None,
     codes: list[str] | None = None,
+    any_theme: list[str] | None = None,
     limit: int = 20,
     offset: int = 0,
 ) -> PracticeSearch:
     """Search the live practices (every stem of ``query`` must occur; empty: all, latest
-    first), filtered by theme (id or label), territory level and territory codes.
+    first), filtered by theme (id or label), territory level and territory codes;
+    ``any_theme`` (theme ids) keeps the practices with one of them at least.
     """
     key = theme_id(theme) if theme else None
     if theme and key is None:
@@ -426,7 +428,13 @@ def search_practices(
         raise InvalidMarketingEntry(f"limit {limit} must be between 1 and {MAX_LIMIT}")
     stems = _search.query_stems(query)
     ranked, total = _search.ranked_ids(
-        con, stems, theme=key, level=level or None, codes=codes, limit=limit, offset=offset
+        con,
+        stems,
+        themes=[key] if key else any_theme,
+        level=level or None,
+        codes=codes,
+        limit=limit,
+        offset=offset,
     )
     found = _practices(con, [i for i, _ in ranked])
     hits = [

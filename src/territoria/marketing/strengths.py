@@ -24,6 +24,8 @@ from territoria.kb.territories import TerritoryCard, find_territory
 if TYPE_CHECKING:
     import duckdb
 
+    from territoria.marketing.learn import PeerRef
+
 __all__ = ["MIN_LQ", "Strength", "strengths"]
 
 #: Location quotient above which a sector is a specialisation.
@@ -101,11 +103,13 @@ def _growth(con: duckdb.DuckDBPyConnection, place: TerritoryCard) -> list[Streng
     ]
 
 
-def _ranks(con: duckdb.DuckDBPyConnection, place: TerritoryCard, k: int) -> list[Strength]:
+def _ranks(
+    con: duckdb.DuckDBPyConnection, place: TerritoryCard, k: int, peers: list[PeerRef] | None
+) -> list[Strength]:
     from territoria.marketing.learn import compare_with_peers
 
     try:
-        lesson = compare_with_peers(con, place.code, level=place.level, k=k)
+        lesson = compare_with_peers(con, place.code, level=place.level, k=k, peers=peers)
     except (ImportError, TerritoriaError):  # no peers module, or too few data for peers
         return []
     out = []
@@ -247,17 +251,19 @@ def strengths(
     level: str | None = None,
     k: int = 10,
     poles: bool = True,
+    peers: list[PeerRef] | None = None,
 ) -> list[Strength]:
     """The strengths of a territory: growth, ranks among its ``k`` peers, sector
     specialisations and poles (``poles=False`` skips pole detection, a few seconds a
-    région).
+    région). ``peers`` (from :func:`territoria.marketing.learn.peers_of`) saves finding
+    them again.
 
     Raises
     ------
     UnknownTerritory
     """
     place = find_territory(con, code, level=level)
-    out = _growth(con, place) + _ranks(con, place, k)
+    out = _growth(con, place) + _ranks(con, place, k, peers)
     info = _economy(con)
     if info is not None:
         out += _specialisations(con, place, info)

@@ -293,8 +293,26 @@ def add_asset_form(
 # ------------------------------------------------------------------ territory-page sections
 
 
-def _strengths_value(cur: Any, territory: Any) -> dict[str, Any]:
-    found = strengths.strengths(cur, territory.code, level=territory.level, poles=False)
+def _peers(cur: Any, cache: Any, territory: Any) -> list[learn.PeerRef] | None:
+    """The territory's peers, found once for both sections (None: too few data)."""
+
+    def find() -> list[learn.PeerRef] | None:
+        try:
+            return learn.peers_of(cur, territory.code, territory.level, 10)
+        except TerritoriaError:  # e.g. Mayotte holds none of the peers' indicators
+            return None
+
+    found: list[learn.PeerRef] | None = cache.get(
+        ("marketing-peers", territory.level, territory.code), find
+    )
+    return found
+
+
+def _strengths_value(cur: Any, cache: Any, territory: Any) -> dict[str, Any]:
+    peers = _peers(cur, cache, territory)
+    found = strengths.strengths(
+        cur, territory.code, level=territory.level, poles=False, peers=peers or []
+    )
     items = lib_assets.list_assets(cur, territory.code, territory.level)
     return {
         "strengths": [s.model_dump() for s in found],
@@ -308,16 +326,16 @@ def _strengths_value(cur: Any, territory: Any) -> dict[str, Any]:
 def _strengths_section(cur: Any, cache: Any, territory: Any, lang: str) -> Any:
     value = cache.get(
         ("marketing-strengths", territory.level, territory.code),
-        lambda: _strengths_value(cur, territory),
+        lambda: _strengths_value(cur, cache, territory),
     )
     return value if value["strengths"] or value["assets"] else None
 
 
-def _lesson_value(cur: Any, territory: Any) -> dict[str, Any] | None:
-    try:
-        lesson = learn.learn_from_peers(cur, territory.code, level=territory.level, k=10)
-    except (ImportError, TerritoriaError):  # no peers for this territory (too few data)
+def _lesson_value(cur: Any, cache: Any, territory: Any) -> dict[str, Any] | None:
+    peers = _peers(cur, cache, territory)
+    if not peers:
         return None
+    lesson = learn.learn_from_peers(cur, territory.code, level=territory.level, peers=peers)
     return lesson.model_dump()
 
 
@@ -325,5 +343,5 @@ def _lesson_value(cur: Any, territory: Any) -> dict[str, Any] | None:
 def _lessons_section(cur: Any, cache: Any, territory: Any, lang: str) -> Any:
     return cache.get(
         ("marketing-lessons", territory.level, territory.code),
-        lambda: _lesson_value(cur, territory),
+        lambda: _lesson_value(cur, cache, territory),
     )
