@@ -2,17 +2,15 @@
 on screen and as PDF, the alert list and its dispatch (webhook to a real local receiver), the
 delivery log; French by default, English on request, editors only for sending.
 
-The impact comes from ``territoria.crisis.impact`` when that module exists; until then a
-stand-in module returns the hand-built Rennes impact of test_situation_report (real rows of
-the mini knowledge base: the mayor, the town hall, the population).
+The incident is a flood over Rennes stored by ``territoria.crisis.incidents`` on the mini
+knowledge base; its impact is ``territoria.crisis.impact``'s (real rows: the mayor, the town
+hall, the population).
 """
 
 from __future__ import annotations
 
 import html
 import io
-import sys
-import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,9 +23,7 @@ from territoria.kb import connect
 from test_alerts import receiver  # noqa: F401  (fixture)
 from test_api_helpers import login, make_app, make_kb
 from test_french_pages import raw_tokens
-from test_situation_report import rennes_impact
-
-INCIDENT = 7
+from test_situation_report import add_rennes_incident
 
 
 @pytest.fixture(scope="module")
@@ -36,46 +32,17 @@ def kb(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def stand_in(kb: Path) -> Iterator[None]:
-    """``territoria.crisis.impact`` answering incident 7 (an exercise flood over Rennes)."""
+def incident(kb: Path) -> int:
+    """An exercise flood over Rennes, stored by the incidents module; its id."""
+    con = connect(kb)
     try:
-        import territoria.crisis.impact  # noqa: F401
-
-        yield  # the real module: the test data must then be a real incident (see report)
-        return
-    except ImportError:
-        pass
-    con = connect(kb, read_only=True)
-    made = rennes_impact(con, exercise=True)
-    con.close()
-
-    def impact(con: Any, incident_id: int, *, network_id: int | None = None) -> Any:
-        from territoria.errors import UnknownTerritory
-
-        if incident_id != INCIDENT:
-            msg = f"no incident {incident_id}"
-            raise UnknownTerritory(msg)
-        return made
-
-    package = types.ModuleType("territoria.crisis")
-    module = types.ModuleType("territoria.crisis.impact")
-    module.impact = impact  # type: ignore[attr-defined]
-    package.impact = module  # type: ignore[attr-defined]
-    saved = {k: sys.modules.get(k) for k in ("territoria.crisis", "territoria.crisis.impact")}
-    sys.modules["territoria.crisis"] = package
-    sys.modules["territoria.crisis.impact"] = module
-    try:
-        yield
+        return add_rennes_incident(con, exercise=True)
     finally:
-        for k, v in saved.items():
-            if v is None:
-                sys.modules.pop(k, None)
-            else:
-                sys.modules[k] = v
+        con.close()
 
 
 @pytest.fixture(scope="module")
-def client(kb: Path, stand_in: None) -> Iterator[TestClient]:
+def client(kb: Path, incident: int) -> Iterator[TestClient]:
     app = make_app(kb, watch_allow_private=True, alerts_webhook_timeout=5.0)
     with TestClient(app) as c:
         login(c, "admin")
@@ -99,8 +66,8 @@ def test_crisis_map_page_in_french_with_drawing_form(client: TestClient) -> None
     assert "Crisis map" in english and "Draw a zone" in english
 
 
-def test_incident_page_report_alert_list_in_french(client: TestClient) -> None:
-    page = client.get(f"/crise/incidents/{INCIDENT}")
+def test_incident_page_report_alert_list_in_french(client: TestClient, incident: int) -> None:
+    page = client.get(f"/crise/incidents/{incident}")
     assert page.status_code == 200, page.text[:500]
     text = html.unescape(page.text)
     assert "EXERCICE — ceci n'est pas un événement réel" in text
@@ -109,13 +76,13 @@ def test_incident_page_report_alert_list_in_french(client: TestClient) -> None:
     assert "Saint-Jacques-de-la-Lande" in text  # affected and isolated
     assert 'id="send-alert"' in text and "Envoyer l'alerte d'exercice" in text
     assert raw_tokens(text) == []
-    english = html.unescape(client.get(f"/crise/incidents/{INCIDENT}?lang=en").text)
+    english = html.unescape(client.get(f"/crise/incidents/{incident}?lang=en").text)
     client.get("/crise?lang=fr")
     assert "Officials to alert" in english and "EXERCISE — this is not a real event" in english
 
 
-def test_report_pdf_route(client: TestClient) -> None:
-    response = client.get(f"/crise/incidents/{INCIDENT}/rapport.pdf")
+def test_report_pdf_route(client: TestClient, incident: int) -> None:
+    response = client.get(f"/crise/incidents/{incident}/rapport.pdf")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(response.content))
@@ -123,46 +90,53 @@ def test_report_pdf_route(client: TestClient) -> None:
     assert "EXERCICE" in text and "Nathalie APPÉRÉ" in text
 
 
-def test_layers_geojson(client: TestClient) -> None:
-    data = client.get(f"/api/v1/crisis/incidents/{INCIDENT}/layers").json()
+def test_layers_geojson(client: TestClient, incident: int) -> None:
+    data = client.get(f"/api/v1/crisis/incidents/{incident}/layers").json()
     kinds = [f["properties"]["layer"] for f in data["features"]]
-    assert kinds[0] == "zone" and kinds.count("commune") == 2
-    isolated = [
-        f["properties"]["name"] for f in data["features"] if f["properties"].get("isolated")
-    ]
-    assert isolated == ["Saint-Jacques-de-la-Lande"]
+    names = {f["properties"].get("name") for f in data["features"]}
+    assert kinds[0] == "zone" and {"Rennes", "Saint-Jacques-de-la-Lande"} <= names
+    assert kinds.count("commune") == 6  # the communes the zone meets
+    # no road network loaded: no commune is isolated (flooded is not isolated)
+    assert not any(f["properties"].get("isolated") for f in data["features"])
 
 
-def test_send_alert_by_webhook_and_log(client: TestClient, receiver: Any) -> None:  # noqa: F811
+def test_send_alert_by_webhook_and_log(
+    client: TestClient,
+    incident: int,
+    receiver: Any,  # noqa: F811
+) -> None:
     token = _csrf(client, "/crise")
-    url = f"/api/v1/crisis/incidents/{INCIDENT}/alerts"
+    url = f"/api/v1/crisis/incidents/{incident}/alerts"
     dry = client.post(url, json={"to": [receiver.url], "dry_run": True},
                       headers={"X-CSRF-Token": token}).json()  # fmt: skip
-    assert [r["target"] for r in dry["recipients"]] == [
-        "ville.rennes@ville-rennes.fr", receiver.url]  # fmt: skip
+    targets = [r["target"] for r in dry["recipients"]]
+    assert "ville.rennes@ville-rennes.fr" in targets and targets[-1] == receiver.url
+    assert len(set(targets)) == len(targets)  # the mayor and the EPCI president: one e-mail
     assert dry["queued"] == 0 and receiver.received == []
     sent = client.post(url, json={"to": [receiver.url]}, headers={"X-CSRF-Token": token})
     assert sent.status_code == 200, sent.text
     body = sent.json()
-    assert body["subject"].startswith("[EXERCICE]") and body["queued"] == 2
-    assert body["delivery"]["sent"] == 1 and body["delivery"]["waiting"] == 1  # no SMTP set
+    assert body["subject"].startswith("[EXERCICE]") and body["queued"] == len(targets)
+    assert body["delivery"]["sent"] == 1  # the webhook
+    assert body["delivery"]["waiting"] == len(targets) - 1  # e-mails: no SMTP server set
     assert len(receiver.received) == 1
     log = client.get(url).json()
-    assert {(d["channel"], d["status"]) for d in log} == {("webhook", "sent"), ("email", "pending")}
-    page = client.get(f"/crise/incidents/{INCIDENT}").text
+    assert sorted((d["channel"], d["status"]) for d in log) == [
+        ("email", "pending")] * (len(targets) - 1) + [("webhook", "sent")]  # fmt: skip
+    page = client.get(f"/crise/incidents/{incident}").text
     assert "Journal des envois" in page and "envoyé" in page and "en attente" in page
     bad = client.post(url, json={"to": ["pas une adresse"]}, headers={"X-CSRF-Token": token})
     assert bad.status_code == 422 and "not an e-mail address" in bad.text
 
 
-def test_viewer_cannot_send(kb: Path, stand_in: None) -> None:
+def test_viewer_cannot_send(kb: Path, incident: int) -> None:
     app = make_app(kb)
     with TestClient(app) as c:
         login(c, "viewer")
-        page = c.get(f"/crise/incidents/{INCIDENT}").text
+        page = c.get(f"/crise/incidents/{incident}").text
         assert 'id="send-alert"' not in page
         token = _csrf(c, "/crise")
-        response = c.post(f"/api/v1/crisis/incidents/{INCIDENT}/alerts", json={},
+        response = c.post(f"/api/v1/crisis/incidents/{incident}/alerts", json={},
                           headers={"X-CSRF-Token": token})  # fmt: skip
         assert response.status_code == 403
     app.state.territoria.db.close()

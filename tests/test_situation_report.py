@@ -27,6 +27,7 @@ from territoria.alerts.crisis import (
 from territoria.errors import InvalidSubscription
 from territoria.reports.situation import (
     checklist,
+    situation,
     situation_from_impact,
     situation_html,
     situation_pdf,
@@ -251,3 +252,28 @@ def test_dry_run_writes_nothing(mini_db: duckdb.DuckDBPyConnection) -> None:
     assert crisis_deliveries(mini_db, 7) == []
     count = mini_db.execute("SELECT count(*) FROM alert_subscription").fetchone()
     assert count == (0,)
+
+
+def add_rennes_incident(con: duckdb.DuckDBPyConnection, *, exercise: bool = True) -> int:
+    """A flood over Rennes stored as the incidents module stores it; return its id."""
+    from territoria.crisis.incidents import IncidentInput, add_incident
+
+    title = "Crue de la Vilaine à Rennes"
+    req = IncidentInput(type="flood", severity=4, geometry=RENNES_ZONE, exercise=exercise,
+                        start="2026-12-01T06:00:00", title=title)  # fmt: skip
+    return add_incident(con, req).id
+
+
+def test_report_of_a_real_incident_over_rennes(mini_db: duckdb.DuckDBPyConnection) -> None:
+    incident_id = add_rennes_incident(mini_db)
+    sit = situation(mini_db, incident_id)
+    population = mini_db.execute(
+        "SELECT population FROM territory WHERE level = 'commune' AND code = '35238'"
+    ).fetchone()
+    assert population is not None and sit.impact.population_affected >= population[0] * 0.5
+    assert [e.label for e in sit.timeline] == ["Début de l'événement", "Incident créé"]
+    text = pdf_text(situation_pdf(sit))
+    assert "EXERCICE" in text and "Inondation" in text and "Rennes" in text
+    assert "Nathalie APPÉRÉ" in text and "ville.rennes@ville-rennes.fr" in text
+    assert "part de sa surface dans la zone" in text  # the population method, in French
+    assert "commune_area_share" not in text and "officials" not in text

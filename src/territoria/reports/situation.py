@@ -389,7 +389,9 @@ def situation_context(sit: Situation) -> dict[str, Any]:
         "get": _get,
         "share": _share,
         "levels": _LEVEL_LABELS,
-        "type_label": _label(_TYPE_LABELS, _get(impact.incident, "type")),
+        "type_label": _label(_type_labels(), _get(impact.incident, "type")),
+        "method_label": _label(_METHOD_LABELS, _get(impact, "population_method")),
+        "figures": _FIGURE_LABELS,
         "status_label": _label(_STATUS_LABELS, _get(impact.incident, "status")),
         "phases": _PHASE_LABELS,
         "service_kinds": _SERVICE_LABELS,
@@ -410,6 +412,33 @@ def situation_pdf(sit: Situation) -> bytes:
         WeasyPrint or pango is missing.
     """
     return render_pdf(situation_html(sit))
+
+
+def _type_labels() -> Mapping[str, str]:
+    """The incidents module's French type labels, over this module's own."""
+    try:
+        from territoria.crisis.incidents import TYPE_LABELS
+    except ImportError:
+        return _TYPE_LABELS
+    return _TYPE_LABELS | TYPE_LABELS
+
+
+_METHOD_LABELS = {
+    "commune_area_share": "population de chaque commune × part de sa surface dans la zone "
+    "(population supposée répartie uniformément)",
+    "iris": "population des IRIS dans la zone (INSEE)",
+}
+_FIGURE_LABELS = {
+    "incident": "Incident",
+    "population": "Population",
+    "officials": "Élus",
+    "establishments": "Établissements",
+    "jobs": "Emplois",
+    "services": "Services",
+    "lycees": "Lycées",
+    "network": "Réseau routier",
+    "contacts": "Contacts des mairies",
+}
 
 
 def _label(labels: Mapping[str, str], code: Any) -> str:
