@@ -109,6 +109,8 @@ def test_specialisations_and_poles_say_synthetic(eco_kb: Path) -> None:
     assert [s.figure for s in special] == [round(r[8], 3) for r in expected]
     assert special and all(s.synthetic and "(données synthétiques)" in s.text for s in special)
     assert all(s.year == "2025" and "données synthétiques" in s.source for s in special)
+    # only Bretagne's establishments are imported: the reference says so, not "France"
+    assert all("face à la région Bretagne (seule région importée)" in s.text for s in special)
     poles = [s for s in found if s.kind == "pole"]
     assert f"Pôle « {pole['name']} »" in poles[0].text and poles[0].synthetic
 

@@ -5,8 +5,10 @@
 - ``rang``: an indicator of the polarity table (``data/marketing/indicators.json``) on which
   the territory does best among itself and its peers (:mod:`territoria.marketing.learn`);
 - ``specialisation``: the sectors (NAF divisions) with a location quotient of at least
-  :data:`MIN_LQ` on estimated employment, against France (only when SIRENE is imported; the
-  text says "données synthétiques" when the SIRENE source is synthetic);
+  :data:`MIN_LQ` on estimated employment, against all the establishments imported (the text
+  says so when they cover only some régions: "face à la région Bretagne (seule région
+  importée)"); only when SIRENE is imported, and "données synthétiques" when its source is
+  synthetic;
 - ``pole``: the poles (:func:`territoria.analysis.poles.detect_poles`, over the territory's
   région) that include one of its communes.
 """
@@ -33,6 +35,8 @@ MIN_LQ: Final = 1.5
 #: Estimated jobs a specialised sector needs at least (small numbers make large quotients).
 MIN_JOBS: Final = 50.0
 SECTORS_SHOWN: Final = 3
+#: Régions with establishments from which the quotients' reference is called France.
+REGIONS_FOR_FRANCE: Final = 18
 #: Poles listed at most (the largest by establishments).
 POLES_SHOWN: Final = 5
 LEVEL_NAMES: Final = {
@@ -144,7 +148,23 @@ def _economy(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     names = [s["name"] + (f" {s['version']}" if s.get("version") else "") for s in info["sources"]]
     flag = " — données synthétiques" if info["synthetic"] else ""
     info["source"] = ", ".join(dict.fromkeys(names)) + flag
+    info["reference"] = _reference(con)
     return info
+
+
+def _reference(con: duckdb.DuckDBPyConnection) -> str:
+    """What 'nation' means for the quotients: France, or the only régions imported."""
+    rows = con.execute(
+        "SELECT DISTINCT t.name FROM (SELECT DISTINCT commune FROM establishment) e "
+        "JOIN membership m ON m.level = 'commune' AND m.code = e.commune "
+        "AND m.parent_level = 'region' JOIN territory t ON t.level = 'region' "
+        "AND t.code = m.parent_code ORDER BY t.name"
+    ).fetchall()
+    if not rows or len(rows) >= REGIONS_FOR_FRANCE:
+        return "face à la France"
+    if len(rows) == 1:
+        return f"face à la région {rows[0][0]} (seule région importée)"
+    return f"face aux régions importées ({', '.join(r[0] for r in rows)})"
 
 
 def _specialisations(
@@ -175,7 +195,7 @@ def _specialisations(
             kind="specialisation",
             text=(
                 f"Spécialisation en « {label or sector} » (NAF {sector}) : indice de "
-                f"spécialisation {_fr(lq, 1)} face à la France, {number(jobs, 'fr')} emplois "
+                f"spécialisation {_fr(lq, 1)} {info['reference']}, {number(jobs, 'fr')} emplois "
                 f"estimés{synthetic}"
             ),
             figure=round(float(lq), 3),
