@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -277,3 +279,35 @@ def test_report_of_a_real_incident_over_rennes(mini_db: duckdb.DuckDBPyConnectio
     assert "Nathalie APPÉRÉ" in text and "ville.rennes@ville-rennes.fr" in text
     assert "part de sa surface dans la zone" in text  # the population method, in French
     assert "commune_area_share" not in text and "officials" not in text
+
+
+def test_cli_report_and_alert(mini_db_path: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from territoria.cli import app
+    from territoria.kb import connect
+
+    path = tmp_path / "kb.duckdb"
+    shutil.copyfile(mini_db_path, path)
+    con = connect(path)
+    incident_id = add_rennes_incident(con)
+    con.close()
+    runner = CliRunner()
+    out = tmp_path / "point.pdf"
+    done = runner.invoke(app, ["incidents", "report", str(incident_id), "-o", str(out),
+                               "--db", str(path)])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "Nathalie APPÉRÉ" in pdf_text(out.read_bytes()) and "EXERCICE" in done.output
+    bad = runner.invoke(app, ["incidents", "report", str(incident_id), "-o", "x.docx",
+                              "--db", str(path)])  # fmt: skip
+    assert bad.exit_code == 2 and "use .pdf or .html" in bad.output
+    dry = runner.invoke(app, ["incidents", "alert", str(incident_id), "--dry-run", "--json",
+                              "--to", "cellule@ille-et-vilaine.fr", "--db", str(path)])  # fmt: skip
+    assert dry.exit_code == 0, dry.output
+    data = json.loads(dry.stdout)
+    targets = [r["target"] for r in data["recipients"]]
+    assert "ville.rennes@ville-rennes.fr" in targets and targets[-1] == "cellule@ille-et-vilaine.fr"
+    assert data["subject"].startswith("[EXERCICE]") and data["queued"] == 0
+    log = runner.invoke(app, ["incidents", "deliveries", str(incident_id), "--json",
+                              "--db", str(path)])  # fmt: skip
+    assert log.exit_code == 0 and json.loads(log.stdout) == []
