@@ -129,13 +129,14 @@ def reference_scope(
             f"{only['name']} ({only['code']}): the 'nation' reference is that région, not France; "
             "import the national SIRENE file for national quotients"
         )
+    elif len(regions) >= 18:  # the 13 metropolitan régions and the 5 overseas ones
+        scope["name"] = "France"
     else:
-        scope["name"] = f"France (établissements importés de {len(regions)} régions)"
-        if len(regions) < 18:
-            scope["warning"] = (
-                f"the 'nation' reference is the {len(regions)} régions whose establishments "
-                "were imported, not the whole of France"
-            )
+        scope["name"] = f"{len(regions)} régions"
+        scope["warning"] = (
+            f"the 'nation' reference is the {len(regions)} régions whose establishments "
+            "were imported, not the whole of France"
+        )
     return scope
 
 
