@@ -18,7 +18,7 @@ from territoria.kb import connect
 from territoria.marketing import learn
 from territoria.marketing.strengths import strengths
 from test_api_helpers import add_synthetic_sirene, login, make_app, make_kb
-from test_french_pages import visible_text
+from test_french_pages import raw_tokens, visible_text
 
 #: populations 2016 and 2023 (Rennes grows by 1 % a year; Bruz shrinks)
 POPULATIONS = {
@@ -145,5 +145,10 @@ def test_route_and_territory_page_section(web: TestClient) -> None:
     assert page.status_code == 200
     text = visible_text(page.text)
     assert "Atouts et points forts" in text and "Population en croissance" in text
+    start = page.text.index('id="strengths"')
+    mine = page.text[start : page.text.index("</section>", start)]
+    assert raw_tokens(mine) == []  # French only: no raw keys or English words
+    english = web.get("/territoires/commune/35238", params={"lang": "en"})
+    assert "Assets and strengths" in visible_text(english.text)
     missing = web.get("/api/v1/territories/99998/strengths")
     assert missing.status_code == 404
