@@ -417,3 +417,31 @@ def test_territory_with_too_few_indicators_left_out() -> None:
         x, Method(indicators=("a", "b", "c"), polarity=(1, 1, 1), runs=0, min_share=0.3)
     )
     assert loose.kept.all()
+
+
+def test_impute_by_group_uses_the_group_mean() -> None:
+    x = np.array([[1.0, 10.0], [3.0, 20.0], [np.nan, 30.0], [100.0, 40.0], [200.0, 50.0]])
+    groups = np.array(["35", "35", "35", "29", "29"])
+    assert impute(x, "mean", groups=groups)[2, 0] == 2.0  # its département's, not 76
+    assert impute(x, "mean")[2, 0] == 76.0
+
+
+def test_build_imputes_within_departements(mini_db: duckdb.DuckDBPyConnection) -> None:
+    method = Method(
+        indicators=("population", "density"),
+        polarity=(1, 1),
+        runs=0,
+        imputation="mean",
+        impute_by="departement",
+    )
+    built = build_index(mini_db, "par departement", level="commune", method=method)
+    assert built.method["impute_by"] == "departement" and built.ranked == 59
+    with pytest.raises(CompositeInputError, match="impute by a level above"):
+        build_index(
+            mini_db,
+            "x",
+            level="epci",
+            method=Method(
+                indicators=("population", "density"), polarity=(1, 1), runs=0, impute_by="commune"
+            ),
+        )

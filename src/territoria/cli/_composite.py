@@ -69,6 +69,9 @@ def build_command(
     normalise: Annotated[str, typer.Option(help="minmax (0–100), zscore or rank.")] = "minmax",
     aggregate: Annotated[str, typer.Option(help="arithmetic or geometric.")] = "arithmetic",
     impute: Annotated[str, typer.Option(help="none, mean or median of the level.")] = "none",
+    impute_by: Annotated[
+        str | None, typer.Option(help="Impute within each departement, region (or epci).")
+    ] = None,
     treat: Annotated[bool, typer.Option(help="COINr's outlier rule (winsorise, else log).")] = True,
     runs: Annotated[int, typer.Option(help="Monte-Carlo runs at least (0: none).")] = 1000,
     noise: Annotated[float, typer.Option(help="Relative weight noise of the runs.")] = 0.25,
@@ -106,6 +109,7 @@ def build_command(
                 normalisation=normalise,
                 aggregation=aggregate,
                 imputation=impute,
+                impute_by=impute_by,
                 treat_outliers=treat,
                 runs=runs,
                 noise=noise,

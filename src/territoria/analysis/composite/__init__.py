@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
+from numpy.typing import NDArray
 
 from territoria.analysis.composite import definitions
 from territoria.analysis.composite._model import (
@@ -29,7 +30,7 @@ from territoria.analysis.composite._parse import parse_indicators, parse_weights
 from territoria.analysis.composite._pipeline import Computed, Method, compute
 from territoria.analysis.composite._uncertainty import Sensitivity
 from territoria.analysis.indicator_matrix import IndicatorMatrix, indicator_matrix
-from territoria.errors import UnknownIndex
+from territoria.errors import CompositeInputError, UnknownIndex
 
 __all__ = [
     "IndexResult",
@@ -112,7 +113,33 @@ def compute_index(
     matrix = indicator_matrix(
         con, level, method.indicators, period=period, min_coverage=method.min_coverage
     )
-    return PendingBuild(clean, period, method, matrix, compute(matrix.values, method))
+    groups = None if method.impute_by is None else _groups(con, matrix, method.impute_by)
+    return PendingBuild(
+        clean, period, method, matrix, compute(matrix.values, method, groups=groups)
+    )
+
+
+def _groups(
+    con: duckdb.DuckDBPyConnection, matrix: IndicatorMatrix, parent: str
+) -> NDArray[np.str_]:
+    """Each territory's parent at level ``parent`` (imputation by group); '' when it has none.
+
+    A territory with several parents (an EPCI across départements) takes the first by code.
+    """
+    rows = dict(
+        con.execute(
+            "SELECT code, min(parent_code) FROM membership WHERE level = ? AND parent_level = ? "
+            "GROUP BY code",
+            [matrix.level, parent],
+        ).fetchall()
+    )
+    if not rows:
+        msg = (
+            f"no {matrix.level} belongs to a {parent!r}: impute by a level above it "
+            "(departement, region)"
+        )
+        raise CompositeInputError(msg)
+    return np.array([rows.get(str(c), "") for c in matrix.codes], dtype=np.str_)
 
 
 def save_index(con: duckdb.DuckDBPyConnection, pending: PendingBuild) -> IndexResult:

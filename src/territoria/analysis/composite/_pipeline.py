@@ -37,6 +37,7 @@ class Method:
     normalisation: str = "minmax"
     aggregation: str = "arithmetic"
     imputation: str = "none"
+    impute_by: str | None = None
     treat_outliers: bool = True
     runs: int = 1000
     noise: float = 0.25
@@ -119,11 +120,14 @@ def nominal_ranks(score: NDArray[np.float64]) -> NDArray[np.int64]:
     return np.asarray(rankdata(-keyed, method="min"), dtype=np.int64)
 
 
-def compute(values: NDArray[np.float64], method: Method) -> Computed:
+def compute(
+    values: NDArray[np.float64], method: Method, *, groups: NDArray[np.str_] | None = None
+) -> Computed:
     """Build the index on ``values`` (territories × indicators, raw, NaN missing).
 
     Territories with fewer than ``min_share`` of the indicators are dropped (``kept`` False,
-    as COINr's ``Screen`` by data availability); the others are ranked.
+    as COINr's ``Screen`` by data availability); the others are ranked. ``groups`` (one label
+    per territory) makes the mean and median imputations group means and medians.
     """
     method.check()
     _check_columns(values, method.indicators, method.min_coverage)
@@ -132,7 +136,8 @@ def compute(values: NDArray[np.float64], method: Method) -> Computed:
     raw = values[kept]
     treated, done = treat_matrix(raw) if method.treat_outliers else (raw, [])
     oriented = treated * np.asarray(method.polarity, dtype=np.float64)[np.newaxis, :]
-    imputed = impute(oriented, method.imputation)
+    mine = None if groups is None else groups[kept]
+    imputed = impute(oriented, method.imputation, groups=mine)
     z = normalise(imputed, method.normalisation)
     w = _weights(method, z)
     score = scores(z, w, method.aggregation)[:, 0]
@@ -140,6 +145,6 @@ def compute(values: NDArray[np.float64], method: Method) -> Computed:
     unc = None
     if method.runs > 0:
         unc = run_uncertainty(
-            oriented, w, rank, runs=method.runs, noise=method.noise, seed=method.seed
+            oriented, w, rank, runs=method.runs, noise=method.noise, seed=method.seed, groups=mine
         )
     return Computed(kept, score, rank, w, tuple(done), unc)

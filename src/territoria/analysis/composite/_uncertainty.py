@@ -81,8 +81,10 @@ class _Prepared:
     geometric: bool
 
 
-def _prepare(oriented: NDArray[np.float64], imp: str, norm: str, agg: str) -> _Prepared:
-    z = normalise(impute(oriented, imp), norm)
+def _prepare(
+    oriented: NDArray[np.float64], imp: str, norm: str, agg: str, groups: NDArray[np.str_] | None
+) -> _Prepared:
+    z = normalise(impute(oriented, imp, groups=groups), norm)
     present = ~np.isnan(z)
     if agg == "geometric":
         z = np.log(to_positive(z))
@@ -113,6 +115,7 @@ def run_uncertainty(
     runs: int = 1000,
     noise: float = 0.25,
     seed: int = 0,
+    groups: NDArray[np.str_] | None = None,
 ) -> Uncertainty:
     """Run the Monte-Carlo over the choices and weights; see the module docstring."""
     missing = bool(np.isnan(oriented).any())
@@ -131,7 +134,7 @@ def run_uncertainty(
     for combo in np.unique(np.column_stack([i_idx, n_idx, a_idx]), axis=0):
         rows = np.flatnonzero((i_idx == combo[0]) & (n_idx == combo[1]) & (a_idx == combo[2]))
         imp = IMPUTATIONS[combo[0]]
-        prep = _prepare(oriented, imp, NORMALISATIONS[combo[1]], AGGREGATIONS[combo[2]])
+        prep = _prepare(oriented, imp, NORMALISATIONS[combo[1]], AGGREGATIONS[combo[2]], groups)
         for start in range(0, rows.size, BATCH):
             part = rows[start : start + BATCH]
             got = rank_scores(_score_runs(prep, w_sets[w_idx[part]]))

@@ -53,6 +53,7 @@ class IndexIn(BaseModel):
     normalisation: Literal["minmax", "zscore", "rank"] = "minmax"
     aggregation: Literal["arithmetic", "geometric"] = "arithmetic"
     imputation: Literal["none", "mean", "median"] = "none"
+    impute_by: Literal["epci", "departement", "region"] | None = None
     treat_outliers: bool = True
     runs: int = Field(default=1000, ge=0, le=20000)
     noise: float = Field(default=0.25, ge=0, lt=1)
@@ -73,6 +74,7 @@ class IndexIn(BaseModel):
             normalisation=self.normalisation,
             aggregation=self.aggregation,
             imputation=self.imputation,
+            impute_by=self.impute_by,
             treat_outliers=self.treat_outliers,
             runs=self.runs,
             noise=self.noise,
