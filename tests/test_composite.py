@@ -445,3 +445,32 @@ def test_build_imputes_within_departements(mini_db: duckdb.DuckDBPyConnection) -
                 indicators=("population", "density"), polarity=(1, 1), runs=0, impute_by="commune"
             ),
         )
+
+
+def test_form_builds_then_page_and_delete(web: tuple[Any, dict[str, str]]) -> None:
+    from test_french_pages import visible_text
+
+    client, headers = web
+    form = {
+        "name": "formulaire",
+        "level": "commune",
+        "indicators": "population:+, density:-",
+        "normalisation": "rank",
+        "aggregation": "geometric",
+        "runs": "40",
+        "csrf_token": headers["X-CSRF-Token"],
+    }
+    sent = client.post("/indices", data=form, follow_redirects=False)
+    assert sent.status_code == 303 and sent.headers["location"].startswith(
+        "/indices/formulaire?job="
+    )
+    job_id = sent.headers["location"].split("job=")[1]
+    assert _wait(client, job_id)["status"] == "done"
+    page = visible_text(client.get(sent.headers["location"]).text)
+    assert "rang centile" in page and "moyenne géométrique" in page
+    bad = client.post("/indices", data={**form, "name": "mauvais", "indicators": "population:?"})
+    assert bad.status_code == 422 and "must be + or -" in visible_text(bad.text)
+    assert client.delete("/api/v1/indices/formulaire", headers=headers).status_code == 204
+    assert client.get("/api/v1/indices/formulaire").status_code == 404
+    names = [i["name"] for i in client.get("/api/v1/indices").json()]
+    assert "formulaire" not in names and "mauvais" not in names
