@@ -28,6 +28,7 @@ from territoria.crisis._model import (
     Incident,
     Official,
     Service,
+    Shock,
     SourceRef,
 )
 from territoria.crisis.incidents import closed_edges, get_incident
@@ -35,7 +36,7 @@ from territoria.errors import InvalidIncident
 from territoria.kb.bodies import bodies_for_communes
 from territoria.sources.sirene import HEADCOUNT_BANDS
 
-__all__ = ["POPULATION_METHOD", "band_arrays", "impact", "source_refs"]
+__all__ = ["POPULATION_METHOD", "band_arrays", "impact", "shock", "source_refs"]
 
 POPULATION_METHOD = "commune_area_share"
 _LEVELS = ("commune", "epci", "departement", "region")
@@ -266,3 +267,11 @@ def impact(
         sources=tuple([inc_ref, *pop_refs, *est_refs, *off_refs, *net_refs]),
         computed_in_ms=round((time.perf_counter() - started) * 1000, 1), **part,
     )  # fmt: skip
+
+
+def shock(con: duckdb.DuckDBPyConnection, siret: str) -> Shock:
+    """The closure of an establishment: jobs, pole, territories most exposed (see
+    :func:`territoria.crisis._shock.shock`)."""
+    from territoria.crisis._shock import shock as compute
+
+    return compute(con, siret)
