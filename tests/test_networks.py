@@ -175,4 +175,4 @@ def test_cli_networks(tiny: duckdb.DuckDBPyConnection, mini_db_path: Path, tmp_p
                               str(db)])  # fmt: skip
     assert acc.exit_code == 0 and "Bécherel" in acc.stdout
     bad = runner.invoke(app, ["networks", "isolation", "1", "--close", "x", "--db", str(db)])
-    assert bad.exit_code != 0
+    assert bad.exit_code == 2 and "give edge ids" in bad.output

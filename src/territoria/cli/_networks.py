@@ -46,6 +46,16 @@ def _json(obj: Any) -> Any:
     return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else obj  # type: ignore[arg-type]
 
 
+def _edge_ids(text: str) -> list[int]:
+    from territoria.errors import InvalidNetworkRequest
+
+    try:
+        return [int(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError as exc:
+        msg = f"--close {text!r}: give edge ids separated by commas (see 'networks criticality')"
+        raise InvalidNetworkRequest(msg) from exc
+
+
 def _minutes(seconds: float | None) -> str:
     return "—" if seconds is None else f"{seconds / 60:.1f} min"
 
@@ -197,7 +207,7 @@ def isolation_command(
     from territoria.networks import edges_cut_by, isolation, network_info
 
     with handle_errors():
-        edges = [int(x) for x in close.replace(" ", "").split(",") if x]
+        edges = _edge_ids(close)
     with open_kb(db, read_only=True) as con:
         if zone:
             edges += edges_cut_by(con, network_info(con, network).id, zone).tolist()
