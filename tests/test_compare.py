@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -159,3 +160,61 @@ def test_cli_compare(kb: duckdb.DuckDBPyConnection, tmp_path: Path, mini_db_path
     assert "Rennes (35238)" in table.stdout and "une région" not in table.stdout
     bad = CliRunner().invoke(app, ["compare", "35238", "--with", "12345", *db])
     assert bad.exit_code == 2 and "'12345'" in bad.output
+
+
+@pytest.fixture(scope="module")
+def client(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from test_peers import web_client
+
+    yield from web_client(mini_db_path, tmp_path_factory.mktemp("compare_web"))
+
+
+def test_api_compare(client: Any, kb: duckdb.DuckDBPyConnection) -> None:
+    url = "/api/v1/territories/35238/compare"
+    response = client.get(url, params={"with": "35047,35005"})
+    assert response.status_code == 200, response.text
+    data = response.json()
+    bruz = data["territories"][1]
+    assert bruz["values"]["part_65p"]["value"] == kb_value(kb, "35047", "part_65p", "2021")
+    assert data["territories"][2]["flags"] == ["small_population"]
+    as_csv = client.get(url, params={"with": "35047", "format": "csv"})
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert "35047;Bruz;part_65p" in as_csv.text
+    as_xlsx = client.get(url, params={"with": "35047", "format": "xlsx"})
+    assert load_workbook(io.BytesIO(as_xlsx.content)).sheetnames == ["comparaison", "séries"]
+    bad = client.get(url, params={"with": "12345"})
+    assert bad.status_code == 404 and "12345" in bad.text
+    many = client.get(url, params={"with": ",".join(str(35001 + i) for i in range(11))})
+    assert many.status_code == 422
+
+
+def test_compare_page(client: Any, kb: duckdb.DuckDBPyConnection) -> None:
+    page = client.get(
+        "/comparer", params={"code": "35238", "level": "commune", "with": "35047,35005"}
+    )
+    assert page.status_code == 200, page.text
+    assert 'id="compare-table"' in page.text and "Bruz" in page.text
+    assert "Médiane nationale" in page.text and "centile" in page.text
+    assert "petite population" in page.text  # Arbrissel, 306 inhabitants
+    assert "qu&#39;une région" in page.text or "qu'une région" in page.text
+    assert 'id="compare-data"' in page.text and 'id="export-xlsx"' in page.text
+    share = kb_value(kb, "35047", "part_65p", "2021")
+    assert f"{share:.1f}".replace(".", ",") in page.text  # French decimals
+    empty = client.get("/comparer")
+    assert empty.status_code == 200 and 'id="compare-form"' in empty.text
+    wrong = client.get("/comparer", params={"code": "35238", "with": "12345"})
+    assert wrong.status_code == 404 and 'id="compare-error"' in wrong.text
+    english = client.get("/comparer", params={"code": "35238", "with": "35047", "lang": "en"})
+    assert "National median" in english.text
+
+
+def test_french_pages_show_no_raw_token(client: Any) -> None:
+    from test_french_pages import raw_tokens
+
+    french = {"code": "35238", "with": "35047,35005", "lang": "fr"}  # the cookie may say en
+    page = client.get("/comparer", params=french).text
+    assert raw_tokens(page) == []
+    territory = client.get("/territoires/commune/35238", params={"lang": "fr"}).text
+    start = territory.index('<section class="card" id="peers">')
+    section = territory[start : territory.index("</section>", start)]
+    assert raw_tokens(section) == []

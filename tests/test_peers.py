@@ -7,6 +7,7 @@ import math
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -35,6 +36,13 @@ INSEE = {
     "licence": "Licence Ouverte 2.0",
     "reference_date": "2021",
 }
+LABELS = {
+    "part_0019": "Part des moins de 20 ans",
+    "part_65p": "Part des 65 ans ou plus",
+    "part_appart": "Part des appartements dans les logements",
+    "part_rsecocc": "Part des résidences secondaires",
+    "taux_vacance": "Taux de logements vacants",
+}
 FEATURES = ["population", "density", "part_0019", "part_65p", "part_appart", "taux_vacance"]
 
 
@@ -57,6 +65,11 @@ def load_indicators(con: duckdb.DuckDBPyConnection) -> None:
         publisher="INSEE",
         licence="Licence Ouverte 2.0",
         reference_date="2023",
+    )
+    # the French labels the IRIS import (sources/iris.py) gives these shares
+    con.executemany(
+        "INSERT OR REPLACE INTO indicator_definition (indicator, label, unit) VALUES (?, ?, '%')",
+        list(LABELS.items()),
     )
 
 
@@ -299,3 +312,58 @@ def test_cli_peers_errors(kb_path: Path) -> None:
         app, ["peers", "35238", "--population-band", "x", "--db", str(kb_path)]
     )
     assert band.exit_code == 2 and "0.5,2" in band.output
+
+
+# --- API and territory page -------------------------------------------------------------------
+
+
+def web_client(mini_db_path: Path, folder: Path) -> Iterator[Any]:
+    """A signed-in client of the web app on the mini KB with :func:`load_indicators`."""
+    from fastapi.testclient import TestClient
+
+    from test_api_helpers import login, make_app, make_kb
+
+    path = make_kb(mini_db_path, folder)
+    con = connect(path)
+    load_indicators(con)
+    con.close()
+    application = make_app(path)
+    with TestClient(application) as test_client:
+        login(test_client, "viewer")
+        yield test_client
+    application.state.territoria.db.close()
+
+
+@pytest.fixture(scope="module")
+def client(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    yield from web_client(mini_db_path, tmp_path_factory.mktemp("peers_web"))
+
+
+def test_api_peers(client: Any) -> None:
+    params = {"k": 3, "indicators": ",".join(FEATURES), "method": "mahalanobis"}
+    response = client.get("/api/v1/territories/35238/peers", params=params)
+    assert response.status_code == 200, response.text
+    data = response.json()
+    with client.app.state.territoria.db.reader() as cur:  # the app's KB (its extra commune)
+        expected = find_peers(cur, "35238", k=3, indicators=FEATURES, method="mahalanobis")
+    assert [p["code"] for p in data["peers"]] == [p.code for p in expected.peers]
+    assert data["peers"][0]["distance"] == pytest.approx(expected.peers[0].distance)
+    assert 0 <= data["peers"][0]["stability"] <= 1
+    bad = client.get("/api/v1/territories/35238/peers", params={"indicators": "part_65"})
+    assert bad.status_code == 404 and "part_65p" in bad.text
+    unknown = client.get("/api/v1/territories/12345/peers")
+    assert unknown.status_code == 404
+
+
+def test_territory_page_section(client: Any) -> None:
+    page = client.get("/territoires/commune/35238")
+    assert page.status_code == 200
+    assert "Territoires comparables" in page.text and 'id="peers-table"' in page.text
+    with client.app.state.territoria.db.reader() as cur:
+        expected = find_peers(cur, "35238", k=8, bootstrap=100)
+    first = expected.peers[0]
+    assert f'data-code="{first.code}"' in page.text
+    assert f"{round(100 * first.stability)} %" in page.text
+    assert "/comparer?code=35238&amp;level=commune&amp;with=" in page.text
+    english = client.get("/territoires/commune/35238", params={"lang": "en"})
+    assert "Comparable territories" in english.text

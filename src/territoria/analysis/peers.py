@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 import duckdb
 import numpy as np
@@ -47,13 +47,16 @@ from territoria.analysis.indicator_matrix import (
 )
 from territoria.analysis.profile import resolve_territory
 from territoria.errors import InvalidComparison
+from territoria.kb.territories import check_level
 
 __all__ = [
     "Peer",
     "PeerIndicator",
+    "PeerInputs",
     "PeerOptions",
     "PeersResult",
     "find_peers",
+    "peer_inputs",
     "prepare",
     "rank_peers",
     "regions_of",
@@ -63,9 +66,6 @@ __all__ = [
 
 Method = Literal["euclidean", "mahalanobis"]
 RegionFilter = Literal["any", "same", "other"]
-
-#: Resamples of the stability score processed at once (bounds memory: n × chunk floats).
-_CHUNK: Final = 50
 
 
 class _Model(BaseModel):
@@ -237,7 +237,7 @@ def _stability(
     seed: int,
 ) -> npt.NDArray[np.float64]:
     """Share of indicator resamples (with replacement) where each peer stays in the k
-    nearest: one matrix product per chunk of resamples, no loop over territories."""
+    nearest: one matrix product for all resamples, no loop over territories."""
     if bootstrap <= 0 or sq.shape[0] <= k:
         return np.ones(peers.size)
     rng = np.random.default_rng(seed)
@@ -245,12 +245,14 @@ def _stability(
     draws = rng.integers(0, p, size=(bootstrap, p))
     weights = np.zeros((bootstrap, p))
     np.add.at(weights, (np.repeat(np.arange(bootstrap), p), draws.ravel()), 1.0)
-    kept = np.zeros(peers.size)
-    sq_t = np.ascontiguousarray(sq.T, dtype=np.float32)  # rows of one resample contiguous
-    for start in range(0, bootstrap, _CHUNK):
-        dist = weights[start : start + _CHUNK].astype(np.float32) @ sq_t
-        kth = np.partition(dist, k - 1, axis=1)[:, k - 1 : k]
-        kept += np.sum(dist[:, peers] <= kth, axis=0)
+    dist = weights.astype(np.float32) @ sq.T.astype(np.float32)  # resamples × candidates
+    # the k peers are k candidates within their own largest distance: no candidate farther
+    # than it in every resample can be among the k nearest of any, so it is left out of the
+    # selection (exact, and the selection then runs on a few hundred candidates, not all)
+    bound = dist[:, peers].max(axis=1, keepdims=True)
+    near = dist[:, (dist <= bound).any(axis=0)]
+    kth = np.partition(near, k - 1, axis=1)[:, k - 1 : k]
+    kept = np.sum(dist[:, peers] <= kth, axis=0)
     share: npt.NDArray[np.float64] = kept / bootstrap
     return share
 
@@ -346,11 +348,39 @@ def find_peers(
     if region != "any" and key == "region":
         msg = "a région has no région to be the same as or other than: use --region any"
         raise InvalidComparison(msg)
+    inputs = peer_inputs(con, key, indicators)
+    if population_band and "population" not in inputs.matrix.indicators:
+        msg = f"level {key!r} has no population: leave out the population band"
+        raise InvalidComparison(msg)
+    return rank_peers(inputs.matrix, found, inputs.regions, inputs.indicators, options)
+
+
+@dataclass(frozen=True)
+class PeerInputs:
+    """What peers are ranked on at one level: the matrix (with the population, for the
+    band filter), each territory's région and the indicators compared."""
+
+    matrix: IndicatorMatrix
+    regions: npt.NDArray[np.str_]
+    indicators: list[str]
+
+
+def peer_inputs(
+    con: duckdb.DuckDBPyConnection, level: str, indicators: Sequence[str] | None = None
+) -> PeerInputs:
+    """Read the inputs of :func:`rank_peers` for a level (the costly part: the web app
+    caches it per level and indicator set).
+
+    Raises
+    ------
+    UnknownLevel, UnknownIndicator, IndicatorCoverageTooLow, ConstantIndicator
+    """
+    key = check_level(con, level)
     wanted = _resolve_indicators(con, key, indicators)
-    extra = ["population"] if population_band and "population" not in wanted else []
+    held = "population" in indicator_catalogue_codes(con, key)
+    extra = ["population"] if held and "population" not in wanted else []
     matrix = indicator_matrix(con, key, [*wanted, *extra])
-    regions = regions_of(con, key, matrix.codes)
-    return rank_peers(matrix, found, regions, wanted, options)
+    return PeerInputs(matrix, regions_of(con, key, matrix.codes), wanted)
 
 
 def rank_peers(
