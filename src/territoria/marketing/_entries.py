@@ -25,9 +25,11 @@ if TYPE_CHECKING:
 Model = TypeVar("Model", bound=BaseModel)
 
 __all__ = [
+    "SOURCE_COLUMNS",
     "EntrySource",
     "build",
     "entry_date",
+    "entry_source",
     "entry_territory",
     "hand_source",
     "sources_of",
@@ -93,30 +95,27 @@ def entry_date(value: str) -> date | None:
         raise InvalidMarketingEntry(msg) from None
 
 
+#: The ``source`` columns an :class:`EntrySource` is read from, in order.
+SOURCE_COLUMNS = (
+    "id", "name", "dataset", "publisher", "licence", "retrieved_at", "address", "synthetic",
+    "note",
+)  # fmt: skip
+
+
+def entry_source(row: Sequence[Any]) -> EntrySource:
+    """An :class:`EntrySource` from the values of :data:`SOURCE_COLUMNS`."""
+    data: dict[str, Any] = dict(zip(SOURCE_COLUMNS, row, strict=True))
+    data["retrieved_at"] = data["retrieved_at"].date().isoformat()
+    return EntrySource(**data)
+
+
 def sources_of(con: duckdb.DuckDBPyConnection, ids: Sequence[int]) -> dict[int, EntrySource]:
     """The source rows of ``ids``, by id."""
     rows = con.execute(
-        "SELECT id, name, dataset, publisher, licence, retrieved_at, address, synthetic, note "
-        "FROM source WHERE id IN (SELECT unnest(?::INTEGER[]))",
+        f"SELECT {', '.join(SOURCE_COLUMNS)} FROM source WHERE id IN (SELECT unnest(?::INTEGER[]))",
         [sorted(set(ids))],
     ).fetchall()
-    keys = (
-        "id",
-        "name",
-        "dataset",
-        "publisher",
-        "licence",
-        "retrieved_at",
-        "address",
-        "synthetic",
-        "note",
-    )
-    out = {}
-    for row in rows:
-        data: dict[str, Any] = dict(zip(keys, row, strict=True))
-        data["retrieved_at"] = data["retrieved_at"].date().isoformat()
-        out[int(row[0])] = EntrySource(**data)
-    return out
+    return {int(row[0]): entry_source(row) for row in rows}
 
 
 def territory_names(

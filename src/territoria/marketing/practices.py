@@ -31,8 +31,10 @@ from territoria.marketing._catalogue import (
 )
 from territoria.marketing._data import theme_id, themes
 from territoria.marketing._entries import (
+    SOURCE_COLUMNS,
     EntrySource,
     entry_date,
+    entry_source,
     entry_territory,
     hand_source,
 )
@@ -277,21 +279,11 @@ _SELECT: Final = (
     "t AS MATERIALIZED (SELECT level, code, name FROM territory "
     "WHERE code IN (SELECT code FROM p)) "
     "SELECT p.id, p.title, p.level, p.code, p.themes, p.description, p.results, p.contact, "
-    "p.address, p.date, p.reference, coalesce(t.name, p.code), s.id, s.name, s.dataset, "
-    "s.publisher, s.licence, s.retrieved_at, s.address, s.synthetic, s.note FROM p "
+    "p.address, p.date, p.reference, coalesce(t.name, p.code), "
+    + ", ".join(f"s.{c}" for c in SOURCE_COLUMNS)
+    + " FROM p "
     "JOIN source s ON s.id = p.source_id "
     "LEFT JOIN t ON t.level = p.level AND t.code = p.code"
-)
-_SOURCE_KEYS: Final = (
-    "id",
-    "name",
-    "dataset",
-    "publisher",
-    "licence",
-    "retrieved_at",
-    "address",
-    "synthetic",
-    "note",
 )
 
 
@@ -300,8 +292,6 @@ def _practices(con: duckdb.DuckDBPyConnection, ids: list[int]) -> dict[int, Prac
     labels = themes()
     out = {}
     for r in con.execute(_SELECT, [ids]).fetchall():
-        source: dict[str, Any] = dict(zip(_SOURCE_KEYS, r[12:], strict=True))
-        source["retrieved_at"] = source["retrieved_at"].date().isoformat()
         out[int(r[0])] = Practice(
             id=r[0],
             title=r[1],
@@ -316,7 +306,7 @@ def _practices(con: duckdb.DuckDBPyConnection, ids: list[int]) -> dict[int, Prac
             address=r[8],
             date=r[9].isoformat() if r[9] else None,
             reference=r[10],
-            source=EntrySource(**source),
+            source=entry_source(r[12:]),
         )
     return out
 
