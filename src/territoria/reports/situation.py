@@ -386,6 +386,7 @@ def situation_context(sit: Situation) -> dict[str, Any]:
         "i": impact,
         "inc": impact.incident,
         "communes": [t for t in impact.territories if _get(t, "level") == "commune"],
+        **_territories_shown(impact.territories),
         "get": _get,
         "share": _share,
         "levels": _LEVEL_LABELS,
@@ -412,6 +413,26 @@ def situation_pdf(sit: Situation) -> bytes:
         WeasyPrint or pango is missing.
     """
     return render_pdf(situation_html(sit))
+
+
+#: Communes the report's table lists at most (the most populated first); the rest are summed.
+COMMUNES_LISTED = 40
+
+
+def _territories_shown(territories: Sequence[Any]) -> dict[str, Any]:
+    """The territories the report's table lists (every level above the commune, the
+    :data:`COMMUNES_LISTED` communes with most people in the zone) and the rest summed."""
+    communes = sorted(
+        (t for t in territories if _get(t, "level") == "commune"),
+        key=lambda t: -(_get(t, "population_affected") or 0),
+    )
+    others = [t for t in territories if _get(t, "level") != "commune"]
+    rest = communes[COMMUNES_LISTED:]
+    return {
+        "territories_shown": others + communes[:COMMUNES_LISTED],
+        "communes_more": len(rest),
+        "communes_more_population": sum(_get(t, "population_affected") or 0 for t in rest),
+    }
 
 
 def _type_labels() -> Mapping[str, str]:
