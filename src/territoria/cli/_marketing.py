@@ -73,7 +73,7 @@ def practices_import(
 ) -> None:
     """Import a practices catalogue: columns title, code, level, themes (separated by ';'),
     description, results, contact, address, date, source. All or nothing."""
-    from territoria.marketing.practices import import_practices
+    from territoria.marketing.practices import DEMO_CATALOGUE, import_practices
 
     if (file is None) == (not demo):
         raise typer.BadParameter("give a FILE or --demo (one of them)")
@@ -87,6 +87,7 @@ def practices_import(
             publisher="Territoria (exemples de démonstration)" if demo else publisher,
             licence="CC0-1.0" if demo else licence,
             synthetic=synthetic or demo,
+            address=f"territoria/data/{DEMO_CATALOGUE} (package data)" if demo else None,
         )
     _done(
         f"{count} practices imported from {path.name}",

@@ -230,8 +230,10 @@ def import_practices(
     publisher: str = "non précisé",
     licence: str = "non précisée",
     synthetic: bool = False,
+    address: str | None = None,
 ) -> int:
-    """Import a practices catalogue atomically; return the number of practices imported.
+    """Import a practices catalogue atomically; return the number of practices imported
+    (``address``: where the file comes from, default its path).
 
     Raises
     ------
@@ -252,7 +254,7 @@ def import_practices(
             publisher=publisher,
             licence=licence,
             retrieved_at=staging.now,
-            address=str(path),
+            address=address or str(path),
             synthetic=synthetic,
             note="exemples de démonstration" if synthetic else None,
         )
