@@ -98,7 +98,8 @@ def _places(con: duckdb.DuckDBPyConnection, dep: str) -> dict[str, npt.NDArray[A
     if len(got["code"]) < 4:
         msg = (
             f"département {dep!r} has {len(got['code'])} communes with a position in the "
-            "knowledge base (4 at least are needed): give a département code such as '35'"
+            "knowledge base (4 at least are needed to draw a network; Paris is a single "
+            "commune): choose another département, e.g. '35'"
         )
         raise InvalidNetworkRequest(msg)
     return got
