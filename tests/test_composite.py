@@ -314,6 +314,30 @@ def test_cli_build_json_show_list_delete(mini_db_path: Path, tmp_path: Path) -> 
         ],
     )
     assert bad.exit_code == 2 and "sum to 1.1" in bad.output
+    two = runner.invoke(
+        app,
+        [
+            "index",
+            "build",
+            "deux",
+            "--level",
+            "commune",
+            "--indicators",
+            "population:+,density:-,area_km2:+",
+            "--pillars",
+            "Taille=population,area_km2;Densité=density",
+            "--runs",
+            "0",
+            "--json",
+            "--db",
+            db,
+        ],
+    )
+    assert two.exit_code == 0, two.output
+    assert json.loads(two.output)["method"]["pillars"] == {
+        "Taille": ["population", "area_km2"],
+        "Densité": ["density"],
+    }
     listed = runner.invoke(app, ["index", "list", "--db", db])
     assert "taille" in listed.output and "t2" not in listed.output
     assert runner.invoke(app, ["index", "delete", "taille", "--db", db]).exit_code == 0
@@ -349,6 +373,7 @@ BODY = {
     "level": "commune",
     "runs": 64,
     "indicators": [{"code": "population", "polarity": 1}, {"code": "density", "polarity": -1}],
+    "pillars": {"Taille": ["population"], "Densité": ["density"]},
 }
 
 
@@ -369,6 +394,7 @@ def test_routes_build_job_show_list_and_pages(web: tuple[Any, dict[str, str]]) -
     assert page.status_code == 200
     text = visible_text(page.text)
     assert "Intervalle de rang" in text and "Sensibilité" in text and "Population" in text
+    assert "Deux niveaux" in text and "Densité (1)" in text
     assert raw_tokens(page.text) == []
     territory = visible_text(client.get("/territoires/commune/35238").text)
     rennes = next(
@@ -386,10 +412,15 @@ def test_routes_refuse_bad_input_at_once(web: tuple[Any, dict[str, str]]) -> Non
     client, headers = web
     unknown = client.post(
         "/api/v1/indices",
-        json={**BODY, "name": "x", "indicators": [{"code": "nope", "polarity": 1}]},
+        json={
+            **BODY,
+            "name": "x",
+            "pillars": None,
+            "indicators": [{"code": "nope", "polarity": 1}],
+        },
         headers=headers,
     )
-    assert unknown.status_code in (404, 422) and "nope" in unknown.text
+    assert unknown.status_code in (404, 422) and "unknown indicator" in unknown.text.lower()
     weights = client.post(
         "/api/v1/indices",
         json={
@@ -474,3 +505,47 @@ def test_form_builds_then_page_and_delete(web: tuple[Any, dict[str, str]]) -> No
     assert client.get("/api/v1/indices/formulaire").status_code == 404
     names = [i["name"] for i in client.get("/api/v1/indices").json()]
     assert "formulaire" not in names and "mauvais" not in names
+
+
+def test_pillars_two_levels_match_the_tree() -> None:
+    x = _values(11, n=50, k=4)
+    pillars = {"P1": ["a", "b", "c"], "P2": ["d"]}
+    method = Method(
+        indicators=("a", "b", "c", "d"),
+        polarity=(1, 1, 1, 1),
+        treat_outliers=False,
+        runs=64,
+        pillars=pillars,
+    )
+    res = compute(x, method)
+    z = normalise(x, "minmax")
+    tree = aggregate_tree(
+        {c: z[:, j] for j, c in enumerate("abcd")},
+        [
+            [Node("P1", ("a", "b", "c"), (1.0, 1.0, 1.0)), Node("P2", ("d",), (1.0,))],
+            [Node("Index", ("P1", "P2"), (1.0, 1.0))],
+        ],
+        "arithmetic",
+    )
+    assert np.allclose(res.score, tree["Index"])
+    assert not np.allclose(
+        res.score,
+        compute(
+            x,
+            Method(
+                indicators=("a", "b", "c", "d"), polarity=(1, 1, 1, 1), treat_outliers=False, runs=0
+            ),
+        ).score,
+    )  # d weighs 1/2, not 1/4
+    unc = res.uncertainty
+    assert unc is not None and (unc.rank_low <= unc.median_rank).all()
+    with pytest.raises(CompositeInputError, match="each indicator once"):
+        compute(
+            x,
+            Method(
+                indicators=("a", "b", "c", "d"),
+                polarity=(1, 1, 1, 1),
+                runs=0,
+                pillars={"P1": ["a", "b"], "P2": ["b", "d"]},
+            ),
+        )

@@ -64,6 +64,10 @@ def build_command(
         str | None, typer.Option(help="Indicators with polarity: A:+,B:- (+ higher is better).")
     ] = None,
     weights: Annotated[str | None, typer.Option(help="A:0.5,B:0.5 (must sum to 1).")] = None,
+    pillars: Annotated[
+        str | None,
+        typer.Option(help="Two levels: 'Jeunesse=A,B;Logement=C' (pillars weigh the same)."),
+    ] = None,
     rescale_weights: Annotated[bool, typer.Option(help="Divide the weights by their sum.")] = False,
     weighting: Annotated[str, typer.Option(help="equal, user or pca.")] = "equal",
     normalise: Annotated[str, typer.Option(help="minmax (0–100), zscore or rank.")] = "minmax",
@@ -94,7 +98,13 @@ def build_command(
     the Monte-Carlo runs (weights ± noise, normalisation, aggregation, imputation), and each of
     those choices its Sobol' first-order and total index on the mean absolute rank shift.
     """
-    from territoria.analysis.composite import Method, build_index, parse_indicators, parse_weights
+    from territoria.analysis.composite import (
+        Method,
+        build_index,
+        parse_indicators,
+        parse_pillars,
+        parse_weights,
+    )
 
     with open_kb(db, quiet) as con:
         method = None
@@ -116,6 +126,7 @@ def build_command(
                 seed=seed,
                 min_coverage=min_coverage,
                 min_share=min_share,
+                pillars=parse_pillars(pillars) if pillars else None,
             )
         result = build_index(con, name, level=level, method=method, period=period)
     _print(result, top, json_output)

@@ -26,7 +26,7 @@ from territoria.analysis.composite._model import (
     IndicatorUse,
     TerritoryRank,
 )
-from territoria.analysis.composite._parse import parse_indicators, parse_weights
+from territoria.analysis.composite._parse import parse_indicators, parse_pillars, parse_weights
 from territoria.analysis.composite._pipeline import Computed, Method, compute
 from territoria.analysis.composite._uncertainty import Sensitivity
 from territoria.analysis.indicator_matrix import IndicatorMatrix, indicator_matrix
@@ -47,6 +47,7 @@ __all__ = [
     "delete_index",
     "list_indices",
     "parse_indicators",
+    "parse_pillars",
     "parse_weights",
     "save_index",
     "show_index",

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from territoria.analysis.composite._normalise import to_positive
 
-__all__ = ["AGGREGATIONS", "Node", "aggregate_tree", "scores"]
+__all__ = ["AGGREGATIONS", "Node", "aggregate_tree", "pillar_runs", "scores"]
 
 AGGREGATIONS = ("arithmetic", "geometric")
 
@@ -74,3 +74,32 @@ def aggregate_tree(
                 agg = scores(block, w, method)[:, 0]
             out[node.code] = agg
     return out
+
+
+def pillar_runs(
+    filled: NDArray[np.float64],
+    present: NDArray[np.float64],
+    weights: NDArray[np.float64],
+    pillars: tuple[NDArray[np.intp], ...],
+    *,
+    geometric: bool,
+) -> NDArray[np.float64]:
+    """Two-level scores, runs × territories: indicators → pillars → index.
+
+    Indicator weights are re-summed to one inside each pillar; pillars weigh the same (as the
+    ASEM example's). ``filled`` holds logs of the [1, 100] values when ``geometric``: the mean of
+    a pillar's logs is the log of its geometric mean, and the mean of those the log of the index.
+    A pillar without any value is left out of the territory's index.
+    """
+    total = np.zeros((weights.shape[0], filled.shape[0]))
+    count = np.zeros_like(total)
+    for idx in pillars:
+        w = weights[:, idx] / weights[:, idx].sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = (w @ filled[:, idx].T) / (w @ present[:, idx].T)
+        ok = ~np.isnan(s)
+        total += np.where(ok, s, 0.0)
+        count += ok
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = total / count
+    return np.exp(out) if geometric else out

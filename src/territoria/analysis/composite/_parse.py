@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from territoria.errors import CompositeInputError
 
-__all__ = ["parse_indicators", "parse_weights"]
+__all__ = ["parse_indicators", "parse_pillars", "parse_weights"]
 
 
 def parse_indicators(text: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
@@ -46,4 +46,22 @@ def parse_weights(text: str) -> dict[str, float]:
         if code.strip() in out:
             raise CompositeInputError(f"indicator {code.strip()!r} is weighted twice")
         out[code.strip()] = weight
+    return out
+
+
+def parse_pillars(text: str) -> dict[str, list[str]]:
+    """``'Jeunesse=A,B;Logement=C'`` → {pillar: [indicator codes]}."""
+    out: dict[str, list[str]] = {}
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        name, sep, codes = part.partition("=")
+        listed = [c.strip() for c in codes.split(",") if c.strip()]
+        if not sep or not name.strip() or not listed or name.strip() in out:
+            msg = (
+                f"pillar {part!r} is not NAME=A,B (each name once): write"
+                " --pillars 'Jeunesse=A,B;Logement=C'"
+            )
+            raise CompositeInputError(msg)
+        out[name.strip()] = listed
     return out

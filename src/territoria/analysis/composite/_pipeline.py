@@ -13,7 +13,12 @@ from territoria.analysis.composite._aggregate import AGGREGATIONS, scores
 from territoria.analysis.composite._impute import IMPUTATIONS, impute
 from territoria.analysis.composite._normalise import NORMALISATIONS, normalise
 from territoria.analysis.composite._outliers import Treatment, treat_matrix
-from territoria.analysis.composite._uncertainty import Uncertainty, run_uncertainty
+from territoria.analysis.composite._uncertainty import (
+    Uncertainty,
+    prepare,
+    run_uncertainty,
+    score_runs,
+)
 from territoria.analysis.composite._weights import (
     WEIGHTINGS,
     equal_weights,
@@ -38,6 +43,7 @@ class Method:
     aggregation: str = "arithmetic"
     imputation: str = "none"
     impute_by: str | None = None
+    pillars: dict[str, list[str]] | None = None
     treat_outliers: bool = True
     runs: int = 1000
     noise: float = 0.25
@@ -65,10 +71,31 @@ class Method:
             raise CompositeInputError(f"an indicator is given twice: {list(self.indicators)!r}")
         if not 0.0 <= self.noise < 1.0:
             raise CompositeInputError(f"weight noise must be in [0, 1): {self.noise!r}")
+        self._check_pillars()
         if not 0.0 < self.min_share <= 1.0:
             raise CompositeInputError(f"min_share must be in (0, 1]: {self.min_share!r}")
         if self.runs < 0:
             raise CompositeInputError(f"runs must be ≥ 0: {self.runs!r}")
+
+    def _check_pillars(self) -> None:
+        if self.pillars is None:
+            return
+        listed = [code for codes in self.pillars.values() for code in codes]
+        if sorted(listed) != sorted(self.indicators) or not all(self.pillars.values()):
+            msg = (
+                f"pillars must hold each indicator once: {self.pillars!r} for"
+                f" {list(self.indicators)!r} (write --pillars 'Jeunesse=A,B;Logement=C')"
+            )
+            raise CompositeInputError(msg)
+
+    def pillar_index(self) -> tuple[NDArray[np.intp], ...] | None:
+        """Column positions of each pillar's indicators (None: one level)."""
+        if self.pillars is None:
+            return None
+        where = {code: j for j, code in enumerate(self.indicators)}
+        return tuple(
+            np.array([where[c] for c in codes], dtype=np.intp) for codes in self.pillars.values()
+        )
 
 
 @dataclass(frozen=True)
@@ -140,11 +167,25 @@ def compute(
     imputed = impute(oriented, method.imputation, groups=mine)
     z = normalise(imputed, method.normalisation)
     w = _weights(method, z)
-    score = scores(z, w, method.aggregation)[:, 0]
+    pillars = method.pillar_index()
+    if pillars is None:
+        score = scores(z, w, method.aggregation)[:, 0]
+    else:
+        prep = prepare(
+            oriented, method.imputation, method.normalisation, method.aggregation, mine, pillars
+        )
+        score = score_runs(prep, w[np.newaxis, :])[0]
     rank = nominal_ranks(score)
     unc = None
     if method.runs > 0:
         unc = run_uncertainty(
-            oriented, w, rank, runs=method.runs, noise=method.noise, seed=method.seed, groups=mine
+            oriented,
+            w,
+            rank,
+            runs=method.runs,
+            noise=method.noise,
+            seed=method.seed,
+            groups=mine,
+            pillars=pillars,
         )
     return Computed(kept, score, rank, w, tuple(done), unc)

@@ -24,12 +24,19 @@ from numpy.typing import NDArray
 from SALib.analyze import sobol as sobol_analyze
 from SALib.sample import sobol as sobol_sample
 
-from territoria.analysis.composite._aggregate import AGGREGATIONS
+from territoria.analysis.composite._aggregate import AGGREGATIONS, pillar_runs
 from territoria.analysis.composite._impute import IMPUTATIONS, impute
 from territoria.analysis.composite._normalise import NORMALISATIONS, normalise, to_positive
 from territoria.analysis.composite._weights import noisy_weights
 
-__all__ = ["Sensitivity", "Uncertainty", "rank_scores", "run_uncertainty"]
+__all__ = [
+    "Sensitivity",
+    "Uncertainty",
+    "prepare",
+    "rank_scores",
+    "run_uncertainty",
+    "score_runs",
+]
 
 WEIGHT_SETS = 100
 BATCH = 256  # runs scored at once: 35,000 communes × 256 runs × 8 bytes ≈ 72 MB
@@ -79,20 +86,30 @@ class _Prepared:
     filled: NDArray[np.float64]
     present: NDArray[np.float64]
     geometric: bool
+    pillars: tuple[NDArray[np.intp], ...] | None = None
 
 
-def _prepare(
-    oriented: NDArray[np.float64], imp: str, norm: str, agg: str, groups: NDArray[np.str_] | None
+def prepare(
+    oriented: NDArray[np.float64],
+    imp: str,
+    norm: str,
+    agg: str,
+    groups: NDArray[np.str_] | None,
+    pillars: tuple[NDArray[np.intp], ...] | None = None,
 ) -> _Prepared:
+    """Impute, normalise and (for the geometric mean) take logs once for every run of a choice."""
     z = normalise(impute(oriented, imp, groups=groups), norm)
     present = ~np.isnan(z)
     if agg == "geometric":
         z = np.log(to_positive(z))
-    return _Prepared(np.where(present, z, 0.0), present.astype(np.float64), agg == "geometric")
+    filled = np.where(present, z, 0.0)
+    return _Prepared(filled, present.astype(np.float64), agg == "geometric", pillars)
 
 
-def _score_runs(prep: _Prepared, w: NDArray[np.float64]) -> NDArray[np.float64]:
+def score_runs(prep: _Prepared, w: NDArray[np.float64]) -> NDArray[np.float64]:
     """Runs × territories scores (rows contiguous, for the row-wise argsort)."""
+    if prep.pillars is not None:
+        return pillar_runs(prep.filled, prep.present, w, prep.pillars, geometric=prep.geometric)
     with np.errstate(invalid="ignore", divide="ignore"):
         s = (w @ prep.filled.T) / (w @ prep.present.T)
     return np.exp(s) if prep.geometric else s
@@ -116,6 +133,7 @@ def run_uncertainty(
     noise: float = 0.25,
     seed: int = 0,
     groups: NDArray[np.str_] | None = None,
+    pillars: tuple[NDArray[np.intp], ...] | None = None,
 ) -> Uncertainty:
     """Run the Monte-Carlo over the choices and weights; see the module docstring."""
     missing = bool(np.isnan(oriented).any())
@@ -134,10 +152,12 @@ def run_uncertainty(
     for combo in np.unique(np.column_stack([i_idx, n_idx, a_idx]), axis=0):
         rows = np.flatnonzero((i_idx == combo[0]) & (n_idx == combo[1]) & (a_idx == combo[2]))
         imp = IMPUTATIONS[combo[0]]
-        prep = _prepare(oriented, imp, NORMALISATIONS[combo[1]], AGGREGATIONS[combo[2]], groups)
+        prep = prepare(
+            oriented, imp, NORMALISATIONS[combo[1]], AGGREGATIONS[combo[2]], groups, pillars
+        )
         for start in range(0, rows.size, BATCH):
             part = rows[start : start + BATCH]
-            got = rank_scores(_score_runs(prep, w_sets[w_idx[part]]))
+            got = rank_scores(score_runs(prep, w_sets[w_idx[part]]))
             ranks[part] = got
             shift[part] = np.abs(got - nominal).mean(axis=1)
     low, median, high = _rank_summary(ranks)

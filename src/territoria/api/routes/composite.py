@@ -61,6 +61,9 @@ class IndexIn(BaseModel):
     period: str | None = Field(default=None, max_length=20)
     min_coverage: float = Field(default=0.5, gt=0, le=1)
     min_share: float = Field(default=0.5, gt=0, le=1)
+    pillars: dict[str, list[str]] | None = Field(
+        default=None, description="Two levels: {pillar: [indicator codes]}; pillars weigh the same."
+    )
 
     def method(self) -> lib.Method:
         """The library's method (weights given for all indicators or none)."""
@@ -81,6 +84,7 @@ class IndexIn(BaseModel):
             seed=self.seed,
             min_coverage=self.min_coverage,
             min_share=self.min_share,
+            pillars=self.pillars,
         )
 
 
