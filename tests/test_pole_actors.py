@@ -137,6 +137,14 @@ def test_register_a_pole_s_actors(con: duckdb.DuckDBPyConnection, pole: dict[str
         expected = {}
         if president:
             expected[president] = ("partner", round(near * EPCI_FACTOR, 4))
+        else:  # an EPCI council without a president: member of the council (module docstring)
+            epci = con.execute(
+                "SELECT 'cc-' || parent_code FROM membership WHERE level = 'commune' "
+                "AND code = ? AND parent_level = 'epci'",
+                [row["commune"]],
+            ).fetchone()
+            if epci:
+                expected[str(epci[0])] = ("member_of", round(near * EPCI_FACTOR, 4))
         if mayor:
             expected[mayor] = ("partner", near)  # the stronger when the mayor presides
         assert mayor and found == expected
