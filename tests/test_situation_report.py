@@ -308,6 +308,8 @@ def test_cli_report_and_alert(mini_db_path: Path, tmp_path: Path) -> None:
     targets = [r["target"] for r in data["recipients"]]
     assert "ville.rennes@ville-rennes.fr" in targets and targets[-1] == "cellule@ille-et-vilaine.fr"
     assert data["subject"].startswith("[EXERCICE]") and data["queued"] == 0
+    rennes = next(r for r in data["recipients"] if r["target"] == "ville.rennes@ville-rennes.fr")
+    assert {"maire", "présidente"} <= set(rennes["function"].split(", "))  # one message
     log = runner.invoke(app, ["incidents", "deliveries", str(incident_id), "--json",
                               "--db", str(path)])  # fmt: skip
     assert log.exit_code == 0 and json.loads(log.stdout) == []

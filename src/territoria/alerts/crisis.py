@@ -16,7 +16,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -151,9 +151,14 @@ def alert_list(
             str(_get(o, "name")), "email", address, str(_get(o, "function") or ""),
             str(_get(o, "territory") or ""), _get(o, "person_id"),
         )  # fmt: skip
-        if (rec.channel, rec.target.lower()) not in seen:
+        same = next((k for k, r in enumerate(out) if r.target.lower() == address.lower()), None)
+        if same is None:
             seen.add((rec.channel, rec.target.lower()))
             out.append(rec)
+        elif out[same].person_id == rec.person_id:  # one person, two offices: one message
+            first = out[same]
+            out[same] = replace(first, function=f"{first.function}, {rec.function}",
+                                territory=f"{first.territory}, {rec.territory}")  # fmt: skip
     for rec in extra:
         if (rec.channel, rec.target.lower()) not in seen:
             seen.add((rec.channel, rec.target.lower()))
