@@ -199,6 +199,11 @@ def test_cli_writes_pdf_and_refuses_unknown_extension(mini_db_path: Path, tmp_pa
     )
     assert refused.exit_code != 0 and ".pdf or .html" in refused.output
     assert not bad.exists()
+    missing = tmp_path / "absent" / "rennes.pdf"
+    refused = runner.invoke(
+        cli_app, ["portrait", "35238", "-o", str(missing), "--db", str(mini_db_path)]
+    )
+    assert refused.exit_code != 0 and "does not exist" in refused.output
     html = tmp_path / "ille.html"
     done = runner.invoke(
         cli_app,

@@ -14,7 +14,7 @@ __all__ = ["register"]
 
 
 def _format(output: Path) -> str:
-    """The format named by the output file's extension."""
+    """The format named by the output file's extension (its folder must exist)."""
     fmt = output.suffix.lower().removeprefix(".")
     if fmt == "htm":
         return "html"
@@ -23,6 +23,9 @@ def _format(output: Path) -> str:
             f"cannot tell the portrait's format from {str(output)!r}: "
             "name the output file with .pdf or .html (e.g. -o rennes.pdf)"
         )
+        raise InvalidQuery(msg)
+    if not output.resolve().parent.is_dir():
+        msg = f"the folder of {str(output)!r} does not exist: create it or write elsewhere"
         raise InvalidQuery(msg)
     return fmt
 
