@@ -153,10 +153,23 @@ def deliveries(cur: Cursor, user: Reader, incident_id: IncidentId) -> list[Deliv
 # ------------------------------------------------------------------ pages
 
 
+def _networks(cur: Any) -> list[dict[str, Any]]:
+    """The road networks an incident may be drawn on (none without the networks module)."""
+    try:
+        from territoria.networks import list_networks
+    except ImportError:
+        return []
+    return [
+        {"id": n.id, "name": n.name, "synthetic": n.synthetic}
+        for n in list_networks(cur)
+        if n.kind == "road"
+    ]
+
+
 @router.get("/crise", response_class=HTMLResponse)
-def crisis_map(request: Request, user: Reader) -> Response:
+def crisis_map(request: Request, cur: Cursor, user: Reader) -> Response:
     """The crisis map: incidents, closed roads, isolated communes; draw a new incident."""
-    context = {"types": _type_choices(), "can_act": user.can("act")}
+    context = {"types": _type_choices(), "networks": _networks(cur), "can_act": user.can("act")}
     return render(request, "crisis_map.html", context)
 
 

@@ -53,7 +53,7 @@
       li.append(T.el("a", { href: "/crise/incidents/" + inc.id + suffix, text: "→ " + M.open }));
       return li;
     }));
-    const first = items.find((i) => !i.deleted_at) || items[0];
+    const first = items.find((i) => !i.deleted) || items[0];
     if (first) await showIncident(first.id);
   }
 
@@ -107,6 +107,7 @@
         start: f.get("start"), end: f.get("end") || null, exercise: f.get("exercise") === "on",
         geometry: zone,
       };
+      if (f.get("network_id")) body.network_id = Number(f.get("network_id"));
       try {
         const made = await T.api("/api/v1/incidents", { method: "POST", json: body });
         window.location = "/crise/incidents/" + made.id + suffix;
