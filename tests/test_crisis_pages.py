@@ -140,3 +140,9 @@ def test_viewer_cannot_send(kb: Path, incident: int) -> None:
                           headers={"X-CSRF-Token": token})  # fmt: skip
         assert response.status_code == 403
     app.state.territoria.db.close()
+
+
+def test_unknown_incident_is_404(client: TestClient) -> None:
+    assert client.get("/crise/incidents/999999").status_code == 404
+    response = client.get("/api/v1/crisis/incidents/999999/layers")
+    assert response.status_code == 404 and "999999" in response.json()["error"]["message"]
