@@ -334,6 +334,9 @@ def create_app(
             continue
         for router in module.routers:
             app.include_router(router)
+        register_jobs = getattr(module, "register_jobs", None)
+        if register_jobs is not None:  # its job kinds, before the runner resumes queued jobs
+            register_jobs(state)
 
     read = [Depends(require("read"))]
 

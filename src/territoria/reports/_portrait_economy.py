@@ -20,8 +20,13 @@ from territoria.reports._portrait_model import PortraitAsset, PortraitPole, Port
 
 __all__ = ["POLE_LABELS", "assets_of", "poles_of", "strengths_of"]
 
-#: Pole labels in French (the detection's keys).
-POLE_LABELS = {"strong": "fort", "significant": "significatif", "minor": "mineur"}
+#: Pole labels in French (the detection's European Cluster Observatory star ratings).
+POLE_LABELS = {
+    "3-star": "3 étoiles",
+    "2-star": "2 étoiles",
+    "1-star": "1 étoile",
+    "0-star": "aucune étoile",
+}
 
 
 def strengths_of(con: duckdb.DuckDBPyConnection, level: str, code: str) -> list[PortraitStrength]:
@@ -54,7 +59,7 @@ def poles_of(
     return [
         PortraitPole(
             name=str(p["name"]),
-            label=POLE_LABELS.get(str(p["label"]), str(p["label"])),
+            label=POLE_LABELS[str(p["label"])],
             establishments=int(p["establishments"]),
             employment=float(p["employment"]),
             lq=float(p["lq"]),

@@ -141,6 +141,11 @@ def build_work(state: AppState) -> Work:
     return work
 
 
+def register_jobs(state: AppState) -> None:
+    """Register the build job's work when the application is made (a queued build resumes)."""
+    state.jobs.register(JOB_KIND, build_work(state))
+
+
 def submit_build(state: AppState, user: User, body: IndexIn) -> dict[str, Any]:
     """Check the definition at once (bad indicators: 4xx now), then queue the build."""
     check = body.model_copy(update={"runs": 0})
@@ -148,7 +153,6 @@ def submit_build(state: AppState, user: User, body: IndexIn) -> dict[str, Any]:
         lib.compute_index(
             cur, body.name, level=body.level, method=check.method(), period=body.period
         )
-    state.jobs.register(JOB_KIND, build_work(state))  # idempotent: the kind's one work
     params = {"body": body.model_dump(), "owner": user.name}
     return state.jobs.submit(JOB_KIND, user.name, params).to_dict()
 
