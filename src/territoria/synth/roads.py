@@ -19,7 +19,8 @@ import osm`` imports it like any extract, and its source is flagged synthetic (e
   one link only (to their nearest place): that link is the only way in, a graph bridge whose loss
   isolates exactly that commune (``report.planted``).
 - **Streets** (``streets=k`` > 0, to scale the file): a k × k grid of ``residential`` streets
-  (120 m apart) around each town hall, joined to it.
+  (120 m apart, corners jittered by about 10 m) beside each town hall, joined to it at two
+  corners.
 """
 
 from __future__ import annotations
@@ -242,8 +243,9 @@ def _streets(b: _Builder, place: list[int], k: int, kx: float) -> None:
     x0 = np.asarray(b.lon, dtype=np.float64)[halls - 1]
     y0 = np.asarray(b.lat, dtype=np.float64)[halls - 1]
     r, c = np.meshgrid(np.arange(1, k + 1), np.arange(1, k + 1), indexing="ij")
-    xs = (x0[:, None, None] + c[None] * dx).ravel()
-    ys = (y0[:, None, None] + r[None] * dy).ravel()
+    # jittered by about 10 m, as surveyed streets are: a perfect grid would compress to nothing
+    xs = (x0[:, None, None] + c[None] * dx).ravel() + b.rng.normal(0, dx / 12, r.size * len(halls))
+    ys = (y0[:, None, None] + r[None] * dy).ravel() + b.rng.normal(0, dy / 12, r.size * len(halls))
     first = len(b.lon) + 1
     b.lon.extend(xs.tolist())
     b.lat.extend(ys.tolist())
