@@ -13,8 +13,8 @@ Method (RA2CE's "single link redundancy" and "origin-destination losses", on com
 5. **Delta** (``delta_s``): the population-weighted mean increase of a trip between two
    communes when the link is removed. ``usage × detour`` bounds it from above (every pair can
    take the detour); for the ``exact_top`` links of highest bound it is recomputed exactly
-   (Dijkstra again from the communes whose tree uses the link: the others' times cannot change),
-   and ``exact`` says so.
+   (Dijkstra again from the communes whose tree uses the link: the others' times cannot change)
+   within :data:`EXACT_BUDGET_S`, and ``exact`` says so.
 
 Shortest paths run in compiled kernels (:mod:`._kernels`), bridges and components in igraph.
 """
@@ -48,6 +48,8 @@ __all__ = [
 
 #: detours longer than this (s) count as none: the link is all but a bridge
 DETOUR_CAP_S = 4 * 3600.0
+#: wall-clock seconds the exact recomputation of the top links may take
+EXACT_BUDGET_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,9 @@ def _exact(indptr: npt.NDArray[np.int64], nbr: npt.NDArray[np.int64],
     exact[np.nan_to_num(delta, nan=1.0) == 0] = True  # on no tree: no pair can be slower
     order = np.argsort(-np.nan_to_num(delta, nan=-1.0))[:top]
     for link in order.tolist():
-        if not delta[link] > 0:
+        # the budget bounds the run on a département: each exact link costs one Dijkstra per
+        # commune whose tree uses it (about 30 s per link at 200,000 edges on a busy machine)
+        if not delta[link] > 0 or time.perf_counter() - t0 > EXACT_BUDGET_S:
             break
         sources = np.flatnonzero((plink == link).any(axis=1)).astype(np.int64)
         got = kn.removal_delta(indptr, nbr, wt, lid, rg.rep, pop, dist, sources, link)
