@@ -22,9 +22,10 @@ incidents_app = typer.Typer(
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 IncidentArg = Annotated[int, typer.Argument(help="The incident's id ('incidents list').")]
 NetworkOpt = Annotated[
-    int | None,
-    typer.Option("--network", help="Road network id ('networks list'): closed roads, isolation."),
-]
+    str | None,
+    typer.Option("--network", help="Road network id or name ('networks list'): closed roads, "
+                 "isolation."),
+]  # fmt: skip
 
 
 def register(root: typer.Typer) -> None:

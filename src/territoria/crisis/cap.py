@@ -271,7 +271,7 @@ def import_cap(
     data: bytes,
     *,
     where: str = "CAP file",
-    network_id: int | None = None,
+    network_id: int | str | None = None,
 ) -> Incident:
     """Validate a CAP 1.2 alert and record it as an incident (all or nothing).
 

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import duckdb
+import numpy as np
+import shapely
 
 from territoria.crisis import _impact_sql as q
 from territoria.crisis._model import (
@@ -69,8 +71,38 @@ def source_refs(
     return [SourceRef(figure, str(n), str(d), date or s, bool(y)) for n, d, s, y in rows]
 
 
+def _prepared(zone: str) -> shapely.Geometry:
+    geom = shapely.from_wkt(zone)
+    shapely.prepare(geom)
+    return geom
+
+
 def _communes(con: duckdb.DuckDBPyConnection, zone: str) -> list[tuple[Any, ...]]:
-    return con.execute(q.COMMUNES, {"zone": zone}).fetchall()
+    """(code, name, population, year, source id, share of area inside, town hall inside) of
+    the communes the zone touches: bbox prefilter in DuckDB, then prepared GEOS predicates on
+    the whole array (a commune the zone covers is not intersected)."""
+    rows = con.execute(q.COMMUNES, {"zone": zone}).fetchall()
+    if not rows:
+        return []
+    area = _prepared(zone)
+    geoms = shapely.from_wkb([bytes(r[5]) for r in rows])
+    touched = shapely.intersects(area, geoms)
+    share = np.zeros(len(rows))
+    if shapely.get_dimensions(area) == 2:
+        covered = touched & shapely.covers(area, geoms)
+        share[covered] = 1.0
+        partial = np.flatnonzero(touched & ~covered)
+        if len(partial):
+            inter = shapely.area(shapely.intersection(geoms[partial], area))
+            share[partial] = np.clip(inter / np.maximum(shapely.area(geoms[partial]), 1e-15), 0, 1)
+    x = np.array([np.nan if r[6] is None else r[6] for r in rows], dtype=float)
+    y = np.array([np.nan if r[7] is None else r[7] for r in rows], dtype=float)
+    hall = shapely.intersects_xy(area, x, y)
+    return [
+        (str(r[0]), str(r[1]), int(r[2]), r[3], r[4], round(float(share[i]), 6), bool(hall[i]))
+        for i, r in enumerate(rows)
+        if touched[i]
+    ]
 
 
 def _territories(
@@ -79,7 +111,7 @@ def _territories(
     """The communes touched and their EPCI, département and région, population inside."""
     out = [
         AffectedTerritory("commune", c, n, round(p * s), round(s, 4), int(p))
-        for c, n, p, _, _, s in communes
+        for c, n, p, _, _, s, _ in communes
     ]
     affected = {t.code: t.population_affected for t in out}
     parents: dict[tuple[str, str], list[Any]] = {}
@@ -100,30 +132,27 @@ def _territories(
 def _establishments(
     con: duckdb.DuckDBPyConnection, zone: str
 ) -> tuple[int, tuple[float, float, float], list[Establishment], list[SourceRef]]:
-    params = {"zone": zone, **band_arrays()}
-    count, mid, low, high, sources = con.execute(q.ESTABLISHMENT_TOTALS, params).fetchone() or (
-        0, 0.0, 0.0, 0.0, [])  # fmt: skip
-    top = [
-        Establishment(str(s), n, c, naf, band, float(j))
-        for s, n, c, naf, band, j in con.execute(q.TOP, {**params, "top": _TOP}).fetchall()
-    ]
-    refs = source_refs(con, "establishments", sources or [])
-    return int(count), (float(mid), float(low), float(high)), top, refs
+    """Count, jobs (mid, low, high), the largest and the sources of the establishments inside:
+    bbox prefilter in DuckDB, one prepared point-in-zone test over the array."""
+    got = con.execute(q.ESTABLISHMENTS, {"zone": zone, **band_arrays()}).fetchnumpy()
+    if not len(got["lon"]):
+        return 0, (0.0, 0.0, 0.0), [], []
+    inside = shapely.intersects_xy(_prepared(zone), got["lon"], got["lat"])
+    mid, low, high = (np.asarray(got[k], dtype=float)[inside] for k in ("mid", "low", "high"))
+    sirets = np.asarray(got["siret"])[inside]
+    order = np.argsort(-mid, kind="stable")[:_TOP]
+    best = [str(sirets[i]) for i in order if mid[i] > 0]
+    jobs = {str(sirets[i]): float(mid[i]) for i in order}
+    details = {r[0]: r for r in con.execute(q.TOP, {"sirets": best}).fetchall()}
+    top = [Establishment(s, details[s][1], details[s][2], details[s][3], details[s][4], jobs[s])
+           for s in best if s in details]  # fmt: skip
+    sources = np.unique(np.asarray(got["source_id"])[inside]).tolist()
+    refs = source_refs(con, "establishments", sources)
+    return int(inside.sum()), (float(mid.sum()), float(low.sum()), float(high.sum())), top, refs
 
 
-def _inside(con: duckdb.DuckDBPyConnection, zone: str, codes: list[str]) -> list[str]:
-    """Communes whose town hall point lies in the zone."""
-    rows = con.execute(
-        "WITH z AS (SELECT ST_GeomFromText(?) AS g) SELECT t.code FROM territory t, z "
-        "WHERE t.level = 'commune' AND t.code IN (SELECT unnest(?::VARCHAR[])) "
-        "AND t.point IS NOT NULL AND ST_Intersects(t.point, z.g) ORDER BY 1",
-        [zone, codes],
-    ).fetchall()
-    return [str(r[0]) for r in rows]
-
-
-def _services(con: duckdb.DuckDBPyConnection, zone: str, inside: list[str]) -> list[Service]:
-    rows = con.execute(q.SERVICES, {"zone": zone, "codes": inside, "inside": inside}).fetchall()
+def _services(con: duckdb.DuckDBPyConnection, inside: list[str]) -> list[Service]:
+    rows = con.execute(q.SERVICES, {"codes": inside, "inside": inside}).fetchall()
     return [Service(str(k), str(n), str(c)) for k, n, c in rows]
 
 
@@ -198,7 +227,7 @@ def _officials_rows(
 
 
 def _network(
-    con: duckdb.DuckDBPyConnection, incident: Incident, network_id: int, inside: list[str]
+    con: duckdb.DuckDBPyConnection, incident: Incident, network_id: int | str, inside: list[str]
 ) -> tuple[dict[str, Any], list[SourceRef]]:
     from territoria.networks import isolation, network_info
 
@@ -231,7 +260,7 @@ def _zone_wkt(con: duckdb.DuckDBPyConnection, incident_id: int) -> str:
 
 
 def impact(
-    con: duckdb.DuckDBPyConnection, incident_id: int, *, network_id: int | None = None
+    con: duckdb.DuckDBPyConnection, incident_id: int, *, network_id: int | str | None = None
 ) -> Impact:
     """Compute the impact of incident ``incident_id`` (on ``network_id``, default the
     incident's own network, for isolation and detours).
@@ -249,8 +278,7 @@ def impact(
     communes = _communes(con, zone)
     territories = _territories(con, communes)
     count, (mid, low, high), top, est_refs = _establishments(con, zone)
-    codes = [str(c[0]) for c in communes]
-    inside = _inside(con, zone, codes)
+    inside = [str(c[0]) for c in communes if c[6]]
     officials, off_refs = _officials(con, territories)
     net = network_id if network_id is not None else incident.network_id
     part, net_refs = _network(con, incident, net, inside) if net is not None else ({}, [])
@@ -263,7 +291,7 @@ def impact(
         incident=incident, territories=tuple(territories), population_affected=population,
         population_method=POPULATION_METHOD, establishments=count,
         establishments_top=tuple(top), jobs_estimated=round(mid, 1), jobs_low=low, jobs_high=high,
-        services=tuple(_services(con, zone, inside)), officials=tuple(officials),
+        services=tuple(_services(con, inside)), officials=tuple(officials),
         sources=tuple([inc_ref, *pop_refs, *est_refs, *off_refs, *net_refs]),
         computed_in_ms=round((time.perf_counter() - started) * 1000, 1), **part,
     )  # fmt: skip

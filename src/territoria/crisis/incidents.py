@@ -93,7 +93,7 @@ class IncidentInput:
     status: str | None = None
     radius_m: float | None = None
     description: str = ""
-    network_id: int | None = None
+    network_id: int | str | None = None  # id or name ('networks list')
     closed_edges: tuple[int, ...] = ()
     cap_identifier: str | None = None
     cap_sender: str | None = None
@@ -134,12 +134,12 @@ def _check(req: IncidentInput) -> tuple[str, dt.datetime, dt.datetime | None]:
 
 def _closed(
     con: duckdb.DuckDBPyConnection, req: IncidentInput, zone: Zone
-) -> list[tuple[int, str]]:
-    """(edge, origin) closed on the incident's network: cut by the zone, then those listed."""
+) -> tuple[int | None, list[tuple[int, str]]]:
+    """The network's id and the (edge, origin) it closes: cut by the zone, then listed."""
     if req.network_id is None:
         if req.closed_edges:
             raise InvalidIncident("closed edges listed without a network: give --network")
-        return []
+        return None, []
     from territoria.networks import edges_cut_by, network_info
 
     info = network_info(con, req.network_id)
@@ -152,7 +152,7 @@ def _closed(
         raise InvalidIncident(msg)
     cut = [int(e) for e in edges_cut_by(con, info.id, zone.wkt)]
     seen = set(cut)
-    return [(e, "cut") for e in cut] + [
+    return info.id, [(e, "cut") for e in cut] + [
         (int(e), "listed") for e in dict.fromkeys(req.closed_edges) if int(e) not in seen
     ]
 
@@ -190,7 +190,7 @@ def add_incident(
     """
     status, start, end = _check(req)
     zone = parse_zone(con, req.geometry, radius_m=req.radius_m)
-    closed = _closed(con, req, zone)
+    network_id, closed = _closed(con, req, zone)
     title = req.title.strip() or f"{TYPE_LABELS[req.type]} du {start:%d/%m/%Y}"
     with transaction(con):
         sid = record_source(con, _source(req))
@@ -198,14 +198,14 @@ def add_incident(
             _INSERT,
             [title, req.type, req.severity, status, status == "Exercise", start, end, zone.wkt,
              zone.kind, zone.radius_m, *zone.bbox, req.description, req.cap_identifier,
-             req.cap_sender, req.network_id, sid, utc_now(), audit.current_actor()],
+             req.cap_sender, network_id, sid, utc_now(), audit.current_actor()],
         ).fetchone()  # fmt: skip
         assert row is not None
         incident_id = int(row[0])
         if closed:
             con.executemany(
                 "INSERT INTO incident_closed_edge VALUES (?, ?, ?, ?)",
-                [[incident_id, req.network_id, e, origin] for e, origin in closed],
+                [[incident_id, network_id, e, origin] for e, origin in closed],
             )
         audit.record(
             con,
