@@ -86,7 +86,7 @@ def main() -> None:
         con.close()
     assert hasattr(found, "population_affected")
     print(f"{'method':<44} {'p50 s':>8} {'max s':>8} {'population':>12} {'establ.':>9}")
-    print(f"{'impact() (DuckDB spatial, bbox prefilter)':<44} {statistics.median(fast):>8.3f} "
+    print(f"{'impact() (bbox prefilter, prepared GEOS)':<44} {statistics.median(fast):>8.3f} "
           f"{max(fast):>8.3f} {found.population_affected:>12,} {found.establishments:>9,}")  # type: ignore[attr-defined]  # fmt: skip
     print(f"{'baseline: shapely loop per commune/point':<44} {statistics.median(slow):>8.3f} "
           f"{max(slow):>8.3f} {population:>12,} {establishments:>9,}")  # fmt: skip

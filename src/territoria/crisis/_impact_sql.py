@@ -43,15 +43,15 @@ zb AS (SELECT ST_XMin(g) AS x0, ST_XMax(g) AS x1, ST_YMin(g) AS y0, ST_YMax(g) A
 b AS (SELECT unnest($bands::VARCHAR[]) AS band, unnest($lows::DOUBLE[]) AS low,
              unnest($highs::DOUBLE[]) AS high, unnest($mids::DOUBLE[]) AS mid)
 SELECT e.lon, e.lat, coalesce(b.mid, 0) AS mid, coalesce(b.low, 0) AS low,
-       coalesce(b.high, 0) AS high, e.source_id, e.siret
+       coalesce(b.high, 0) AS high, e.source_id, e.rowid AS row
 FROM establishment e CROSS JOIN zb LEFT JOIN b ON b.band = e.headcount_band
 WHERE e.active AND e.lon BETWEEN zb.x0 AND zb.x1 AND e.lat BETWEEN zb.y0 AND zb.y1
 """
 
-#: The establishments of the given SIRETs (the largest inside the zone).
+#: The establishments of the given row ids (the largest inside the zone).
 TOP = """
-SELECT siret, name, commune, naf, headcount_band FROM establishment
-WHERE list_contains($sirets, siret)
+SELECT rowid, siret, name, commune, naf, headcount_band FROM establishment
+WHERE rowid IN (SELECT unnest($rows::BIGINT[]))
 """
 
 #: Town halls of the communes inside the zone and their lycées.

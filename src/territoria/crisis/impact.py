@@ -139,13 +139,14 @@ def _establishments(
         return 0, (0.0, 0.0, 0.0), [], []
     inside = shapely.intersects_xy(_prepared(zone), got["lon"], got["lat"])
     mid, low, high = (np.asarray(got[k], dtype=float)[inside] for k in ("mid", "low", "high"))
-    sirets = np.asarray(got["siret"])[inside]
-    order = np.argsort(-mid, kind="stable")[:_TOP]
-    best = [str(sirets[i]) for i in order if mid[i] > 0]
-    jobs = {str(sirets[i]): float(mid[i]) for i in order}
-    details = {r[0]: r for r in con.execute(q.TOP, {"sirets": best}).fetchall()}
-    top = [Establishment(s, details[s][1], details[s][2], details[s][3], details[s][4], jobs[s])
-           for s in best if s in details]  # fmt: skip
+    rows = np.asarray(got["row"])[inside]
+    order = [i for i in np.argsort(-mid, kind="stable")[:_TOP] if mid[i] > 0]
+    found = {int(r[0]): r for r in con.execute(q.TOP, {"rows": rows[order].tolist()}).fetchall()}
+    top = [
+        Establishment(str(d[1]), d[2], d[3], d[4], d[5], float(mid[i]))
+        for i in order
+        if (d := found.get(int(rows[i]))) is not None
+    ]
     sources = np.unique(np.asarray(got["source_id"])[inside]).tolist()
     refs = source_refs(con, "establishments", sources)
     return int(inside.sum()), (float(mid.sum()), float(low.sum()), float(high.sum())), top, refs
