@@ -251,6 +251,9 @@ def test_cli_report_and_alert(mini_db_path: Path, tmp_path: Path) -> None:
     bad = runner.invoke(app, ["incidents", "report", str(incident_id), "-o", "x.docx",
                               "--db", str(path)])  # fmt: skip
     assert bad.exit_code == 2 and "use .pdf or .html" in bad.output
+    missing = runner.invoke(app, ["incidents", "report", str(incident_id), "-o",
+                                  str(tmp_path / "nope" / "x.pdf"), "--db", str(path)])  # fmt: skip
+    assert missing.exit_code == 2 and "create it or change -o" in missing.output
     dry = runner.invoke(app, ["incidents", "alert", str(incident_id), "--dry-run", "--json",
                               "--to", "cellule@ille-et-vilaine.fr", "--db", str(path)])  # fmt: skip
     assert dry.exit_code == 0, dry.output

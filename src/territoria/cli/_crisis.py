@@ -53,6 +53,9 @@ def report_command(
         if suffix not in (".pdf", ".html", ".htm"):
             msg = f"unknown report format {output.suffix!r} of {str(output)!r}: use .pdf or .html"
             raise InvalidIncidentReport(msg)
+        if not output.parent.is_dir():
+            msg = f"no folder {str(output.parent)!r} for the report: create it or change -o"
+            raise InvalidIncidentReport(msg)
         sit = situation(con, incident_id, network_id=network)
         data = situation_pdf(sit) if suffix == ".pdf" else situation_html(sit).encode("utf-8")
         output.write_bytes(data)
