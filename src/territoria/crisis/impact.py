@@ -186,7 +186,7 @@ def _contact(
 
 def _officials(
     con: duckdb.DuckDBPyConnection, territories: Sequence[AffectedTerritory]
-) -> tuple[list[Official], list[SourceRef]]:
+) -> tuple[list[Official], list[SourceRef], tuple[str, ...]]:
     bodies = _bodies(con, territories)
     communes = [t.code for t in territories if t.level == "commune" and t.share > 0]
     circos = [
@@ -213,7 +213,8 @@ def _officials(
         seen.add((pid, org))
         out.append(Official(str(pid), str(name), str(function), str(territory),
                             _contact(*contact), str(level), str(code), org, str(body)))  # fmt: skip
-    return out, source_refs(con, "officials", ids)
+    notes = _missing_executives(con, bodies, out)
+    return out, source_refs(con, "officials", ids), notes
 
 
 def _officials_rows(
@@ -225,6 +226,20 @@ def _officials_rows(
         return con.execute(sql, {"persons": persons}).fetchall()
     finally:
         con.unregister("_incident_execs")
+
+
+def _missing_executives(
+    con: duckdb.DuckDBPyConnection, bodies: Iterable[str], officials: Sequence[Official]
+) -> tuple[str, ...]:
+    """Notes naming the bodies of affected territories whose executive the KB does not hold."""
+    found = {o.organisation_id for o in officials}
+    missing = sorted(set(bodies) - found)
+    rows = con.execute(
+        "SELECT coalesce(name, id) FROM organisation WHERE id IN (SELECT unnest(?::VARCHAR[])) "
+        "ORDER BY 1",
+        [missing],
+    ).fetchall()
+    return tuple(f"exécutif inconnu dans la base : {r[0]}" for r in rows)
 
 
 def _network(
@@ -280,7 +295,7 @@ def impact(
     territories = _territories(con, communes)
     count, (mid, low, high), top, est_refs = _establishments(con, zone)
     inside = [str(c[0]) for c in communes if c[6]]
-    officials, off_refs = _officials(con, territories)
+    officials, off_refs, notes = _officials(con, territories)
     net = network_id if network_id is not None else incident.network_id
     part, net_refs = _network(con, incident, net, inside) if net is not None else ({}, [])
     year = max((c[3] for c in communes if c[3] is not None), default=None)
@@ -294,6 +309,7 @@ def impact(
         establishments_top=tuple(top), jobs_estimated=round(mid, 1), jobs_low=low, jobs_high=high,
         services=tuple(_services(con, inside)), officials=tuple(officials),
         sources=tuple([inc_ref, *pop_refs, *est_refs, *off_refs, *net_refs]),
+        notes=notes,
         computed_in_ms=round((time.perf_counter() - started) * 1000, 1), **part,
     )  # fmt: skip
 
