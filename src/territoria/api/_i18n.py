@@ -158,8 +158,9 @@ def _catalogue(language: str) -> dict[str, str]:
     # {language}.json, then one file per capability ({language}.peers.json, …) merged over it.
     folder = resources.files("territoria.api") / "i18n"
     data: dict[str, str] = json.loads((folder / f"{language}.json").read_text(encoding="utf-8"))
+    prefix = f"{language}."
     extra = sorted(
-        (f for f in folder.iterdir() if f.name.startswith(f"{language}.") and f.name.count(".") == 2),
+        (f for f in folder.iterdir() if f.name.startswith(prefix) and f.name.count(".") == 2),
         key=lambda f: f.name,
     )
     for part in extra:
