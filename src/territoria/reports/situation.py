@@ -342,7 +342,7 @@ def situation_from_impact(
         map_svg=situation_map(con, _get(incident, "geometry"), layers),
         timeline=timeline(con, int(_get(incident, "id")), start=_get(incident, "start")),
         checklist=checklist(str(_get(incident, "type", ""))),
-        generated=generated or dt.datetime.now(),
+        generated=generated or dt.datetime.now(dt.UTC).replace(tzinfo=None),
         synthetic=_synthetic(sources),
         sources=sources,
         isolated=isolated,
