@@ -1,11 +1,9 @@
 """Benchmark of the situation report: its data (map, timeline, checklist) and its rendering.
 
-Two incident zones over the France knowledge base: Ille-et-Vilaine (its bounding box, about
-330 communes) and Bretagne (about 1,200 communes). The impact is computed by
-:func:`territoria.crisis.impact.impact` when that module and a stored incident are there;
-otherwise it is assembled here once, outside the timings, from the knowledge base's rows (the
-communes whose geometry meets the zone, with their population, mayor and town-hall contact;
-marked ``assembled`` in the table), so that what this benchmark times is the report's own part:
+Two incident zones over the France knowledge base: the bounding box of Ille-et-Vilaine (about
+570 communes) and of Bretagne (about 1,500). The impact is computed by
+:func:`territoria.crisis.impact.impact` on a flood stored over the zone (timed too: impact and
+report data together are to stay under one second). Then the report's own part:
 
 - ``situation data``: :func:`territoria.reports.situation.situation_from_impact` — the static
   SVG map (simplified commune outlines, zone, isolated communes), the timeline from the audit
@@ -30,12 +28,13 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from territoria.crisis.incidents import IncidentInput, add_incident
 from territoria.influence import dossiers as d
 from territoria.kb import connect
 from territoria.reports.dossier import dossier_pdf
@@ -47,72 +46,21 @@ ZONES = {
 }
 
 
-@dataclass(frozen=True)
-class _Incident:
-    id: int
-    title: str
-    type: str
-    severity: int
-    status: str
-    exercise: bool
-    start: dt.datetime
-    end: None
-    geometry: str
+def _impact(con: duckdb.DuckDBPyConnection, incident_id: int) -> Any:
+    from territoria.crisis.impact import impact
+
+    return impact(con, incident_id)
 
 
-@dataclass(frozen=True)
-class _Impact:
-    incident: _Incident
-    territories: list[dict[str, Any]]
-    population_affected: int
-    population_method: str
-    establishments: int
-    jobs_estimated: float
-    officials: list[dict[str, Any]]
-    isolated_communes: list[tuple[str, str, int]] = field(default_factory=list)
-    sources: list[dict[str, Any]] = field(default_factory=list)
-
-
-_COMMUNES = """
-WITH z AS (SELECT ST_Envelope(geom) AS g FROM territory WHERE level = ? AND code = ?)
-SELECT t.code, t.name, t.population FROM territory t, z
-WHERE t.level = 'commune' AND t.xmax >= ST_XMin(z.g) AND t.xmin <= ST_XMax(z.g)
-  AND t.ymax >= ST_YMin(z.g) AND t.ymin <= ST_YMax(z.g) AND ST_Intersects(t.geom, z.g)
-ORDER BY t.code
-"""
-_MAYORS = """
-SELECT p.id, p.first_name || ' ' || p.last_name, m.code, c.address, c.phone, c.email
-FROM mandate m JOIN person p ON p.id = m.person_id
-LEFT JOIN contact c ON c.level = 'commune' AND c.code = m.code AND c.kind = 'mairie'
-WHERE m.function_code = 'MAI' AND m.end_date IS NULL AND list_contains(?, m.code)
-QUALIFY row_number() OVER (PARTITION BY m.code ORDER BY c.email NULLS LAST) = 1
-"""
-
-
-def assembled_impact(con: duckdb.DuckDBPyConnection, level: str, code: str) -> _Impact:
-    """An impact over the bounding box of a territory, from the knowledge base's rows."""
+def _flood(con: duckdb.DuckDBPyConnection, level: str, code: str) -> int:
+    """Store a flood over the territory's bounding box; return its id."""
     (zone,) = con.execute(
         "SELECT ST_AsGeoJSON(ST_Envelope(geom)) FROM territory WHERE level = ? AND code = ?",
         [level, code],
     ).fetchone() or ("",)
-    communes = con.execute(_COMMUNES, [level, code]).fetchall()
-    names = {c: n for c, n, _ in communes}
-    mayors = con.execute(_MAYORS, [[c for c, _, _ in communes]]).fetchall()
-    officials = [
-        {"person_id": pid, "name": name, "function": "Maire", "territory": names[c],
-         "contact": {"address": a, "phone": ph, "email": e}}
-        for pid, name, c, a, ph, e in mayors
-    ]  # fmt: skip
-    territories = [
-        {"level": "commune", "code": c, "name": n, "population_affected": p or 0, "share": 1.0}
-        for c, n, p in communes
-    ]
-    population = sum(t["population_affected"] for t in territories)
-    incident = _Incident(1, f"Crue — {code}", "flood", 4, "Exercise", True,
-                         dt.datetime(2026, 12, 1, 6), None, zone)  # fmt: skip
-    isolated = [(c, n, p or 0) for c, n, p in communes[::40]]
-    return _Impact(incident, territories, population, "communes × part de surface", 0, 0.0,
-                   officials, isolated)  # fmt: skip
+    req = IncidentInput(type="flood", severity=4, geometry=zone, exercise=True,
+                        start="2026-12-01T06:00:00", title=f"Crue — {code}")  # fmt: skip
+    return add_incident(con, req).id
 
 
 def _median(call: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
@@ -152,13 +100,15 @@ def main() -> None:
         con = connect(path)
         rows = []
         for label, (level, code) in ZONES.items():
-            impact = assembled_impact(con, level, code)
-            n = len(impact.territories)
-            w, c, sit = _median(lambda i=impact: situation_from_impact(con, i), args.repeat)
-            rows.append((f"{label}: situation data ({n} communes, assembled)", w, c, ""))
-            w, c, html = _median(lambda s=sit: situation_html(s), args.repeat)
+            incident_id = _flood(con, level, code)
+            w, c, impact = _median(partial(_impact, con, incident_id), args.repeat)
+            rows.append((f"{label}: impact (crisis.impact)", w, c, ""))
+            n = sum(1 for t in impact.territories if t.level == "commune")
+            w, c, sit = _median(partial(situation_from_impact, con, impact), args.repeat)
+            rows.append((f"{label}: situation data ({n} communes)", w, c, ""))
+            w, c, html = _median(partial(situation_html, sit), args.repeat)
             rows.append((f"{label}: HTML", w, c, f"{len(html) / 1e6:.1f} MB"))
-            w, c, pdf = _median(lambda s=sit: situation_pdf(s), args.repeat)
+            w, c, pdf = _median(partial(situation_pdf, sit), args.repeat)
             rows.append((f"{label}: PDF", w, c, f"{len(pdf) / 1e6:.2f} MB"))
         dossier = _dossier(con)
         w, c, pdf = _median(lambda: dossier_pdf(dossier), args.repeat)
