@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import duckdb
@@ -55,6 +56,7 @@ def decompose(
     end: dt.date | None,
     measure: str,
     naf: str = "rev2",
+    naf25: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Shift-share components by sector and in total from start (``e0``, ``n0``) and end
     (``e1``, ``n1``) values of the territory and of the nation."""
@@ -70,7 +72,7 @@ def decompose(
     rows: list[dict[str, Any]] = [
         {
             "sector": s,
-            "label": sector_label(s, naf),
+            "label": sector_label(s, naf, naf25),
             "start": float(e0[i]),
             "end": float(e1[i]),
             "change": float(change[i]),

@@ -4,6 +4,7 @@ territory codes, snapshot date and provenance."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,6 @@ import numpy as np
 
 from territoria.errors import InvalidAnalysisRequest, NoEstablishments, UnknownLevel
 from territoria.kb.naf import naf_label
-from territoria.kb.naf2025 import naf25_label
 
 #: NAF levels and the ``establishment`` column (or expression) holding the code.
 SECTOR_LEVELS = {
@@ -82,9 +82,14 @@ def check(sector_level: str, measure: str, *levels: str) -> None:
             raise UnknownLevel(msg)
 
 
-def sector_label(code: str, naf: str = "rev2") -> str | None:
-    """French label of a sector code in its nomenclature (None when not shipped)."""
-    return naf25_label(code) if naf == "2025" else naf_label(code)
+def sector_label(
+    code: str, naf: str = "rev2", naf25: Mapping[str, str] | None = None
+) -> str | None:
+    """French label of a sector code in its nomenclature (None when unknown): NAF 2025 labels
+    come from ``naf25`` (:func:`territoria.kb.naf2025.naf25_labels` of the knowledge base)."""
+    if naf == "2025":
+        return (naf25 or {}).get(code)
+    return naf_label(code)
 
 
 #: Caveat of every figure at a past date (shift-share, growth of poles).

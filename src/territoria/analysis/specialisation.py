@@ -67,6 +67,7 @@ from territoria.analysis._specialisation_sql import (
     stock_sql,
 )
 from territoria.analysis.profile import resolve_territory
+from territoria.kb.naf2025 import NAF25_NOT_IMPORTED, naf25_imported, naf25_labels
 
 __all__ = [
     "LEVELS",
@@ -225,6 +226,7 @@ def shift_share(
         end=end,
         measure=measure,
         naf=naf,
+        naf25=naf25_labels(con) if naf == "2025" else None,
     )
 
 
@@ -251,6 +253,8 @@ def _profile_base(
             "the SIRENE files imported carry no NAF 2025 code "
             "(activitePrincipaleNAF25Etablissement): import a file published since late 2025"
         )
+    if naf == "2025" and not naf25_imported(con):
+        warnings.append(NAF25_NOT_IMPORTED)
     return {
         "territory": {k: territory[k] for k in ("level", "code", "name", "population")},
         "measure": measure,
@@ -346,6 +350,7 @@ def specialisation_profile(
         {"parent": rows[0][4]},
     ).fetchall()
     ref = {str(r[0]): float(r[1]) for r in ref_rows}
+    labels = naf25_labels(con) if naf == "2025" else None
     sectors = sorted(ref)
     index = {s: i for i, s in enumerate(sectors)}
     local = np.zeros(len(sectors))
@@ -359,7 +364,7 @@ def specialisation_profile(
     entries: list[dict[str, Any]] = [
         {
             "sector": str(r[1]),
-            "label": sector_label(str(r[1]), naf),
+            "label": sector_label(str(r[1]), naf, labels),
             "value": float(r[2]),
             "share": float(r[7]) if r[7] is not None else None,
             "lq": float(r[8]) if r[8] is not None else None,

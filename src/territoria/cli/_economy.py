@@ -264,6 +264,7 @@ def synth_sirene_command(
         f"{_num(result['rows'])} establishments ({_num(result['active'])} active) in "
         f"{_num(result['communes'])} communes → {out} in {result['seconds']} s"
     )
+    console.print(result["naf2025"], style="dim", highlight=False)
     table = Table(title="planted concentrations (planted.json)", title_justify="left")
     for column in ("id", "theme", "centre", "communes", "establishments", "growing"):
         table.add_column(column)

@@ -275,3 +275,12 @@ def _register_populations() -> None:
 
 
 _register_populations()
+
+
+def _register_naf2025() -> None:
+    from territoria.cli._import_naf2025 import register
+
+    register(app)
+
+
+_register_naf2025()

@@ -14,7 +14,7 @@ import duckdb
 
 from territoria.errors import SourceError, ValidationError
 from territoria.kb.naf import register_naf
-from territoria.kb.naf2025 import register_naf25
+from territoria.kb.naf2025 import NAF25_CODE_PATTERN, naf25_imported, naf25_section_sql
 from territoria.sources._sirene_files import InputFile, read_error
 
 #: Head-count bands of SIRENE: code -> (lowest, highest or None when open, estimate used).
@@ -97,6 +97,8 @@ _PROBLEM_TEXT = {
     "unknown_naf": "NAF rev. 2 code not in the nomenclature (kept without sector)",
     "unknown_naf25": "NAF 2025 code (activitePrincipaleNAF25Etablissement) not in the NAF 2025 "
     "nomenclature (kept without NAF 2025 sector)",
+    "naf25_unchecked": "NAF 2025 nomenclature not imported: codes not checked (kept as written "
+    "when of the form NN.NNL; run 'territoria import naf2025')",
     "older_nomenclature": "activity coded in an older nomenclature (NAFRev1, NAF1993, NAPv2): "
     "kept without sector",
     "no_activity": "no activity code (kept without sector)",
@@ -172,7 +174,16 @@ class Scope:
 
 def prepare_lookups(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
     register_naf(con, "s_naf")
-    register_naf25(con, "s_naf25")
+    if naf25_imported(con):
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE s_naf25 AS "
+            "SELECT code, section, division, naf_group FROM naf_2025"
+        )
+    else:  # codes checked by their form only: every well-formed code of the file is "known"
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE s_naf25 "
+            "(code VARCHAR, section VARCHAR, division VARCHAR, naf_group VARCHAR)"
+        )
     # Codes SIRENE may use: communes, and municipal arrondissements, communes déléguées and
     # associées (mapped to their commune). A code shared by a commune and one of its delegated
     # communes maps to the commune.
@@ -210,6 +221,21 @@ def prepare_lookups(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE s_scope (dep VARCHAR)")
     if scope.departements is not None:
         con.executemany("INSERT INTO s_scope VALUES (?)", [[d] for d in scope.departements])
+
+
+def _naf25_lookup(con: duckdb.DuckDBPyConnection) -> str:
+    """The NAF 2025 codes an establishment may carry: the imported nomenclature, or else the
+    well-formed codes of the file itself (division in a NACE Rev. 2.1 section)."""
+    if naf25_imported(con):
+        return "s_naf25"
+    section = naf25_section_sql("left(naf25_norm, 2)")
+    return f"""(
+        SELECT * FROM (
+            SELECT DISTINCT naf25_norm AS code, {section} AS section,
+                   left(naf25_norm, 2) AS division, left(naf25_norm, 4) AS naf_group
+            FROM scoped WHERE regexp_full_match(naf25_norm, '{NAF25_CODE_PATTERN}')
+        ) WHERE section IS NOT NULL
+    )"""
 
 
 def _band_case(column: str) -> str:
@@ -287,6 +313,8 @@ def stage_establishments(con: duckdb.DuckDBPyConnection, file: InputFile, scope:
                s.nomenclature = 'NAFRev2' AND s.naf_raw IS NOT NULL AND n.code IS NULL
                    AS unknown_naf,
                s.naf25_raw IS NOT NULL AND n25.code IS NULL AS unknown_naf25,
+               {"false" if naf25_imported(con) else "true"} AND n25.code IS NOT NULL
+                   AS naf25_unchecked,
                s.naf_raw IS NOT NULL AND s.nomenclature IS DISTINCT FROM 'NAFRev2'
                    AS older_nomenclature,
                s.naf_raw IS NULL AS no_activity,
@@ -298,7 +326,7 @@ def stage_establishments(con: duckdb.DuckDBPyConnection, file: InputFile, scope:
         FROM scoped s
         LEFT JOIN s_commune_dep m ON m.raw = s.commune_raw
         LEFT JOIN (SELECT * FROM s_naf WHERE level = 'subclass') n ON n.code = s.naf_norm
-        LEFT JOIN s_naf25 n25 ON n25.code = s.naf25_norm
+        LEFT JOIN {_naf25_lookup(con)} n25 ON n25.code = s.naf25_norm
         {where}
     """
     try:
@@ -320,6 +348,7 @@ _FLAG_EXAMPLE = {
     "unknown_commune": "commune_raw",
     "unknown_naf": "naf_raw",
     "unknown_naf25": "naf25_raw",
+    "naf25_unchecked": "naf25",
     "older_nomenclature": "naf_nomenclature || ' ' || naf_raw",
     "unknown_band": "headcount_band",
     "bad_state": "coalesce(siret, '') || ': ' || coalesce(naf_raw, '∅')",
@@ -513,7 +542,10 @@ def stage_legal_units(
                CASE WHEN mission IS NULL THEN NULL ELSE mission = 'O' END AS mission,
                band AS headcount_band, {_band_case("band")} AS employment,
                CASE WHEN nomenclature = 'NAFRev2' THEN naf_raw END AS naf,
-               CASE WHEN naf25_raw IN (SELECT code FROM s_naf25) THEN naf25_raw END AS naf25,
+               CASE WHEN naf25_raw IN (SELECT code FROM s_naf25)
+                         OR (NOT {naf25_imported(con)}
+                             AND regexp_full_match(naf25_raw, '{NAF25_CODE_PATTERN}'))
+                    THEN naf25_raw END AS naf25,
                coalesce(state = 'A', false) AS active, TRY_CAST(created AS DATE) AS created,
                nic AS head_office_nic, diffusion,
                NOT coalesce(regexp_full_match(siren, '[0-9]{{9}}'), false) AS bad_siren

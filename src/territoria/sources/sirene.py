@@ -43,7 +43,6 @@ from territoria.errors import (
 )
 from territoria.kb.audit import record
 from territoria.kb.naf import NAF_ADDRESS, NAF_LICENCE, NAF_PUBLISHER, NAF_VERSION
-from territoria.kb.naf2025 import NAF25_ADDRESS, NAF25_LICENCE, NAF25_PUBLISHER, NAF25_VERSION
 from territoria.sources._framework import Progress, SourceRecord, Staging, StepTimer, first_line
 from territoria.sources._sirene_files import InputFile, open_input
 from territoria.sources._sirene_stage import (
@@ -83,7 +82,6 @@ __all__ = [
 
 SOURCE_NAME = "sirene"
 NAF_SOURCE_NAME = "naf-rev2"
-NAF25_SOURCE_NAME = "naf-2025"
 PUBLISHER = "INSEE — Répertoire des entreprises et des établissements (SIRENE)"
 LICENCE = "Licence Ouverte 2.0 (Etalab)"
 ADDRESS = (
@@ -204,7 +202,7 @@ def import_sirene(
             step("write")
             _allocate_sources(staging, files, report)
             with staging.swap(
-                names=[SOURCE_NAME, NAF_SOURCE_NAME, NAF25_SOURCE_NAME], tables=_TABLES
+                names=[SOURCE_NAME, NAF_SOURCE_NAME], tables=_TABLES
             ):
                 _replace(con, files)
                 _count(con, report)
@@ -361,9 +359,8 @@ _TABLES = (
     "legal_unit",
     "establishment_history",
     "naf",
-    "naf_2025",
-    "naf_correspondence",
-)
+)  # naf_2025 and naf_correspondence belong to 'territoria import naf2025'
+
 
 
 def _allocate_sources(staging: Staging, files: dict[str, InputFile], report: SireneReport) -> None:
@@ -403,11 +400,8 @@ def _allocate_sources(staging: Staging, files: dict[str, InputFile], report: Sir
         )
     package = "package data of Territoria: territoria/data/naf (see SOURCE.txt)"
     naf = (NAF_SOURCE_NAME, NAF_PUBLISHER, NAF_LICENCE, NAF_VERSION, NAF_ADDRESS)
-    naf25 = (NAF25_SOURCE_NAME, NAF25_PUBLISHER, NAF25_LICENCE, NAF25_VERSION, NAF25_ADDRESS)
     for (name, publisher, licence, version, address), dataset, what in (
         (naf, "naf_rev2.csv", "NAF rév. 2 (2008)"),
-        (naf25, "naf_2025.csv", "NAF 2025 sous-classes"),
-        (naf25, "naf_rev2_naf2025.csv", "correspondence NAF rév. 2 -> NAF 2025"),
     ):
         staging.source(
             SourceRecord(
@@ -442,10 +436,6 @@ def _src(dataset: str) -> str:
 def _replace(con: duckdb.DuckDBPyConnection, files: dict[str, InputFile]) -> None:
     """Inside the swap (previous snapshot deleted, new source rows in): insert the new one."""
     con.execute(f"INSERT INTO naf SELECT *, {_src('naf_rev2.csv')} FROM s_naf")
-    con.execute(f"INSERT INTO naf_2025 SELECT *, {_src('naf_2025.csv')} FROM s_naf25")
-    con.execute(
-        f"INSERT INTO naf_correspondence SELECT *, {_src('naf_rev2_naf2025.csv')} FROM s_naf25_corr"
-    )
     con.execute(
         f"""
         INSERT INTO establishment BY NAME
