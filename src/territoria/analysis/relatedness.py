@@ -149,7 +149,8 @@ def colocation_relatedness(
         concentration = classify_sectors(
             con, sector_level=sector_level, communes=communes, fallback=m
         )
-        keep &= np.asarray([concentration.get(str(s), {}).get("traded", False) for s in m.sectors])
+        traded = [concentration.get(str(s), {}).get("traded", False) for s in m.sectors]
+        keep &= np.asarray(traded, dtype=bool)  # dtype: an empty list would be float64
     totals = values.sum(axis=1)
     rows = totals > 0
     values, totals = values[rows], totals[rows]

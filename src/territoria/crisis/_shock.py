@@ -47,8 +47,8 @@ def _pole(con: duckdb.DuckDBPyConnection, row: tuple[Any, ...]) -> dict[str, Any
         return None
     try:
         poles = detect_poles(con, departement=str(departement))
-    except (TerritoriaError, ValueError, TypeError):
-        # too few establishments to detect poles there (relatedness fails on zero sectors)
+    except TerritoriaError:
+        # too few establishments to detect poles there: the shock has no pole
         return None
     for pole in poles:
         sectors = set(pole.get("sectors", ()))
