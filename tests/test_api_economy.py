@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from naf2025_fixture import import_fixture_naf2025
 from territoria.analysis.poles import detect_poles
 from territoria.analysis.specialisation import specialisation_profile
 from territoria.kb import connect
@@ -35,7 +36,13 @@ REQUIRED = {
 def kb(mini_db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The web test knowledge base with a synthetic SIRENE région on the mini communes."""
     folder = tmp_path_factory.mktemp("economy")
-    return add_synthetic_sirene(make_kb(mini_db_path, folder), folder)
+    path = make_kb(mini_db_path, folder)
+    con = connect(path)
+    try:  # so that the synthetic files carry NAF 2025 codes (a fixture, not INSEE's content)
+        import_fixture_naf2025(con, folder / "naf2025")
+    finally:
+        con.close()
+    return add_synthetic_sirene(path, folder)
 
 
 @pytest.fixture(scope="module")
