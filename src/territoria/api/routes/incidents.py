@@ -166,6 +166,7 @@ def get_impact(
 
 
 @router.get("/{incident_id}/cap", summary="An incident as CAP 1.2 XML",
+            response_class=Response,
             responses={200: {"content": {"application/xml": {}}}})  # fmt: skip
 def export_cap(cur: Cursor, incident_id: IncidentId) -> Response:
     """The incident as a CAP 1.2 alert, validated against the OASIS schema."""

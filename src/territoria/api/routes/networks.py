@@ -10,9 +10,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi import Path as PathParam
 
 from territoria.api._deps import Cursor, field, require
@@ -87,7 +88,12 @@ def network_access(
         return access(cur, network_id, kind)
 
 
-@api.get("/{network_id}/edges", summary="Edges with their criticality (GeoJSON)")
+@api.get(
+    "/{network_id}/edges",
+    summary="Edges with their criticality (GeoJSON)",
+    response_class=Response,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
 def network_edges(
     cur: Cursor,
     network_id: NetworkId,
@@ -98,11 +104,12 @@ def network_edges(
             description="xmin,ymin,xmax,ymax (WGS84)",
         ),
     ],
-) -> dict[str, Any]:
+) -> Response:
     """The edges crossing ``bbox`` as GeoJSON, with bridge flags, detour and delta."""
     info = network_info(cur, network_id)
     x0, y0, x1, y1 = (float(v) for v in bbox.split(","))
-    return edges_geojson(cur, info, (x0, y0, x1, y1))
+    body = json.dumps(edges_geojson(cur, info, (x0, y0, x1, y1)), ensure_ascii=False)
+    return Response(body, media_type="application/geo+json")
 
 
 def edges_geojson(cur: Any, info: NetworkInfo, box: tuple[float, float, float, float],
