@@ -29,7 +29,6 @@ __all__ = [
     "NAF25_CODE_PATTERN",
     "NAF25_LICENCE",
     "NAF25_NOT_IMPORTED",
-    "NAF25_NOT_IMPORTED_FR",
     "NAF25_PUBLISHER",
     "NAF25_SOURCE_NAME",
     "NafCorrespondence",
@@ -50,7 +49,6 @@ NAF25_NOT_IMPORTED = (
     "NAF 2025 nomenclature not imported (territoria import naf2025): codes shown as written, "
     "without label"
 )
-NAF25_NOT_IMPORTED_FR = "nomenclature NAF 2025 non importée (territoria import naf2025)"
 
 #: Sections of the NACE Rev. 2.1 (hence of the NAF 2025): letter, first and last division.
 NACE21_SECTIONS: tuple[tuple[str, int, int], ...] = (
