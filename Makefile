@@ -48,7 +48,6 @@ demo: install
 		--historique $(SIRENE_DEMO)/StockEtablissementHistorique_utf8.csv --db $(DB)
 	$(BIN)/territoria economy profile 35238 --db $(DB)
 	$(BIN)/territoria poles detect --region 53 --db $(DB)
-	$(BIN)/territoria economy profile 35238 --naf 2025 --db $(DB)
 	@echo "== Good practices: a DEMO catalogue (exemples de démonstration, synthetic source), French search, learning from peers"
 	$(BIN)/territoria practices import --demo --db $(DB)
 	$(BIN)/territoria practices search "mobilites" --db $(DB)

@@ -54,6 +54,12 @@ def test_rennes_population_mayor_and_town_hall(mini_db: duckdb.DuckDBPyConnectio
     assert mayor.contact["phone"] and "Rennes" in mayor.contact["address"]
     president = next(o for o in found.officials if o.level == "epci")
     assert president.function == "présidente"  # feminised from the source's sex
+    # a président or a deputy is never given the town hall of a commune where they also sit
+    assert all(
+        o.contact is None or o.contact["of"] == "siège"
+        for o in found.officials
+        if o.level != "commune"
+    )
     assert any(o.level == "circonscription" and o.function.startswith("député")
                for o in found.officials)  # fmt: skip
     assert ("mairie", "Mairie de Rennes", "35238") in [

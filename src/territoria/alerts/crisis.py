@@ -141,8 +141,15 @@ def alert_list(
     seen: set[tuple[str, str]] = set()
     out: list[Recipient] = []
     missing: list[str] = []
+    # A person reachable through one of their offices (a mayor's town hall) is alerted there for
+    # all of them (the mayor who also presides the EPCI: one message naming both offices).
+    reachable: dict[Any, str] = {}
     for o in impact.officials:
-        address = _checked_email(_get(o, "contact"))
+        found = _checked_email(_get(o, "contact"))
+        if found is not None and _get(o, "person_id") is not None:
+            reachable.setdefault(_get(o, "person_id"), found)
+    for o in impact.officials:
+        address = _checked_email(_get(o, "contact")) or reachable.get(_get(o, "person_id"))
         label = f"{_get(o, 'name')} ({_get(o, 'function')}, {_get(o, 'territory')})"
         if address is None:
             missing.append(label)

@@ -83,15 +83,12 @@ WHERE m.end_date IS NULL AND m.role = 'député' AND m.level = 'circonscription'
   AND m.code IN (SELECT unnest($circos::VARCHAR[]))
 """
 
-#: The officials with their name, body and contact: their body's own, else the town hall of
-#: the commune they sit in (their own commune for a mayor).
+#: The officials with their name, body and contact: their body's own, else, for a mayor or an
+#: adjoint, their town hall. A président de région, of a département or an EPCI, or a deputy is
+#: never given the town hall of the commune where they also sit: an alert meant for them would go
+#: to that mairie's general inbox (the source holds no contact for those councils).
 OFFICIALS = """
-WITH e AS (SELECT * FROM execs),
-wanted AS (SELECT DISTINCT unnest($persons::VARCHAR[]) AS person_id),
-hall AS (
-  SELECT m.person_id, min(m.code) AS commune FROM mandate m JOIN wanted w USING (person_id)
-  WHERE m.end_date IS NULL AND m.level = 'commune'
-  GROUP BY 1)
+WITH e AS (SELECT * FROM execs)
 SELECT e.person_id, trim(coalesce(p.first_name, '') || ' ' || coalesce(p.last_name, '')),
        e.function, e.territory, e.level, e.code, e.organisation_id, coalesce(o.name, ''),
        e.source_id, coalesce(bc.address, c.address), coalesce(bc.email, c.email),
@@ -102,9 +99,8 @@ FROM e
 JOIN person p ON p.id = e.person_id
 LEFT JOIN organisation o ON o.id = e.organisation_id
 LEFT JOIN contact bc ON bc.organisation_id = e.organisation_id AND bc.level <> 'person'
-LEFT JOIN hall h ON h.person_id = e.person_id
 LEFT JOIN contact c ON c.level = 'commune' AND c.kind = 'mairie'
-  AND c.code = CASE WHEN e.level = 'commune' THEN e.code ELSE h.commune END
+  AND e.level = 'commune' AND c.code = e.code
 LEFT JOIN territory ct ON ct.level = 'commune' AND ct.code = c.code
 ORDER BY CASE e.level WHEN 'region' THEN 0 WHEN 'departement' THEN 1 WHEN 'epci' THEN 2
          WHEN 'circonscription' THEN 3 ELSE 4 END, e.code, e.function_rank, 2

@@ -202,8 +202,7 @@ def _officials(
               "codes": [bodies[o][1] for o in orgs], "names": [bodies[o][2] for o in orgs],
               "circos": circos}  # fmt: skip
     execs = con.execute(q.EXECUTIVES, params).to_arrow_table()
-    persons = execs.column("person_id").to_pylist()
-    rows = _officials_rows(con, execs, persons)
+    rows = _officials_rows(con, execs)
     seen: set[tuple[str, str | None]] = set()
     out, ids = [], set()
     for pid, name, function, territory, level, code, org, body, sid, *contact in rows:
@@ -217,13 +216,11 @@ def _officials(
     return out, source_refs(con, "officials", ids), notes
 
 
-def _officials_rows(
-    con: duckdb.DuckDBPyConnection, execs: Any, persons: list[str]
-) -> list[tuple[Any, ...]]:
+def _officials_rows(con: duckdb.DuckDBPyConnection, execs: Any) -> list[tuple[Any, ...]]:
     con.register("_incident_execs", execs)
     try:
         sql = q.OFFICIALS.replace("FROM execs", "FROM _incident_execs")
-        return con.execute(sql, {"persons": persons}).fetchall()
+        return con.execute(sql).fetchall()
     finally:
         con.unregister("_incident_execs")
 
