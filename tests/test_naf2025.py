@@ -67,7 +67,8 @@ def structure_rows(subclasses: dict[str, str]) -> list[tuple[str, str]]:
     rows: dict[str, str] = {}
     for code, label in sorted(subclasses.items()):
         section = naf25_section(code[:2]) or "?"
-        for level in (section, code[:2], code[:4], code[:5]):
+        rows.setdefault(f"SECTION {section}", f"Niveau {section} (fixture)")
+        for level in (code[:2], code[:4], code[:5]):
             rows.setdefault(level, f"Niveau {level} (fixture)")
         rows[code] = label
     return list(rows.items())
@@ -162,10 +163,17 @@ def test_import_naf2025_counts_and_source(
     size = insee_files[0].stat().st_size
     assert f"{size:,} bytes, sha256 " in sources[1][4]
     assert sources[1][5] == "https://www.insee.fr/fr/information/8617910"
+    levels = mini_db.execute(
+        "SELECT level, label FROM naf_2025_level WHERE code IN ('M', '68', '68.1') ORDER BY code"
+    ).fetchall()
+    assert levels == [
+        ("division", "Niveau 68 (fixture)"), ("group", "Niveau 68.1 (fixture)"),
+        ("section", "Niveau M (fixture)"),
+    ]  # fmt: skip
     labels = naf25_labels(mini_db)
-    assert (
-        labels["62.10"] == labels["62.10Y"] and labels["62.20G"] == "Conseil informatique (fixture)"
-    )
+    assert labels["62.20G"] == "Conseil informatique (fixture)"
+    assert labels["62.10"] == "Niveau 62.10 (fixture)"  # the structure names the class
+    assert labels["M"] == "Niveau M (fixture)"  # written "SECTION M" in the sheet
     assert len(naf_correspondence(mini_db)) == 11
 
 
@@ -379,7 +387,7 @@ def test_profile_names_nomenclature_and_single_region_reference(
     assert scope["name"] == "Bretagne (53)" and "one région only" in scope["warning"]
     assert profile["warnings"] == [scope["warning"]]
     sectors = {s["sector"]: s["label"] for s in profile["largest"]}
-    assert "62" in sectors and sectors["62"] is None  # divisions carry no label, never a wrong one
+    assert sectors["62"] == "Niveau 62 (fixture)"  # the division's intitulé in the structure
     sub = specialisation_profile(
         mini_db, "35238", level="commune", naf="2025", sector_level="subclass"
     ).to_dict()

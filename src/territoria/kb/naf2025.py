@@ -13,8 +13,8 @@ empty, NAF 2025 codes are checked by their form only and shown without a label.
 
 A NAF 2025 code ``NN.NNL`` spells its own ancestors: class ``NN.NN``, group ``NN.N``, division
 ``NN``; the section comes from the division ranges of the NACE Rev. 2.1 (22 sections, A to V).
-Labels are kept for the sous-classes; a class with a single sous-classe takes that sous-classe's
-label, other levels have none.
+Labels are those of INSEE's structure sheet at every level (``naf_2025_level`` above the
+sous-classes); a class the sheet does not name takes its single sous-classe's label if it has one.
 """
 
 from __future__ import annotations
@@ -92,12 +92,16 @@ def naf25_imported(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def naf25_labels(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """French labels by code: the sous-classes, and the classes with a single sous-classe."""
+    """French labels by code: every level the structure names (a class it does not name, with a
+    single sous-classe, takes that sous-classe's label)."""
     rows = con.execute(
         """
-        SELECT code, label FROM naf_2025
-        UNION ALL
-        SELECT naf_class, min(label) FROM naf_2025 GROUP BY naf_class HAVING count(*) = 1
+        SELECT code, arg_min(label, rank) FROM (
+            SELECT naf_class AS code, min(label) AS label, 2 AS rank FROM naf_2025
+            GROUP BY naf_class HAVING count(*) = 1
+            UNION ALL SELECT code, label, 1 FROM naf_2025_level
+            UNION ALL SELECT code, label, 0 FROM naf_2025
+        ) GROUP BY code
         """
     ).fetchall()
     return {str(code): str(label) for code, label in rows}

@@ -50,6 +50,7 @@ CORRESPONDENCE_COLUMNS = (
     Column("NAFold-code", ("nafold-code", "naf rev. 2", "naf rev2", "naf_rev2", "code naf rev")),
     Column("NAFnew-code", ("nafnew-code", "naf 2025", "naf2025", "naf_2025", "code naf 2025")),
 )
+_TABLES = ("naf_2025", "naf_2025_level", "naf_correspondence")
 _LEVELS = (  # level, form of its code in the structure
     ("section", r"(SECTION )?[A-V]"),
     ("division", r"[0-9]{2}"),
@@ -85,9 +86,11 @@ def _level(code: str) -> str | None:
     return next((lv for lv, form in _LEVELS if re.fullmatch(form, code)), None)
 
 
-def _structure(sheet: Sheet, report: Naf2025Report) -> pa.Table:
-    """The sous-classes of the structure sheet; every code must have the form of a level."""
+def _structure(sheet: Sheet, report: Naf2025Report) -> tuple[pa.Table, pa.Table]:
+    """The sous-classes of the structure sheet, and its other levels with their intitulé;
+    every code must have the form of a level."""
     codes: dict[str, str] = {}
+    levels: dict[str, tuple[str, str]] = {}
     for line, (code, label) in sheet.rows:
         level = _level(code)
         if level is None:
@@ -103,10 +106,12 @@ def _structure(sheet: Sheet, report: Naf2025Report) -> pa.Table:
                 problem = "appears twice" if code in codes else "has no intitulé"
                 raise SourceError(f"{sheet.where(line)}: sous-classe {code!r} {problem}")
             codes[code] = label
+        elif label:
+            levels[code.removeprefix("SECTION ")] = (level, label)
     if not codes:
         raise SourceError(f"{sheet.file}, sheet {sheet.name!r}: no NAF 2025 sous-classe")
     ordered = sorted(codes)
-    return pa.table(
+    subclasses = pa.table(
         {
             "code": ordered,
             "label": [codes[c] for c in ordered],
@@ -114,6 +119,14 @@ def _structure(sheet: Sheet, report: Naf2025Report) -> pa.Table:
             "division": [c[:2] for c in ordered],
             "naf_group": [c[:4] for c in ordered],
             "naf_class": [c[:5] for c in ordered],
+        }
+    )
+    above = sorted(levels)
+    return subclasses, pa.table(
+        {
+            "code": above,
+            "level": [levels[c][0] for c in above],
+            "label": [levels[c][1] for c in above],
         }
     )
 
@@ -180,7 +193,7 @@ def import_naf2025(
     step("structure")
     sheet = read_sheet(structure, STRUCTURE_COLUMNS, what="NAF 2025 structure",
                        sheet=STRUCTURE_SHEET)  # fmt: skip
-    codes = _structure(sheet, report)
+    codes, above = _structure(sheet, report)
     report.subclasses = codes.num_rows
     step("correspondence")
     corr_sheet = read_sheet(
@@ -191,7 +204,7 @@ def import_naf2025(
     targeted = set(corr.column("naf_2025").to_pylist())
     report.without_target = sorted(set(codes.column("code").to_pylist()) - targeted)
     step("write")
-    _write(con, report, (structure, codes), (correspondence, corr))
+    _write(con, report, (structure, codes, above), (correspondence, corr))
     step("")
     return report
 
@@ -199,7 +212,7 @@ def import_naf2025(
 def _write(
     con: duckdb.DuckDBPyConnection,
     report: Naf2025Report,
-    structure: tuple[Path, pa.Table],
+    structure: tuple[Path, pa.Table, pa.Table],
     correspondence: tuple[Path, pa.Table],
 ) -> None:
     with Staging(con, "nafimp_") as staging:
@@ -211,10 +224,14 @@ def _write(
         ]
         con.register("nafimp_codes_arrow", structure[1])
         con.register("nafimp_corr_arrow", correspondence[1])
+        con.register("nafimp_levels_arrow", structure[2])
         try:
             with staging.swap(names=[NAF25_SOURCE_NAME],
-                              tables=("naf_2025", "naf_correspondence")) as done:  # fmt: skip
+                              tables=_TABLES) as done:  # fmt: skip
                 con.execute(f"INSERT INTO naf_2025 SELECT *, {ids[0]} FROM nafimp_codes_arrow")
+                con.execute(
+                    f"INSERT INTO naf_2025_level SELECT *, {ids[0]} FROM nafimp_levels_arrow"
+                )
                 con.execute(
                     f"INSERT INTO naf_correspondence SELECT *, {ids[1]} FROM nafimp_corr_arrow"
                 )
@@ -225,6 +242,7 @@ def _write(
         finally:
             con.unregister("nafimp_codes_arrow")
             con.unregister("nafimp_corr_arrow")
+            con.unregister("nafimp_levels_arrow")
 
 
 def _outside(con: duckdb.DuckDBPyConnection) -> int:
