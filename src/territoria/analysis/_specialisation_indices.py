@@ -136,8 +136,10 @@ def classify_sectors(
     EPCIs holding establishments (a small knowledge base), communes are used instead (or the
     ``fallback`` matrix of establishment counts, when given).
     """
-    counts = {"sector_level": sector_level, "measure": "establishments", "naf": naf}
-    epci = sector_matrix(con, level="epci", communes=communes, **counts)
+    epci = sector_matrix(
+        con, level="epci", communes=communes, sector_level=sector_level,
+        measure="establishments", naf=naf,
+    )  # fmt: skip
     if len(epci.codes) >= MIN_EPCI:
         return sector_concentration(con, matrix=epci)
     if fallback is not None:
@@ -145,5 +147,8 @@ def classify_sectors(
             con,
             matrix=SectorMatrix(fallback.codes, fallback.sectors, fallback.counts, fallback.counts),
         )
-    communal = sector_matrix(con, level="commune", communes=communes, **counts)
+    communal = sector_matrix(
+        con, level="commune", communes=communes, sector_level=sector_level,
+        measure="establishments", naf=naf,
+    )  # fmt: skip
     return sector_concentration(con, matrix=communal)
