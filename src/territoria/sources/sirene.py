@@ -201,9 +201,7 @@ def import_sirene(
                 refuse_bad_rows(report)
             step("write")
             _allocate_sources(staging, files, report)
-            with staging.swap(
-                names=[SOURCE_NAME, NAF_SOURCE_NAME], tables=_TABLES
-            ):
+            with staging.swap(names=[SOURCE_NAME, NAF_SOURCE_NAME], tables=_TABLES):
                 _replace(con, files)
                 _count(con, report)
                 record(con, "import.sirene", target=SOURCE_NAME, detail=_audit(report))
@@ -360,7 +358,6 @@ _TABLES = (
     "establishment_history",
     "naf",
 )  # naf_2025 and naf_correspondence belong to 'territoria import naf2025'
-
 
 
 def _allocate_sources(staging: Staging, files: dict[str, InputFile], report: SireneReport) -> None:
