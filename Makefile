@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed
 SIRENE_DEMO ?= .cache/sirene-demo
 DEMO_OUT ?= .cache/demo
 ROADS_DEMO ?= $(DEMO_OUT)/roads-35.osm.pbf
+# INSEE's NAF 2025 files (https://www.insee.fr/fr/information/8617910), not shipped: put them here.
+NAF2025_DIR ?= data/insee/naf2025
+NAF2025_STRUCTURE ?= $(NAF2025_DIR)/Structure NAF 2025 Maj 2024-10-04.xlsx
+NAF2025_CORRESPONDENCE ?= $(NAF2025_DIR)/Correspondances_NAFrev2-NAF2025.xlsx
 
 .PHONY: install demo test lint typecheck unit bench clean
 
@@ -40,6 +44,11 @@ demo: install
 	$(BIN)/territoria index build jeunesse-epci --level epci --indicators part_0019:+,part_65p:-,taux_vacance:-,density:+ --runs 1000 --seed 1 --top 10 --db $(DB)
 	$(BIN)/territoria index build jeunesse-departements --level departement --indicators part_0019:+,part_65p:-,taux_vacance:- --aggregate geometric --runs 1000 --seed 1 --top 10 --db $(DB)
 	$(BIN)/territoria index list --db $(DB)
+	@echo "== NAF 2025 nomenclature from INSEE's files (https://www.insee.fr/fr/information/8617910), if downloaded"
+	@if [ -f "$(NAF2025_STRUCTURE)" ] && [ -f "$(NAF2025_CORRESPONDENCE)" ]; then \
+		$(BIN)/territoria import naf2025 --structure "$(NAF2025_STRUCTURE)" \
+			--correspondence "$(NAF2025_CORRESPONDENCE)" --db $(DB); \
+	else echo "NAF 2025: INSEE's files not in $(NAF2025_DIR) (download them; Territoria does not ship them): skipped"; fi
 	@echo "== Economic fabric on SYNTHETIC establishments in the exact SIRENE format (no real SIRENE file offline)"
 	$(BIN)/territoria synth sirene --region 53 --seed 1 -o $(SIRENE_DEMO) --db $(DB)
 	$(BIN)/territoria import sirene --etablissements $(SIRENE_DEMO)/StockEtablissement_utf8.csv \
