@@ -55,6 +55,7 @@ TABLES = {
     "populations": ["indicator_value", "indicator_definition", "source"],
     "officials": ["mandate", "person", "source"],
     "iris": ["indicator_value", "iris", "source"],
+    "osm": ["network", "network_node", "network_edge", "source"],
 }
 DUPLICATES = {
     "france": [
@@ -76,6 +77,11 @@ DUPLICATES = {
     "officials": ["SELECT count(*) - count(DISTINCT id) FROM person"],
     "iris": [
         "SELECT count(*) - count(DISTINCT (level, code, indicator, period)) FROM indicator_value"
+    ],
+    "osm": [
+        "SELECT count(*) - count(DISTINCT (network_id, edge)) FROM network_edge",
+        "SELECT count(*) - count(DISTINCT (network_id, node)) FROM network_node",
+        "SELECT count(*) - count(DISTINCT name) FROM network",
     ],
 }
 
@@ -132,6 +138,10 @@ def _run_import(importer: str, db: str, inputs: dict[str, Any]) -> None:
         from territoria.sources.iris import import_iris
 
         import_iris(con, origin=Path(inputs["path"]))
+    elif importer == "osm":
+        from territoria.sources.osm import import_osm
+
+        import_osm(con, Path(inputs["path"]), name="kill-sweep")
     con.close()
 
 
@@ -453,6 +463,18 @@ def prepare(folder: Path, mini_db: Path) -> dict[str, tuple[Path, list[dict[str,
     iris = folder / "iris.duckdb"
     shutil.copyfile(mini_db, iris)
     plans["iris"] = (iris, [{"path": str(DATA / "iris" / "iris_2021_mini.parquet")}])
+    from territoria.synth.roads import synth_roads
+
+    osm = folder / "osm.duckdb"
+    shutil.copyfile(mini_db, osm)
+    con = connect(osm, read_only=True)
+    pbfs = []
+    for seed, streets in ((1, 3), (2, 0)):  # two synthetic networks of different sizes
+        pbf = folder / f"roads_{seed}.osm.pbf"
+        synth_roads(con, "35", pbf, seed=seed, streets=streets)
+        pbfs.append({"path": str(pbf)})
+    con.close()
+    plans["osm"] = (osm, pbfs)
     return plans
 
 

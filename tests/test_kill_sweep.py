@@ -28,7 +28,17 @@ def zygote() -> Zygote:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "importer",
-    ["bulk", "france", "indicators", "sirene", "relations", "populations", "officials", "iris"],
+    [
+        "bulk",
+        "france",
+        "indicators",
+        "sirene",
+        "relations",
+        "populations",
+        "officials",
+        "iris",
+        "osm",
+    ],
 )
 def test_kill_sweep_leaves_previous_or_new_state(
     importer: str, plans: dict[str, tuple], zygote: Zygote
