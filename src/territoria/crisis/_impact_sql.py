@@ -100,7 +100,7 @@ JOIN person p ON p.id = e.person_id
 LEFT JOIN organisation o ON o.id = e.organisation_id
 LEFT JOIN contact bc ON bc.organisation_id = e.organisation_id AND bc.level <> 'person'
 LEFT JOIN contact c ON c.level = 'commune' AND c.kind = 'mairie'
-  AND e.level = 'commune' AND c.code = e.code
+  AND c.code = CASE WHEN e.level = 'commune' THEN e.code END  -- an equality: a hash join
 LEFT JOIN territory ct ON ct.level = 'commune' AND ct.code = c.code
 ORDER BY CASE e.level WHEN 'region' THEN 0 WHEN 'departement' THEN 1 WHEN 'epci' THEN 2
          WHEN 'circonscription' THEN 3 ELSE 4 END, e.code, e.function_rank, 2
