@@ -103,6 +103,17 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+def sign_in(page: object, server: str, path: str, role: str) -> None:
+    """Open ``path``, which must send to the login page, sign in as ``role`` (a user of
+    test_api_helpers.PASSWORDS) and wait to be back on ``path``."""
+    page.goto(server + path)  # type: ignore[attr-defined]
+    assert "/login" in page.url  # type: ignore[attr-defined]
+    page.fill("#username", role)  # type: ignore[attr-defined]
+    page.fill("#password", PASSWORDS[role])  # type: ignore[attr-defined]
+    page.click("#login-submit")  # type: ignore[attr-defined]
+    page.wait_for_url(server + path)  # type: ignore[attr-defined]
+
+
 class Journey:
     """Runs named steps on one page; a failing step leaves a screenshot."""
 
@@ -143,12 +154,7 @@ def test_user_journey(server: str, browser: object, tmp_path: Path) -> None:
     j = Journey(page, tmp_path)
 
     with j.step("login"):
-        page.goto(server + "/carte")
-        assert "/login" in page.url
-        page.fill("#username", "analyst")
-        page.fill("#password", PASSWORDS["analyst"])
-        page.click("#login-submit")
-        page.wait_for_url(server + "/carte")
+        sign_in(page, server, "/carte", "analyst")
 
     with j.step("search"):
         page.goto(server + "/")

@@ -7,25 +7,18 @@ Skipped only when ``/usr/bin/chromium`` is absent outside CI; in CI (``CI`` set)
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from test_api_helpers import PASSWORDS, make_kb
-from test_e2e_browser import CHROMIUM, Journey, serve_kb
+from test_api_helpers import make_kb
+from test_e2e_browser import Journey, serve_kb, sign_in
 from test_e2e_browser import browser as browser  # the module's Chromium (a fixture)
+from test_e2e_browser import pytestmark as browser_marks
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"),
-        reason="headless Chromium not installed (/usr/bin/chromium): "
-        "apt-get install chromium chromium-driver",
-    ),
-]
+pytestmark = browser_marks
 
 RENNES = (48.111, -1.68)  # lat, lon of the town hall area
 
@@ -56,12 +49,7 @@ def test_draw_an_incident_and_read_its_report(server: str, browser: object, tmp_
     j = Journey(page, tmp_path)
 
     with j.step("login"):
-        page.goto(server + "/crise")
-        assert "/login" in page.url
-        page.fill("#username", "analyst")
-        page.fill("#password", PASSWORDS["analyst"])
-        page.click("#login-submit")
-        page.wait_for_url(server + "/crise")
+        sign_in(page, server, "/crise", "analyst")
         page.wait_for_selector("#crisis-map[data-ready='1']", state="attached")
         assert "Carte de crise" in page.inner_text("h1")
         assert "Aucun incident" in page.inner_text("#incident-list")

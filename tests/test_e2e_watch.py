@@ -8,7 +8,6 @@ Skipped only when ``/usr/bin/chromium`` is absent outside CI; in CI (``CI`` set)
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,18 +17,12 @@ import pytest
 from territoria.kb import connect
 from territoria.settings import Settings
 from territoria.watch.demo import setup_demo
-from test_api_helpers import PASSWORDS, make_kb
-from test_e2e_browser import CHROMIUM, Journey, serve_kb
+from test_api_helpers import make_kb
+from test_e2e_browser import Journey, serve_kb, sign_in
 from test_e2e_browser import browser as browser  # the module's Chromium (a fixture)
+from test_e2e_browser import pytestmark as browser_marks
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"),
-        reason="headless Chromium not installed (/usr/bin/chromium): "
-        "apt-get install chromium chromium-driver",
-    ),
-]
+pytestmark = browser_marks
 
 TITLE = "Rennes : Nathalie Appéré plaide pour un train toutes les demi-heures vers Saint-Malo"
 
@@ -54,12 +47,7 @@ def test_reader_item_and_highlights(server: str, browser: object, tmp_path: Path
     j = Journey(page, tmp_path)
 
     with j.step("login"):
-        page.goto(server + "/veille")
-        assert "/login" in page.url
-        page.fill("#username", "viewer")
-        page.fill("#password", PASSWORDS["viewer"])
-        page.click("#login-submit")
-        page.wait_for_url(server + "/veille")
+        sign_in(page, server, "/veille", "viewer")
 
     with j.step("reader"):
         page.click("nav.mainnav >> text=Veille")
